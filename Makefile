@@ -1,0 +1,77 @@
+# Two commands do everything on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := run
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+HOST ?= 127.0.0.1
+PORT ?= 5000
+export HOST PORT
+
+# What the site itself needs from Debian (the other-format tools), and what the tests add.
+RUN_DEBIAN := espeak-ng liblouis-bin liblouis-data lame pandoc fonts-dejavu-core
+TEST_DEBIAN := chromium default-jre-headless epubcheck postgresql
+PO_FILES := $(wildcard translations/*/LC_MESSAGES/messages.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+
+.PHONY: run test lint format check-content translations-extract translations-update translations-compile serve bench clean
+
+run: $(VENV)/.run-installed debian-run translations-compile
+	$(FLASK) content check
+	@echo "Serving on http://$(HOST):$(PORT)/"
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+test: $(VENV)/.test-installed debian-run debian-test node_modules/.installed translations-compile
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest
+
+$(VENV)/bin/python:
+	python3 -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.run-installed: pyproject.toml | $(VENV)/bin/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.test-installed: pyproject.toml $(VENV)/.run-installed
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+.PHONY: debian-run debian-test
+debian-run:
+	@scripts/ensure-debian-packages $(RUN_DEBIAN)
+debian-test:
+	@scripts/ensure-debian-packages $(TEST_DEBIAN)
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+translations-compile: $(MO_FILES)
+translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po | $(VENV)/.run-installed
+	$(BIN)/pybabel compile -f --statistics -i $< -o $@
+
+translations-extract: $(VENV)/.run-installed
+	$(BIN)/pybabel extract -F babel.cfg -k _l --ignore-dirs='.venv node_modules' \
+	  --no-location --sort-output --omit-header -o translations/messages.pot .
+
+translations-update: translations-extract
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-location --omit-header --ignore-obsolete
+
+lint: $(VENV)/.test-installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.test-installed
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+check-content: $(VENV)/.run-installed
+	$(FLASK) content check
+
+bench: $(VENV)/.test-installed translations-compile
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) node_modules instance .pytest_cache .ruff_cache

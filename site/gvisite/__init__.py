@@ -1,0 +1,62 @@
+"""Järfälla kommun's GVI site: the application factory."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from . import assets, cli, errors, pages, security
+from .config import PROJECT_ROOT, defaults, from_environment
+from .content import ContentError, load_site
+from .extensions import babel
+from .i18n import best_locale, check_locales
+from .templating import init_templating
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Create the app: config from defaults, then the environment, then `test_config`."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(defaults(app.instance_path))
+    app.config.from_mapping(from_environment(os.environ))
+    if test_config is not None:
+        app.config.from_mapping(test_config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config["SECRET_KEY"] = app.config["SECRET_KEY"] or _development_secret(app)
+
+    check_locales(app)
+    babel.init_app(
+        app,
+        locale_selector=best_locale,
+        default_translation_directories=str(PROJECT_ROOT / "translations"),
+    )
+    _load_content(app)
+    init_templating(app)
+    security.init_app(app)
+    assets.init_app(app)
+    errors.init_app(app)
+    cli.init_app(app)
+    app.register_blueprint(pages.bp)  # last: its catch-all route must not shadow the others
+    return app
+
+
+def _load_content(app: Flask) -> None:
+    """Load all pages once; any error stops start-up and names the file."""
+    site, problems = load_site(Path(app.config["CONTENT_DIR"]))
+    if problems and not app.config.get("CONTENT_LENIENT"):
+        raise ContentError(problems[0].source, "\n".join(str(p) for p in problems))
+    app.extensions["gvisite.site"] = site
+
+
+def _development_secret(app: Flask) -> str:
+    """Keep a random key in the instance folder so a fresh machine needs no set-up."""
+    # Production sets SECRET_KEY in the environment; this file only serves `make run`.
+    path = Path(app.instance_path) / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32), encoding="ascii")
+        path.chmod(0o600)
+    return path.read_text(encoding="ascii").strip()

@@ -1,0 +1,44 @@
+"""Fingerprinted static files: a content hash in every URL, so they can be cached for a year."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, request
+
+ONE_YEAR = 365 * 24 * 3600
+
+
+def fingerprints(static_folder: Path) -> dict[str, str]:
+    """Hash every static file once at start-up."""
+    return {
+        path.relative_to(static_folder).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()[
+            :12
+        ]
+        for path in static_folder.rglob("*")
+        if path.is_file()
+    }
+
+
+def init_app(app: Flask) -> None:
+    """Add `?v=<hash>` to static URLs and long cache lifetimes to fingerprinted responses."""
+    hashes = fingerprints(Path(app.static_folder or "static"))
+
+    @app.url_defaults
+    def add_fingerprint(endpoint: str, values: dict[str, Any]) -> None:
+        if endpoint == "static" and (digest := hashes.get(values.get("filename", ""))):
+            values.setdefault("v", digest)
+
+    @app.after_request
+    def cache_static(response: Response) -> Response:
+        if request.endpoint == "static" and response.status_code == 200:
+            filename = (request.view_args or {}).get("filename", "")
+            if request.args.get("v") and request.args.get("v") == hashes.get(filename):
+                response.cache_control.max_age = ONE_YEAR
+                response.cache_control.public = True
+                response.cache_control.immutable = True
+            else:
+                response.cache_control.max_age = 300
+        return response

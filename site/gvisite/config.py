@@ -1,0 +1,76 @@
+"""Configuration: defaults, then the environment, then a test mapping."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+# Environment variables the operator may set, with their types; everything else is a default.
+_INT_VARS = {
+    "FORM_MIN_SECONDS",
+    "MAX_CONTENT_LENGTH",
+    "STAFF_IDLE_MINUTES",
+    "RETENTION_DAYS",
+    "SMTP_PORT",
+    "PORT",
+}
+_STR_VARS = {
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "SITE_URL",
+    "MAIL_BACKEND",
+    "SMTP_HOST",
+    "SMTP_USER",
+    "SMTP_PASSWORD",
+    "SMTP_SECURITY",
+    "MAIL_FROM",
+    "STAFF_MAILBOX",
+    "ALT_FORMAT_MAILBOX",
+    "SUBMISSION_RATE_LIMIT",
+    "RATELIMIT_STORAGE_URI",
+    "HOST",
+    "CONTENT_DIR",
+    "FORMATS_DIR",
+}
+
+
+def defaults(instance_path: str) -> dict[str, Any]:
+    """Return the built-in defaults, safe for a fresh development machine."""
+    return {
+        "SECRET_KEY": None,
+        "CONTENT_DIR": str(PROJECT_ROOT / "content"),
+        "DATABASE_URL": f"sqlite:///{Path(instance_path) / 'gvisite.sqlite3'}",
+        "SITE_URL": "http://127.0.0.1:5000",
+        "MAIL_BACKEND": "file",
+        "SMTP_HOST": "localhost",
+        "SMTP_PORT": 25,
+        "SMTP_USER": "",
+        "SMTP_PASSWORD": "",
+        "SMTP_SECURITY": "none",
+        "MAIL_FROM": "Järfälla kommun <no-reply@jarfalla.se>",
+        "STAFF_MAILBOX": "tillganglighet@jarfalla.se",
+        "ALT_FORMAT_MAILBOX": "",
+        "FORM_MIN_SECONDS": 3,
+        "SUBMISSION_RATE_LIMIT": "10 per hour",
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "MAX_CONTENT_LENGTH": 64 * 1024,
+        "STAFF_IDLE_MINUTES": 30,
+        "RETENTION_DAYS": 90,
+        "FORMATS_DIR": str(Path(instance_path) / "formats"),
+        "HOST": "127.0.0.1",
+        "PORT": 5000,
+    }
+
+
+def from_environment(environ: os._Environ[str] | dict[str, str]) -> dict[str, Any]:
+    """Read the documented variables that are set in the environment."""
+    found: dict[str, Any] = {}
+    for name in _STR_VARS | _INT_VARS:
+        value = environ.get(name)
+        if value is None or value == "":
+            continue
+        found[name] = int(value) if name in _INT_VARS else value
+    return found

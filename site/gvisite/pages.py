@@ -1,0 +1,109 @@
+"""Content routes: home, pages, news feed, sitemap and robots.txt. Registered last."""
+
+from __future__ import annotations
+
+import re
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.blueprints import BlueprintSetupState
+from werkzeug.routing import BaseConverter
+
+from .content import Page, current_site
+from .i18n import DEFAULT_LOCALE, LOCALES
+
+bp = Blueprint("pages", __name__)
+
+# A page path is slugs joined by "/"; anything else (dots, NUL, encoded tricks) is not a page.
+_PAGE_PATH = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*(?:/[a-z0-9]+(?:-[a-z0-9]+)*)*$")
+MAX_PATH_LENGTH = 200
+
+
+class LocaleConverter(BaseConverter):
+    """Match only the site's locale codes, so `/xx/...` is a plain 404."""
+
+    regex = "|".join(LOCALES)
+
+
+@bp.record_once
+def _register_converter(state: BlueprintSetupState) -> None:
+    state.app.url_map.converters["locale"] = LocaleConverter
+
+
+@bp.get("/")
+def root() -> Response:
+    """Send the visitor to the home page in the language their browser prefers."""
+    best = request.accept_languages.best_match(list(LOCALES), default=DEFAULT_LOCALE)
+    response = redirect(url_for("pages.home", locale=best), code=302)
+    response.headers["Vary"] = "Accept-Language"
+    return response
+
+
+@bp.get("/<locale:locale>/")
+def home(locale: str) -> str:
+    """Show a locale's home page."""
+    return _render(_page_or_404(locale, ""))
+
+
+@bp.get("/<locale:locale>/<path:path>")
+def page(locale: str, path: str) -> Response | str:
+    """Show a content page; one canonical URL per page, without a trailing slash."""
+    if path.endswith("/") and _PAGE_PATH.match(path.rstrip("/")):
+        return redirect(f"/{locale}/{path.rstrip('/')}", code=301)
+    return _render(_page_or_404(locale, path))
+
+
+def _page_or_404(locale: str, path: str) -> Page:
+    """Return the page, or answer 404 for anything that is not one."""
+    if path and (len(path) > MAX_PATH_LENGTH or not _PAGE_PATH.match(path)):
+        abort(404)
+    found = current_site().get(locale, path)
+    if found is None:
+        abort(404)
+    return found
+
+
+def _render(page: Page) -> str:
+    """Render a page with its own template if it has one, else the generic one."""
+    name = page.path.replace("/", "_") or "index"
+    return render_template([f"pages/{name}.html", "page.html"], page=page)
+
+
+@bp.get("/<locale:locale>/nyheter/feed.atom")
+def news_feed(locale: str) -> Response:
+    """Serve the locale's news as an Atom feed."""
+    site = current_site()
+    body = render_template(
+        "feed.atom.xml", items=site.news(locale), news_page=site.get(locale, "nyheter")
+    )
+    return Response(body, mimetype="application/atom+xml")
+
+
+@bp.get("/sitemap.xml")
+def sitemap() -> Response:
+    """List every page in every locale, with its language alternates."""
+    site = current_site()
+    pages = sorted(site.pages.values(), key=lambda p: (p.locale != DEFAULT_LOCALE, p.url))
+    body = render_template("sitemap.xml", pages=pages, extra_urls=sitemap_extras())
+    return Response(body, mimetype="application/xml")
+
+
+def sitemap_extras() -> list[str]:
+    """Return the non-Markdown public pages other modules add to the sitemap."""
+    return []
+
+
+@bp.get("/robots.txt")
+def robots() -> Response:
+    """Allow crawling of the public site, never of the staff area."""
+    base = current_app.config["SITE_URL"].rstrip("/")
+    body = f"User-agent: *\nDisallow: /staff/\nSitemap: {base}/sitemap.xml\n"
+    return Response(body, mimetype="text/plain")
