@@ -10,17 +10,19 @@ from typing import Any
 
 from flask import Flask
 
-from . import assets, cli, errors, pages, security
+from . import assets, cli, errors, feedback, outbox, pages, security, statement
 from .config import PROJECT_ROOT, defaults, from_environment
 from .content import ContentError, load_site
-from .extensions import babel
+from .database import init_database
+from .extensions import babel, limiter
 from .i18n import best_locale, check_locales
 from .templating import init_templating
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Create the app: config from defaults, then the environment, then `test_config`."""
-    app = Flask(__name__, instance_relative_config=True)
+    instance = (test_config or {}).get("INSTANCE_PATH") or os.environ.get("INSTANCE_PATH")
+    app = Flask(__name__, instance_path=str(instance or PROJECT_ROOT / "instance"))
     app.config.from_mapping(defaults(app.instance_path))
     app.config.from_mapping(from_environment(os.environ))
     if test_config is not None:
@@ -35,11 +37,20 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         default_translation_directories=str(PROJECT_ROOT / "translations"),
     )
     _load_content(app)
+    statement.init_app(app)
+    init_database(app)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
+    app.config["RATELIMIT_HEADERS_ENABLED"] = False
+    limiter.init_app(app)
     init_templating(app)
     security.init_app(app)
     assets.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
+    outbox.init_app(app)
+    app.url_map.converters["locale"] = pages.LocaleConverter
+    app.register_blueprint(statement.bp)
+    app.register_blueprint(feedback.bp)
     app.register_blueprint(pages.bp)  # last: its catch-all route must not shadow the others
     return app
 

@@ -5,31 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from flask import Flask, current_app
-from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
-from werkzeug.routing import RequestRedirect
+from flask import Flask
 
 from .content import load_site
 from .lint import check_site
+from .pages import route_exists
 
 # A plain group, registered as a `flask.commands` entry point: it builds its own app, so it
 # still runs (and explains) when broken content would stop the normal app from starting.
 content_cli = click.Group("content", help="Check the pages in content/.")
-
-
-def route_exists(path: str) -> bool:
-    """Tell whether a site path leads to a route, and for content routes, to a page."""
-    adapter = current_app.url_map.bind("localhost")
-    try:
-        endpoint, args = adapter.match(path, method="GET")
-    except RequestRedirect:
-        return True
-    except (NotFound, MethodNotAllowed, HTTPException):
-        return False
-    if endpoint in {"pages.page", "pages.home"}:
-        site = current_app.extensions["gvisite.site"]
-        return site.get(args["locale"], args.get("path", "")) is not None
-    return True
 
 
 @content_cli.command("check")

@@ -33,6 +33,7 @@ _STR_VARS = {
     "RATELIMIT_STORAGE_URI",
     "HOST",
     "CONTENT_DIR",
+    "INSTANCE_PATH",
     "FORMATS_DIR",
 }
 

@@ -14,8 +14,8 @@ from flask import (
     request,
     url_for,
 )
-from flask.blueprints import BlueprintSetupState
-from werkzeug.routing import BaseConverter
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import BaseConverter, RequestRedirect
 
 from .content import Page, current_site
 from .i18n import DEFAULT_LOCALE, LOCALES
@@ -31,11 +31,6 @@ class LocaleConverter(BaseConverter):
     """Match only the site's locale codes, so `/xx/...` is a plain 404."""
 
     regex = "|".join(LOCALES)
-
-
-@bp.record_once
-def _register_converter(state: BlueprintSetupState) -> None:
-    state.app.url_map.converters["locale"] = LocaleConverter
 
 
 @bp.get("/")
@@ -97,8 +92,9 @@ def sitemap() -> Response:
 
 
 def sitemap_extras() -> list[str]:
-    """Return the non-Markdown public pages other modules add to the sitemap."""
-    return []
+    """Return the public pages that are not Markdown: the statement and its two forms."""
+    paths = ("tillganglighet", "tillganglighet/rapportera", "tillganglighet/alternativt-format")
+    return [f"/{code}/{path}" for code in LOCALES for path in paths]
 
 
 @bp.get("/robots.txt")
@@ -107,3 +103,17 @@ def robots() -> Response:
     base = current_app.config["SITE_URL"].rstrip("/")
     body = f"User-agent: *\nDisallow: /staff/\nSitemap: {base}/sitemap.xml\n"
     return Response(body, mimetype="text/plain")
+
+
+def route_exists(path: str) -> bool:
+    """Tell whether a site path leads to a route, and for content routes, to a page."""
+    adapter = current_app.url_map.bind("localhost")
+    try:
+        endpoint, args = adapter.match(path, method="GET")
+    except RequestRedirect:
+        return True
+    except HTTPException:
+        return False
+    if endpoint in {"pages.page", "pages.home"}:
+        return current_site().get(args["locale"], args.get("path", "")) is not None
+    return True

@@ -1,0 +1,175 @@
+"""The two public forms: report an accessibility problem, request an alternative format."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response as BaseResponse
+
+from .cases import Case, OutboxMessage, staff_recipients, store_case
+from .content import current_site
+from .extensions import limiter
+from .forms import (
+    FORMATS,
+    BaseForm,
+    FormatForm,
+    ReportForm,
+    error_summary,
+    issue_start_time,
+    sent_too_fast,
+    site_path,
+)
+from .statement import current_statement
+
+bp = Blueprint("feedback", __name__)
+
+FORMS: dict[str, type[BaseForm]] = {"report": ReportForm, "format": FormatForm}
+TEMPLATES = {"report": "feedback/report.html", "format": "feedback/format.html"}
+# Which answers are kept as the case's free text, per kind (contact details have columns).
+ANSWERS = {
+    "report": ("problem", "assistive_tech", "browser"),
+    "format": ("format", "format_other", "language", "delivery", "message"),
+}
+
+
+def submission_limit() -> str:
+    """Return the configured rate limit for sending a form."""
+    return current_app.config["SUBMISSION_RATE_LIMIT"]
+
+
+@bp.route("/<locale:locale>/tillganglighet/rapportera", methods=["GET", "POST"])
+@limiter.limit(submission_limit, methods=["POST"])
+def report(locale: str) -> str | BaseResponse:
+    """Show and receive the report form."""
+    return _handle("report", locale)
+
+
+@bp.route("/<locale:locale>/tillganglighet/alternativt-format", methods=["GET", "POST"])
+@limiter.limit(submission_limit, methods=["POST"])
+def alternative_format(locale: str) -> str | BaseResponse:
+    """Show and receive the alternative-format request form."""
+    return _handle("format", locale)
+
+
+def _handle(kind: str, locale: str) -> str | BaseResponse:
+    """Validate, store, and acknowledge only what was stored (post/redirect/get)."""
+    form = FORMS[kind]()
+    if request.method == "GET":
+        form.page.data = site_path(request.args.get("page")) or ""
+        form.started.data = issue_start_time()
+        return _render(kind, form)
+    notice = None
+    if form.validate():
+        if sent_too_fast(form.started.data):
+            notice = _("Please check your answers and send the form again.")
+        else:
+            case = _store(kind, locale, form)
+            session["receipt"] = {
+                "reference": case.reference,
+                "kind": kind,
+                "contact": _has_contact(case),
+            }
+            return redirect(url_for("feedback.receipt", locale=locale), code=303)
+    elif form.csrf_token.errors:
+        notice = _("The form had expired. Check your answers and send it again.")
+    if notice or sent_too_fast(form.started.data):
+        form.started.data = issue_start_time()
+    return _render(kind, form, notice)
+
+
+def _render(kind: str, form: BaseForm, notice: str | None = None) -> str:
+    """Render a form with its error summary and any form-wide notice."""
+    return render_template(
+        TEMPLATES[kind],
+        form=form,
+        errors=error_summary(form),
+        notice=notice,
+        statement=current_statement(),
+    )
+
+
+def _has_contact(case: Case) -> bool:
+    """Tell whether we have any way to answer the resident."""
+    return bool(case.email or case.phone or case.address)
+
+
+def _store(kind: str, locale: str, form: BaseForm) -> Case:
+    """Store the case and its mail in one transaction; spam is stored but never mailed."""
+    data = form.data
+    delivery = data.get("delivery")
+    case = Case(
+        kind=kind,
+        locale=locale,
+        page=data["page"],
+        answers={key: data.get(key) or "" for key in ANSWERS[kind]},
+        name=data.get("name") or None,
+        # Keep only the contact detail the resident chose to be reached by (data minimisation).
+        email=(data.get("email") or None) if kind == "report" or delivery == "email" else None,
+        phone=(data.get("phone") or None) if delivery == "phone" else None,
+        address=(data.get("address") or None) if delivery == "post" else None,
+        spam=form.is_spam(),
+    )
+    return store_case(case, lambda stored: [] if stored.spam else compose_mail(stored))
+
+
+def compose_mail(case: Case) -> list[OutboxMessage]:
+    """Write the staff mail (in Swedish) and, if there is an address, the resident's receipt."""
+    page = _page_for(case.page)
+    owner = page.owner.email if page else None
+    base_url = current_app.config["SITE_URL"].rstrip("/")
+    context = {
+        "case": case,
+        "page_title": page.title if page else None,
+        "page_url": f"{base_url}{case.page}",
+        "case_url": f"{base_url}/staff/cases/{case.reference}",
+        "format_labels": dict(FORMATS),
+        "target_days": current_statement().response_target_days,
+    }
+    with force_locale("sv"):
+        messages = [
+            OutboxMessage(
+                purpose="staff",
+                recipients=staff_recipients(case.kind, owner),
+                reply_to=case.email,
+                subject=render_template(f"emails/staff_{case.kind}_subject.txt", **context).strip(),
+                body=render_template(f"emails/staff_{case.kind}.txt", **context),
+            )
+        ]
+    if case.email:
+        with force_locale(case.locale):
+            messages.append(
+                OutboxMessage(
+                    purpose="receipt",
+                    recipients=[case.email],
+                    subject=render_template("emails/receipt_subject.txt", **context).strip(),
+                    body=render_template("emails/receipt.txt", **context),
+                )
+            )
+    return messages
+
+
+def _page_for(path: str):
+    """Return the content page at a site path, if the path is one."""
+    parts = path.strip("/").split("/", 1)
+    if not parts or not parts[0]:
+        return None
+    return current_site().get(parts[0], parts[1] if len(parts) > 1 else "")
+
+
+@bp.get("/<locale:locale>/tillganglighet/kvitto")
+def receipt(locale: str) -> str | Response:
+    """Show the reference and what happens next; only to the person who just sent the form."""
+    sent = session.get("receipt")
+    if not sent:
+        return redirect(url_for("statement.statement", locale=locale))
+    return render_template("feedback/receipt.html", sent=sent, statement=current_statement())

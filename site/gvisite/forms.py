@@ -1,0 +1,250 @@
+"""The two DOS-lagen forms: fields, validation and the GOV.UK-style error summary."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from wtforms import Field, HiddenField, RadioField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional, StopValidation, ValidationError
+
+from .pages import route_exists
+
+PROBLEM_MAX = 5000
+SHORT_MAX = 200
+FORMATS = (
+    ("lattlast", _l("Easy-to-read Swedish (lättläst)")),
+    ("teckensprak", _l("Swedish sign language")),
+    ("storstil", _l("Large print")),
+    ("punktskrift", _l("Braille")),
+    ("ljud", _l("Read aloud (audio)")),
+    ("daisy", _l("DAISY talking book")),
+    ("tillganglig-fil", _l("Accessible PDF, Word, HTML or text file")),
+    ("textning", _l("Captions or audio description")),
+    ("annat", _l("Something else")),
+)
+# Physical formats are the only ones that can be sent by post.
+POSTAL_FORMATS = frozenset({"storstil", "punktskrift", "daisy"})
+DELIVERIES = (
+    ("email", _l("By email")),
+    ("phone", _l("By phone (we call you)")),
+    ("post", _l("By post (large print, braille and DAISY only)")),
+)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_PHONE = re.compile(r"^\+?[0-9 ()\-]{6,25}$")
+
+
+class Required(DataRequired):
+    """DataRequired that never adds the `required` attribute: validation is server-side only."""
+
+    field_flags: dict[str, Any] = {}  # noqa: RUF012  (WTForms reads it as a class attribute)
+
+
+def strip(value: Any) -> Any:
+    """Trim surrounding white space from text answers."""
+    return value.strip() if isinstance(value, str) else value
+
+
+def one_line(form: FlaskForm, field: Field) -> None:
+    """Refuse line breaks and control characters in single-line answers (no header tricks)."""
+    if field.data and _CONTROL.search(field.data):
+        raise ValidationError(_l("Write this on one line, without line breaks."))
+
+
+def site_path(value: str | None) -> str | None:
+    """Return the path of an address on this site, or None for anything else."""
+    if not value or len(value) > 500 or _CONTROL.search(value):
+        return None
+    parts = urlsplit(value.strip())
+    own = urlsplit(current_app.config["SITE_URL"])
+    foreign = parts.scheme not in {"http", "https"} or parts.netloc != own.netloc
+    if (parts.scheme or parts.netloc) and foreign:
+        return None
+    path = parts.path or "/"
+    if not path.startswith("/") or path.startswith("//") or not route_exists(path):
+        return None
+    return path
+
+
+def page_on_site(form: FlaskForm, field: Field) -> None:
+    """Accept only a page of this site, stored as its path."""
+    path = site_path(field.data)
+    if path is None:
+        raise ValidationError(_l("Enter the address of a page on this website, like /sv/om-gvi."))
+    field.data = path
+
+
+def email_address(form: FlaskForm, field: Field) -> None:
+    """Check the form of an e-mail address, without asking any server."""
+    if not field.data:
+        return
+    try:
+        field.data = validate_email(field.data, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise ValidationError(
+            _l("Enter an email address in the correct format, like namn@exempel.se.")
+        ) from exc
+
+
+def phone_number(form: FlaskForm, field: Field) -> None:
+    """Check that a phone number has only digits and the usual separators."""
+    if field.data and not _PHONE.match(field.data):
+        raise ValidationError(_l("Enter a phone number with digits only, like 070-123 45 67."))
+
+
+class BaseForm(FlaskForm):
+    """Strip white space from every answer; carry the honeypot and the signed start time."""
+
+    class Meta:
+        def bind_field(self, form: FlaskForm, unbound_field: Any, options: dict) -> Field:
+            """Add the strip filter to every field."""
+            filters = [strip, *unbound_field.kwargs.get("filters", [])]
+            return unbound_field.bind(form=form, filters=filters, **options)
+
+    # Hidden from everyone; a robot that fills in every field fills this one.
+    website = StringField(_l("Leave this field empty"))
+    started = HiddenField()
+
+    def is_spam(self) -> bool:
+        """Tell whether the honeypot was filled in."""
+        return bool(self.website.data)
+
+
+class ReportForm(BaseForm):
+    """Report an accessibility problem (Påtala bristande tillgänglighet)."""
+
+    page = StringField(
+        _l("Which page is the problem on?"),
+        validators=[Required(_l("Enter the page the problem is on.")), one_line, page_on_site],
+    )
+    problem = TextAreaField(
+        _l("What is the problem?"),
+        validators=[
+            Required(_l("Describe the problem.")),
+            Length(max=PROBLEM_MAX, message=_l("Use 5,000 characters or fewer.")),
+        ],
+    )
+    assistive_tech = StringField(
+        _l("Assistive technology you use (optional)"),
+        validators=[Optional(), Length(max=SHORT_MAX), one_line],
+    )
+    browser = StringField(
+        _l("Browser and device (optional)"),
+        validators=[Optional(), Length(max=SHORT_MAX), one_line],
+    )
+    name = StringField(
+        _l("Your name (optional)"), validators=[Optional(), Length(max=SHORT_MAX), one_line]
+    )
+    email = StringField(
+        _l("Your email address (optional)"),
+        validators=[Optional(), Length(max=320), one_line, email_address],
+    )
+
+
+class FormatForm(BaseForm):
+    """Request content in an alternative format."""
+
+    page = StringField(
+        _l("Which page or document do you need in another format?"),
+        validators=[
+            Required(_l("Enter the page or document you need.")),
+            one_line,
+            page_on_site,
+        ],
+    )
+    format = RadioField(
+        _l("Which format do you need?"),
+        choices=FORMATS,
+        validators=[Required(_l("Select the format you need."))],
+        validate_choice=True,
+    )
+    format_other = StringField(
+        _l("Describe the format"), validators=[Optional(), Length(max=SHORT_MAX), one_line]
+    )
+    language = StringField(
+        _l("Language (optional)"), validators=[Optional(), Length(max=100), one_line]
+    )
+    delivery = RadioField(
+        _l("How do you want to receive it?"),
+        choices=DELIVERIES,
+        validators=[Required(_l("Select how you want to receive it."))],
+    )
+    name = StringField(
+        _l("Your name"), validators=[Required(_l("Enter your name.")), Length(max=200), one_line]
+    )
+    email = StringField(
+        _l("Email address"), validators=[Optional(), Length(max=320), one_line, email_address]
+    )
+    phone = StringField(
+        _l("Phone number"), validators=[Optional(), Length(max=30), one_line, phone_number]
+    )
+    address = TextAreaField(_l("Postal address"), validators=[Optional(), Length(max=500)])
+    message = TextAreaField(
+        _l("Anything else we should know (optional)"),
+        validators=[
+            Optional(),
+            Length(max=PROBLEM_MAX, message=_l("Use 5,000 characters or fewer.")),
+        ],
+    )
+
+    def validate_format_other(self, field: Field) -> None:
+        """Require a description when the format is 'something else'."""
+        if self.format.data == "annat" and not field.data:
+            raise StopValidation(_l("Describe the format you need."))
+
+    def validate_delivery(self, field: Field) -> None:
+        """Allow post only for physical formats."""
+        if field.data == "post" and self.format.data not in POSTAL_FORMATS:
+            raise ValidationError(_l("Post is only possible for large print, braille and DAISY."))
+
+    def validate_email(self, field: Field) -> None:
+        """Require the address we are to deliver to."""
+        if self.delivery.data == "email" and not field.data:
+            raise StopValidation(_l("Enter your email address."))
+
+    def validate_phone(self, field: Field) -> None:
+        """Require the number we are to call."""
+        if self.delivery.data == "phone" and not field.data:
+            raise StopValidation(_l("Enter your phone number."))
+
+    def validate_address(self, field: Field) -> None:
+        """Require the postal address we are to send to."""
+        if self.delivery.data == "post" and not field.data:
+            raise StopValidation(_l("Enter your postal address."))
+
+
+def error_summary(form: FlaskForm) -> list[dict[str, str]]:
+    """List each field's first error with the id to link to, in the order of the form."""
+    items = []
+    for field in form:
+        if not field.errors or field.name in {"csrf_token", "website", "started"}:
+            continue
+        target = f"{field.id}-0" if isinstance(field, RadioField) else field.id
+        items.append({"href": f"#{target}", "text": str(field.errors[0])})
+    return items
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    """Sign the form's start time with the app's key."""
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="form-started")
+
+
+def issue_start_time() -> str:
+    """Return a signed timestamp for a form being shown now."""
+    return _serializer().dumps(time.time())
+
+
+def sent_too_fast(token: str | None) -> bool:
+    """Tell whether the form came back sooner than a person could fill it in."""
+    try:
+        started = float(_serializer().loads(token or "", max_age=7 * 24 * 3600))
+    except (BadSignature, ValueError, TypeError):
+        return True
+    return time.time() - started < current_app.config["FORM_MIN_SECONDS"]

@@ -1,0 +1,210 @@
+"""Delivery of the outbox: claim a due message, send it, record the result, retry later."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import smtplib
+import ssl
+import time
+import uuid
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+from typing import Protocol
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+from sqlalchemy import or_, select, true, update
+
+from .cases import OutboxMessage, utcnow
+from .extensions import db
+
+log = logging.getLogger(__name__)
+
+# Growing delays between attempts; after the last one the message is marked failed.
+RETRY_DELAYS = [dt.timedelta(minutes=m) for m in (1, 5, 15, 60, 240, 720)]
+MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
+CLAIM_FOR = dt.timedelta(minutes=5)
+BATCH = 50
+
+
+class Backend(Protocol):
+    """Something that can deliver one e-mail."""
+
+    def send(self, message: EmailMessage) -> None:
+        """Deliver the message or raise."""
+
+
+class FileBackend:
+    """Write each message as an .eml file: the fresh-machine default."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def send(self, message: EmailMessage) -> None:
+        """Write the message to `<folder>/<time>-<id>.eml`."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
+        name = f"{stamp}-{uuid.uuid4().hex[:8]}.eml"
+        (self.folder / name).write_bytes(bytes(message))
+
+
+class SmtpBackend:
+    """Speak SMTP to the configured server, with STARTTLS or implicit TLS if asked."""
+
+    def __init__(self, config: dict) -> None:
+        self.host = config["SMTP_HOST"]
+        self.port = int(config["SMTP_PORT"])
+        self.user = config.get("SMTP_USER") or ""
+        self.password = config.get("SMTP_PASSWORD") or ""
+        self.security = (config.get("SMTP_SECURITY") or "none").lower()
+
+    def send(self, message: EmailMessage) -> None:
+        """Open a connection, send one message, close."""
+        context = ssl.create_default_context()
+        if self.security == "tls":
+            smtp: smtplib.SMTP = smtplib.SMTP_SSL(self.host, self.port, timeout=30, context=context)
+        else:
+            smtp = smtplib.SMTP(self.host, self.port, timeout=30)
+        with smtp:
+            if self.security == "starttls":
+                smtp.starttls(context=context)
+            if self.user:
+                smtp.login(self.user, self.password)
+            smtp.send_message(message)
+
+
+def backend_for(app: Flask) -> Backend:
+    """Choose the backend named by MAIL_BACKEND."""
+    if app.config["MAIL_BACKEND"] == "smtp":
+        return SmtpBackend(app.config)
+    return FileBackend(Path(app.instance_path) / "mail")
+
+
+def build_email(row: OutboxMessage, sender: str, domain: str) -> EmailMessage:
+    """Build the e-mail; EmailMessage refuses CR/LF in headers, so no header can be injected."""
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = ", ".join(row.recipients)
+    if row.reply_to:
+        message["Reply-To"] = row.reply_to
+    message["Subject"] = row.subject
+    message["Date"] = formatdate(localtime=False)
+    # A stable id per outbox row lets mail systems drop a duplicate after a crash mid-send.
+    message["Message-ID"] = make_msgid(idstring=f"outbox-{row.id}", domain=domain)
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(row.body, charset="utf-8")
+    return message
+
+
+def claim(message_id: int, token: str, now: dt.datetime) -> bool:
+    """Claim one message for this sender; false if another sender got it first."""
+    # The conditional UPDATE is the lock: on PostgreSQL a second sender waits for the first
+    # and then sees the claim; on SQLite writers are serialized. Works across app servers.
+    result = db.session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == message_id,
+            OutboxMessage.status == "pending",
+            or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+        )
+        .values(claimed_by=token, claimed_until=now + CLAIM_FOR)
+    )
+    db.session.commit()
+    return result.rowcount == 1
+
+
+def deliver(row: OutboxMessage, backend: Backend, now: dt.datetime) -> bool:
+    """Try to send one claimed message and record the outcome."""
+    config = current_app.config
+    domain = (config["SITE_URL"].split("://")[-1].split("/")[0].split(":")[0]) or "localhost"
+    row.attempts += 1
+    try:
+        backend.send(build_email(row, config["MAIL_FROM"], domain))
+    except (OSError, smtplib.SMTPException, ValueError) as exc:
+        # Only the error class and code: never the message text or addresses.
+        row.last_error = f"{type(exc).__name__}: {getattr(exc, 'smtp_code', '')}".strip(": ")
+        if row.attempts >= MAX_ATTEMPTS:
+            row.status = "failed"
+        else:
+            row.next_attempt_at = now + RETRY_DELAYS[row.attempts - 1]
+        row.claimed_by = row.claimed_until = None
+        db.session.commit()
+        log.warning(
+            "outbox message %s attempt %s failed (%s)", row.id, row.attempts, row.last_error
+        )
+        return False
+    row.status, row.sent_at, row.last_error = "sent", utcnow(), None
+    row.claimed_by = row.claimed_until = None
+    db.session.commit()
+    return True
+
+
+def send_due(backend: Backend | None = None, now: dt.datetime | None = None) -> tuple[int, int]:
+    """Deliver every message that is due once; return (sent, failed attempts)."""
+    backend = backend or backend_for(current_app)
+    token = uuid.uuid4().hex
+    sent = failed = 0
+    seen: set[int] = set()
+    while True:
+        moment = now or utcnow()
+        ids = db.session.scalars(
+            select(OutboxMessage.id)
+            .where(
+                OutboxMessage.status == "pending",
+                OutboxMessage.next_attempt_at <= moment,
+                or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < moment),
+                OutboxMessage.id.not_in(seen) if seen else true(),
+            )
+            .order_by(OutboxMessage.id)
+            .limit(BATCH)
+        ).all()
+        db.session.commit()  # end the read transaction before claiming
+        if not ids:
+            return sent, failed
+        for message_id in ids:
+            seen.add(message_id)
+            if not claim(message_id, token, moment):
+                continue
+            row = db.session.get(OutboxMessage, message_id, populate_existing=True)
+            if row is None:
+                continue
+            if deliver(row, backend, moment):
+                sent += 1
+            else:
+                failed += 1
+
+
+outbox_cli = AppGroup("outbox", help="Deliver queued e-mail.")
+
+
+@outbox_cli.command("send")
+def send_command() -> None:
+    """Deliver everything that is due, once, and exit."""
+    sent, failed = send_due()
+    click.echo(f"{sent} sent, {failed} failed attempt(s)")
+
+
+@outbox_cli.command("worker")
+@click.option("--interval", default=5.0, show_default=True, help="Seconds between rounds.")
+@click.option("--rounds", default=0, help="Stop after this many rounds (0: run until stopped).")
+def worker_command(interval: float, rounds: int) -> None:
+    """Keep delivering due messages until stopped."""
+    done = 0
+    while rounds == 0 or done < rounds:
+        try:
+            sent, failed = send_due()
+            if sent or failed:
+                click.echo(f"{sent} sent, {failed} failed attempt(s)")
+        except Exception:  # a database hiccup must not end the worker
+            db.session.rollback()
+            log.exception("outbox round failed")
+        done += 1
+        time.sleep(interval)
+
+
+def init_app(app: Flask) -> None:
+    """Register the outbox commands."""
+    app.cli.add_command(outbox_cli)

@@ -1,0 +1,126 @@
+"""The accessibility statement: facts from `content/tillganglighet.yaml`, shown per locale."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from flask import Blueprint, Flask, current_app, render_template
+
+from .content import ContentError
+from .i18n import DEFAULT_LOCALE
+
+STATEMENT_FILE = "tillganglighet.yaml"
+COMPLIANCE_LEVELS = ("helt förenlig", "delvis förenlig", "inte förenlig")
+DIGG_REPORT_URL = "https://www.digg.se/tdosanmalan"
+
+bp = Blueprint("statement", __name__)
+
+
+@dataclass(frozen=True)
+class Localized:
+    """A text in the language it is actually written in (which may be the Swedish fallback)."""
+
+    text: str
+    lang: str
+
+    def __str__(self) -> str:
+        """Return the text."""
+        return self.text
+
+
+@dataclass(frozen=True)
+class Statement:
+    """The validated facts of the statement."""
+
+    data: dict[str, Any]
+
+    def text(self, value: dict[str, str] | str, locale: str) -> Localized:
+        """Return a text in the locale, or the Swedish one marked as Swedish."""
+        if isinstance(value, str):
+            return Localized(value, DEFAULT_LOCALE)
+        if value.get(locale):
+            return Localized(value[locale].strip(), locale)
+        return Localized(value[DEFAULT_LOCALE].strip(), DEFAULT_LOCALE)
+
+    def __getattr__(self, name: str) -> Any:
+        """Give templates `statement.compliance` and the like."""
+        try:
+            return self.data[name]
+        except KeyError as exc:
+            raise AttributeError(name) from exc
+
+    @property
+    def response_target_days(self) -> int:
+        """Return the promised response time in working days."""
+        return int(self.data["response_target_days"])
+
+
+def _require_date(source: Path, data: dict[str, Any], *keys: str) -> None:
+    """Raise unless every key holds a date."""
+    for key in keys:
+        node: Any = data
+        for part in key.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        if not isinstance(node, dt.date) or isinstance(node, dt.datetime):
+            raise ContentError(source, f"'{key}' must be a date written as YYYY-MM-DD")
+
+
+def _require_swedish(source: Path, value: Any, where: str) -> None:
+    """Raise unless a localized text has at least its Swedish version."""
+    if not (isinstance(value, dict) and isinstance(value.get(DEFAULT_LOCALE), str)):
+        raise ContentError(source, f"'{where}' needs a Swedish text (sv)")
+
+
+def load_statement(content_dir: Path) -> Statement:
+    """Read and validate the statement's facts."""
+    source = content_dir / STATEMENT_FILE
+    try:
+        data = yaml.safe_load(source.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ContentError(source, f"cannot read the statement: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ContentError(source, "the statement must be a mapping")
+    if data.get("compliance") not in COMPLIANCE_LEVELS:
+        raise ContentError(source, f"'compliance' must be one of: {', '.join(COMPLIANCE_LEVELS)}")
+    if not isinstance(data.get("response_target_days"), int) or data["response_target_days"] < 1:
+        raise ContentError(source, "'response_target_days' must be a whole number of days")
+    _require_date(source, data, "updated_on", "published_on", "assessment.assessed_on")
+    for key in ("responsible", "website"):
+        _require_swedish(source, data.get(key), key)
+    _require_swedish(source, (data.get("assessment") or {}).get("method"), "assessment.method")
+    for index, problem in enumerate(data.get("known_problems") or []):
+        for key in ("what", "instead"):
+            _require_swedish(source, problem.get(key), f"known_problems[{index}].{key}")
+        if not problem.get("criteria"):
+            raise ContentError(source, f"known_problems[{index}] needs WCAG 'criteria'")
+        _require_date(source, problem, "fix_by")
+    for group in ("disproportionate_burden", "outside_scope"):
+        for index, item in enumerate(data.get(group) or []):
+            for key in ("what", "reason"):
+                _require_swedish(source, item.get(key), f"{group}[{index}].{key}")
+    return Statement(data)
+
+
+def current_statement() -> Statement:
+    """Return the statement loaded at start-up."""
+    return current_app.extensions["gvisite.statement"]
+
+
+@bp.get("/<locale:locale>/tillganglighet")
+def statement(locale: str) -> str:
+    """Show the accessibility statement."""
+    return render_template(
+        "statement.html",
+        statement=current_statement(),
+        known_problems=current_statement().data.get("known_problems") or [],
+        digg_url=DIGG_REPORT_URL,
+    )
+
+
+def init_app(app: Flask) -> None:
+    """Load the statement once; a broken file stops start-up with its path."""
+    app.extensions["gvisite.statement"] = load_statement(Path(app.config["CONTENT_DIR"]))
