@@ -18,8 +18,10 @@ MO_FILES := $(PO_FILES:.po=.mo)
 
 run: $(VENV)/.run-installed debian-run translations-compile
 	$(FLASK) content check
-	@echo "Serving on http://$(HOST):$(PORT)/"
-	$(FLASK) run --host $(HOST) --port $(PORT)
+	$(FLASK) db upgrade
+	@echo "Serving on http://$(HOST):$(PORT)/ (mail is written to instance/mail/ unless MAIL_BACKEND=smtp)"
+	@# The outbox worker delivers mail in the background; Ctrl-C stops it with the server.
+	@trap 'kill 0' EXIT; $(FLASK) outbox worker --interval 2 & $(FLASK) run --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.test-installed debian-run debian-test node_modules/.installed translations-compile
 	$(BIN)/ruff check .

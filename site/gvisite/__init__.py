@@ -10,11 +10,11 @@ from typing import Any
 
 from flask import Flask
 
-from . import assets, cli, errors, feedback, outbox, pages, security, statement
+from . import assets, auth, cli, errors, feedback, outbox, pages, security, staff, statement
 from .config import PROJECT_ROOT, defaults, from_environment
 from .content import ContentError, load_site
 from .database import init_database
-from .extensions import babel, limiter
+from .extensions import babel, csrf, limiter
 from .i18n import best_locale, check_locales
 from .templating import init_templating
 
@@ -42,6 +42,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
     app.config["RATELIMIT_HEADERS_ENABLED"] = False
     limiter.init_app(app)
+    csrf.init_app(app)
+    # The public forms check their token themselves, to show the answers again on failure.
+    csrf.exempt(feedback.bp)
     init_templating(app)
     security.init_app(app)
     assets.init_app(app)
@@ -51,6 +54,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.url_map.converters["locale"] = pages.LocaleConverter
     app.register_blueprint(statement.bp)
     app.register_blueprint(feedback.bp)
+    auth.init_app(app)
+    staff.init_app(app)
     app.register_blueprint(pages.bp)  # last: its catch-all route must not shadow the others
     return app
 

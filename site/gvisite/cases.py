@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import secrets
 from collections.abc import Callable
 from typing import Any
@@ -13,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
+from .workdays import add_working_days
 
 KINDS = {"report": "TG", "format": "AF"}  # kind -> reference prefix (tillgänglighet / alt. format)
 # Unambiguous characters only: no 0/O, 1/I/L or U, so a reference read over the phone survives.
@@ -24,6 +27,11 @@ ROUTING: dict[str, tuple[str, ...]] = {
     "report": ("STAFF_MAILBOX",),
     "format": ("ALT_FORMAT_MAILBOX",),
 }
+
+
+def response_target_days() -> int:
+    """Return the promised response time from the statement's data."""
+    return int(current_app.extensions["gvisite.statement"].data["response_target_days"])
 
 
 def utcnow() -> dt.datetime:
@@ -49,8 +57,105 @@ class Case(db.Model):
     status: Mapped[str] = mapped_column(String(20), default="ny", index=True)
     spam: Mapped[bool] = mapped_column(default=False, index=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    due_on: Mapped[dt.date | None] = mapped_column(index=True)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    first_reply_at: Mapped[dt.datetime | None]
+    closed_at: Mapped[dt.datetime | None] = mapped_column(index=True)
+    purged_at: Mapped[dt.datetime | None]
+    # The resident's status link carries a random secret; only its SHA-256 is kept.
+    secret_hash: Mapped[str | None] = mapped_column(String(64))
 
-    messages: Mapped[list[OutboxMessage]] = relationship(back_populates="case")
+    messages: Mapped[list[OutboxMessage]] = relationship(
+        back_populates="case", order_by="OutboxMessage.id"
+    )
+    events: Mapped[list[CaseEvent]] = relationship(back_populates="case", order_by="CaseEvent.id")
+    assignee: Mapped[StaffUser | None] = relationship()
+    # Set only in the request that created the case: shown once on the receipt and in its mail.
+    secret = None  # str | None; not a column
+
+    @property
+    def is_open(self) -> bool:
+        """Tell whether the case still waits for staff."""
+        return self.status != "avslutad" and not self.spam
+
+    def overdue(self, today: dt.date) -> bool:
+        """Tell whether an open case has passed its due date."""
+        return self.is_open and self.due_on is not None and today > self.due_on
+
+
+class StaffUser(db.Model):
+    """A member of staff who handles cases."""
+
+    __tablename__ = "staff_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(10), default="handler")  # handler | admin
+    active: Mapped[bool] = mapped_column(default=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    # Flask-Login's interface.
+    @property
+    def is_active(self) -> bool:
+        """Tell Flask-Login whether the account may log in."""
+        return self.active
+
+    is_authenticated = True
+    is_anonymous = False
+
+    def get_id(self) -> str:
+        """Return the id Flask-Login keeps in the session."""
+        return str(self.id)
+
+    @property
+    def is_admin(self) -> bool:
+        """Tell whether the account may use the admin pages."""
+        return self.role == "admin"
+
+
+class CaseEvent(db.Model):
+    """One line of a case's history: a status change, an assignment, a note, a reply."""
+
+    __tablename__ = "case_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    action: Mapped[str] = mapped_column(String(30))
+    detail: Mapped[str | None] = mapped_column(Text)  # free text: purged with the case
+
+    case: Mapped[Case] = relationship(back_populates="events")
+    actor: Mapped[StaffUser | None] = relationship()
+
+
+class AuditEntry(db.Model):
+    """Who viewed, changed, replied to, exported or purged what: no personal data kept here."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    action: Mapped[str] = mapped_column(String(30))
+    target: Mapped[str | None] = mapped_column(String(40))  # a case reference, never its content
+
+    actor: Mapped[StaffUser | None] = relationship()
+
+
+class PublishedProblem(db.Model):
+    """A confirmed problem staff published to the accessibility statement."""
+
+    __tablename__ = "published_problems"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    what: Mapped[dict[str, str]] = mapped_column(JSON)  # locale -> text; Swedish required
+    criteria: Mapped[list[str]] = mapped_column(JSON)
+    published_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(index=True)
 
 
 class OutboxMessage(db.Model):
@@ -93,9 +198,23 @@ def staff_recipients(kind: str, owner_email: str | None) -> list[str]:
     return list(dict.fromkeys(a.strip() for a in addresses if a and a.strip()))
 
 
+def hash_secret(secret: str) -> str:
+    """Hash a status-link secret for storage (it is random, so a plain SHA-256 suffices)."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def secret_matches(case: Case | None, secret: str) -> bool:
+    """Compare a status-link secret in constant time."""
+    expected = case.secret_hash if case and case.secret_hash else "0" * 64
+    return hmac.compare_digest(expected, hash_secret(secret or "")) and case is not None
+
+
 def store_case(case: Case, compose: Callable[[Case], list[OutboxMessage]]) -> Case:
     """Store a case and its outgoing mail in one transaction, retrying a reference clash."""
     case.created_at = case.created_at or utcnow()  # the mail quotes it before the flush
+    case.due_on = add_working_days(case.created_at.date(), response_target_days())
+    case.secret = secrets.token_urlsafe(24)
+    case.secret_hash = hash_secret(case.secret)
     for _attempt in range(5):
         case.reference = new_reference(case.kind)
         db.session.add(case)

@@ -39,4 +39,5 @@ def init_database(app: Flask) -> None:
     app.config["SQLALCHEMY_DATABASE_URI"] = sqlalchemy_url(app.config["DATABASE_URL"])
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(MIGRATIONS))
+    # Batch mode lets later migrations alter SQLite tables (it has no ALTER for constraints).
+    migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)

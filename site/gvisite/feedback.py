@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import (
     Blueprint,
     Response,
+    abort,
     current_app,
     redirect,
     render_template,
@@ -14,11 +15,12 @@ from flask import (
 )
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
-from .cases import Case, OutboxMessage, staff_recipients, store_case
+from .cases import Case, OutboxMessage, secret_matches, staff_recipients, store_case
 from .content import current_site
-from .extensions import limiter
+from .extensions import db, limiter
 from .forms import (
     FORMATS,
     BaseForm,
@@ -78,6 +80,7 @@ def _handle(kind: str, locale: str) -> str | BaseResponse:
                 "reference": case.reference,
                 "kind": kind,
                 "contact": _has_contact(case),
+                "status_url": status_url(case),
             }
             return redirect(url_for("feedback.receipt", locale=locale), code=303)
     elif form.csrf_token.errors:
@@ -122,6 +125,14 @@ def _store(kind: str, locale: str, form: BaseForm) -> Case:
     return store_case(case, lambda stored: [] if stored.spam else compose_mail(stored))
 
 
+def status_url(case: Case) -> str | None:
+    """Return the resident's private status link; only known while the secret is in hand."""
+    if not case.secret:
+        return None
+    base = current_app.config["SITE_URL"].rstrip("/")
+    return f"{base}/{case.locale}/arende/{case.reference}?nyckel={case.secret}"
+
+
 def compose_mail(case: Case) -> list[OutboxMessage]:
     """Write the staff mail (in Swedish) and, if there is an address, the resident's receipt."""
     page = _page_for(case.page)
@@ -134,6 +145,7 @@ def compose_mail(case: Case) -> list[OutboxMessage]:
         "case_url": f"{base_url}/staff/cases/{case.reference}",
         "format_labels": dict(FORMATS),
         "target_days": current_statement().response_target_days,
+        "status_url": status_url(case),
     }
     with force_locale("sv"):
         messages = [
@@ -173,3 +185,15 @@ def receipt(locale: str) -> str | Response:
     if not sent:
         return redirect(url_for("statement.statement", locale=locale))
     return render_template("feedback/receipt.html", sent=sent, statement=current_statement())
+
+
+@bp.get("/<locale:locale>/arende/<reference>")
+def case_status(locale: str, reference: str) -> str:
+    """Show a resident the status of their case: never its text or contact details."""
+    case = None
+    if len(reference) <= 20:
+        case = db.session.scalar(select(Case).where(Case.reference == reference))
+    # A wrong secret looks exactly like an unknown reference.
+    if not secret_matches(case, request.args.get("nyckel", "")) or case is None or case.spam:
+        abort(404)
+    return render_template("feedback/status.html", case=case, statement=current_statement())

@@ -31,8 +31,10 @@ def best_locale() -> str:
     """Pick the locale for this request.
 
     Precedence: the locale in the URL (`/<locale>/...`), then the browser's
-    Accept-Language header, then the default, Swedish.
+    Accept-Language header, then the default, Swedish. The staff area is always Swedish.
     """
+    if request.path.startswith("/staff"):
+        return DEFAULT_LOCALE  # the staff area is in Swedish
     # view_args is empty on a 404, so read the first path segment as well.
     url_locale = (request.view_args or {}).get("locale") or request.path.split("/")[1]
     if url_locale in LOCALES:

@@ -44,3 +44,10 @@ def init_app(app: Flask) -> None:
         def strict_transport(response: Response) -> Response:
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
             return response
+
+
+def private(response: Response) -> Response:
+    """Keep a page out of caches and search engines (the staff area)."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response

@@ -110,13 +110,34 @@ def current_statement() -> Statement:
     return current_app.extensions["gvisite.statement"]
 
 
+def known_problems() -> list[dict[str, Any]]:
+    """Return the problems in the data file followed by those staff confirmed and published."""
+    from .handling import open_problems  # the statement must not need the staff area to load
+
+    published = [
+        {"what": p.what, "criteria": p.criteria, "instead": None, "fix_by": None}
+        for p in open_problems()
+    ]
+    return [*(current_statement().data.get("known_problems") or []), *published]
+
+
+def last_updated() -> dt.date:
+    """Return when the statement last changed: in the data file, or by staff publishing."""
+    from .handling import last_problem_change
+
+    dates = [current_statement().data["updated_on"], last_problem_change()]
+    return max(d for d in dates if d is not None)
+
+
 @bp.get("/<locale:locale>/tillganglighet")
 def statement(locale: str) -> str:
     """Show the accessibility statement."""
+    problems = known_problems()
     return render_template(
         "statement.html",
         statement=current_statement(),
-        known_problems=current_statement().data.get("known_problems") or [],
+        known_problems=problems,
+        updated_on=last_updated(),
         digg_url=DIGG_REPORT_URL,
     )
 

@@ -1,0 +1,212 @@
+"""Staff accounts and logging in: argon2 hashes, throttling, session renewal, idle timeout."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from urllib.parse import urlsplit
+
+import click
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask.cli import AppGroup
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import LoginManager, current_user, login_user, logout_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+from wtforms import PasswordField, StringField
+
+from .cases import AuditEntry, StaffUser, utcnow
+from .extensions import db, limiter
+from .forms import Required, error_summary
+from .security import private
+
+ROLES = ("handler", "admin")
+hasher = PasswordHasher()
+login_manager = LoginManager()
+bp = Blueprint("auth", __name__, url_prefix="/staff")
+# Verifying against this when the account does not exist keeps the timing the same.
+_DUMMY_HASH = hasher.hash("not a real password")
+
+
+class LoginForm(FlaskForm):
+    """E-mail address and password."""
+
+    email = StringField(_l("Email address"), validators=[Required(_l("Enter your email address."))])
+    password = PasswordField(_l("Password"), validators=[Required(_l("Enter your password."))])
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> StaffUser | None:
+    """Return the logged-in account, or None if it was deactivated meanwhile."""
+    user = db.session.get(StaffUser, int(user_id)) if user_id.isdigit() else None
+    return user if user and user.active else None
+
+
+@login_manager.unauthorized_handler
+def unauthorized() -> Response:
+    """Send an anonymous visitor to the login page, remembering where they were going."""
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+def safe_next(target: str | None) -> str:
+    """Return the `next` target only if it stays on this site's staff area."""
+    if not target:
+        return url_for("staff.inbox")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/staff") or "\\" in target:
+        return url_for("staff.inbox")
+    return target
+
+
+def audit(action: str, target: str | None = None) -> None:
+    """Record who did what to which case (by reference only) in the audit log."""
+    actor = current_user.id if current_user and current_user.is_authenticated else None
+    db.session.add(AuditEntry(actor_id=actor, action=action, target=target))
+
+
+def verify_password(user: StaffUser | None, password: str) -> bool:
+    """Check a password in about the same time whether or not the account exists."""
+    try:
+        hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return False
+    return user is not None
+
+
+def _login_account_key() -> str:
+    """Key the per-account throttle on the e-mail address typed in."""
+    return "login-account:" + request.form.get("email", "").strip().lower()[:320]
+
+
+def _failed(response: Response) -> bool:
+    """Count only failed attempts against the throttle."""
+    return response.status_code != 303
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit("20 per 15 minutes", methods=["POST"], deduct_when=_failed)
+@limiter.limit(
+    "5 per 15 minutes", methods=["POST"], key_func=_login_account_key, deduct_when=_failed
+)
+def login() -> str | Response:
+    """Log a member of staff in, with a fresh session."""
+    form = LoginForm()
+    message = None
+    if request.args.get("timeout"):
+        message = _("You were logged out because you were inactive. Log in again.")
+    if form.validate_on_submit():
+        email = form.email.data.strip().lower()
+        user = db.session.scalar(select(StaffUser).where(StaffUser.email == email))
+        if verify_password(user, form.password.data) and user and user.active:
+            target = safe_next(request.args.get("next"))
+            session.clear()  # a new session at login: nothing from before carries over
+            login_user(user)
+            session["last_seen"] = utcnow().timestamp()
+            audit("login")
+            if hasher.check_needs_rehash(user.password_hash):
+                user.password_hash = hasher.hash(form.password.data)
+            db.session.commit()
+            return redirect(target, code=303)
+        message = _("The email address or password is wrong, or the account is not active.")
+    return render_template(
+        "staff/login.html", form=form, message=message, errors=error_summary(form)
+    )
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    """Log out and forget the session."""
+    if current_user.is_authenticated:
+        audit("logout")
+        db.session.commit()
+    logout_user()
+    session.clear()
+    return redirect(url_for("auth.login"), code=303)
+
+
+def enforce_idle_timeout() -> Response | None:
+    """Log out a session that has been idle longer than STAFF_IDLE_MINUTES."""
+    if not current_user.is_authenticated:
+        return None
+    now = utcnow().timestamp()
+    idle = dt.timedelta(minutes=current_app.config["STAFF_IDLE_MINUTES"]).total_seconds()
+    last = session.get("last_seen")
+    if last is None or now - float(last) > idle:
+        logout_user()
+        session.clear()
+        return redirect(url_for("auth.login", timeout=1))
+    session["last_seen"] = now
+    return None
+
+
+staff_cli = AppGroup("staff", help="Manage staff accounts.")
+
+
+@staff_cli.command("create")
+@click.argument("email")
+@click.option("--name", required=True, help="Display name.")
+@click.option("--role", type=click.Choice(ROLES), default="handler", show_default=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def create_command(email: str, name: str, role: str, password_stdin: bool) -> None:
+    """Create a staff account (the password is asked for, or read from stdin)."""
+    email = email.strip().lower()
+    if "@" not in email:
+        raise click.BadParameter("not an email address", param_hint="EMAIL")
+    if db.session.scalar(select(StaffUser).where(StaffUser.email == email)):
+        raise click.ClickException(f"{email} already has an account")
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if len(password) < 12:
+        raise click.ClickException("the password must be at least 12 characters")
+    db.session.add(
+        StaffUser(email=email, name=name, role=role, password_hash=hasher.hash(password))
+    )
+    db.session.commit()
+    click.echo(f"created {role} {email}")
+
+
+@staff_cli.command("deactivate")
+@click.argument("email")
+def deactivate_command(email: str) -> None:
+    """Deactivate an account: it can no longer log in; its history stays."""
+    user = db.session.scalar(select(StaffUser).where(StaffUser.email == email.strip().lower()))
+    if user is None:
+        raise click.ClickException(f"no account for {email}")
+    user.active = False
+    db.session.commit()
+    click.echo(f"deactivated {user.email}")
+
+
+@staff_cli.command("list")
+def list_command() -> None:
+    """List the accounts."""
+    for user in db.session.scalars(select(StaffUser).order_by(StaffUser.email)):
+        state = "active" if user.active else "inactive"
+        click.echo(f"{user.email}\t{user.name}\t{user.role}\t{state}")
+
+
+def init_app(app: Flask) -> None:
+    """Set up Flask-Login, the session cookie and the staff commands."""
+    login_manager.init_app(app)
+    login_manager.session_protection = "strong"
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.config["SESSION_COOKIE_SECURE"] = app.config["SITE_URL"].startswith("https://")
+    app.cli.add_command(staff_cli)
+    bp.after_request(private)
+    app.register_blueprint(bp)

@@ -1,0 +1,40 @@
+"""Working days in Sweden: weekends, public holidays and the de facto ones (midsommarafton...)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+
+import holidays
+
+
+@lru_cache(maxsize=16)
+def _holidays(year: int) -> holidays.HolidayBase:
+    """Return Sweden's days off for a year from the maintained `holidays` package."""
+    # "de_facto" adds midsommarafton, julafton and nyårsafton, which Swedish offices close on.
+    return holidays.Sweden(years=year, categories=("public", "de_facto"), include_sundays=False)
+
+
+def is_working_day(day: dt.date) -> bool:
+    """Tell whether offices are open on a day."""
+    return day.weekday() < 5 and day not in _holidays(day.year)
+
+
+def add_working_days(start: dt.date, days: int) -> dt.date:
+    """Return the date `days` working days after `start` (the start day itself not counted)."""
+    day = start
+    remaining = days
+    while remaining > 0:
+        day += dt.timedelta(days=1)
+        if is_working_day(day):
+            remaining -= 1
+    return day
+
+
+def working_days_between(start: dt.date, end: dt.date) -> int:
+    """Count working days after `start` up to and including `end` (0 if end is not later)."""
+    count, day = 0, start
+    while day < end:
+        day += dt.timedelta(days=1)
+        count += is_working_day(day)
+    return count
