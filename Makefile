@@ -47,7 +47,7 @@ debian-test:
 	@scripts/ensure-debian-packages $(TEST_DEBIAN)
 
 node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $@
 
 translations-compile: $(MO_FILES)
@@ -59,7 +59,7 @@ translations-extract: $(VENV)/.run-installed
 	  --no-location --sort-output --omit-header -o translations/messages.pot .
 
 translations-update: translations-extract
-	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-location --omit-header --ignore-obsolete
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --ignore-obsolete
 
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check .

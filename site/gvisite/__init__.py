@@ -10,7 +10,19 @@ from typing import Any
 
 from flask import Flask
 
-from . import assets, auth, cli, errors, feedback, outbox, pages, security, staff, statement
+from . import (
+    assets,
+    auth,
+    cli,
+    errors,
+    feedback,
+    formats,
+    outbox,
+    pages,
+    security,
+    staff,
+    statement,
+)
 from .config import PROJECT_ROOT, defaults, from_environment
 from .content import ContentError, load_site
 from .database import init_database
@@ -56,6 +68,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(feedback.bp)
     auth.init_app(app)
     staff.init_app(app)
+    formats.init_app(app)  # other formats of every page: routes, the block, `flask formats`
     app.register_blueprint(pages.bp)  # last: its catch-all route must not shadow the others
     return app
 

@@ -37,6 +37,7 @@ ROLES = ("handler", "admin")
 hasher = PasswordHasher()
 login_manager = LoginManager()
 bp = Blueprint("auth", __name__, url_prefix="/staff")
+bp.after_request(private)
 # Verifying against this when the account does not exist keeps the timing the same.
 _DUMMY_HASH = hasher.hash("not a real password")
 
@@ -208,5 +209,4 @@ def init_app(app: Flask) -> None:
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.config["SESSION_COOKIE_SECURE"] = app.config["SITE_URL"].startswith("https://")
     app.cli.add_command(staff_cli)
-    bp.after_request(private)
     app.register_blueprint(bp)

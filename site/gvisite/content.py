@@ -135,6 +135,8 @@ def parse_front_matter(source: Path, raw: str) -> tuple[dict[str, Any], str]:
         raise ContentError(source, "the front-matter block is not closed with '---'")
     try:
         meta = yaml.safe_load(raw[4:end]) or {}
+    except ValueError as exc:  # PyYAML raises it for an impossible date such as 2026-13-45
+        raise ContentError(source, f"front matter has an impossible date: {exc}") from exc
     except yaml.YAMLError as exc:
         raise ContentError(source, f"front matter is not valid YAML: {exc}") from exc
     if not isinstance(meta, dict):
@@ -224,7 +226,7 @@ def load_facts(content_dir: Path) -> dict[str, Any]:
     source = content_dir / FACTS_FILE
     try:
         facts = yaml.safe_load(source.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, yaml.YAMLError, ValueError) as exc:
         raise ContentError(source, f"cannot read site facts: {exc}") from exc
     required = {"site_name", "municipality", "default_owner", "contact", "quick_exit_url"}
     if not isinstance(facts, dict) or (missing := required - facts.keys()):

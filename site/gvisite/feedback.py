@@ -22,7 +22,7 @@ from .cases import Case, OutboxMessage, secret_matches, staff_recipients, store_
 from .content import current_site
 from .extensions import db, limiter
 from .forms import (
-    FORMATS,
+    FORMAT_LABELS,
     BaseForm,
     FormatForm,
     ReportForm,
@@ -143,7 +143,7 @@ def compose_mail(case: Case) -> list[OutboxMessage]:
         "page_title": page.title if page else None,
         "page_url": f"{base_url}{case.page}",
         "case_url": f"{base_url}/staff/cases/{case.reference}",
-        "format_labels": dict(FORMATS),
+        "format_labels": FORMAT_LABELS,
         "target_days": current_statement().response_target_days,
         "status_url": status_url(case),
     }

@@ -13,32 +13,42 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from wtforms import Field, HiddenField, RadioField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, StopValidation, ValidationError
 
 from .pages import route_exists
 
 PROBLEM_MAX = 5000
 SHORT_MAX = 200
-FORMATS = (
-    ("lattlast", _l("Easy-to-read Swedish (lättläst)")),
-    ("teckensprak", _l("Swedish sign language")),
-    ("storstil", _l("Large print")),
-    ("punktskrift", _l("Braille")),
-    ("ljud", _l("Read aloud (audio)")),
-    ("daisy", _l("DAISY talking book")),
-    ("tillganglig-fil", _l("Accessible PDF, Word, HTML or text file")),
-    ("textning", _l("Captions or audio description")),
-    ("annat", _l("Something else")),
+FORMAT_LABELS = dict(
+    [
+        ("lattlast", _l("Easy-to-read Swedish (lättläst)")),
+        ("teckensprak", _l("Swedish sign language")),
+        ("storstil", _l("Large print")),
+        ("punktskrift", _l("Braille")),
+        ("ljud", _l("Read aloud (audio)")),
+        ("daisy", _l("DAISY talking book")),
+        ("tillganglig-fil", _l("Accessible PDF, Word, HTML or text file")),
+        ("textning", _l("Captions or audio description")),
+        ("annat", _l("Something else")),
+    ]
 )
 # Physical formats are the only ones that can be sent by post.
 POSTAL_FORMATS = frozenset({"storstil", "punktskrift", "daisy"})
-DELIVERIES = (
-    ("email", _l("By email")),
-    ("phone", _l("By phone (we call you)")),
-    ("post", _l("By post (large print, braille and DAISY only)")),
+DELIVERY_LABELS = dict(
+    [
+        ("email", _l("By email")),
+        ("phone", _l("By phone (we call you)")),
+        ("post", _l("By post (large print, braille and DAISY only)")),
+    ]
 )
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _PHONE = re.compile(r"^\+?[0-9 ()\-]{6,25}$")
+
+
+def choices(labels: dict[str, Any]) -> list[SelectChoice]:
+    """Turn a value -> label mapping into WTForms choices."""
+    return [SelectChoice(value, label) for value, label in labels.items()]
 
 
 class Required(DataRequired):
@@ -161,7 +171,7 @@ class FormatForm(BaseForm):
     )
     format = RadioField(
         _l("Which format do you need?"),
-        choices=FORMATS,
+        choices=choices(FORMAT_LABELS),
         validators=[Required(_l("Select the format you need."))],
         validate_choice=True,
     )
@@ -173,7 +183,7 @@ class FormatForm(BaseForm):
     )
     delivery = RadioField(
         _l("How do you want to receive it?"),
-        choices=DELIVERIES,
+        choices=choices(DELIVERY_LABELS),
         validators=[Required(_l("Select how you want to receive it."))],
     )
     name = StringField(

@@ -51,7 +51,7 @@ def home(locale: str) -> str:
 @bp.get("/<locale:locale>/<path:path>")
 def page(locale: str, path: str) -> Response | str:
     """Show a content page; one canonical URL per page, without a trailing slash."""
-    if path.endswith("/") and _PAGE_PATH.match(path.rstrip("/")):
+    if len(path) <= MAX_PATH_LENGTH and path.endswith("/") and _PAGE_PATH.match(path.rstrip("/")):
         return redirect(f"/{locale}/{path.rstrip('/')}", code=301)
     return _render(_page_or_404(locale, path))
 

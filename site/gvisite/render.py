@@ -9,7 +9,7 @@ from markdown.extensions.toc import slugify_unicode
 ALLOWED_TAGS = frozenset(
     {
         "a", "abbr", "blockquote", "br", "caption", "code", "dd", "div", "dl", "dt", "em",
-        "h2", "h3", "h4", "h5", "h6", "hr", "img", "li", "ol", "p", "pre", "span", "strong",
+        "h1", "h2", "h3", "h4", "h5", "h6", "hr", "img", "li", "ol", "p", "pre", "span", "strong",
         "table", "tbody", "td", "tfoot", "th", "thead", "tr", "ul",
     }
 )  # fmt: skip

@@ -31,16 +31,18 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 from wtforms import HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional, ValidationError
 
 from . import handling
 from .auth import audit, enforce_idle_timeout
 from .cases import AuditEntry, Case, OutboxMessage, PublishedProblem, StaffUser, utcnow
 from .extensions import db
-from .forms import FORMATS, Required, error_summary
+from .forms import FORMAT_LABELS, Required, choices, error_summary
 from .security import private
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
+bp.after_request(private)
 STATUS_LABELS = {
     "ny": _l("New"),
     "pagaende": _l("In progress"),
@@ -59,7 +61,7 @@ class AssignForm(FlaskForm):
 class StatusForm(FlaskForm):
     """Move the case on; closing needs a reason."""
 
-    status = RadioField(_l("New status"), choices=list(STATUS_LABELS.items()))
+    status = RadioField(_l("New status"), choices=choices(STATUS_LABELS))
     reason = TextAreaField(_l("Reason (required when closing)"), validators=[Length(max=2000)])
 
     def validate_status(self, field: Any) -> None:
@@ -184,9 +186,7 @@ def case_page(reference: str) -> str:
 def _render_case(case: Case, **forms: FlaskForm) -> str:
     """Render the case page with fresh forms, or the ones given (with their errors)."""
     assign_form = forms.get("assign") or AssignForm()
-    assign_form.assignee.choices = [("", _("Nobody"))] + [
-        (str(u.id), u.name) for u in handling.handlers()
-    ]
+    assign_form.assignee.choices = _assignees(_("Nobody"))
     if "assign" not in forms:
         assign_form.assignee.data = str(case.assignee_id or "")
     status_form = forms.get("status") or StatusForm(status=case.status)
@@ -200,7 +200,7 @@ def _render_case(case: Case, **forms: FlaskForm) -> str:
         case=case,
         today=_today(),
         status_labels=STATUS_LABELS,
-        format_labels=dict(FORMATS),
+        format_labels=FORMAT_LABELS,
         assign_form=assign_form,
         status_form=status_form,
         note_form=forms.get("note") or NoteForm(),
@@ -210,6 +210,12 @@ def _render_case(case: Case, **forms: FlaskForm) -> str:
         problems=problems,
         errors=errors,
     )
+
+
+def _assignees(nobody: str) -> list[SelectChoice]:
+    """Return the choices for assigning: nobody, then every active handler."""
+    people = {"": nobody} | {str(u.id): u.name for u in handling.handlers()}
+    return choices(people)
 
 
 def _done(case: Case, message: str) -> BaseResponse:
@@ -224,7 +230,7 @@ def assign(reference: str) -> BaseResponse | str:
     """Assign the case."""
     case = _case_or_404(reference)
     form = AssignForm()
-    form.assignee.choices = [("", "")] + [(str(u.id), u.name) for u in handling.handlers()]
+    form.assignee.choices = _assignees("")
     if not form.validate_on_submit():
         return _render_case(case, assign=form), 400
     user = db.session.get(StaffUser, int(form.assignee.data)) if form.assignee.data else None
@@ -389,6 +395,5 @@ def export_command(fmt: str) -> None:
 
 def init_app(app: Flask) -> None:
     """Register the staff area and its commands."""
-    bp.after_request(private)
     app.register_blueprint(bp)
     app.cli.add_command(cases_cli)

@@ -9,8 +9,10 @@ from typing import Any
 
 import yaml
 from flask import Blueprint, Flask, current_app, render_template
+from sqlalchemy.exc import SQLAlchemyError
 
 from .content import ContentError
+from .extensions import db
 from .i18n import DEFAULT_LOCALE
 
 STATEMENT_FILE = "tillganglighet.yaml"
@@ -80,7 +82,7 @@ def load_statement(content_dir: Path) -> Statement:
     source = content_dir / STATEMENT_FILE
     try:
         data = yaml.safe_load(source.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, yaml.YAMLError, ValueError) as exc:
         raise ContentError(source, f"cannot read the statement: {exc}") from exc
     if not isinstance(data, dict):
         raise ContentError(source, "the statement must be a mapping")
@@ -114,10 +116,16 @@ def known_problems() -> list[dict[str, Any]]:
     """Return the problems in the data file followed by those staff confirmed and published."""
     from .handling import open_problems  # the statement must not need the staff area to load
 
-    published = [
-        {"what": p.what, "criteria": p.criteria, "instead": None, "fix_by": None}
-        for p in open_problems()
-    ]
+    try:
+        published = [
+            {"what": p.what, "criteria": p.criteria, "instead": None, "fix_by": None}
+            for p in open_problems()
+        ]
+    except SQLAlchemyError:
+        # The statement is a legal duty: show the data file's problems even if the DB is down.
+        current_app.logger.exception("cannot read published problems")
+        db.session.rollback()
+        published = []
     return [*(current_statement().data.get("known_problems") or []), *published]
 
 
@@ -125,7 +133,12 @@ def last_updated() -> dt.date:
     """Return when the statement last changed: in the data file, or by staff publishing."""
     from .handling import last_problem_change
 
-    dates = [current_statement().data["updated_on"], last_problem_change()]
+    try:
+        changed = last_problem_change()
+    except SQLAlchemyError:
+        db.session.rollback()
+        changed = None
+    dates = [current_statement().data["updated_on"], changed]
     return max(d for d in dates if d is not None)
 
 

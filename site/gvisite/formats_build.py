@@ -1,0 +1,242 @@
+"""`flask formats build` and `flask formats check`: make every page's other formats ahead of time.
+
+A file is rebuilt only when what it is made from changed: its key hashes the page's content,
+the versions of the tools that make it and this code. Conversions that wait on other programs
+(espeak-ng + lame, liblouis, pandoc) run in a thread pool, while the PDFs (WeasyPrint, pure
+Python) are made on the main thread, so two cores are busy.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import time
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from .formats import FORMATS, Source, Store, render_source, source_names, store, write_atomic
+from .formats_convert import (
+    BRAILLE_TABLES,
+    CONVERTERS,
+    IN_THREADS,
+    PACKAGE,
+    TOOLS,
+    Prepared,
+    prepare,
+    tool_versions,
+)
+
+formats_cli = AppGroup("formats", help="Build and check the other formats of every page.")
+
+
+@cache
+def code_version() -> str:
+    """Hash this code, its templates and stylesheet: a change to any rebuilds every file."""
+    digest = hashlib.sha256()
+    paths = [
+        *sorted(PACKAGE.glob("formats*.py")),
+        *sorted((PACKAGE / "templates" / "formats").glob("*")),
+        PACKAGE / "static" / "css" / "largeprint.css",
+    ]
+    for path in paths:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def build_key(source: Source, key: str, versions: dict[str, str | None]) -> str:
+    """Return what a file must have been built from to be current."""
+    tools = [versions[name] or "" for name in FORMATS[key].tools]
+    parts = [source.digest, key, *tools, code_version()]
+    if key == "brf":
+        parts.append(BRAILLE_TABLES[source.locale])
+    return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
+
+
+# --- The build -----------------------------------------------------------------------------
+
+
+class BuildBusy(Exception):
+    """Another build is running on the same folder."""
+
+
+@dataclass
+class Report:
+    """What a build did."""
+
+    built: Counter[str] = field(default_factory=Counter)
+    current: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)  # format: pages, for a missing tool
+    failed: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    sizes: Counter[str] = field(default_factory=Counter)  # format: bytes of all its files
+
+    def summary(self) -> list[str]:
+        """Return the report as lines for the command line."""
+        lines = [
+            f"built {sum(self.built.values())} file(s), {self.current} already current, "
+            f"{len(self.failed)} failed, in {self.seconds:.1f} s"
+        ]
+        for key in FORMATS:
+            line = f"  {key:<5} built {self.built[key]:>4}  total {self.sizes[key] / 1e6:8.2f} MB"
+            if self.skipped[key]:
+                line += f"  skipped {self.skipped[key]} (tool missing)"
+            lines.append(line)
+        return lines
+
+
+@dataclass
+class _Task:
+    prepared: Prepared
+    key: str
+    build_key: str
+
+
+def build(app: Flask, *, force: bool = False, jobs: int | None = None) -> Report:
+    """Build what is missing or stale in `FORMATS_DIR`; return what was done."""
+    files = store(app)
+    files.root.mkdir(parents=True, exist_ok=True)
+    with open(files.root / ".build.lock", "a") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise BuildBusy(f"another build is running in {files.root}") from exc
+        return _build_locked(app, files, force, jobs)
+
+
+def _build_locked(app: Flask, files: Store, force: bool, jobs: int | None) -> Report:
+    """Build with the folder locked."""
+    started = time.monotonic()
+    report = Report()
+    versions = tool_versions()
+    manifests: dict[tuple[str, str], dict[str, Any]] = {}
+    tasks: list[_Task] = []
+    for locale, name in source_names(app):
+        try:
+            source = render_source(app, locale, name)
+        except Exception as exc:  # one broken page must not stop the others
+            report.failed.append(f"{locale}/{name}: cannot render the page: {exc}")
+            continue
+        if source is None:
+            continue
+        manifest = dict(files.manifest(locale, name))
+        manifests[(locale, name)] = manifest
+        prepared: Prepared | None = None
+        for key, fmt in FORMATS.items():
+            if any(versions.get(tool) is None for tool in fmt.tools):
+                report.skipped[key] += 1
+                manifest.pop(key, None)
+                continue
+            wanted = build_key(source, key, versions)
+            entry = manifest.get(key)
+            current = entry and entry.get("key") == wanted
+            if not force and current and files.file(locale, name, fmt).is_file():
+                report.current += 1
+                continue
+            prepared = prepared or prepare(app, source)
+            tasks.append(_Task(prepared, key, wanted))
+    _convert_all(files, tasks, manifests, report, jobs)
+    for (locale, name), manifest in manifests.items():
+        if manifest != files.manifest(locale, name):
+            files.write_manifest(locale, name, manifest)
+        for key, entry in manifest.items():
+            report.sizes[key] += int(entry["size"])
+    _prune(files, set(source_names(app)))
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _convert_all(
+    files: Store,
+    tasks: list[_Task],
+    manifests: dict[tuple[str, str], dict[str, Any]],
+    report: Report,
+    jobs: int | None,
+) -> None:
+    """Run the conversions: other programs' in threads, the PDFs meanwhile on this thread."""
+
+    def finish(task: _Task, convert: Callable[[], bytes]) -> None:
+        source = task.prepared.source
+        manifest = manifests[(source.locale, source.name)]
+        try:
+            data = convert()
+        except Exception as exc:  # report every failure, build the rest
+            manifest.pop(task.key, None)
+            report.failed.append(f"{source.locale}/{source.name} {task.key}: {exc}")
+            return
+        write_atomic(files.file(source.locale, source.name, FORMATS[task.key]), data)
+        manifest[task.key] = {
+            "key": task.build_key,
+            "content": source.digest,
+            "size": len(data),
+            "etag": hashlib.sha256(data).hexdigest()[:32],
+        }
+        report.built[task.key] += 1
+
+    workers = max(1, jobs or len(os.sched_getaffinity(0)))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="formats") as pool:
+        pending: list[tuple[_Task, Future[bytes]]] = [
+            (task, pool.submit(CONVERTERS[task.key], task.prepared))
+            for task in tasks
+            if task.key in IN_THREADS
+        ]
+        for task in tasks:
+            if task.key not in IN_THREADS:
+                finish(task, lambda t=task: CONVERTERS[t.key](t.prepared))
+        for task, future in pending:
+            finish(task, future.result)
+
+
+def _prune(files: Store, sources: set[tuple[str, str]]) -> None:
+    """Delete the files of pages that no longer exist (and leftovers of stopped builds)."""
+    suffixes = (*(fmt.suffix for fmt in FORMATS.values()), ".json")
+    for folder in files.root.iterdir():
+        if not folder.is_dir():
+            continue
+        for path in folder.iterdir():
+            name = next((path.name[: -len(s)] for s in suffixes if path.name.endswith(s)), None)
+            stale_temp = path.name.startswith(".") and path.name.endswith(".tmp")
+            if stale_temp or (name is not None and (folder.name, name) not in sources):
+                path.unlink(missing_ok=True)
+
+
+# --- Command line ---------------------------------------------------------------------------
+
+
+@formats_cli.command("build")
+@click.option("--force", is_flag=True, help="Build every file again, even if it is current.")
+@click.option("--jobs", type=int, default=None, help="Conversions run at once (default: cores).")
+def build_command(force: bool, jobs: int | None) -> None:
+    """Build the missing and stale formats of every page; exit 1 if any failed."""
+    try:
+        report = build(current_app._get_current_object(), force=force, jobs=jobs)  # type: ignore[attr-defined]
+    except BuildBusy as exc:
+        click.echo(str(exc))
+        return
+    for line in report.summary():
+        click.echo(line)
+    for failure in report.failed:
+        click.echo(f"failed: {failure}", err=True)
+    if report.failed:
+        raise SystemExit(1)
+
+
+@formats_cli.command("check")
+def check_command() -> None:
+    """List the tools the formats need, whether each is found, and how to install it."""
+    versions = tool_versions()
+    for tool in TOOLS:
+        version = versions.get(tool.name)
+        state = f"found ({version})" if version else f"MISSING: install {tool.install}"
+        formats = ", ".join(FORMATS[key].suffix.lstrip(".") for key in tool.formats)
+        click.echo(f"{tool.name:<14} {state}  [{formats}]")
+    if not all(versions.get(tool.name) for tool in TOOLS):
+        raise SystemExit(1)

@@ -1,0 +1,297 @@
+"""The converters behind `flask formats build`: one function per format, and the tools they use.
+
+Each converter takes a page prepared once (its blocks, labels and large-print HTML, rendered
+in the page's language) and returns the file's bytes. Other programs run with a time limit;
+WeasyPrint runs in this process and may fetch nothing from outside.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, render_template, url_for
+from flask_babel import format_date, gettext
+from markupsafe import Markup
+
+from .formats import Source, page_context
+from .formats_text import (
+    Document,
+    Labels,
+    absolute_links,
+    braille_lines,
+    paginate,
+    read_blocks,
+    to_brf,
+    to_ssml,
+    to_text,
+)
+
+PACKAGE = Path(__file__).parent
+TIMEOUT = 600  # seconds for one conversion: a stuck tool must not hang the build
+# espeak-ng voices and ISO 639-2 codes (the ID3 TLAN frame wants those) per locale.
+VOICES = {"sv": "sv", "fi": "fi", "en": "en-gb", "ar": "ar"}
+ID3_LANGUAGES = {"sv": "swe", "fi": "fin", "en": "eng", "ar": "ara"}
+SPEECH_RATE = "160"  # words per minute; espeak-ng's default 175 is fast for listening to a page
+# Braille: uncontracted everywhere, so anyone who reads braille in the language can read it.
+# Swedish: sv-g0.utb is "fullskrift" under Punktskriftsnämnden's rules (sv-g1.ctb, despite its
+# name, is kortskrift nivå 1, contracted). English: UEB grade 1. Output is North American
+# ASCII braille (en-us-brf.dis), what .brf files, embossers and braille displays expect.
+BRAILLE_TABLES = {
+    "sv": "sv-g0.utb",
+    "fi": "fi.utb",
+    "en": "en-ueb-g1.ctb",
+    "ar": "ar-ar-g1.utb",
+}
+BRAILLE_DISPLAY = "en-us-brf.dis"
+
+
+@dataclass(frozen=True)
+class Tool:
+    """A program a format needs, and how to install it."""
+
+    name: str
+    install: str
+    formats: tuple[str, ...]
+    version_command: tuple[str, ...] = ()
+
+
+TOOLS = (
+    Tool("weasyprint", "pip install weasyprint (Debian: libpango-1.0-0 fonts-dejavu-core)",
+         ("pdf",)),
+    Tool("espeak-ng", "apt-get install espeak-ng", ("mp3",), ("espeak-ng", "--version")),
+    Tool("lame", "apt-get install lame", ("mp3",), ("lame", "--version")),
+    Tool("lou_translate", "apt-get install liblouis-bin liblouis-data", ("brf",),
+         ("lou_translate", "--version")),
+    Tool("pandoc", "apt-get install pandoc", ("epub",), ("pandoc", "--version")),
+)  # fmt: skip
+
+
+def _first_line(command: tuple[str, ...]) -> str | None:
+    """Return the first line a tool prints about its version, or None if it cannot run."""
+    if shutil.which(command[0]) is None:
+        return None
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=30, check=False)
+    except OSError:
+        return None
+    lines = (result.stdout or result.stderr).strip().splitlines()
+    return lines[0].strip() if lines else command[0]
+
+
+def tool_versions() -> dict[str, str | None]:
+    """Return each tool's version, or None where it is missing."""
+    versions: dict[str, str | None] = {}
+    for tool in TOOLS:
+        if tool.name == "weasyprint":
+            try:
+                import weasyprint
+
+                versions[tool.name] = f"WeasyPrint {weasyprint.__version__}"
+            except (ImportError, OSError):  # OSError: the system's Pango is missing
+                versions[tool.name] = None
+        else:
+            versions[tool.name] = _first_line(tool.version_command)
+    return versions
+
+
+# --- What the converters start from ----------------------------------------------------------
+
+
+@dataclass
+class Prepared:
+    """A page's inputs for every converter, rendered in its language."""
+
+    source: Source
+    doc: Document
+    labels: Labels
+    large_print: str  # the large-print page, linking its stylesheet
+    large_print_pdf: str  # the same without the stylesheet link (WeasyPrint gets it directly)
+    epub: str  # the page as one simple HTML document, for pandoc
+    site_name: str
+    year: str
+
+
+def prepare(app: Flask, source: Source) -> Prepared:
+    """Render everything the converters need for a page, in the page's language."""
+    with page_context(app, source.url):
+        site = app.extensions["gvisite.site"]
+        labels = Labels(
+            last_updated=gettext(
+                "Last updated: %(date)s", date=format_date(source.updated, "long")
+            ),
+            owner=gettext(
+                "Page owner: %(name)s, %(email)s", name=source.owner.name, email=source.owner.email
+            ),
+            address=gettext("This page on the web: %(url)s", url=source.page_url),
+            links=gettext("Links"),
+            heading=gettext("Heading: %(text)s"),
+        )
+        body = Markup(absolute_links(source.body, source.site_url))  # noqa: S704  (sanitized)
+        context = {"source": source, "body": body, "labels": labels}
+        stylesheet = url_for("static", filename="css/largeprint.css")
+        return Prepared(
+            source=source,
+            doc=read_blocks(source.body, source.site_url),
+            labels=labels,
+            large_print=render_template(
+                "formats/largeprint.html", stylesheet=stylesheet, **context
+            ),
+            large_print_pdf=render_template("formats/largeprint.html", stylesheet=None, **context),
+            epub=render_template("formats/epub.html", **context),
+            site_name=site.text("site_name", source.locale),
+            year=str(source.updated.year),
+        )
+
+
+# --- Converters ----------------------------------------------------------------------------
+
+
+def _run(command: list[str], data: bytes | None = None) -> bytes:
+    """Run a tool; raise with what it printed if it fails."""
+    result = subprocess.run(command, input=data, capture_output=True, timeout=TIMEOUT, check=False)
+    if result.returncode != 0:
+        message = result.stderr.decode("utf-8", "replace").strip()[-500:]
+        raise RuntimeError(f"{command[0]} exited with {result.returncode}: {message}")
+    return result.stdout
+
+
+def make_txt(page: Prepared) -> bytes:
+    """Plain UTF-8 text."""
+    return to_text(page.source.title, page.doc, page.labels).encode("utf-8")
+
+
+def make_html(page: Prepared) -> bytes:
+    """The large-print web page."""
+    return page.large_print.encode("utf-8")
+
+
+def _no_fetching(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    """Refuse WeasyPrint any outside resource: the PDF is made from the page alone."""
+    raise ValueError(f"not fetched: {url}")
+
+
+def make_pdf(page: Prepared) -> bytes:
+    """Tagged large-print PDF (PDF/UA-1): language, title, bookmarks, fonts embedded."""
+    import weasyprint
+
+    # WeasyPrint logs every CSS rule it skips; the sheet is shared with browsers, so keep quiet.
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    css = weasyprint.CSS(filename=str(PACKAGE / "static" / "css" / "largeprint.css"))
+    document = weasyprint.HTML(string=page.large_print_pdf, url_fetcher=_no_fetching)
+    return document.write_pdf(stylesheets=[css], pdf_variant="pdf/ua-1")
+
+
+def make_mp3(page: Prepared) -> bytes:
+    """The page read aloud by espeak-ng, as MP3 with title and language tags."""
+    locale = page.source.locale
+    ssml = to_ssml(page.source.title, page.doc, page.labels, locale)
+    wav = _run(
+        ["espeak-ng", "-v", VOICES[locale], "-s", SPEECH_RATE, "-m", "--stdout"],
+        ssml.encode("utf-8"),
+    )
+    with tempfile.TemporaryDirectory(prefix="gvisite-mp3-") as folder:
+        output = Path(folder) / "page.mp3"
+        _run(
+            [
+                "lame",
+                "--quiet",
+                "-m",
+                "m",
+                "-q",
+                "7",
+                "--resample",
+                "16",
+                "-b",
+                "32",
+                "--id3v2-only",
+                "--id3v2-utf16",
+                "--tt",
+                page.source.title,
+                "--ta",
+                page.source.owner.name,
+                "--tl",
+                page.site_name,
+                "--ty",
+                page.year,
+                "--tv",
+                f"TLAN={ID3_LANGUAGES[locale]}",
+                "-",
+                str(output),
+            ],
+            wav,
+        )
+        return output.read_bytes()
+
+
+def translate_braille(locale: str, lines: list[str]) -> list[str]:
+    """Translate lines to ASCII braille with liblouis, one output line per input line."""
+    table = f"{BRAILLE_DISPLAY},{BRAILLE_TABLES[locale]}"
+    data = "".join(f"{line}\n" for line in lines).encode("utf-8")
+    output = _run(["lou_translate", "--forward", table], data).decode("ascii")
+    translated = output.split("\n")[: len(lines)]
+    if len(translated) != len(lines):
+        raise RuntimeError("lou_translate returned fewer lines than it was given")
+    return translated
+
+
+def make_brf(page: Prepared) -> bytes:
+    """A braille-ready file: 40 cells a line, 25 lines a page, numbered pages."""
+    lines = braille_lines(page.source.title, page.doc, page.labels)
+    pages = paginate(lines, translate_braille(page.source.locale, [line.text for line in lines]))
+    numbers = translate_braille(page.source.locale, [str(n) for n in range(1, len(pages) + 1)])
+    return to_brf(pages, numbers).encode("ascii")
+
+
+def make_epub(page: Prepared) -> bytes:
+    """EPUB 3 with pandoc: language, title and a navigation document from the headings."""
+    source = page.source
+    metadata = {
+        "title": source.title,
+        "lang": source.locale,
+        "identifier": f"{source.page_url}#{source.updated.isoformat()}",
+        "date": source.updated.isoformat(),
+        "creator": source.owner.name,
+        "publisher": page.site_name,
+        "dir": "rtl" if source.locale == "ar" else "ltr",
+    }
+    with tempfile.TemporaryDirectory(prefix="gvisite-epub-") as folder:
+        meta_file, html_file = Path(folder) / "meta.json", Path(folder) / "page.html"
+        output = Path(folder) / "page.epub"
+        meta_file.write_text(json.dumps(metadata), encoding="utf-8")
+        html_file.write_text(page.epub, encoding="utf-8")
+        _run(
+            [
+                "pandoc",
+                "--from",
+                "html",
+                "--to",
+                "epub3",
+                "--toc-depth",
+                "4",
+                "--metadata-file",
+                str(meta_file),
+                "--output",
+                str(output),
+                str(html_file),
+            ]
+        )
+        return output.read_bytes()
+
+
+CONVERTERS: dict[str, Callable[[Prepared], bytes]] = {
+    "html": make_html,
+    "pdf": make_pdf,
+    "mp3": make_mp3,
+    "txt": make_txt,
+    "brf": make_brf,
+    "epub": make_epub,
+}
+IN_THREADS = frozenset({"mp3", "brf", "epub"})  # these wait on other programs

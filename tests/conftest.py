@@ -1,0 +1,180 @@
+"""Fixtures: the app and its clients, a live server in a thread, and Debian's Chromium."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from gvisite import create_app
+from gvisite.content import Site
+from gvisite.extensions import db
+from tests.helpers import CHROMIUM, CHROMIUM_ARGS, PROJECT_ROOT, require_chromium
+
+pytest_plugins = ["tests.fixtures_forms", "tests.fixtures_staff"]
+
+REAL_CONTENT = PROJECT_ROOT / "content"
+# The data files a content folder needs besides its pages; sample trees copy the real ones.
+DATA_FILES = ("site.yaml", "tillganglighet.yaml")
+HOME_PAGE = "---\ntitle: Hem\ndescription: Startsidan.\nupdated: 2026-01-01\n---\n\nVälkommen.\n"
+
+
+def markdown_page(body: str = "Text.", **front_matter: str) -> str:
+    """Return a page file with valid front matter, overridden by `front_matter`."""
+    meta = {"title": "En sida", "description": "En sida att testa.", "updated": "2026-01-01"}
+    meta.update(front_matter)
+    lines = [f"{key}: {value}" for key, value in meta.items()]
+    return "---\n" + "\n".join(lines) + "\n---\n\n" + body + "\n"
+
+
+def app_config(instance: Path, **overrides: Any) -> dict[str, Any]:
+    """Return the config every test app starts from: nothing shared with a developer's setup."""
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key",
+        "SITE_URL": "http://localhost",
+        "INSTANCE_PATH": str(instance),
+        "DATABASE_URL": f"sqlite:///{instance / 'test.sqlite3'}",
+        "MAIL_BACKEND": "file",
+        **overrides,
+    }
+
+
+def make_app(instance: Path, **overrides: Any) -> Flask:
+    """Create an app with `app_config` and an empty database schema in its instance folder."""
+    app = create_app(app_config(instance, **overrides))
+    with app.app_context():
+        db.create_all()
+    return app
+
+
+def close_database(app: Flask) -> None:
+    """Close the app's pooled database connections."""
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def make_content(tmp_path: Path) -> Callable[[Mapping[str, str | bytes | None]], Path]:
+    """Build a small content folder: a home page per locale plus `files` (None deletes one)."""
+
+    def build(files: Mapping[str, str | bytes | None]) -> Path:
+        root = tmp_path / "content"
+        root.mkdir()
+        for name in DATA_FILES:
+            shutil.copy(REAL_CONTENT / name, root / name)
+        pages: dict[str, str | bytes | None] = {
+            f"{locale}/index.md": HOME_PAGE for locale in ("sv", "fi", "en", "ar")
+        }
+        pages.update(files)
+        for name, text in pages.items():
+            if text is None:
+                continue
+            path = root / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(text, bytes):
+                path.write_bytes(text)
+            else:
+                path.write_text(text, encoding="utf-8")
+        return root
+
+    return build
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Iterator[Flask]:
+    """An app over the real content, with its own instance folder and database."""
+    app = make_app(tmp_path / "instance")
+    yield app
+    close_database(app)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """A test client for `app`."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    """A CLI runner for `app`."""
+    return app.test_cli_runner()
+
+
+@pytest.fixture(scope="session")
+def site_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    """One app over the real content, shared by the many tests that only read pages."""
+    app = make_app(tmp_path_factory.mktemp("site") / "instance")
+    yield app
+    close_database(app)
+
+
+@pytest.fixture
+def site_client(site_app: Flask) -> FlaskClient:
+    """A fresh test client (no cookies) for the shared app."""
+    return site_app.test_client()
+
+
+@pytest.fixture(scope="session")
+def site(site_app: Flask) -> Site:
+    """Every page of every locale, as the shared app loaded them."""
+    return site_app.extensions["gvisite.site"]
+
+
+@dataclass
+class LiveServer:
+    """A real HTTP server for the browser tests."""
+
+    app: Flask
+    url: str  # like http://127.0.0.1:12345, without a trailing slash
+
+
+@pytest.fixture(scope="session")
+def live_server_config() -> dict[str, Any]:
+    """Extra config for the live server's app; override it to add to it."""
+    return {}
+
+
+@pytest.fixture(scope="session")
+def live_server(
+    tmp_path_factory: pytest.TempPathFactory, live_server_config: dict[str, Any]
+) -> Iterator[LiveServer]:
+    """Serve the app on 127.0.0.1 and a free port, in a thread, for the whole session."""
+    # Bind first, so the app's SITE_URL (sitemap, canonical links) names the real port.
+    server: BaseWSGIServer = make_server("127.0.0.1", 0, Flask(__name__), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    try:
+        url = f"http://127.0.0.1:{server.port}"
+        instance = tmp_path_factory.mktemp("live") / "instance"
+        server.app = make_app(instance, SITE_URL=url, **live_server_config)
+        thread.start()
+        yield LiveServer(server.app, url)
+    finally:
+        if thread.is_alive():
+            server.shutdown()
+            thread.join(timeout=10)
+        server.server_close()
+        if isinstance(server.app, Flask) and "sqlalchemy" in server.app.extensions:
+            close_database(server.app)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium through Playwright, one instance for the whole session."""
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()

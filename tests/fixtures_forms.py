@@ -1,0 +1,489 @@
+"""Fixtures for the forms, storage and mail tests: PostgreSQL, an SMTP server, migrated apps."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import uuid
+import warnings
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from sqlalchemy import delete, func, select
+from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.test import TestResponse
+
+from gvisite import create_app
+from gvisite.cases import Case, OutboxMessage
+from gvisite.extensions import db
+from tests.conftest import REAL_CONTENT, LiveServer, app_config
+from tests.helpers import parse, require_tool
+
+LOCALES = ("sv", "fi", "en", "ar")
+FORM_PATHS = {"report": "tillganglighet/rapportera", "format": "tillganglighet/alternativt-format"}
+REFERENCE = re.compile(r"^(TG|AF)-\d{4}-[23456789ABCDEFGHJKMNPQRSTVWXYZ]{6}$")
+STAFF_MAILBOX = "tillganglighet@jarfalla.se"
+ALT_FORMAT_MAILBOX = "alternativt-format@jarfalla.se"
+DEFAULT_OWNER = "kontaktcenter@jarfalla.se"  # content/site.yaml's default page owner
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+INITDB_OPTIONS = ["-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync", "--no-instructions"]
+
+# Answers that pass every rule; tests change one thing at a time.
+REPORT_ANSWERS = {
+    "page": "/sv/om-gvi",
+    "problem": "Knappen för att byta språk går inte att nå med tangentbordet.",
+    "assistive_tech": "NVDA 2026.1",
+    "browser": "Firefox på Windows 11",
+    "name": "Åsa Öberg",
+    "email": "asa.oberg@example.se",
+}
+FORMAT_ANSWERS = {
+    "page": "/sv/om-gvi",
+    "format": "storstil",
+    "format_other": "",
+    "language": "svenska",
+    "delivery": "email",
+    "name": "Örjan Ärlig",
+    "email": "orjan@example.se",
+    "phone": "",
+    "address": "",
+    "message": "Jag behöver texten i 20 punkters stil.",
+}
+ANSWERS = {"report": REPORT_ANSWERS, "format": FORMAT_ANSWERS}
+
+
+def form_url(locale: str, kind: str, page: str | None = None) -> str:
+    """Return the path of one of the two forms, with an optional `?page=`."""
+    url = f"/{locale}/{FORM_PATHS[kind]}"
+    return f"{url}?page={page}" if page is not None else url
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+# --- Apps and their databases ------------------------------------------------------------------
+
+
+@contextmanager
+def keep_logging() -> Iterator[None]:
+    """Undo what Alembic's `fileConfig` does to logging (it disables every existing logger)."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    disabled = {
+        name: logger.disabled
+        for name, logger in logging.Logger.manager.loggerDict.items()
+        if isinstance(logger, logging.Logger)
+    }
+    try:
+        yield
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+        for name, logger in logging.Logger.manager.loggerDict.items():
+            if isinstance(logger, logging.Logger):
+                logger.disabled = disabled.get(name, False)
+
+
+def migrate(app: Flask, command: Callable[..., None] = upgrade, *args: Any) -> None:
+    """Run a Flask-Migrate command (by default `upgrade`, as `flask db upgrade` does)."""
+    with app.app_context(), keep_logging(), warnings.catch_warnings():
+        # Flask-Migrate's env.py template tries the deprecated `get_engine()` first, on purpose.
+        warnings.filterwarnings("ignore", "'get_engine' is deprecated", DeprecationWarning)
+        command(*args)
+
+
+def forms_config(instance: Path, **overrides: Any) -> dict[str, Any]:
+    """Config for apps that take submissions: no waiting, no rate limit in the way."""
+    defaults = {
+        "FORM_MIN_SECONDS": 0,
+        "SUBMISSION_RATE_LIMIT": "10000 per hour",
+        "STAFF_MAILBOX": STAFF_MAILBOX,
+        "ALT_FORMAT_MAILBOX": ALT_FORMAT_MAILBOX,
+    }
+    return app_config(instance, **{**defaults, **overrides})
+
+
+def dispose(app: Flask) -> None:
+    """Close the app's database connections."""
+    with app.app_context():
+        db.engine.dispose()
+
+
+def count(app: Flask, model: type) -> int:
+    """Return how many rows a table holds."""
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def all_cases(app: Flask) -> list[Case]:
+    """Return every stored case, detached, oldest first."""
+    with app.app_context():
+        found = list(db.session.scalars(select(Case).order_by(Case.id)))
+        db.session.expunge_all()
+        return found
+
+
+def all_messages(app: Flask) -> list[OutboxMessage]:
+    """Return every outbox row, detached, oldest first."""
+    with app.app_context():
+        found = list(db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+        db.session.expunge_all()
+        return found
+
+
+def empty_tables(app: Flask) -> None:
+    """Delete every case and message (children first)."""
+    with app.app_context():
+        db.session.execute(delete(OutboxMessage))
+        db.session.execute(delete(Case))
+        db.session.commit()
+
+
+def copy_content(target: Path, statement: Callable[[dict[str, Any]], None] | None = None) -> Path:
+    """Copy the real content/ folder, optionally editing the statement's data first."""
+    root = target / "content"
+    shutil.copytree(REAL_CONTENT, root)
+    if statement is not None:
+        source = root / "tillganglighet.yaml"
+        data = yaml.safe_load(source.read_text(encoding="utf-8"))
+        statement(data)
+        source.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def make_forms_app(tmp_path: Path) -> Iterator[Callable[..., Flask]]:
+    """Build migrated apps that take submissions; `database_url` picks the database."""
+    built: list[Flask] = []
+
+    def build(database_url: str | None = None, **overrides: Any) -> Flask:
+        instance = tmp_path / f"instance-{len(built)}"
+        if database_url is not None:
+            overrides["DATABASE_URL"] = database_url
+        app = create_app(forms_config(instance, **overrides))
+        migrate(app)
+        built.append(app)
+        return app
+
+    yield build
+    for app in built:
+        dispose(app)
+
+
+@pytest.fixture(scope="session")
+def forms_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    """One migrated SQLite app shared by the tests that only need the defaults."""
+    app = create_app(forms_config(tmp_path_factory.mktemp("forms") / "instance"))
+    migrate(app)
+    yield app
+    dispose(app)
+
+
+@pytest.fixture
+def forms_client(forms_app: Flask) -> FlaskClient:
+    """A fresh client (no cookies) for `forms_app`, whose tables start empty."""
+    empty_tables(forms_app)
+    return forms_app.test_client()
+
+
+# --- Filling in the forms ----------------------------------------------------------------------
+
+
+def hidden_fields(client: FlaskClient, url: str) -> dict[str, str]:
+    """GET a form and return its hidden fields (CSRF token, signed start time, honeypot)."""
+    response = client.get(url)
+    assert response.status_code == 200, url
+    form = parse(response.data).select_one("main form")
+    assert form is not None, f"no form in main on {url}"
+    fields = {
+        tag["name"]: tag.get("value", "")
+        for tag in form.select("input[name]")
+        if tag["name"] in {"csrf_token", "started", "website"}
+    }
+    assert {"csrf_token", "started"} <= fields.keys(), fields
+    return fields
+
+
+def submit(
+    client: FlaskClient, url: str, answers: Mapping[str, str], **hidden: str | None
+) -> TestResponse:
+    """Fill in a form as a browser would and send it; `hidden` overrides (None drops) a field."""
+    data: dict[str, str] = hidden_fields(client, url)
+    data.update(answers)
+    for name, value in hidden.items():
+        if value is None:
+            data.pop(name, None)
+        else:
+            data[name] = value
+    return client.post(url, data=data)
+
+
+def send_case(client: FlaskClient, locale: str, kind: str, **changes: str) -> str:
+    """Send a valid form (with `changes`), follow the receipt and return the reference."""
+    answers = {**ANSWERS[kind], **changes}
+    response = submit(client, form_url(locale, kind), answers)
+    assert response.status_code == 303, response.get_data(as_text=True)[:3000]
+    receipt = client.get(response.headers["Location"])
+    reference = parse(receipt.data).select_one(".reference")
+    assert reference is not None
+    return reference.get_text(strip=True)
+
+
+def form_values(html: str | bytes) -> dict[str, str]:
+    """Return what a form shows as its answers: input values, textarea text, checked radios."""
+    form = parse(html).select_one("main form")
+    assert form is not None, "no form in main"
+    values: dict[str, str] = {}
+    for tag in form.select("input[name], textarea[name]"):
+        name = tag["name"]
+        if tag.name == "textarea":
+            values[name] = tag.get_text()
+        elif tag.get("type") == "radio":
+            values.setdefault(name, "")
+            if tag.has_attr("checked"):
+                values[name] = tag["value"]
+        else:
+            values[name] = tag.get("value", "")
+    return values
+
+
+def page_text(html: str | bytes) -> str:
+    """Return the text of a document's main element, white space collapsed."""
+    main = parse(html).select_one("main")
+    assert main is not None, "no main element"
+    return " ".join(main.get_text(" ").split())
+
+
+# --- SMTP --------------------------------------------------------------------------------------
+
+
+@dataclass
+class ReceivedMail:
+    """One message as the SMTP server got it."""
+
+    mail_from: str
+    rcpt_tos: list[str]
+    data: bytes
+
+    @property
+    def message(self) -> EmailMessage:
+        """Parse the message with the modern email policy (decoded headers and body)."""
+        parsed = message_from_bytes(self.data, policy=policy.default)
+        assert isinstance(parsed, EmailMessage)
+        return parsed
+
+    @property
+    def body(self) -> str:
+        """Return the decoded text body, with the line breaks SMTP carried turned back into LF."""
+        return self.message.get_content().replace("\r\n", "\n")
+
+
+@dataclass
+class SmtpServer:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps what it receives."""
+
+    host: str
+    port: int
+    received: list[ReceivedMail] = field(default_factory=list)
+    delay: float = 0.0  # seconds to take over each message, to make senders overlap
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        """Keep the message (aiosmtpd's handler hook)."""
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        self.received.append(
+            ReceivedMail(envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.content))
+        )
+        return "250 Message accepted"
+
+    def clear(self) -> None:
+        """Forget what was received."""
+        self.received.clear()
+        self.delay = 0.0
+
+    def config(self) -> dict[str, Any]:
+        """Return the app config that sends mail here."""
+        return {"MAIL_BACKEND": "smtp", "SMTP_HOST": self.host, "SMTP_PORT": self.port}
+
+    def to(self, address: str) -> list[ReceivedMail]:
+        """Return the messages delivered to an address."""
+        return [mail for mail in self.received if address in mail.rcpt_tos]
+
+
+@pytest.fixture(scope="session")
+def smtp_session() -> Iterator[SmtpServer]:
+    """Run one SMTP server for the session."""
+    from aiosmtpd.controller import Controller
+
+    server = SmtpServer("127.0.0.1", free_port())
+    controller = Controller(server, hostname=server.host, port=server.port)
+    controller.start()
+    try:
+        yield server
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def smtp_server(smtp_session: SmtpServer) -> SmtpServer:
+    """The session's SMTP server, with nothing received yet."""
+    smtp_session.clear()
+    return smtp_session
+
+
+# --- PostgreSQL --------------------------------------------------------------------------------
+
+
+@dataclass
+class PostgresServer:
+    """A throw-away PostgreSQL cluster on 127.0.0.1."""
+
+    port: int
+
+    def url(self, database: str = "postgres") -> str:
+        """Return the address of a database in the cluster."""
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+
+    def new_database(self) -> str:
+        """Create an empty database and return its address."""
+        import psycopg
+
+        name = f"t_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(self.url(), autocommit=True) as connection:
+            connection.execute(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+
+def _as_postgres(command: list[str]) -> list[str]:
+    """Run a command as the postgres user when we are root (initdb refuses root)."""
+    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """Start PostgreSQL 15 for the session; fail in CI, skip elsewhere, if it cannot start."""
+    require_tool((PG_BIN / "initdb").exists(), f"PostgreSQL 15 ({PG_BIN})")
+    folder = Path(tempfile.mkdtemp(prefix="gvisite-pg-"))
+    if os.geteuid() == 0:
+        shutil.chown(folder, "postgres", "postgres")
+    data, port = folder / "data", free_port()
+    options = (
+        f"-h 127.0.0.1 -p {port} -k {folder} -c fsync=off -c full_page_writes=off"
+        " -c synchronous_commit=off -c max_connections=200"
+    )
+    pg_ctl = [str(PG_BIN / "pg_ctl"), "-D", str(data)]
+    started = False
+    try:
+        try:
+            subprocess.run(
+                _as_postgres([str(PG_BIN / "initdb"), "-D", str(data), *INITDB_OPTIONS]),
+                check=True,
+                capture_output=True,
+                timeout=120,
+            )
+            subprocess.run(
+                _as_postgres([*pg_ctl, "-l", str(folder / "log"), "-w", "-o", options, "start"]),
+                check=True,
+                capture_output=True,
+                timeout=120,
+            )
+            started = True
+        except (OSError, subprocess.SubprocessError) as exc:
+            detail = getattr(exc, "stderr", b"") or b""
+            require_tool(False, f"a PostgreSQL server ({exc}: {detail.decode(errors='replace')})")
+        yield PostgresServer(port)
+    finally:
+        if started:
+            subprocess.run(
+                _as_postgres([*pg_ctl, "-m", "immediate", "stop"]),
+                capture_output=True,
+                timeout=60,
+                check=False,
+            )
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database of each kind the site supports."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'cases.sqlite3'}"
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    return server.new_database()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def shared_db_app(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Flask]:
+    """A migrated app per database kind, shared by a module's tests (see `db_app`)."""
+    folder = tmp_path_factory.mktemp(f"db-{request.param}")
+    url = f"sqlite:///{folder / 'cases.sqlite3'}"
+    if request.param == "postgresql":
+        url = request.getfixturevalue("postgres_server").new_database()
+    app = create_app(forms_config(folder / "instance", DATABASE_URL=url))
+    migrate(app)
+    yield app
+    dispose(app)
+
+
+@pytest.fixture
+def db_app(shared_db_app: Flask) -> Flask:
+    """The shared app of each database kind, with empty tables."""
+    empty_tables(shared_db_app)
+    return shared_db_app
+
+
+# --- A live server that takes submissions ------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def forms_live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """Serve a migrated app that takes submissions at once, for the browser tests."""
+    server: BaseWSGIServer = make_server("127.0.0.1", 0, Flask(__name__), threaded=True)
+    url = f"http://127.0.0.1:{server.port}"
+    instance = tmp_path_factory.mktemp("forms-live") / "instance"
+    app = create_app(forms_config(instance, SITE_URL=url))
+    migrate(app)
+    server.app = app
+    thread = threading.Thread(target=server.serve_forever, name="forms-live", daemon=True)
+    thread.start()
+    try:
+        yield LiveServer(app, url)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+        dispose(app)
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
+    """Poll a condition until it holds or the time is up."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return condition()

@@ -1,0 +1,353 @@
+"""Fixtures for the staff-area tests: accounts, logged-in clients, cases made to order."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_babel import force_locale, format_date
+from sqlalchemy import delete, select
+from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.test import TestResponse
+
+from gvisite import create_app
+from gvisite.auth import hasher
+from gvisite.cases import (
+    AuditEntry,
+    Case,
+    CaseEvent,
+    OutboxMessage,
+    PublishedProblem,
+    StaffUser,
+    hash_secret,
+    new_reference,
+    response_target_days,
+    utcnow,
+)
+from gvisite.extensions import db, limiter
+from gvisite.workdays import add_working_days
+from tests.conftest import LiveServer
+from tests.fixtures_forms import SmtpServer, dispose, forms_config, migrate
+from tests.helpers import parse
+
+PASSWORD = "rätt häst batteri häftklammer"
+# Who works in the staff area in these tests: key -> (email, display name, role).
+ACCOUNTS = {
+    "handler": ("hanna.handlaggare@jarfalla.se", "Hanna Handläggare", "handler"),
+    "colleague": ("kalle.kollega@jarfalla.se", "Kalle Kollega", "handler"),
+    "admin": ("ada.admin@jarfalla.se", "Ada Admin", "admin"),
+}
+# Markup a hostile resident might send; it must always come back as text.
+HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+
+
+@cache
+def password_hash(password: str = PASSWORD) -> str:
+    """Hash a password once per session with the site's own argon2 hasher."""
+    return hasher.hash(password)
+
+
+def add_account(
+    app: Flask,
+    email: str,
+    name: str,
+    role: str = "handler",
+    *,
+    active: bool = True,
+    password: str = PASSWORD,
+) -> int:
+    """Store a staff account directly (the CLI is tested on its own) and return its id."""
+    with app.app_context():
+        user = StaffUser(
+            email=email, name=name, role=role, active=active, password_hash=password_hash(password)
+        )
+        db.session.add(user)
+        db.session.commit()
+        return user.id
+
+
+def set_active(app: Flask, email: str, active: bool) -> None:
+    """Activate or deactivate an account, as `flask staff deactivate` would."""
+    with app.app_context():
+        user = db.session.scalar(select(StaffUser).where(StaffUser.email == email))
+        assert user is not None
+        user.active = active
+        db.session.commit()
+
+
+def empty_staff_tables(app: Flask) -> None:
+    """Delete every row the staff area and the forms write (children first)."""
+    with app.app_context():
+        for model in (PublishedProblem, CaseEvent, OutboxMessage, AuditEntry, Case, StaffUser):
+            db.session.execute(delete(model))
+        db.session.commit()
+
+
+def add_accounts(app: Flask) -> dict[str, int]:
+    """Create the three test accounts; return their ids by key."""
+    return {key: add_account(app, *account) for key, account in ACCOUNTS.items()}
+
+
+# --- Logging in --------------------------------------------------------------------------------
+
+
+def csrf_token(client: FlaskClient, url: str = "/staff/login") -> str:
+    """GET a staff page and return the CSRF token of its first form."""
+    response = client.get(url)
+    assert response.status_code == 200, (url, response.status_code)
+    field = parse(response.data).select_one("input[name=csrf_token]")
+    assert field is not None, f"no CSRF token on {url}"
+    return field["value"]
+
+
+def login(
+    client: FlaskClient,
+    email: str,
+    password: str = PASSWORD,
+    next_url: str | None = None,
+    **request_options: Any,
+) -> TestResponse:
+    """Fill in and send the login form, as a browser would (without following redirects)."""
+    url = "/staff/login" if next_url is None else f"/staff/login?{urlencode({'next': next_url})}"
+    token = csrf_token(client, url)
+    return client.post(
+        url,
+        data={"email": email, "password": password, "csrf_token": token},
+        **request_options,
+    )
+
+
+def logged_in(app: Flask, who: str) -> FlaskClient:
+    """Return a fresh client logged in as one of ACCOUNTS."""
+    client = app.test_client()
+    response = login(client, ACCOUNTS[who][0])
+    assert response.status_code == 303, response.get_data(as_text=True)[:2000]
+    return client
+
+
+def post_action(
+    client: FlaskClient, url: str, data: dict[str, str] | None = None, *, token: bool = True
+) -> TestResponse:
+    """POST a staff action with (or without) the session's CSRF token."""
+    payload = dict(data or {})
+    if token:
+        payload["csrf_token"] = csrf_token(client, "/staff/")
+    return client.post(url, data=payload)
+
+
+def login_redirect_next(response: TestResponse) -> str | None:
+    """Return the `next` of a redirect to the login page (None if it goes anywhere else)."""
+    location = urlsplit(response.headers.get("Location", ""))
+    if response.status_code not in {302, 303} or location.path != "/staff/login":
+        return None
+    return parse_qs(location.query).get("next", [""])[0]
+
+
+# --- Cases -------------------------------------------------------------------------------------
+
+
+@dataclass
+class MadeCase:
+    """A case a test stored, with the status-link secret the resident got."""
+
+    id: int
+    reference: str
+    secret: str
+
+
+def make_case(
+    app: Flask,
+    kind: str = "report",
+    *,
+    created_at: dt.datetime | None = None,
+    answers: dict[str, Any] | None = None,
+    **fields: Any,
+) -> MadeCase:
+    """Store a case the way the site does (reference, due date, hashed secret), with `fields`."""
+    created_at = created_at or utcnow()
+    if answers is None:
+        answers = (
+            {"problem": "Knappen går inte att nå.", "assistive_tech": "NVDA", "browser": "Firefox"}
+            if kind == "report"
+            else {
+                "format": "storstil",
+                "format_other": "",
+                "language": "svenska",
+                "delivery": "email",
+                "message": "Gärna 20 punkter.",
+            }
+        )
+    defaults: dict[str, Any] = {
+        "locale": "sv",
+        "page": "/sv/om-gvi",
+        "name": "Åsa Öberg",
+        "email": "asa.oberg@example.se",
+    }
+    secret = secrets.token_urlsafe(24)
+    with app.app_context():
+        due_on = fields.pop("due_on", add_working_days(created_at.date(), response_target_days()))
+        case = Case(
+            kind=kind,
+            reference=new_reference(kind, created_at),
+            created_at=created_at,
+            due_on=due_on,
+            answers=answers,
+            secret_hash=hash_secret(secret),
+            **{**defaults, **fields},
+        )
+        db.session.add(case)
+        db.session.commit()
+        return MadeCase(case.id, case.reference, secret)
+
+
+def add_message(app: Flask, case_id: int, **fields: Any) -> int:
+    """Store an outbox message about a case and return its id."""
+    values: dict[str, Any] = {
+        "purpose": "receipt",
+        "recipients": ["asa.oberg@example.se"],
+        "subject": "Kvitto",
+        "body": "Vi har tagit emot ditt ärende.",
+        **fields,
+    }
+    with app.app_context():
+        message = OutboxMessage(case_id=case_id, **values)
+        db.session.add(message)
+        db.session.commit()
+        return message.id
+
+
+def load_case(app: Flask, reference: str) -> Case:
+    """Return a case with its history and mail loaded, detached from the session."""
+    with app.app_context():
+        case = db.session.scalar(select(Case).where(Case.reference == reference))
+        assert case is not None, reference
+        _ = (case.events, case.messages, case.assignee)
+        db.session.expunge_all()
+        return case
+
+
+def case_events(app: Flask, reference: str) -> list[tuple[str, str | None]]:
+    """Return a case's history as (action, detail) pairs, oldest first."""
+    return [(event.action, event.detail) for event in load_case(app, reference).events]
+
+
+def audit_rows(app: Flask) -> list[tuple[str, str | None, int | None]]:
+    """Return the audit log as (action, target, actor id) rows, oldest first."""
+    with app.app_context():
+        entries = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id))
+        return [(entry.action, entry.target, entry.actor_id) for entry in entries]
+
+
+def long_date_in(app: Flask, locale: str, day: dt.date) -> str:
+    """Format a date as the site's `long_date` filter does in a locale."""
+    with app.test_request_context(f"/{locale}/"), force_locale(locale):
+        return format_date(day, format="long")
+
+
+def today() -> dt.date:
+    """Return today's date in UTC, as the app counts due dates."""
+    return utcnow().date()
+
+
+# --- Fixtures ----------------------------------------------------------------------------------
+
+
+@dataclass
+class StaffSite:
+    """A migrated app with three staff accounts and nothing else stored."""
+
+    app: Flask
+    ids: dict[str, int]
+
+    def client(self, who: str | None = None) -> FlaskClient:
+        """Return a fresh client, logged in as `who` (a key of ACCOUNTS) or anonymous."""
+        return self.app.test_client() if who is None else logged_in(self.app, who)
+
+    def case(self, kind: str = "report", **fields: Any) -> MadeCase:
+        """Store a case."""
+        return make_case(self.app, kind, **fields)
+
+
+@pytest.fixture(scope="session")
+def staff_base_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    """One migrated SQLite app for the staff tests; `staff_site` empties it for each test."""
+    app = create_app(forms_config(tmp_path_factory.mktemp("staff") / "instance"))
+    migrate(app)
+    yield app
+    dispose(app)
+
+
+@pytest.fixture
+def staff_site(staff_base_app: Flask, monkeypatch: pytest.MonkeyPatch) -> StaffSite:
+    """The shared staff app, emptied, with fresh accounts and no login attempts counted."""
+    empty_staff_tables(staff_base_app)
+    ids = add_accounts(staff_base_app)
+    with staff_base_app.app_context():
+        limiter.reset()
+    # Tests may change the config; monkeypatch puts it back.
+    for key in ("STAFF_IDLE_MINUTES", "RETENTION_DAYS", "MAIL_BACKEND"):
+        monkeypatch.setitem(staff_base_app.config, key, staff_base_app.config[key])
+    return StaffSite(staff_base_app, ids)
+
+
+@pytest.fixture
+def handler_client(staff_site: StaffSite) -> FlaskClient:
+    """A client logged in as a handler."""
+    return staff_site.client("handler")
+
+
+@pytest.fixture
+def admin_client(staff_site: StaffSite) -> FlaskClient:
+    """A client logged in as an admin."""
+    return staff_site.client("admin")
+
+
+@pytest.fixture
+def make_staff_app(make_forms_app: Callable[..., Flask]) -> Callable[..., StaffSite]:
+    """Build a migrated app on any database (`database_url`), with the three accounts."""
+
+    def build(database_url: str | None = None, **overrides: Any) -> StaffSite:
+        app = make_forms_app(database_url, **overrides)
+        return StaffSite(app, add_accounts(app))
+
+    return build
+
+
+@dataclass
+class StaffLiveServer(LiveServer):
+    """A live server whose app delivers mail to the session's SMTP server."""
+
+    smtp: SmtpServer | None = None
+
+
+@pytest.fixture(scope="session")
+def staff_live_server(
+    tmp_path_factory: pytest.TempPathFactory, smtp_session: SmtpServer
+) -> Iterator[StaffLiveServer]:
+    """Serve a migrated app with staff accounts, sending mail to aiosmtpd, for the browser."""
+    server: BaseWSGIServer = make_server("127.0.0.1", 0, Flask(__name__), threaded=True)
+    url = f"http://127.0.0.1:{server.port}"
+    instance: Path = tmp_path_factory.mktemp("staff-live") / "instance"
+    app = create_app(forms_config(instance, SITE_URL=url, **smtp_session.config()))
+    migrate(app)
+    add_accounts(app)
+    server.app = app
+    thread = threading.Thread(target=server.serve_forever, name="staff-live", daemon=True)
+    thread.start()
+    try:
+        yield StaffLiveServer(app, url, smtp_session)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+        dispose(app)

@@ -1,0 +1,238 @@
+"""Reusable test helpers: parsed HTML, axe-core, the Nu Html Checker, request and cookie checks."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from bs4 import BeautifulSoup
+from flask import Flask
+from flask_babel import force_locale, gettext
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+VNU_JAR = PROJECT_ROOT / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
+# The WCAG levels the site promises (DESIGN.md §2: 2.1 AA by law, aiming for 2.2 AA).
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+SITEMAP_NS = {
+    "s": "http://www.sitemaps.org/schemas/sitemap/0.9",
+    "x": "http://www.w3.org/1999/xhtml",
+}
+ATOM_NS = {"a": "http://www.w3.org/2005/Atom"}
+
+_axe = Axe()
+
+
+def parse(html: str | bytes) -> BeautifulSoup:
+    """Parse an HTML document the way the assertions read it."""
+    return BeautifulSoup(html, "html.parser")
+
+
+def parse_xml(body: str | bytes) -> ET.Element:
+    """Parse XML the site itself produced (sitemap, Atom); raises on anything malformed."""
+    return ET.fromstring(body)  # noqa: S314  (our own server's output, not untrusted input)
+
+
+def translate(app: Flask, locale: str, message: str, **variables: Any) -> str:
+    """Return interface text as the catalog of `locale` has it (the msgid if untranslated)."""
+    with app.test_request_context(f"/{locale}/"), force_locale(locale):
+        return gettext(message, **variables)
+
+
+def require_tool(found: bool, what: str) -> None:
+    """Skip a test whose tool is missing here, but fail it in CI, where everything must run."""
+    if found:
+        return
+    message = f"{what} is not installed (run `make test` to install it)"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+def require_chromium() -> None:
+    """Require Debian's Chromium."""
+    require_tool(Path(CHROMIUM).exists(), f"Chromium ({CHROMIUM})")
+
+
+def require_nu_checker() -> None:
+    """Require Java and the Nu Html Checker from npm."""
+    require_tool(shutil.which("java") is not None, "Java")
+    require_tool(VNU_JAR.exists(), f"the Nu Html Checker ({VNU_JAR.relative_to(PROJECT_ROOT)})")
+
+
+# --- Sitemap ----------------------------------------------------------------------------------
+
+
+def sitemap_entries(body: str | bytes) -> dict[str, dict[str, str]]:
+    """Return each `<loc>` of a sitemap with its `{hreflang: href}` alternates."""
+    root = parse_xml(body)
+    entries = {}
+    for url in root.findall("s:url", SITEMAP_NS):
+        loc = url.findtext("s:loc", namespaces=SITEMAP_NS)
+        assert loc, "a sitemap <url> without <loc>"
+        entries[loc.strip()] = {
+            link.get("hreflang", ""): link.get("href", "")
+            for link in url.findall("x:link", SITEMAP_NS)
+        }
+    return entries
+
+
+def sitemap_paths(body: str | bytes) -> list[str]:
+    """Return the site paths listed in a sitemap, in its order."""
+    return [urlsplit(loc).path for loc in sitemap_entries(body)]
+
+
+# --- axe-core ---------------------------------------------------------------------------------
+
+
+def axe_violations(page: Any, tags: Iterable[str] = AXE_TAGS) -> list[str]:
+    """Run axe-core on a Playwright page; return one readable line per failing element."""
+    options = {"runOnly": {"type": "tag", "values": list(tags)}, "resultTypes": ["violations"]}
+    results = _axe.run(page, options=options).response
+    lines = []
+    for violation in results["violations"]:
+        for node in violation["nodes"]:
+            target = " ".join(str(t) for t in node["target"])
+            summary = " ".join((node.get("failureSummary") or "").split())
+            lines.append(
+                f"{violation['id']} ({violation['impact']}): {violation['help']}"
+                f" — {target}: {node['html'][:200]} — {summary}"
+            )
+    return lines
+
+
+def assert_no_axe_violations(page: Any, tags: Iterable[str] = AXE_TAGS) -> None:
+    """Fail with every axe-core violation on the page, each on its own line."""
+    found = axe_violations(page, tags)
+    assert not found, f"{page.url}: {len(found)} axe violation(s):\n" + "\n".join(found)
+
+
+# --- Nu Html Checker --------------------------------------------------------------------------
+
+
+def nu_errors(documents: Mapping[str, str | bytes]) -> list[str]:
+    """Validate HTML documents with one Nu Html Checker run; return `name:line: message` errors."""
+    require_nu_checker()
+    with tempfile.TemporaryDirectory(prefix="nu-") as folder:
+        names, files = {}, []
+        for number, (name, html) in enumerate(documents.items()):
+            path = Path(folder) / f"{number}.html"
+            path.write_bytes(html.encode("utf-8") if isinstance(html, str) else html)
+            names[path.name] = name
+            files.append(str(path))
+        result = subprocess.run(
+            ["java", "-jar", str(VNU_JAR), "--errors-only", "--format", "json", *files],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+    # The checker writes its report to stderr; exit status 1 only means "errors found".
+    try:
+        report = json.loads(result.stderr or result.stdout)
+    except json.JSONDecodeError as exc:
+        raise AssertionError(f"the Nu Html Checker did not run: {result.stderr[:2000]}") from exc
+    if result.returncode not in {0, 1} or (result.returncode == 1) != bool(report["messages"]):
+        raise AssertionError(f"the Nu Html Checker failed ({result.returncode}): {report}")
+    errors = []
+    for message in report["messages"]:
+        url = message.get("url", "")
+        name = names.get(url.rpartition("/")[2], url)
+        line = message.get("lastLine", "?")
+        extract = " ".join(message.get("extract", "").split())
+        errors.append(f"{name}:{line}: {message['message']} [{extract}]")
+    return errors
+
+
+# --- Requests and cookies ---------------------------------------------------------------------
+
+
+@dataclass
+class RequestLog:
+    """What a browser context asked for: every request, and those to hosts other than ours."""
+
+    own_origin: str
+    urls: list[str] = field(default_factory=list)
+    foreign: list[str] = field(default_factory=list)
+    console_errors: list[str] = field(default_factory=list)
+
+    def clear(self) -> None:
+        """Forget everything logged so far."""
+        self.urls.clear()
+        self.foreign.clear()
+        self.console_errors.clear()
+
+    def hosts(self) -> set[str]:
+        """Return every host the browser contacted."""
+        return {urlsplit(url).netloc for url in self.urls if urlsplit(url).netloc}
+
+
+def watch_requests(context: Any, own_origin: str) -> RequestLog:
+    """Log a context's requests and block (and log) any that leave `own_origin`.
+
+    Routes a test adds later take precedence, so a test can still stub one outside address.
+    """
+    log = RequestLog(own_origin.rstrip("/"))
+
+    def handle(route: Any) -> None:
+        url = route.request.url
+        log.urls.append(url)
+        if url.startswith(f"{log.own_origin}/") or url.startswith(("data:", "about:")):
+            route.continue_()
+        else:
+            log.foreign.append(url)
+            route.abort("blockedbyclient")
+
+    context.route("**/*", handle)
+    context.on("console", lambda m: m.type == "error" and log.console_errors.append(m.text))
+    context.on("weberror", lambda e: log.console_errors.append(str(e.error)))
+    return log
+
+
+def cookie_names(context: Any) -> list[str]:
+    """Return the names of the cookies a browser context holds."""
+    return sorted(cookie["name"] for cookie in context.cookies())
+
+
+@contextmanager
+def watched_context(browser: Any, origin: str, **options: Any) -> Iterator[tuple[Any, RequestLog]]:
+    """Open a browser context that blocks and logs requests leaving `origin`; close it after."""
+    context = browser.new_context(**{"locale": "sv-SE", **options})
+    try:
+        yield context, watch_requests(context, origin)
+    finally:
+        context.close()
+
+
+@cache
+def app_sitemap_paths() -> list[str]:
+    """Return the paths in the real app's sitemap, for parametrizing tests at collection time."""
+    from gvisite import create_app
+
+    with tempfile.TemporaryDirectory(prefix="gvisite-") as instance:
+        app = create_app({"TESTING": True, "SECRET_KEY": "collect", "INSTANCE_PATH": instance})
+        body = app.test_client().get("/sitemap.xml").data
+    return sitemap_paths(body)

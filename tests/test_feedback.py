@@ -1,0 +1,520 @@
+"""The two DOS-lagen forms: pre-filling, GOV.UK-style validation, spam defences and the receipt."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from gvisite.cases import Case, OutboxMessage
+from tests.fixtures_forms import (
+    ANSWERS,
+    FORMAT_ANSWERS,
+    LOCALES,
+    REFERENCE,
+    REPORT_ANSWERS,
+    STAFF_MAILBOX,
+    all_cases,
+    copy_content,
+    count,
+    form_url,
+    form_values,
+    hidden_fields,
+    page_text,
+    send_case,
+    submit,
+)
+from tests.helpers import parse, translate
+
+KINDS = ("report", "format")
+
+# --- ?page= --------------------------------------------------------------------------------------
+
+PAGE_PARAMETERS = [
+    # (what ?page= says, what the page field shows)
+    ("/sv/om-gvi", "/sv/om-gvi"),
+    ("/fi/om-gvi", "/fi/om-gvi"),
+    ("/sv/", "/sv/"),
+    ("/sv/tillganglighet", "/sv/tillganglighet"),
+    ("http://localhost/en/om-gvi", "/en/om-gvi"),  # our own SITE_URL
+    ("/sv/om-gvi?utm=x#del", "/sv/om-gvi"),
+    ("https://evil.example/sv/om-gvi", ""),
+    ("http://localhost.evil.example/sv/om-gvi", ""),
+    ("//evil.example/sv/om-gvi", ""),
+    ("///evil.example/sv/om-gvi", ""),
+    ("javascript:alert(1)", ""),
+    ("JavaScript:alert(document.cookie)//", ""),
+    ("data:text/html,<script>alert(1)</script>", ""),
+    ("/sv/finns-inte", ""),
+    ("/xx/om-gvi", ""),
+    ("sv/om-gvi", ""),
+    ("/sv/om-gvi\r\nSet-Cookie: x=1", ""),
+    ("/sv/../../etc/passwd", ""),
+    ("", ""),
+]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize(("given", "shown"), PAGE_PARAMETERS)
+def test_page_parameter_prefills_only_pages_of_this_site(
+    forms_client: FlaskClient, kind: str, given: str, shown: str
+) -> None:
+    response = forms_client.get(form_url("sv", kind), query_string={"page": given})
+    assert response.status_code == 200
+    assert form_values(response.data)["page"] == shown
+
+
+# --- The form's markup ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("kind", KINDS)
+def test_form_is_validated_on_the_server_only(
+    forms_client: FlaskClient, kind: str, locale: str
+) -> None:
+    soup = parse(forms_client.get(form_url(locale, kind)).data)
+    form = soup.select_one("main form")
+    assert form is not None and form.get("method") == "post"
+    assert form.has_attr("novalidate")
+    assert not soup.select("[required], [aria-required]")
+    names = {tag["name"] for tag in form.select("[name]")}
+    expected = {"page", "problem", "assistive_tech", "browser", "name", "email"}
+    if kind == "format":
+        expected = {"page", "format", "format_other", "language", "delivery", "name", "email"}
+        expected |= {"phone", "address", "message"}
+    assert expected | {"csrf_token", "started", "website"} == names
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_honeypot_is_hidden_from_everyone(forms_client: FlaskClient, kind: str) -> None:
+    soup = parse(forms_client.get(form_url("sv", kind)).data)
+    trap = soup.select_one("input[name=website]")
+    assert trap is not None
+    assert trap.get("autocomplete") == "off"
+    assert trap.get("tabindex") == "-1"
+    assert trap.get("value", "") == ""
+    hidden = trap.find_parent(attrs={"aria-hidden": "true"})
+    assert hidden is not None, "the honeypot must be hidden from assistive technology"
+    assert "trap" in hidden.get("class", [])  # the class the style sheet hides
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_hint_is_tied_to_its_field(forms_client: FlaskClient, kind: str) -> None:
+    soup = parse(forms_client.get(form_url("en", kind)).data)
+    described = {
+        ref: tag
+        for tag in soup.select("[aria-describedby]")
+        for ref in tag["aria-describedby"].split()
+    }
+    for ref in described:
+        assert soup.find(id=ref) is not None, f"aria-describedby names a missing id: {ref}"
+    hints = soup.select("main form .hint[id]")
+    assert hints, "the form has hints"
+    for hint in hints:
+        assert hint["id"] in described, f"hint {hint['id']} is not tied to a field"
+
+
+# --- Validation ----------------------------------------------------------------------------------
+
+# (form, changes to valid answers, the id the summary links to, message id or None for any)
+VALIDATION_ERRORS = [
+    ("report", {"page": ""}, "page", "Enter the page the problem is on."),
+    (
+        "report",
+        {"page": "https://evil.example/"},
+        "page",
+        "Enter the address of a page on this website, like /sv/om-gvi.",
+    ),
+    (
+        "report",
+        {"page": "/sv/finns-inte"},
+        "page",
+        "Enter the address of a page on this website, like /sv/om-gvi.",
+    ),
+    ("report", {"problem": "   "}, "problem", "Describe the problem."),
+    ("report", {"problem": "x" * 5001}, "problem", "Use 5,000 characters or fewer."),
+    ("report", {"assistive_tech": "x" * 201}, "assistive_tech", None),
+    (
+        "report",
+        {"assistive_tech": "NVDA\nJAWS"},
+        "assistive_tech",
+        "Write this on one line, without line breaks.",
+    ),
+    ("report", {"browser": "x" * 201}, "browser", None),
+    ("report", {"name": "x" * 201}, "name", None),
+    (
+        "report",
+        {"email": "inte-en-adress"},
+        "email",
+        "Enter an email address in the correct format, like namn@exempel.se.",
+    ),
+    ("format", {"page": ""}, "page", "Enter the page or document you need."),
+    (
+        "format",
+        {"page": "//evil.example/x"},
+        "page",
+        "Enter the address of a page on this website, like /sv/om-gvi.",
+    ),
+    ("format", {"format": ""}, "format-0", "Select the format you need."),
+    (
+        "format",
+        {"format": "annat", "format_other": ""},
+        "format_other",
+        "Describe the format you need.",
+    ),
+    ("format", {"format_other": "x" * 201}, "format_other", None),
+    ("format", {"language": "x" * 101}, "language", None),
+    ("format", {"delivery": ""}, "delivery-0", "Select how you want to receive it."),
+    (
+        "format",
+        {"delivery": "post", "format": "lattlast", "address": "Storgatan 1\n177 80 Järfälla"},
+        "delivery-0",
+        "Post is only possible for large print, braille and DAISY.",
+    ),
+    ("format", {"name": ""}, "name", "Enter your name."),
+    ("format", {"delivery": "email", "email": ""}, "email", "Enter your email address."),
+    (
+        "format",
+        {"email": "namn@"},
+        "email",
+        "Enter an email address in the correct format, like namn@exempel.se.",
+    ),
+    ("format", {"delivery": "phone", "phone": ""}, "phone", "Enter your phone number."),
+    (
+        "format",
+        {"delivery": "phone", "phone": "ring mig"},
+        "phone",
+        "Enter a phone number with digits only, like 070-123 45 67.",
+    ),
+    ("format", {"delivery": "post", "address": ""}, "address", "Enter your postal address."),
+    ("format", {"message": "x" * 5001}, "message", "Use 5,000 characters or fewer."),
+]
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize(("kind", "changes", "anchor", "msgid"), VALIDATION_ERRORS)
+def test_validation_error_is_summarised_shown_inline_and_keeps_every_answer(
+    forms_app: Flask,
+    forms_client: FlaskClient,
+    locale: str,
+    kind: str,
+    changes: dict[str, str],
+    anchor: str,
+    msgid: str | None,
+) -> None:
+    answers = {**ANSWERS[kind], **changes}
+    response = submit(forms_client, form_url(locale, kind), answers)
+    assert response.status_code == 200
+    soup = parse(response.data)
+    field = anchor.removesuffix("-0")
+
+    # "Error: " before the title, in the page's language.
+    title = soup.title.get_text()
+    assert title.startswith(translate(forms_app, locale, "Error:") + " ")
+
+    # The summary is the first thing in main, can take focus, and links to the field.
+    main = soup.select_one("main")
+    summary = main.find(True)
+    assert summary is not None and "error-summary" in summary.get("class", [])
+    assert summary.get("tabindex") == "-1"
+    assert summary.find(id="error-summary-title").get_text(strip=True) == translate(
+        forms_app, locale, "There is a problem"
+    )
+    links = {a["href"]: a.get_text(strip=True) for a in summary.select("a[href]")}
+    assert f"#{anchor}" in links, links
+    target = soup.find(id=anchor)
+    assert target is not None and target.name in {"input", "textarea"}
+    for href in links:
+        assert soup.find(id=href[1:]) is not None, f"the summary links to a missing id: {href}"
+
+    # The same words inline, tied to the field.
+    message = links[f"#{anchor}"]
+    if msgid is not None:
+        assert message == translate(forms_app, locale, msgid)
+    inline = soup.find(id=f"{field}-error")
+    assert inline is not None
+    assert message in inline.get_text(" ", strip=True)
+    described = target if target.get("type") != "radio" else target.find_parent("fieldset")
+    assert f"{field}-error" in described.get("aria-describedby", "").split()
+    if target.get("type") != "radio":
+        assert target.get("aria-invalid") == "true"
+
+    # Every answer kept (trimmed, as stored), and nothing stored.
+    shown = form_values(response.data)
+    for name, value in answers.items():
+        assert shown[name] == value.strip(), name
+    assert count(forms_app, Case) == 0
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_empty_form_lists_every_required_field(forms_client: FlaskClient, kind: str) -> None:
+    answers = {name: "" for name in ANSWERS[kind]}
+    soup = parse(submit(forms_client, form_url("en", kind), answers).data)
+    hrefs = [a["href"] for a in soup.select(".error-summary a")]
+    if kind == "report":
+        assert hrefs == ["#page", "#problem"]
+    else:
+        assert hrefs == ["#page", "#format-0", "#delivery-0", "#name"]
+
+
+def test_format_form_offers_post_only_for_physical_formats(forms_client: FlaskClient) -> None:
+    for fmt in ("storstil", "punktskrift", "daisy"):
+        answers = {**FORMAT_ANSWERS, "format": fmt, "delivery": "post", "email": ""}
+        answers["address"] = "Vasaplatsen 11\n177 80 Järfälla"
+        response = submit(forms_client, form_url("sv", "format"), answers)
+        assert response.status_code == 303, fmt
+
+
+# --- Spam defences -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_honeypot_hit_is_stored_as_spam_not_mailed_and_gets_a_normal_receipt(
+    forms_app: Flask, forms_client: FlaskClient, kind: str
+) -> None:
+    response = submit(
+        forms_client, form_url("en", kind), ANSWERS[kind], website="https://spam.example"
+    )
+    assert response.status_code == 303
+    receipt = forms_client.get(response.headers["Location"])
+    assert receipt.status_code == 200
+    reference = parse(receipt.data).select_one(".reference").get_text(strip=True)
+    assert REFERENCE.match(reference)
+    [case] = all_cases(forms_app)
+    assert case.spam is True
+    assert case.reference == reference
+    assert count(forms_app, OutboxMessage) == 0
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_sending_too_fast_shows_the_form_again_with_a_calm_notice(
+    forms_app: Flask, forms_client: FlaskClient, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    monkeypatch.setitem(forms_app.config, "FORM_MIN_SECONDS", 3600)
+    url = form_url("en", kind)
+    response = submit(forms_client, url, ANSWERS[kind])
+    assert response.status_code == 200
+    soup = parse(response.data)
+    assert not soup.title.get_text().startswith(translate(forms_app, "en", "Error:"))
+    assert not soup.select(".error-summary, .error-message, [aria-invalid]")
+    notice = soup.select_one("main [data-error-summary]")
+    notice_text = translate(forms_app, "en", "Please check your answers and send the form again.")
+    assert notice is not None and notice_text in notice.get_text(" ", strip=True)
+    shown = form_values(response.data)
+    assert all(shown[name] == value for name, value in ANSWERS[kind].items())
+    assert count(forms_app, Case) == 0
+
+    # A person who waits and sends the same form again gets through.
+    monkeypatch.setitem(forms_app.config, "FORM_MIN_SECONDS", 0)
+    resent = forms_client.post(url, data=shown)
+    assert resent.status_code == 303
+    assert count(forms_app, Case) == 1
+
+
+@pytest.mark.parametrize("started", ["", "1700000000.0", "bm90IHNpZ25lZA.abc.def"])
+def test_missing_or_forged_start_time_counts_as_too_fast(
+    forms_app: Flask, forms_client: FlaskClient, started: str
+) -> None:
+    response = submit(forms_client, form_url("sv", "report"), REPORT_ANSWERS, started=started)
+    assert response.status_code == 200
+    assert form_values(response.data)["problem"] == REPORT_ANSWERS["problem"]
+    assert count(forms_app, Case) == 0
+
+
+@pytest.mark.parametrize("token", [None, "", "wrong", "IjEyMyI.abc.def"])
+@pytest.mark.parametrize("kind", KINDS)
+def test_missing_or_wrong_csrf_token_shows_the_form_again_with_the_answers(
+    forms_app: Flask, forms_client: FlaskClient, kind: str, token: str | None
+) -> None:
+    url = form_url("fi", kind)
+    response = submit(forms_client, url, ANSWERS[kind], csrf_token=token)
+    assert response.status_code == 200
+    soup = parse(response.data)
+    message = translate(
+        forms_app, "fi", "The form had expired. Check your answers and send it again."
+    )
+    notice = soup.select_one("main [data-error-summary]")
+    assert notice is not None and message in notice.get_text(" ", strip=True)
+    shown = form_values(response.data)
+    assert all(shown[name] == value for name, value in ANSWERS[kind].items())
+    assert count(forms_app, Case) == 0
+
+    # The form shown again carries a fresh token, so sending it again works.
+    resent = forms_client.post(url, data=shown)
+    assert resent.status_code == 303
+    assert count(forms_app, Case) == 1
+
+
+def test_a_token_from_another_session_is_refused(
+    forms_app: Flask, forms_client: FlaskClient
+) -> None:
+    url = form_url("sv", "report")
+    other = forms_app.test_client()
+    token = hidden_fields(other, url)["csrf_token"]
+    response = submit(forms_client, url, REPORT_ANSWERS, csrf_token=token)
+    assert response.status_code == 200
+    assert count(forms_app, Case) == 0
+
+
+@pytest.mark.parametrize("locale", ["sv", "ar"])
+def test_rate_limit_answers_with_a_localized_page_that_offers_phone_and_mail(
+    make_forms_app, locale: str
+) -> None:
+    app = make_forms_app(SUBMISSION_RATE_LIMIT="2 per hour")
+    client = app.test_client()
+    url = form_url(locale, "report")
+    for _ in range(2):
+        assert submit(client, url, REPORT_ANSWERS).status_code == 303
+    response = submit(client, url, REPORT_ANSWERS)
+    assert response.status_code == 429
+    soup = parse(response.data)
+    assert soup.html["lang"] == locale
+    assert soup.html["dir"] == ("rtl" if locale == "ar" else "ltr")
+    heading = translate(app, locale, "Too many messages from your connection")
+    assert soup.select_one("main h1").get_text(strip=True) == heading
+    assert soup.select_one('main a[href^="tel:"]') is not None
+    assert soup.select_one(f'main a[href="mailto:{STAFF_MAILBOX}"]') is not None
+    assert count(app, Case) == 2
+    # Reading the form is not limited.
+    assert client.get(url).status_code == 200
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_body_over_the_limit_gets_a_localized_413_page(
+    forms_app: Flask, forms_client: FlaskClient, locale: str
+) -> None:
+    url = form_url(locale, "report")
+    data = {**hidden_fields(forms_client, url), **REPORT_ANSWERS, "problem": "å" * 40_000}
+    response = forms_client.post(url, data=data)
+    assert response.status_code == 413
+    soup = parse(response.data)
+    assert soup.html["lang"] == locale
+    heading = translate(forms_app, locale, "What you sent was too large")
+    assert soup.select_one("main h1").get_text(strip=True) == heading
+    assert "08-580 285 00" in page_text(response.data)  # Servicecenter, from site.yaml
+    assert count(forms_app, Case) == 0
+
+
+# --- The receipt ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def seven_day_app(tmp_path_factory: pytest.TempPathFactory):
+    """An app whose statement promises an answer within 7 working days."""
+    from gvisite import create_app
+    from tests.fixtures_forms import dispose, forms_config, migrate
+
+    folder = tmp_path_factory.mktemp("seven-days")
+    content = copy_content(folder, lambda data: data.update(response_target_days=7))
+    app = create_app(forms_config(folder / "instance", CONTENT_DIR=str(content)))
+    migrate(app)
+    yield app
+    dispose(app)
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("kind", KINDS)
+def test_receipt_after_post_redirect_get_shows_reference_and_response_target(
+    seven_day_app: Flask, kind: str, locale: str
+) -> None:
+    client = seven_day_app.test_client()
+    response = submit(client, form_url(locale, kind), ANSWERS[kind])
+    assert response.status_code == 303
+    location = urlsplit(response.headers["Location"]).path
+    assert location == f"/{locale}/tillganglighet/kvitto"
+    receipt = client.get(location)
+    assert receipt.status_code == 200
+    soup = parse(receipt.data)
+    assert soup.html["lang"] == locale
+    reference = soup.select_one("main .reference").get_text(strip=True)
+    assert REFERENCE.match(reference), reference
+    assert reference.startswith("TG-" if kind == "report" else "AF-")
+    promise = translate(
+        seven_day_app, locale, "We will contact you within %(days)s working days.", days=7
+    )
+    assert promise in page_text(receipt.data)
+    assert reference in {case.reference for case in all_cases(seven_day_app)}
+    # Reloading the receipt does not send anything again.
+    assert client.get(location).status_code == 200
+    assert sum(case.reference == reference for case in all_cases(seven_day_app)) == 1
+
+
+def test_anonymous_report_receipt_says_we_cannot_reply(
+    forms_app: Flask, forms_client: FlaskClient
+) -> None:
+    send_case(forms_client, "en", "report", name="", email="")
+    receipt = forms_client.get("/en/tillganglighet/kvitto")
+    expected = translate(
+        forms_app,
+        "en",
+        "You did not leave any contact details, so we cannot reply to you."
+        " We will still look at what you reported.",
+    )
+    assert expected in page_text(receipt.data)
+
+
+def test_references_differ_between_cases(forms_client: FlaskClient) -> None:
+    references = {send_case(forms_client, "sv", "report") for _ in range(10)}
+    assert len(references) == 10
+    assert all(REFERENCE.match(reference) for reference in references)
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_receipt_without_a_submission_redirects(forms_client: FlaskClient, locale: str) -> None:
+    response = forms_client.get(f"/{locale}/tillganglighet/kvitto")
+    assert response.status_code in {302, 303}
+    assert urlsplit(response.headers["Location"]).path == f"/{locale}/tillganglighet"
+
+
+# --- The footer ----------------------------------------------------------------------------------
+
+FOOTER_SAMPLES = [
+    "/sv/",
+    "/sv/om-gvi",
+    "/sv/lattlast/hjalp",
+    "/sv/nyheter/jarfalla-inror-gvi",
+    "/sv/tillganglighet",
+    "/fi/",
+    "/fi/anhoriga-och-boende",
+    "/en/om-webbplatsen/kakor",
+    "/en/tillganglighet",
+    "/ar/",
+    "/ar/lamna-kriminalitet",
+    "/ar/nyheter",
+]
+
+
+@pytest.mark.parametrize("path", FOOTER_SAMPLES)
+def test_footer_links_to_the_statement_and_both_forms_with_this_page(
+    forms_client: FlaskClient, path: str
+) -> None:
+    response = forms_client.get(path)
+    assert response.status_code == 200, path
+    locale = path.split("/")[1]
+    section = parse(response.data).select_one(
+        "footer section[aria-labelledby=footer-accessibility]"
+    )
+    assert section is not None
+    links = [urlsplit(a["href"]) for a in section.select("a[href]")]
+    assert [link.path for link in links] == [
+        f"/{locale}/tillganglighet",
+        f"/{locale}/tillganglighet/rapportera",
+        f"/{locale}/tillganglighet/alternativt-format",
+    ]
+    for link in links[1:]:
+        assert parse_qs(link.query) == {"page": [path]}
+        # Following the link pre-fills the page field with this page.
+        shown = form_values(forms_client.get(f"{link.path}?{link.query}").data)
+        assert shown["page"] == path
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_footer_on_a_form_passes_on_the_page_the_form_is_about(
+    forms_client: FlaskClient, kind: str
+) -> None:
+    soup = parse(forms_client.get(form_url("en", kind, page="/en/om-gvi")).data)
+    section = soup.select_one("footer section[aria-labelledby=footer-accessibility]")
+    queries = [parse_qs(urlsplit(a["href"]).query) for a in section.select("a[href]")[1:]]
+    assert queries == [{"page": ["/en/om-gvi"]}] * 2

@@ -1,0 +1,198 @@
+"""Bad input to the forms: each gets its clear error or page, nothing invalid is stored, no 500."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import quote_from_bytes, urlencode
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from gvisite.cases import Case, OutboxMessage
+from tests.fixtures_forms import (
+    ANSWERS,
+    all_cases,
+    all_messages,
+    count,
+    form_url,
+    hidden_fields,
+)
+from tests.helpers import parse, translate
+
+EVIL = "x@evil.example"
+
+
+@dataclass(frozen=True)
+class Bad:
+    """One bad submission and what it must lead to."""
+
+    kind: str
+    changes: dict[str, str] = field(default_factory=dict)
+    hidden: dict[str, str | None] = field(default_factory=dict)
+    raw: dict[str, bytes] = field(default_factory=dict)  # fields sent as raw bytes
+    status: int = 200
+    anchor: str | None = None  # the field the error summary must link to
+    notice: str | None = None  # a form-wide message instead of a field error
+    may_store: bool = False  # the input is acceptable once decoded (stored cleanly)
+
+
+BAD_INPUTS = [
+    pytest.param(Bad("report", {"name": f"Anna\r\nBcc: {EVIL}"}, anchor="name"), id="crlf-name"),
+    pytest.param(Bad("report", {"name": f"Anna\nBcc: {EVIL}"}, anchor="name"), id="lf-name"),
+    pytest.param(
+        Bad("report", {"email": f"anna@example.se\r\nBcc: {EVIL}"}, anchor="email"),
+        id="crlf-email",
+    ),
+    pytest.param(Bad("format", {"name": f"Anna\rBcc: {EVIL}"}, anchor="name"), id="cr-name-format"),
+    pytest.param(
+        Bad("format", {"email": f"anna@example.se\nBcc: {EVIL}"}, anchor="email"),
+        id="lf-email-format",
+    ),
+    pytest.param(
+        Bad("format", {"phone": "070-123\r\n45 67", "delivery": "phone"}, anchor="phone"),
+        id="crlf-phone",
+    ),
+    pytest.param(Bad("report", {"problem": "å" * 1_000_000}, status=413), id="1mb-field"),
+    pytest.param(Bad("format", {"message": "x" * 1_000_000}, status=413), id="1mb-field-format"),
+    pytest.param(
+        Bad("report", raw={"problem": b"Trasig \xff\xfe text \xc3\x28"}, may_store=True),
+        id="invalid-utf8-problem",
+    ),
+    pytest.param(
+        Bad("report", raw={"name": b"\xed\xa0\x80Anna"}, may_store=True), id="invalid-utf8-name"
+    ),
+    pytest.param(
+        Bad("report", raw={"page": b"/sv/om-gvi\xff"}, anchor="page"), id="invalid-utf8-page"
+    ),
+    pytest.param(
+        Bad("format", raw={"format": b"storstil\xff"}, anchor="format-0"),
+        id="invalid-utf8-format",
+    ),
+    pytest.param(Bad("report", {"problem": "a\x00b"}, may_store=True), id="nul-in-problem"),
+    pytest.param(
+        Bad("report", hidden={"csrf_token": None}, notice="expired"), id="missing-csrf-token"
+    ),
+    pytest.param(
+        Bad("format", hidden={"csrf_token": "wrong"}, notice="expired"), id="wrong-csrf-token"
+    ),
+    pytest.param(
+        Bad("report", {"page": "https://evil.example/sv/om-gvi"}, anchor="page"), id="foreign-page"
+    ),
+    pytest.param(
+        Bad("format", {"page": "//evil.example/"}, anchor="page"), id="foreign-page-format"
+    ),
+    pytest.param(
+        Bad("report", {"page": "javascript:alert(1)"}, anchor="page"), id="javascript-page"
+    ),
+    pytest.param(
+        Bad("format", {"format": "pdf-med-virus"}, anchor="format-0"), id="unknown-format"
+    ),
+    pytest.param(
+        Bad("format", {"delivery": "brevduva"}, anchor="delivery-0"), id="unknown-delivery"
+    ),
+    pytest.param(
+        Bad("format", {"delivery": "post", "address": "", "email": ""}, anchor="address"),
+        id="post-without-address",
+    ),
+    pytest.param(
+        Bad(
+            "format",
+            {"format": "ljud", "delivery": "post", "address": "Vasaplatsen 11\n177 80 Järfälla"},
+            anchor="delivery-0",
+        ),
+        id="post-for-non-physical-format",
+    ),
+    pytest.param(Bad("report", {"problem": "x" * 5001}, anchor="problem"), id="problem-too-long"),
+]
+
+
+def send_bad(client: FlaskClient, url: str, bad: Bad) -> TestResponse:
+    """Send a bad submission, raw bytes and all, as a client could."""
+    data: dict[str, str] = {**hidden_fields(client, url), **ANSWERS[bad.kind], **bad.changes}
+    for name, value in bad.hidden.items():
+        if value is None:
+            data.pop(name, None)
+        else:
+            data[name] = value
+    for name in bad.raw:
+        data.pop(name, None)
+    body = urlencode(data).encode("ascii")
+    for name, value in bad.raw.items():
+        body += f"&{name}=".encode() + value.replace(b"&", b"%26").replace(b" ", b"+")
+    return client.post(url, data=body, content_type="application/x-www-form-urlencoded")
+
+
+def assert_clean(text: str | None) -> None:
+    """Fail if a stored text could not have come from a valid form answer."""
+    if text is None:
+        return
+    text.encode("utf-8")  # raises for lone surrogates
+    assert "\x00" not in text
+
+
+@pytest.mark.parametrize("bad", BAD_INPUTS)
+def test_bad_input_gets_a_clear_answer_and_nothing_invalid_is_stored(
+    forms_app: Flask, forms_client: FlaskClient, bad: Bad
+) -> None:
+    url = form_url("en", bad.kind)
+    response = send_bad(forms_client, url, bad)
+    assert response.status_code != 500
+    if bad.may_store:
+        assert response.status_code in {200, 303}
+    else:
+        assert response.status_code == bad.status
+    soup = parse(response.data)
+    assert soup.html["lang"] == "en"
+
+    if bad.anchor:
+        links = [a["href"] for a in soup.select("main .error-summary a")]
+        assert f"#{bad.anchor}" in links
+    if bad.notice:
+        expected = translate(
+            forms_app, "en", "The form had expired. Check your answers and send it again."
+        )
+        assert expected in soup.select_one("main [data-error-summary]").get_text(" ")
+    if not bad.may_store:
+        assert count(forms_app, Case) == 0
+        assert count(forms_app, OutboxMessage) == 0
+        return
+    for case in all_cases(forms_app):
+        for text in (case.page, case.name, case.email, case.phone, case.address):
+            assert_clean(text)
+        for value in case.answers.values():
+            assert_clean(value)
+    for message in all_messages(forms_app):
+        for text in (message.subject, message.body, message.reply_to, *message.recipients):
+            assert_clean(text)
+            assert EVIL not in (text or "")
+
+
+def test_percent_encoded_invalid_utf8_is_not_a_500(
+    forms_app: Flask, forms_client: FlaskClient
+) -> None:
+    url = form_url("sv", "report")
+    data = {**hidden_fields(forms_client, url), **ANSWERS["report"]}
+    data.pop("problem")
+    body = urlencode(data) + "&problem=" + quote_from_bytes(b"trasig \xff\xfe\xc0\xaf")
+    response = forms_client.post(
+        url, data=body.encode("ascii"), content_type="application/x-www-form-urlencoded"
+    )
+    assert response.status_code in {200, 303}
+    for case in all_cases(forms_app):
+        assert_clean(case.answers["problem"])
+
+
+def test_a_form_sent_as_multipart_with_a_file_is_not_a_500(
+    forms_app: Flask, forms_client: FlaskClient
+) -> None:
+    import io
+
+    url = form_url("sv", "report")
+    data: dict[str, object] = {**hidden_fields(forms_client, url), **ANSWERS["report"]}
+    data["problem"] = (io.BytesIO(b"\x00\x01binary"), "virus.exe")
+    response = forms_client.post(url, data=data, content_type="multipart/form-data")
+    assert response.status_code in {200, 303, 400}
+    for case in all_cases(forms_app):
+        assert_clean(case.answers["problem"])

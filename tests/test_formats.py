@@ -1,0 +1,570 @@
+"""Every page in other formats: the built files, the block that offers them, how they are served.
+
+The whole site's formats are built once for the session into a temporary FORMATS_DIR, by the
+real `build` with the real tools; a tool missing here skips its tests, and fails them in CI.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import shutil
+import subprocess
+import threading
+import wave
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from bs4 import Tag
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.serving import make_server
+
+from gvisite import create_app, formats_build, formats_convert
+from gvisite.formats import FORMATS, STATEMENT, Store, name_for, source_names
+from gvisite.formats_build import Report, build
+from gvisite.formats_convert import BRAILLE_TABLES, ID3_LANGUAGES, tool_versions
+from gvisite.i18n import LOCALES
+from tests.conftest import app_config
+from tests.fixtures_forms import dispose, migrate
+from tests.helpers import assert_no_axe_violations, nu_errors, parse, parse_xml, require_tool
+
+TOOLS_OF = {key: fmt.tools for key, fmt in FORMATS.items()}
+OPF = {"dc": "http://purl.org/dc/elements/1.1/"}
+ASCII_BRAILLE = {chr(code) for code in range(0x20, 0x60)}
+SENTENCE = "Järfälla kommun arbetar med GVI, och våldet ska upphöra 2026."
+EPUBCHECK_JAVA = """
+import com.adobe.epubcheck.api.EpubCheck;
+import com.adobe.epubcheck.util.DefaultReportImpl;
+import java.io.File;
+
+public class EpubCheckAll {
+  public static void main(String[] args) {
+    for (String name : args) {
+      DefaultReportImpl report = new DefaultReportImpl(name);
+      new EpubCheck(new File(name), report).validate();
+      System.out.println(name + "\\t" + (report.getErrorCount() + report.getFatalErrorCount()));
+    }
+  }
+}
+"""
+
+
+@dataclass
+class Built:
+    """The site's formats, built once, and a live server that serves them."""
+
+    app: Flask
+    url: str
+    report: Report
+    folder: Path
+    versions: dict[str, str | None]
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
+    """Build every format of every page once, then serve the app on a free port."""
+    server = make_server("127.0.0.1", 0, Flask(__name__), threaded=True)
+    url = f"http://127.0.0.1:{server.port}"
+    root = tmp_path_factory.mktemp("formats")
+    config = app_config(root / "instance", SITE_URL=url, FORMATS_DIR=str(root / "formats"))
+    app = create_app(config)
+    migrate(app)  # the statement lists problems staff published, from the database
+    report = build(app)
+    server.app = app
+    thread = threading.Thread(target=server.serve_forever, name="formats-server", daemon=True)
+    thread.start()
+    try:
+        yield Built(app, url, report, root / "formats", tool_versions())
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+        dispose(app)
+
+
+@pytest.fixture
+def client(built: Built) -> FlaskClient:
+    """A test client for the app whose formats are built."""
+    return built.app.test_client()
+
+
+def need(built: Built, key: str) -> None:
+    """Skip (fail in CI) a test whose format's tools are missing here."""
+    for tool in TOOLS_OF[key]:
+        require_tool(built.versions.get(tool) is not None, tool)
+
+
+def sources(built: Built) -> list[tuple[str, str]]:
+    """Return (locale, name) of every page and statement."""
+    return source_names(built.app)
+
+
+def page_url(locale: str, name: str) -> str:
+    """Return the address of a page from its name in format addresses."""
+    if name == STATEMENT:
+        return f"/{locale}/tillganglighet"
+    return f"/{locale}/" if name == "index" else f"/{locale}/{name.replace('--', '/')}"
+
+
+def fetch(client: FlaskClient, url: str, **kwargs: Any) -> Any:
+    """GET a URL and close the response (a served file stays open until then)."""
+    response = client.get(url, **kwargs)
+    response.get_data()
+    response.close()
+    return response
+
+
+def built_file(built: Built, locale: str, name: str, key: str) -> Path:
+    """Return a built file's path."""
+    return Store(built.folder).file(locale, name, FORMATS[key])
+
+
+@dataclass
+class PageText:
+    """What a page says, read from the page as served: title, headings, paragraphs, words."""
+
+    title: str
+    headings: list[str]
+    section_headings: list[str]  # headings that start a section, not those of list items
+    paragraphs: list[str]
+    words: int
+
+
+def page_text(client: FlaskClient, locale: str, name: str) -> PageText:
+    """Read a page's article, without the formats block and the page facts."""
+    response = client.get(page_url(locale, name))
+    assert response.status_code == 200, page_url(locale, name)
+    article = parse(response.data).find("article")
+    assert isinstance(article, Tag)
+    for extra in article.select("section.other-formats, dl.page-facts"):
+        extra.decompose()
+    h1 = article.find("h1")
+    assert isinstance(h1, Tag)
+    title = h1.get_text(" ", strip=True)
+    h1.decompose()
+    headings = article.find_all(["h2", "h3", "h4", "h5", "h6"])
+    return PageText(
+        title=title,
+        headings=[h.get_text(" ", strip=True) for h in headings],
+        section_headings=[h.get_text(" ", strip=True) for h in headings if not h.find_parent("li")],
+        paragraphs=[p.get_text(" ", strip=True) for p in article.find_all("p")],
+        words=len(article.get_text(" ").split()),
+    )
+
+
+def squeeze(text: str) -> str:
+    """Drop all white space and link references, so wrapped lines compare with the page."""
+    return "".join(re.sub(r"\s\[\d+\]", "", text).split())
+
+
+def missing_text(expected: PageText, found: str) -> list[str]:
+    """Return the headings and paragraphs of a page that a format's text lacks."""
+    haystack = squeeze(found)
+    return [t for t in [*expected.headings, *expected.paragraphs] if squeeze(t) not in haystack]
+
+
+# --- The build ------------------------------------------------------------------------------
+
+
+def test_build_makes_every_format_of_every_page(built: Built) -> None:
+    assert built.report.failed == []
+    total = len(sources(built))
+    assert total >= 4 * len(LOCALES)
+    for key in FORMATS:
+        need(built, key)
+        assert built.report.built[key] == total, key
+        for locale, name in sources(built):
+            assert built_file(built, locale, name, key).stat().st_size > 0, (locale, name, key)
+
+
+def test_building_twice_does_no_work_the_second_time(built: Built) -> None:
+    before = {path: path.stat().st_mtime_ns for path in built.folder.rglob("*") if path.is_file()}
+    again = build(built.app)
+    assert sum(again.built.values()) == 0
+    assert again.current == sum(built.report.built.values())
+    assert again.failed == []
+    after = {path: path.stat().st_mtime_ns for path in built.folder.rglob("*") if path.is_file()}
+    assert after == before
+
+
+def test_a_missing_tool_leaves_its_format_out_and_never_breaks_a_page(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = create_app(app_config(tmp_path / "instance", FORMATS_DIR=str(tmp_path / "formats")))
+    found = tool_versions()
+    monkeypatch.setattr(formats_build, "tool_versions", lambda: {**found, "espeak-ng": None})
+    monkeypatch.setattr(formats_build, "source_names", lambda _app: [("sv", "om-gvi")])
+    report = build(app)
+    assert report.skipped["mp3"] == 1
+    assert not (tmp_path / "formats" / "sv" / "om-gvi.mp3").exists()
+    response = app.test_client().get("/sv/om-gvi")
+    assert response.status_code == 200
+    block = parse(response.data).select_one("section.other-formats")
+    assert block is not None and block.find("audio") is None
+    assert not [a for a in block.find_all("a") if a["href"].endswith(".mp3")]
+    assert app.test_client().get("/formats/sv/om-gvi.mp3").status_code == 404
+
+
+def test_formats_check_names_each_tool_and_how_to_install_it(built: Built) -> None:
+    result = built.app.test_cli_runner().invoke(args=["formats", "check"])
+    for tool in formats_convert.TOOLS:
+        line = next(line for line in result.output.splitlines() if line.startswith(tool.name))
+        assert "found" in line or tool.install in line
+    assert result.exit_code == (0 if all(built.versions.values()) else 1)
+
+
+# --- The block and the links ----------------------------------------------------------------
+
+
+def test_every_format_link_on_every_page_resolves_with_its_type(
+    built: Built, client: FlaskClient
+) -> None:
+    for key in FORMATS:
+        need(built, key)
+    for locale, name in sources(built):
+        page = parse(client.get(page_url(locale, name)).data)
+        block = page.select_one("section.other-formats")
+        assert block is not None, (locale, name)
+        links = block.select("ul a[type]")
+        assert len(links) == len(FORMATS), (locale, name)
+        for link in links:
+            assert link["hreflang"] == locale
+            assert re.search(r"\(.+\d.+\)", link.get_text()), link.get_text()  # type and size
+            response = fetch(client, link["href"])
+            assert response.status_code == 200, link["href"]
+            assert response.mimetype == link["type"], link["href"]
+            assert response.headers["ETag"]
+            assert "filename=" in response.headers["Content-Disposition"]
+            assert (
+                response.headers["Link"]
+                == f'<{built.url}{page_url(locale, name)}>; rel="canonical"'
+            )
+            again = fetch(client, link["href"], headers={"If-None-Match": response.headers["ETag"]})
+            assert again.status_code == 304
+        audio = block.find("audio")
+        assert isinstance(audio, Tag)
+        assert audio.has_attr("controls") and audio["preload"] == "none"
+        assert fetch(client, audio["src"]).mimetype == "audio/mpeg"
+        assert block.find("script") is None
+        request = urlsplit(block.find("a", href=lambda h: "alternativt-format" in h)["href"])
+        assert request.path == f"/{locale}/tillganglighet/alternativt-format"
+        assert parse_qs(request.query) == {"page": [page_url(locale, name)]}
+
+
+def test_downloads_have_readable_names_and_are_cached(built: Built, client: FlaskClient) -> None:
+    need(built, "pdf")
+    response = fetch(client, "/formats/sv/om-gvi.storstil.pdf")
+    assert response.headers["Content-Disposition"] == "inline; filename=om-gvi-storstil.pdf"
+    assert response.mimetype == "application/pdf"
+    assert "max-age=3600" in response.headers["Cache-Control"]
+    assert response.headers["Content-Security-Policy"]  # the site's headers apply here too
+    epub = fetch(client, "/formats/en/index.epub")
+    assert epub.headers["Content-Disposition"] == "attachment; filename=start-en.epub"
+    ranged = fetch(client, "/formats/sv/om-gvi.mp3", headers={"Range": "bytes=0-99"})
+    assert ranged.status_code == 206 and len(ranged.data) == 100  # players seek with ranges
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/formats/sv/finns-inte.txt",
+        "/formats/sv/om-gvi.exe",
+        "/formats/sv/om-gvi.json",
+        "/formats/sv/om-gvi",
+        "/formats/sv/.om-gvi.txt.tmp",
+        "/formats/xx/om-gvi.txt",
+        "/formats/sv/..%2Fsv%2Fom-gvi.txt",
+        "/formats/sv/%2e%2e.txt",
+        "/formats/sv/om-gvi/../index.txt",
+        "/formats/sv/OM-GVI.txt",
+        "/formats/sv/om-gvi..txt",
+        "/formats/sv/om---gvi.txt",
+        "/formats/sv/lattlast--.txt",
+        "/formats/fi/lattlast--om-gvi.txt",
+    ],
+)
+def test_anything_but_a_built_format_of_a_page_is_not_found(client: FlaskClient, url: str) -> None:
+    assert client.get(url).status_code == 404
+
+
+def test_a_format_built_from_an_older_page_is_not_offered(built: Built, tmp_path: Path) -> None:
+    # Another site address changes every page's content: the same files are now stale.
+    config = app_config(tmp_path / "instance", SITE_URL="https://annan.example",
+                        FORMATS_DIR=str(built.folder))  # fmt: skip
+    stale = create_app(config).test_client()
+    page = parse(stale.get("/sv/om-gvi").data)
+    block = page.select_one("section.other-formats")
+    assert block is not None
+    assert block.select("ul a[type]") == [] and block.find("audio") is None
+    assert block.find("a", href=lambda h: "alternativt-format" in h)
+    assert stale.get("/formats/sv/om-gvi.txt").status_code == 404
+
+
+# --- Plain text and large print -------------------------------------------------------------
+
+
+def test_text_and_large_print_say_everything_the_page_says(
+    built: Built, client: FlaskClient
+) -> None:
+    problems = []
+    for locale, name in sources(built):
+        expected = page_text(client, locale, name)
+        text = built_file(built, locale, name, "txt").read_text(encoding="utf-8")
+        assert text.startswith(f"# {expected.title}\n"), (locale, name)
+        problems += [f"{locale}/{name}.txt lacks: {t}" for t in missing_text(expected, text)]
+        large = parse(built_file(built, locale, name, "html").read_bytes())
+        assert large.find("html")["lang"] == locale
+        assert large.find("h1").get_text(strip=True) == expected.title
+        assert large.find("nav") is None, "large print has no navigation"
+        main = large.find("main").get_text(" ")
+        problems += [
+            f"{locale}/{name} large print lacks: {t}" for t in missing_text(expected, main)
+        ]
+    assert problems == []
+
+
+def test_large_print_and_pages_with_the_block_are_valid_html(
+    built: Built, client: FlaskClient
+) -> None:
+    documents: dict[str, bytes] = {}
+    for locale, name in sources(built):
+        documents[f"{locale}/{name}.storstil.html"] = built_file(built, locale, name, "html").read_bytes()
+        documents[page_url(locale, name)] = client.get(page_url(locale, name)).data
+    assert nu_errors(documents) == []
+
+
+# --- PDF ------------------------------------------------------------------------------------
+
+
+def pdf_font_sizes(reader: Any) -> set[float]:
+    """Return the size, in points as printed, of every piece of text in a PDF."""
+    sizes: set[float] = set()
+
+    def visit(text: str, cm: list[float], tm: list[float], _font: Any, size: float) -> None:
+        if text.strip():
+            scale = math.sqrt(abs(tm[0] * tm[3] - tm[1] * tm[2]))
+            scale *= math.sqrt(abs(cm[0] * cm[3] - cm[1] * cm[2]))
+            sizes.add(round(size * scale, 2))
+
+    for page in reader.pages:
+        page.extract_text(visitor_text=visit)
+    return sizes
+
+
+def test_large_print_pdf_is_tagged_titled_embedded_and_never_under_18_pt(
+    built: Built, client: FlaskClient
+) -> None:
+    need(built, "pdf")
+    from pypdf import PdfReader
+
+    for locale, name in sources(built):
+        expected = page_text(client, locale, name)
+        reader = PdfReader(built_file(built, locale, name, "pdf"))
+        root = reader.trailer["/Root"]
+        where = f"{locale}/{name}"
+        assert root["/Lang"] == locale, where
+        assert bool(root["/MarkInfo"]["/Marked"]), where
+        assert "/StructTreeRoot" in root, where
+        assert expected.title in reader.metadata.title, where
+        text = "\n".join(page.extract_text() for page in reader.pages)
+        missing = [
+            h for h in [expected.title, *expected.headings] if squeeze(h) not in squeeze(text)
+        ]
+        assert missing == [] or locale == "ar", (where, missing)
+        assert min(pdf_font_sizes(reader)) >= 18 - 0.01, where
+        assert len(reader.outline) >= 1, where  # bookmarks from the headings
+        for page in reader.pages:
+            for font in page["/Resources"]["/Font"].values():
+                font = font.get_object()
+                descriptor = (font.get("/DescendantFonts") or [font])[0].get_object()
+                descriptor = descriptor["/FontDescriptor"]
+                assert {"/FontFile", "/FontFile2", "/FontFile3"} & set(descriptor), where
+
+
+def test_arabic_pdf_text_reads_back_in_arabic(built: Built, client: FlaskClient) -> None:
+    need(built, "pdf")
+    from pypdf import PdfReader
+
+    for name in ("index", "om-gvi", STATEMENT):
+        expected = page_text(client, "ar", name)
+        reader = PdfReader(built_file(built, "ar", name, "pdf"))
+        text = squeeze("\n".join(page.extract_text() for page in reader.pages))
+        # Arabic is shaped into ligatures in the PDF; compare the words the PDF can give back.
+        words = [w for h in expected.headings for w in h.split() if len(w) > 2]
+        found = [w for w in words if w in text]
+        assert len(found) >= 0.8 * len(words), ("ar", name, set(words) - set(found))
+
+
+# --- Audio ----------------------------------------------------------------------------------
+
+
+def test_audio_is_long_enough_for_the_text_and_tagged(built: Built, client: FlaskClient) -> None:
+    need(built, "mp3")
+    from mutagen.mp3 import MP3
+
+    for locale, name in sources(built):
+        expected = page_text(client, locale, name)
+        audio = MP3(built_file(built, locale, name, "mp3"))
+        where = f"{locale}/{name}"
+        assert audio.info.length >= 0.2 * expected.words, (where, audio.info.length)
+        assert audio.tags["TIT2"].text == [expected.title], where
+        assert audio.tags["TLAN"].text == [ID3_LANGUAGES[locale]], where
+
+
+@pytest.mark.parametrize("locale", list(LOCALES))
+def test_audio_decodes(built: Built, locale: str, tmp_path: Path) -> None:
+    need(built, "mp3")
+    from mutagen.mp3 import MP3
+
+    source = built_file(built, locale, "index", "mp3")
+    decoded = tmp_path / "page.wav"
+    subprocess.run(["lame", "--quiet", "--decode", str(source), str(decoded)], check=True)
+    with wave.open(str(decoded)) as wav:
+        seconds = wav.getnframes() / wav.getframerate()
+    assert seconds > 5
+    assert abs(seconds - MP3(source).info.length) < 0.05 * seconds
+
+
+# --- Braille --------------------------------------------------------------------------------
+
+
+def lou_translate(table: str, text: str) -> str:
+    """Translate one line with liblouis as its own command does."""
+    result = subprocess.run(
+        ["lou_translate", "--forward", f"en-us-brf.dis,{table}"],
+        input=f"{text}\n", capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return result.stdout.rstrip("\n")
+
+
+def test_braille_pages_fit_an_embosser_and_use_ascii_braille_only(built: Built) -> None:
+    need(built, "brf")
+    for locale, name in sources(built):
+        data = built_file(built, locale, name, "brf").read_bytes().decode("ascii")
+        where = f"{locale}/{name}"
+        assert set(data) - ASCII_BRAILLE - {"\r", "\n", "\f"} == set(), where
+        pages = data.split("\f")
+        for number, page in enumerate(pages, 1):
+            lines = page.split("\r\n")
+            assert lines[-1] == "", where
+            lines = lines[:-1]
+            assert len(lines) <= 25, (where, number)
+            assert all(len(line) <= 40 for line in lines), (where, number)
+            # The page number stands alone at the right of the first line.
+            assert len(lines[0]) == 40 and lines[0].strip().startswith("#"), (where, number)
+
+
+def test_a_swedish_sentence_comes_out_as_liblouis_translates_it(built: Built) -> None:
+    need(built, "brf")
+    expected = lou_translate(BRAILLE_TABLES["sv"], SENTENCE)
+    assert formats_convert.translate_braille("sv", [SENTENCE]) == [expected]
+    # Uncontracted Swedish (fullskrift): every word spelled out, unlike sv-g1's kortskrift.
+    assert expected == ",J>RF>LLA KOMMUN ARBETAR MED ,,GVI1 OCH V*LDET SKA UPPH[RA #BJBF'"
+    assert lou_translate("sv-g1.ctb", SENTENCE) != expected
+
+
+def test_braille_file_holds_the_page_as_liblouis_translates_it(
+    built: Built, client: FlaskClient
+) -> None:
+    need(built, "brf")
+    for locale in LOCALES:
+        expected = page_text(client, locale, "om-gvi")
+        brf = built_file(built, locale, "om-gvi", "brf").read_bytes().decode("ascii")
+        lines = [line.strip() for line in brf.replace("\f", "").split("\r\n")]
+        title = lou_translate(BRAILLE_TABLES[locale], expected.title)
+        assert title in lines, locale
+        first = lou_translate(BRAILLE_TABLES[locale], expected.paragraphs[0])
+        assert squeeze(first) in squeeze(brf), locale
+
+
+# --- EPUB -----------------------------------------------------------------------------------
+
+
+def test_epub_passes_epubcheck_and_names_its_language(
+    built: Built, client: FlaskClient, tmp_path: Path
+) -> None:
+    need(built, "epub")
+    epubcheck = shutil.which("epubcheck")
+    require_tool(epubcheck is not None and shutil.which("java") is not None, "epubcheck")
+    checker = tmp_path / "EpubCheckAll.java"
+    checker.write_text(EPUBCHECK_JAVA, encoding="utf-8")
+    books = {str(built_file(built, *key, "epub")): key for key in sources(built)}
+    jar = str(Path(epubcheck or "").resolve())
+    result = subprocess.run(
+        ["java", "-cp", jar, str(checker), *books], capture_output=True, text=True, timeout=600,
+        check=False,
+    )  # fmt: skip
+    errors = dict(line.split("\t") for line in result.stdout.splitlines() if "\t" in line)
+    assert set(errors) == set(books), result.stderr[-3000:]
+    assert [b for b, count in errors.items() if count != "0"] == [], result.stderr[-3000:]
+    for book, (locale, name) in books.items():
+        with zipfile.ZipFile(book) as epub:
+            opf = next(n for n in epub.namelist() if n.endswith(".opf"))
+            package = parse_xml(epub.read(opf))
+            assert package.findtext(".//dc:language", namespaces=OPF) == locale, book
+            nav = epub.read(next(n for n in epub.namelist() if n.endswith("nav.xhtml")))
+            toc = parse(nav).get_text(" ")
+            expected = page_text(client, locale, name)
+            missing = [h for h in expected.section_headings if squeeze(h) not in squeeze(toc)]
+            assert missing == [], book
+
+
+# --- In the browser -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tab(browser: Any) -> Iterator[Any]:
+    """One browser tab for the module."""
+    context = browser.new_context()
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.mark.parametrize("name", ["index", "om-gvi", STATEMENT])
+@pytest.mark.parametrize("locale", list(LOCALES))
+def test_large_print_passes_axe_at_24_px_in_one_column(
+    built: Built, tab: Any, locale: str, name: str
+) -> None:
+    tab.goto(f"{built.url}/formats/{locale}/{name}.storstil.html")
+    assert_no_axe_violations(tab)
+    size = tab.evaluate("parseFloat(getComputedStyle(document.querySelector('main p')).fontSize)")
+    assert size >= 24
+    assert tab.evaluate("document.querySelectorAll('nav, script').length") == 0
+    wide = "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+    assert tab.evaluate(wide)
+
+
+@pytest.mark.parametrize("locale", list(LOCALES))
+def test_page_with_the_block_passes_axe(built: Built, tab: Any, locale: str) -> None:
+    need(built, "mp3")
+    for path in (f"/{locale}/om-gvi", f"/{locale}/tillganglighet"):
+        tab.goto(f"{built.url}{path}")
+        assert tab.locator("section.other-formats audio[controls]").count() == 1
+        assert_no_axe_violations(tab)
+
+
+def test_the_player_plays_the_page(built: Built, tab: Any) -> None:
+    need(built, "mp3")
+    tab.goto(f"{built.url}/sv/om-gvi")
+    duration = tab.evaluate(
+        """() => new Promise((resolve, reject) => {
+            const audio = document.querySelector('section.other-formats audio');
+            audio.addEventListener('loadedmetadata', () => resolve(audio.duration));
+            audio.addEventListener('error', () => reject(audio.error && audio.error.code));
+            audio.load();
+        })"""
+    )
+    assert duration > 10
+
+
+def test_page_names_match_the_sources(built: Built) -> None:
+    site = built.app.extensions["gvisite.site"]
+    names = {name for _locale, name in sources(built)}
+    assert {name_for(page.path) for page in site.pages.values()} | {STATEMENT} == names

@@ -1,0 +1,245 @@
+"""Retention and export on SQLite and PostgreSQL: `flask cases purge|export` and the download."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import select
+
+from gvisite.cases import AuditEntry, Case, CaseEvent, OutboxMessage, utcnow
+from gvisite.extensions import db
+from gvisite.handling import export_rows
+from gvisite.staff import render_export
+from tests.fixtures_staff import ACCOUNTS, StaffSite, add_message, audit_rows, load_case
+
+RETENTION_DAYS = 60
+# What a resident wrote: none of it may survive a purge, in any column or child row.
+PERSONAL = {
+    "name": "Åsa Öberg",
+    "email": "asa.oberg@example.se",
+    "phone": "070-123 45 67",
+    "address": "Storgatan 1, 177 30 Järfälla",
+}
+PROBLEM = "Knappen till menyn går inte att nå med tangentbordet."
+MESSAGE = "Jag behöver texten i punktskrift före jul."
+NOTE = "Åsa ringde om knappen."
+REPLY_BODY = "Hej Åsa, vi har rättat knappen."
+SECRETS = [*PERSONAL.values(), PROBLEM, MESSAGE, NOTE, REPLY_BODY]
+
+
+def days_ago(days: float) -> dt.datetime:
+    """Return a moment some days back."""
+    return utcnow() - dt.timedelta(days=days)
+
+
+@dataclass
+class Stored:
+    """The references of the cases a purge test starts from."""
+
+    old_report: str
+    old_format: str
+    recent_closed: str
+    old_open: str
+    old_spam: str
+    recent_spam: str
+
+
+def fill(site: StaffSite) -> Stored:
+    """Store cases on both sides of every retention line, with history and mail."""
+    handler = site.ids["handler"]
+
+    def case(kind: str = "report", **fields: object) -> str:
+        answers = (
+            {"problem": PROBLEM, "assistive_tech": "NVDA", "browser": "Firefox"}
+            if kind == "report"
+            else {"format": "punktskrift", "delivery": "post", "language": "sv", "message": MESSAGE}
+        )
+        made = site.case(kind, answers=answers, assignee_id=handler, **PERSONAL, **fields)
+        with site.app.app_context():
+            db.session.add(CaseEvent(case_id=made.id, actor_id=handler, action="note", detail=NOTE))
+            db.session.commit()
+        add_message(site.app, made.id, purpose="reply", body=REPLY_BODY, status="sent")
+        return made.reference
+
+    closed_long_ago = {"status": "avslutad", "closed_at": days_ago(RETENTION_DAYS + 1)}
+    return Stored(
+        old_report=case(created_at=days_ago(200), first_reply_at=days_ago(198), **closed_long_ago),
+        old_format=case("format", created_at=days_ago(100), **closed_long_ago),
+        recent_closed=case(
+            created_at=days_ago(200), status="avslutad", closed_at=days_ago(RETENTION_DAYS - 1)
+        ),
+        old_open=case(created_at=days_ago(400), status="vantar"),
+        old_spam=case(created_at=days_ago(31), spam=True),
+        recent_spam=case(created_at=days_ago(29), spam=True),
+    )
+
+
+@pytest.fixture
+def purge_site(make_staff_app: Callable[..., StaffSite], database_url: str) -> StaffSite:
+    """A staff site on SQLite or PostgreSQL with a shorter retention time than the default."""
+    return make_staff_app(database_url, RETENTION_DAYS=RETENTION_DAYS)
+
+
+def purge(site: StaffSite) -> str:
+    """Run `flask cases purge` and return what it printed."""
+    result = site.app.test_cli_runner().invoke(args=["cases", "purge"])
+    assert result.exit_code == 0, result.output
+    return result.output.strip()
+
+
+def everything_stored(site: StaffSite, reference: str) -> str:
+    """Return every value stored about a case, its history and its mail, as one text."""
+    case = load_case(site.app, reference)
+    values = [getattr(case, column.key) for column in Case.__table__.columns]
+    for event in case.events:
+        values += [event.action, event.detail]
+    for message in case.messages:
+        values += [message.subject, message.body, message.recipients, message.reply_to]
+    return json.dumps(values, default=str, ensure_ascii=False)
+
+
+def test_purge_removes_personal_data_and_old_spam(purge_site: StaffSite) -> None:
+    stored = fill(purge_site)
+    before = {
+        reference: load_case(purge_site.app, reference)
+        for reference in (stored.old_report, stored.old_format)
+    }
+    assert purge(purge_site) == "2 case(s) purged of personal data, 1 spam case(s) deleted"
+
+    for reference in (stored.old_report, stored.old_format):
+        case = load_case(purge_site.app, reference)
+        assert (case.name, case.email, case.phone, case.address) == (None, None, None, None)
+        assert case.purged_at is not None
+        text = everything_stored(purge_site, reference)
+        for secret in SECRETS:
+            assert secret not in text, (reference, secret)
+        # What the statistics need stays.
+        old = before[reference]
+        for field in ("kind", "locale", "page", "status", "created_at", "due_on", "closed_at"):
+            assert getattr(case, field) == getattr(old, field), field
+        assert case.first_reply_at == old.first_reply_at
+        assert case.assignee_id == old.assignee_id
+        assert [event.action for event in case.events] == ["note"]
+        assert [(m.purpose, m.status) for m in case.messages] == [("reply", "sent")]
+    assert load_case(purge_site.app, stored.old_report).answers == {}
+    assert load_case(purge_site.app, stored.old_format).answers == {
+        "format": "punktskrift",
+        "delivery": "post",
+    }
+
+    for reference in (stored.recent_closed, stored.old_open, stored.recent_spam):
+        text = everything_stored(purge_site, reference)
+        assert load_case(purge_site.app, reference).purged_at is None
+        for secret in SECRETS:
+            if secret != MESSAGE:
+                assert secret in text, (reference, secret)
+
+    with purge_site.app.app_context():
+        references = set(db.session.scalars(select(Case.reference)))
+        assert stored.old_spam not in references
+        assert len(references) == 5
+        orphans = db.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.case_id.is_(None))
+        ).all()
+        assert orphans == []
+        purges = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "purge")).all()
+        assert [(entry.target, entry.actor_id) for entry in purges] == [("2+1", None)]
+
+
+def test_purge_is_safe_to_run_every_day(purge_site: StaffSite) -> None:
+    fill(purge_site)
+    purge(purge_site)
+    assert purge(purge_site) == "0 case(s) purged of personal data, 0 spam case(s) deleted"
+    assert [target for action, target, _ in audit_rows(purge_site.app) if action == "purge"] == [
+        "2+1",
+        "0+0",
+    ]
+
+
+def test_default_retention_is_90_days(make_staff_app: Callable[..., StaffSite]) -> None:
+    site = make_staff_app()
+    assert site.app.config["RETENTION_DAYS"] == 90
+    kept = site.case(status="avslutad", closed_at=days_ago(89), **PERSONAL)
+    gone = site.case(status="avslutad", closed_at=days_ago(91), **PERSONAL)
+    assert purge(site) == "1 case(s) purged of personal data, 0 spam case(s) deleted"
+    assert load_case(site.app, kept.reference).email == PERSONAL["email"]
+    assert load_case(site.app, gone.reference).email is None
+
+
+# --- Export ------------------------------------------------------------------------------------
+
+
+def export(site: StaffSite, fmt: str) -> list[dict[str, object]]:
+    """Run `flask cases export --format FMT` and return its rows."""
+    result = site.app.test_cli_runner().invoke(args=["cases", "export", "--format", fmt])
+    assert result.exit_code == 0, result.output
+    return parse_export(result.output, fmt)
+
+
+def parse_export(body: str, fmt: str) -> list[dict[str, object]]:
+    """Read an export in either format."""
+    if fmt == "json":
+        return json.loads(body)
+    return list(csv.DictReader(io.StringIO(body)))
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_export_has_one_row_per_case_and_no_purged_data(purge_site: StaffSite, fmt: str) -> None:
+    stored = fill(purge_site)
+    purge(purge_site)
+    rows = export(purge_site, fmt)
+    by_reference = {row["reference"]: row for row in rows}
+    assert len(rows) == len(by_reference) == 5
+    assert stored.old_spam not in by_reference
+    for reference in (stored.old_report, stored.old_format):
+        row = by_reference[reference]
+        text = json.dumps(row, ensure_ascii=False)
+        for secret in SECRETS:
+            assert secret not in text, (fmt, reference, secret)
+        assert row["purged_at"]
+        assert row["kind"] in {"report", "format"} and row["created_at"] and row["closed_at"]
+    kept = by_reference[stored.old_open]
+    assert kept["email"] == PERSONAL["email"]
+    assert kept["assignee"] == ACCOUNTS["handler"][0]
+    answers = kept["answers"] if fmt == "json" else json.loads(str(kept["answers"]))
+    assert answers["problem"] == PROBLEM
+    with purge_site.app.app_context():
+        targets = db.session.scalars(
+            select(AuditEntry.target).where(AuditEntry.action == "export")
+        ).all()
+    assert targets == [f"cli-{fmt}"]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_admin_download_matches_the_command_and_is_audited(purge_site: StaffSite, fmt: str) -> None:
+    fill(purge_site)
+    purge(purge_site)
+    response = purge_site.client("admin").get(f"/staff/export.{fmt}")
+    assert response.status_code == 200
+    assert response.mimetype == ("text/csv" if fmt == "csv" else "application/json")
+    assert response.headers["Content-Disposition"] == f'attachment; filename="arenden.{fmt}"'
+    assert response.headers["Cache-Control"] == "no-store"
+    downloaded = parse_export(response.get_data(as_text=True), fmt)
+    assert downloaded == export(purge_site, fmt)
+    exports = [
+        (target, actor)
+        for action, target, actor in audit_rows(purge_site.app)
+        if action == "export"
+    ]
+    assert exports == [(fmt, purge_site.ids["admin"]), (f"cli-{fmt}", None)]
+    assert purge_site.client("handler").get(f"/staff/export.{fmt}").status_code == 403
+
+
+def test_csv_export_keeps_a_resident_formula_as_text(staff_site: StaffSite) -> None:
+    """A spreadsheet must not run what a resident typed (CSV injection)."""
+    staff_site.case(name='=HYPERLINK("http://evil.example","klicka")', answers={"problem": "+1"})
+    with staff_site.app.app_context():
+        body = render_export("csv", export_rows())
+    [row] = list(csv.DictReader(io.StringIO(body)))
+    assert not str(row["name"]).startswith(("=", "+", "-", "@"))

@@ -1,0 +1,293 @@
+"""Who may open which staff URL, CSRF on every action, and the headers of every staff response."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from flask import Flask, url_for
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+from werkzeug.test import TestResponse
+
+from gvisite.cases import (
+    AuditEntry,
+    Case,
+    CaseEvent,
+    OutboxMessage,
+    PublishedProblem,
+    StaffUser,
+)
+from gvisite.extensions import db
+from tests.fixtures_staff import StaffSite, add_message, csrf_token, login_redirect_next
+from tests.helpers import parse
+
+ANONYMOUS, HANDLER, ADMIN = None, "handler", "admin"
+LOGIN = "login"  # expected: a redirect to the login page that comes back here
+
+
+@dataclass
+class Sample:
+    """Things in the database that staff URLs point at."""
+
+    reference: str
+    message_id: int
+    problem_id: int
+
+    def args(self, rule_arguments: set[str]) -> dict[str, Any]:
+        """Return sample values for a rule's arguments."""
+        values = {
+            "reference": self.reference,
+            "message_id": self.message_id,
+            "problem_id": self.problem_id,
+        }
+        return {name: values[name] for name in rule_arguments if name in values}
+
+
+@pytest.fixture
+def sample(staff_site: StaffSite) -> Sample:
+    """A report with a failed mail and a published problem."""
+    case = staff_site.case()
+    message_id = add_message(staff_site.app, case.id, status="failed", attempts=7)
+    with staff_site.app.app_context():
+        problem = PublishedProblem(case_id=case.id, what={"sv": "Ett fel."}, criteria=["1.4.3"])
+        db.session.add(problem)
+        db.session.commit()
+        problem_id = problem.id
+    return Sample(case.reference, message_id, problem_id)
+
+
+# Every GET page under /staff, with what each kind of visitor gets. A new staff URL fails
+# `test_every_staff_url_is_in_the_table` until it is added here: access is a decision.
+GET_PAGES: dict[str, tuple[str, dict[str, Any], dict[str | None, int | str]]] = {
+    # endpoint: (label, extra URL values, {visitor: status or LOGIN})
+    "auth.login": ("login", {}, {ANONYMOUS: 200, HANDLER: 200, ADMIN: 200}),
+    "staff.inbox": ("inbox", {}, {ANONYMOUS: LOGIN, HANDLER: 200, ADMIN: 200}),
+    "staff.case_page": ("case", {}, {ANONYMOUS: LOGIN, HANDLER: 200, ADMIN: 200}),
+    "staff.statistics": ("statistics", {}, {ANONYMOUS: LOGIN, HANDLER: 200, ADMIN: 200}),
+    "staff.export": ("export", {"fmt": "csv"}, {ANONYMOUS: LOGIN, HANDLER: 403, ADMIN: 200}),
+    "staff.audit_log": ("audit log", {}, {ANONYMOUS: LOGIN, HANDLER: 403, ADMIN: 200}),
+}
+EXTRA_GETS = [
+    # Variants of a table row that must behave the same way.
+    ("staff.export", {"fmt": "json"}, {ANONYMOUS: LOGIN, HANDLER: 403, ADMIN: 200}),
+    (
+        "staff.inbox",
+        {"kind": "report", "overdue": "1"},
+        {ANONYMOUS: LOGIN, HANDLER: 200, ADMIN: 200},
+    ),
+]
+# Every POST under /staff, with the form a browser would send.
+ACTIONS: dict[str, dict[str, str]] = {
+    "auth.login": {},
+    "auth.logout": {},
+    "staff.assign": {"assignee": "HANDLER_ID"},
+    "staff.status": {"status": "avslutad", "reason": "Åtgärdat."},
+    "staff.note": {"note": "Ringde upp."},
+    "staff.reply": {"reply": "Tack, vi har rättat felet."},
+    "staff.retry": {},
+    "staff.spam": {"value": "1"},
+    "staff.publish": {"what_sv": "Knappen saknar namn.", "criteria": "4.1.2"},
+    "staff.resolve": {},
+}
+STAFF_ACTIONS = [endpoint for endpoint in ACTIONS if endpoint.startswith("staff.")]
+
+
+def staff_rules(app: Flask) -> list[Any]:
+    """Return the app's rules under /staff."""
+    return [rule for rule in app.url_map.iter_rules() if rule.rule.startswith("/staff")]
+
+
+def url_for_rule(app: Flask, endpoint: str, sample: Sample, **values: Any) -> str:
+    """Build the URL of an endpoint with sample arguments."""
+    rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
+    with app.test_request_context():
+        return url_for(endpoint, **sample.args(set(rule.arguments)), **values)
+
+
+def test_every_staff_url_is_in_the_table(staff_base_app: Flask) -> None:
+    found = {
+        (rule.endpoint, method)
+        for rule in staff_rules(staff_base_app)
+        for method in rule.methods or ()
+        if method not in {"HEAD", "OPTIONS"}
+    }
+    expected = {(endpoint, "GET") for endpoint in GET_PAGES} | {
+        (endpoint, "POST") for endpoint in ACTIONS
+    }
+    assert found == expected
+
+
+GET_CASES = [
+    pytest.param(
+        endpoint, values, who, outcome, id=f"{GET_PAGES[endpoint][0]}-{who or 'anonymous'}"
+    )
+    for endpoint, (_label, values, outcomes) in GET_PAGES.items()
+    for who, outcome in outcomes.items()
+] + [
+    pytest.param(endpoint, values, who, outcome, id=f"{endpoint}-{values}-{who or 'anonymous'}")
+    for endpoint, values, outcomes in EXTRA_GETS
+    for who, outcome in outcomes.items()
+]
+
+
+@pytest.mark.parametrize(("endpoint", "values", "who", "outcome"), GET_CASES)
+def test_get_access(
+    staff_site: StaffSite,
+    sample: Sample,
+    endpoint: str,
+    values: dict[str, Any],
+    who: str | None,
+    outcome: int | str,
+) -> None:
+    url = url_for_rule(staff_site.app, endpoint, sample, **values)
+    response = staff_site.client(who).get(url)
+    if outcome == LOGIN:
+        assert login_redirect_next(response) == url, (response.status_code, response.headers)
+    else:
+        assert response.status_code == outcome
+    assert_private(response)
+
+
+@pytest.mark.parametrize("endpoint", [*STAFF_ACTIONS, "auth.logout"])
+def test_anonymous_actions_go_to_login_and_change_nothing(
+    staff_site: StaffSite, sample: Sample, endpoint: str
+) -> None:
+    client = staff_site.client()
+    token = csrf_token(client)  # a real token: only the missing login can stop the action
+    before = snapshot(staff_site.app)
+    url = url_for_rule(staff_site.app, endpoint, sample)
+    response = client.post(url, data=form_data(staff_site, endpoint, token))
+    if endpoint == "auth.logout":
+        assert response.status_code == 303
+        assert response.headers["Location"] == "/staff/login"
+    else:
+        assert login_redirect_next(response) == url
+    assert snapshot(staff_site.app) == before
+    assert_private(response)
+
+
+# --- CSRF --------------------------------------------------------------------------------------
+
+
+def form_data(site: StaffSite, endpoint: str, token: str | None) -> dict[str, str]:
+    """Return the form an action sends, with a CSRF token or without one."""
+    data = {
+        key: str(site.ids["handler"]) if value == "HANDLER_ID" else value
+        for key, value in ACTIONS[endpoint].items()
+    }
+    if endpoint == "auth.login":
+        data = {
+            "email": "hanna.handlaggare@jarfalla.se",
+            "password": "rätt häst batteri häftklammer",
+        }
+    if token is not None:
+        data["csrf_token"] = token
+    return data
+
+
+def snapshot(app: Flask) -> dict[str, Any]:
+    """Return what an action could change: row counts and the case's handling fields."""
+    with app.app_context():
+        counts = {
+            model.__tablename__: db.session.scalar(select(func.count()).select_from(model))
+            for model in (Case, CaseEvent, OutboxMessage, PublishedProblem, StaffUser)
+        }
+        # Page views are audited too; only the other entries show a change.
+        counts["audit"] = db.session.scalar(
+            select(func.count()).select_from(AuditEntry).where(AuditEntry.action != "view")
+        )
+        cases = [
+            (c.reference, c.status, c.assignee_id, c.spam, c.closed_at, c.first_reply_at)
+            for c in db.session.scalars(select(Case).order_by(Case.id))
+        ]
+        messages = [
+            (m.status, m.attempts)
+            for m in db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))
+        ]
+        problems = [
+            p.resolved_at
+            for p in db.session.scalars(select(PublishedProblem).order_by(PublishedProblem.id))
+        ]
+    return {"counts": counts, "cases": cases, "messages": messages, "problems": problems}
+
+
+@pytest.mark.parametrize("token", [None, "not-a-token"], ids=["missing", "forged"])
+@pytest.mark.parametrize("endpoint", list(ACTIONS))
+def test_actions_without_a_valid_csrf_token_are_refused(
+    staff_site: StaffSite, sample: Sample, endpoint: str, token: str | None
+) -> None:
+    client = staff_site.client(None if endpoint == "auth.login" else "handler")
+    client.get(f"/staff/cases/{sample.reference}")
+    before = snapshot(staff_site.app)
+    url = url_for_rule(staff_site.app, endpoint, sample)
+    response = client.post(url, data=form_data(staff_site, endpoint, token))
+    assert response.status_code == 400
+    assert snapshot(staff_site.app) == before
+    assert_private(response)
+    if endpoint != "auth.login":
+        assert client.get("/staff/").status_code == 200, "the session must survive"
+
+
+def test_a_token_from_another_session_is_refused(staff_site: StaffSite, sample: Sample) -> None:
+    other = csrf_token(staff_site.client("colleague"), "/staff/")
+    client = staff_site.client("handler")
+    before = snapshot(staff_site.app)
+    response = client.post(
+        f"/staff/cases/{sample.reference}/status",
+        data={"status": "avslutad", "reason": "Klart.", "csrf_token": other},
+    )
+    assert response.status_code == 400
+    assert snapshot(staff_site.app) == before
+
+
+# --- Headers -----------------------------------------------------------------------------------
+
+
+def public_policy(client: FlaskClient) -> str:
+    """Return the Content-Security-Policy of the public site."""
+    return client.get("/sv/").headers["Content-Security-Policy"]
+
+
+def assert_private(response: TestResponse) -> None:
+    """Check the headers every staff response must carry."""
+    assert response.headers.get("Cache-Control") == "no-store", response.headers
+    assert "noindex" in response.headers.get("X-Robots-Tag", ""), response.headers
+    csp = response.headers.get("Content-Security-Policy")
+    assert csp, "no Content-Security-Policy"
+    assert response.headers.get("X-Content-Type-Options") == "nosniff"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/staff/login",
+        "/staff/",
+        "/staff/cases/REFERENCE",
+        "/staff/cases/TG-2026-NOSUCH",
+        "/staff/statistik",
+        "/staff/logg",
+        "/staff/export.csv",
+        "/staff/export.json",
+        "/staff/export.xml",
+    ],
+)
+@pytest.mark.parametrize("who", [ANONYMOUS, HANDLER, ADMIN], ids=["anonymous", "handler", "admin"])
+def test_staff_responses_are_private_and_have_the_public_policy(
+    staff_site: StaffSite, sample: Sample, url: str, who: str | None
+) -> None:
+    client = staff_site.client(who)
+    response = client.get(url.replace("REFERENCE", sample.reference))
+    assert_private(response)
+    assert response.headers["Content-Security-Policy"] == public_policy(client)
+    if response.status_code == 200 and response.mimetype == "text/html":
+        robots = parse(response.data).find("meta", attrs={"name": "robots"})
+        assert robots is not None and "noindex" in robots["content"]
+
+
+def test_unknown_case_and_format_are_404_for_staff(staff_site: StaffSite) -> None:
+    client = staff_site.client("admin")
+    assert client.get("/staff/cases/TG-2026-NOSUCH").status_code == 404
+    assert client.get("/staff/export.xml").status_code == 404
+    assert client.get(f"/staff/cases/{'X' * 500}").status_code == 404

@@ -1,0 +1,289 @@
+"""The staff area in Chromium: axe-core on every page, and a case handled from start to end."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from gvisite.cases import PublishedProblem, StaffUser, utcnow
+from gvisite.extensions import db
+from tests.fixtures_forms import REFERENCE, SmtpServer, form_url
+from tests.fixtures_staff import (
+    ACCOUNTS,
+    PASSWORD,
+    StaffLiveServer,
+    StaffSite,
+    add_message,
+    login,
+    make_case,
+    post_action,
+)
+from tests.helpers import assert_no_axe_violations, nu_errors, parse, translate, watched_context
+
+SUBMIT = "main form button[type=submit]"
+
+
+@pytest.fixture(scope="module")
+def tab(browser: Any, staff_live_server: StaffLiveServer) -> Iterator[Any]:
+    """One desktop-sized tab on the staff live server."""
+    with watched_context(
+        browser, staff_live_server.url, viewport={"width": 1280, "height": 900}
+    ) as (context, log):
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        yield page
+        # Console errors are not checked here: a refused action answers 400, which Chromium logs.
+        assert not log.foreign, f"requests left the site: {log.foreign}"
+
+
+def goto(tab: Any, server: StaffLiveServer, path: str, status: int = 200) -> None:
+    """Open a page on the live server and check its status."""
+    response = tab.goto(server.url + path, wait_until="load")
+    assert response is not None and response.status == status, path
+
+
+def log_in(tab: Any, server: StaffLiveServer, who: str) -> None:
+    """Log in through the form, in a fresh session."""
+    tab.context.clear_cookies()
+    goto(tab, server, "/staff/login")
+    tab.fill("#email", ACCOUNTS[who][0])
+    tab.fill("#password", PASSWORD)
+    with tab.expect_navigation(url=f"{server.url}/staff/"):
+        tab.click(SUBMIT)
+
+
+def submit_form(tab: Any, action_suffix: str) -> None:
+    """Press the button of the form whose action ends with `action_suffix`."""
+    with tab.expect_navigation():
+        tab.click(f"form[action$='{action_suffix}'] button[type=submit]")
+
+
+@pytest.fixture(scope="module")
+def sample_cases(staff_live_server: StaffLiveServer) -> dict[str, str]:
+    """Cases that make every part of the staff pages appear: overdue, mail, problems, spam."""
+    app = staff_live_server.app
+    with app.app_context():
+        handler = db.session.scalar(
+            select(StaffUser.id).where(StaffUser.email == ACCOUNTS["handler"][0])
+        )
+    overdue = make_case(
+        app, created_at=utcnow() - dt.timedelta(days=30), status="pagaende", assignee_id=handler
+    )
+    add_message(app, overdue.id, status="failed", attempts=7, last_error="ConnectionRefusedError")
+    add_message(app, overdue.id, status="sent", sent_at=utcnow(), attempts=1)
+    with app.app_context():
+        db.session.add(
+            PublishedProblem(case_id=overdue.id, what={"sv": "Ett känt fel."}, criteria=["1.4.3"])
+        )
+        db.session.commit()
+    request = make_case(
+        app,
+        "format",
+        email=None,
+        phone="070-123 45 67",
+        answers={"format": "punktskrift", "delivery": "phone", "message": "Tack."},
+    )
+    make_case(app, spam=True)
+    make_case(
+        app,
+        created_at=utcnow() - dt.timedelta(days=50),
+        status="avslutad",
+        closed_at=utcnow() - dt.timedelta(days=40),
+        first_reply_at=utcnow() - dt.timedelta(days=48),
+    )
+    return {"report": overdue.reference, "format": request.reference, "secret": overdue.secret}
+
+
+STAFF_PAGES = [
+    # (name, who is logged in, path)
+    ("inbox", "handler", "/staff/"),
+    ("inbox filtered", "handler", "/staff/?kind=report&status=alla&overdue=1"),
+    ("inbox empty", "handler", "/staff/?spam=1&kind=format"),
+    ("case page (report)", "handler", "/staff/cases/REPORT"),
+    ("case page (format request)", "handler", "/staff/cases/FORMAT"),
+    ("statistics", "admin", "/staff/statistik"),
+    ("audit log", "admin", "/staff/logg"),
+]
+
+
+def test_login_pages_have_no_axe_violations(tab: Any, staff_live_server: StaffLiveServer) -> None:
+    tab.context.clear_cookies()
+    goto(tab, staff_live_server, "/staff/login")
+    assert_no_axe_violations(tab)
+    tab.fill("#email", "ingen.alls@jarfalla.se")
+    tab.fill("#password", "fel lösenord")
+    with tab.expect_navigation():
+        tab.click(SUBMIT)
+    assert tab.locator("main [data-error-summary]").count() == 1
+    assert_no_axe_violations(tab)
+    tab.fill("#email", "")
+    tab.fill("#password", "")
+    with tab.expect_navigation():
+        tab.click(SUBMIT)  # empty fields: errors on both
+    assert tab.locator("main .error-summary a").count() == 2
+    assert_no_axe_violations(tab)
+    goto(tab, staff_live_server, "/staff/login?timeout=1")
+    assert_no_axe_violations(tab)
+
+
+@pytest.mark.parametrize(("name", "who", "path"), STAFF_PAGES, ids=[p[0] for p in STAFF_PAGES])
+def test_staff_pages_have_no_axe_violations(
+    tab: Any,
+    staff_live_server: StaffLiveServer,
+    sample_cases: dict[str, str],
+    name: str,
+    who: str,
+    path: str,
+) -> None:
+    log_in(tab, staff_live_server, who)
+    path = path.replace("REPORT", sample_cases["report"]).replace("FORMAT", sample_cases["format"])
+    goto(tab, staff_live_server, path)
+    assert_no_axe_violations(tab)
+
+
+def test_case_page_with_errors_has_no_axe_violations(
+    tab: Any, staff_live_server: StaffLiveServer, sample_cases: dict[str, str]
+) -> None:
+    log_in(tab, staff_live_server, "handler")
+    goto(tab, staff_live_server, f"/staff/cases/{sample_cases['report']}")
+    tab.check("input[name=status][value=avslutad]")
+    submit_form(tab, "/status")
+    assert tab.locator("main .error-summary a[href='#reason']").count() == 1
+    # The summary takes focus, so a screen reader hears it first.
+    assert tab.evaluate("document.activeElement.classList.contains('error-summary')")
+    assert_no_axe_violations(tab)
+
+
+def test_status_page_has_no_axe_violations(
+    tab: Any, staff_live_server: StaffLiveServer, sample_cases: dict[str, str]
+) -> None:
+    for locale in ("sv", "ar"):
+        path = f"/{locale}/arende/{sample_cases['report']}?nyckel={sample_cases['secret']}"
+        goto(tab, staff_live_server, path)
+        assert_no_axe_violations(tab)
+
+
+def test_staff_pages_are_valid_html(staff_site: StaffSite) -> None:
+    report = staff_site.case(created_at=utcnow() - dt.timedelta(days=30))
+    add_message(staff_site.app, report.id, status="failed", attempts=7)
+    request = staff_site.case("format", email=None, phone="070-123 45 67")
+    admin: FlaskClient = staff_site.client("admin")
+    post_action(admin, f"/staff/cases/{report.reference}/note", {"note": "En anteckning."})
+    documents = {
+        "login": staff_site.client().get("/staff/login").get_data(as_text=True),
+        "login with error": login(staff_site.client(), "x@jarfalla.se", "fel").get_data(
+            as_text=True
+        ),
+        "login with missing answers": login(staff_site.client(), "", "").get_data(as_text=True),
+        "login after timeout": staff_site.client()
+        .get("/staff/login?timeout=1")
+        .get_data(as_text=True),
+    }
+    for path in [
+        "/staff/",
+        "/staff/?spam=1",
+        f"/staff/cases/{report.reference}",
+        f"/staff/cases/{request.reference}",
+        "/staff/statistik",
+        "/staff/logg",
+    ]:
+        response = admin.get(path)
+        assert response.status_code == 200, path
+        documents[path] = response.get_data(as_text=True)
+    closing = post_action(admin, f"/staff/cases/{report.reference}/status", {"status": "avslutad"})
+    documents["case page with errors"] = closing.get_data(as_text=True)
+    errors = nu_errors(documents)
+    assert not errors, "\n".join(errors)
+
+
+# --- From arrival to closing -------------------------------------------------------------------
+
+
+def test_a_report_handled_from_arrival_to_closing(
+    browser: Any, staff_live_server: StaffLiveServer, smtp_server: SmtpServer
+) -> None:
+    server, app = staff_live_server, staff_live_server.app
+    resident_email = "e2e.resident@example.se"
+    reply_text = "Tack för att du hörde av dig! Knappen går nu att nå med tangentbordet."
+
+    # A resident reports a problem through the public form.
+    with watched_context(browser, server.url) as (resident_context, _):
+        resident = resident_context.new_page()
+        resident.set_default_timeout(15_000)
+        goto(resident, server, form_url("sv", "report", "/sv/om-gvi"))
+        resident.fill("[name=problem]", "Språkmenyn går inte att nå med tangentbordet.")
+        resident.fill("[name=name]", "Eva Exempel")
+        resident.fill("[name=email]", resident_email)
+        with resident.expect_navigation(url="**/tillganglighet/kvitto"):
+            resident.click(SUBMIT)
+        reference = resident.inner_text("main .reference").strip()
+        assert REFERENCE.match(reference)
+        status_link = resident.get_attribute("main a[href*='/arende/']", "href")
+        assert status_link is not None
+
+        # A handler logs in, finds it in the inbox and opens it.
+        with watched_context(browser, server.url) as (staff_context, staff_log):
+            handler = staff_context.new_page()
+            handler.set_default_timeout(15_000)
+            log_in(handler, server, "handler")
+            assert_no_axe_violations(handler)
+            with handler.expect_navigation(url=f"**/staff/cases/{reference}"):
+                handler.click(f"table.cases a:text-is('{reference}')")
+            assert_no_axe_violations(handler)
+
+            # Assign it to themself.
+            handler.select_option("#assignee", label=ACCOUNTS["handler"][1])
+            submit_form(handler, "/assign")
+            assert handler.inner_text("main [role=status]").strip() == translate(
+                app, "sv", "The case was assigned."
+            )
+
+            # Reply to the resident.
+            handler.fill("#reply", reply_text)
+            submit_form(handler, "/reply")
+            assert handler.inner_text("main [role=status]").strip() == translate(
+                app, "sv", "The reply is on its way to the resident."
+            )
+            assert_no_axe_violations(handler)
+
+            # Close it, with a reason.
+            handler.check("input[name=status][value=avslutad]")
+            handler.fill("#reason", "Felet är rättat.")
+            submit_form(handler, "/status")
+            soup = parse(handler.content())
+            status = next(
+                dt_tag.find_next_sibling("dd").get_text(strip=True)
+                for dt_tag in soup.select("main dt")
+                if dt_tag.get_text(strip=True) == translate(app, "sv", "Status")
+            )
+            assert status == translate(app, "sv", "Closed")
+            assert_no_axe_violations(handler)
+            assert not staff_log.foreign and not staff_log.console_errors
+
+        # The outbox delivers the reply to a real SMTP server.
+        result = app.test_cli_runner().invoke(args=["outbox", "send"])
+        assert result.exit_code == 0, result.output
+        replies = [
+            mail
+            for mail in smtp_server.to(resident_email)
+            if mail.message["Subject"]
+            == translate(app, "sv", "Answer about your case %(reference)s", reference=reference)
+        ]
+        assert len(replies) == 1, [m.message["Subject"] for m in smtp_server.received]
+        assert replies[0].body.startswith(reply_text)
+
+        # The resident's status page says the case is closed.
+        goto(resident, server, status_link.removeprefix(server.url))
+        soup = parse(resident.content())
+        shown = {
+            dt_tag.get_text(strip=True): dt_tag.find_next_sibling("dd").get_text(strip=True)
+            for dt_tag in soup.select("main dt")
+        }
+        assert shown[translate(app, "sv", "Status")] == translate(app, "sv", "Closed")
+        assert "Eva Exempel" not in soup.get_text()
+        assert_no_axe_violations(resident)

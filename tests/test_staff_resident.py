@@ -1,0 +1,307 @@
+"""What residents see of staff work: the private status page and confirmed problems."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup, Tag
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from gvisite.cases import Case, PublishedProblem, utcnow
+from gvisite.extensions import db
+from gvisite.i18n import LOCALES
+from tests.fixtures_forms import REPORT_ANSWERS, copy_content, form_url, submit
+from tests.fixtures_staff import (
+    MadeCase,
+    StaffSite,
+    audit_rows,
+    case_events,
+    long_date_in,
+    post_action,
+    today,
+)
+from tests.helpers import parse, translate
+
+STATUS_LABELS = {
+    "ny": "Received, not yet handled",
+    "pagaende": "Being handled",
+    "vantar": "Waiting for more information",
+    "avslutad": "Closed",
+}
+
+
+def status_url(locale: str, case: MadeCase, secret: str | None = None) -> str:
+    """Return a case's private status link, with its own secret or another."""
+    return f"/{locale}/arende/{case.reference}?nyckel={case.secret if secret is None else secret}"
+
+
+def definitions(soup: BeautifulSoup) -> dict[str, str]:
+    """Return the page's `<dt>`/`<dd>` pairs as text."""
+    return {
+        dt_tag.get_text(strip=True): dt_tag.find_next_sibling("dd").get_text(" ", strip=True)
+        for dt_tag in soup.select("main dt")
+    }
+
+
+# --- The status page ---------------------------------------------------------------------------
+
+MIDSUMMER_DUE = dt.date(2026, 6, 25)
+
+
+@pytest.mark.parametrize("locale", list(LOCALES))
+@pytest.mark.parametrize("kind", ["report", "format"])
+def test_status_page_in_the_residents_language(
+    staff_site: StaffSite, locale: str, kind: str
+) -> None:
+    app = staff_site.app
+    case = staff_site.case(
+        kind,
+        locale=locale,
+        name="Åsa Öberg",
+        email="asa.oberg@example.se",
+        phone="070-123 45 67",
+        created_at=dt.datetime(2026, 6, 17, 9, 30),
+    )
+    response = staff_site.client().get(status_url(locale, case))
+    assert response.status_code == 200
+    soup = parse(response.data)
+    assert soup.html["lang"] == locale
+    assert soup.h1.get_text(strip=True) == translate(
+        app, locale, "Your case %(reference)s", reference=case.reference
+    )
+    what = (
+        "Report of an accessibility problem"
+        if kind == "report"
+        else ("Request for content in an alternative format")
+    )
+    assert definitions(soup) == {
+        translate(app, locale, "What"): translate(app, locale, what),
+        translate(app, locale, "Received"): long_date_in(app, locale, dt.date(2026, 6, 17)),
+        translate(app, locale, "Status"): translate(app, locale, STATUS_LABELS["ny"]),
+        # Five working days over midsommarafton.
+        translate(app, locale, "We will answer by"): long_date_in(
+            app, locale, dt.date(2026, 6, 25)
+        ),
+    }
+    assert soup.select_one("meta[name=robots]")["content"].startswith("noindex")
+    text = soup.get_text()
+    for private in [
+        "Åsa Öberg",
+        "asa.oberg@example.se",
+        "070-123 45 67",
+        "Knappen går inte att nå.",
+        "NVDA",
+        "Firefox",
+        "Gärna 20 punkter.",
+        "/sv/om-gvi",
+    ]:
+        assert private not in text, private
+
+
+@pytest.mark.parametrize("status", ["pagaende", "vantar", "avslutad"])
+def test_status_page_follows_the_handling(
+    staff_site: StaffSite, handler_client: FlaskClient, status: str
+) -> None:
+    case = staff_site.case(locale="fi")
+    post_action(
+        handler_client,
+        f"/staff/cases/{case.reference}/status",
+        {"status": status, "reason": "Valmis." if status == "avslutad" else ""},
+    )
+    soup = parse(staff_site.client().get(status_url("fi", case)).data)
+    app = staff_site.app
+    shown = definitions(soup)
+    assert shown[translate(app, "fi", "Status")] == translate(app, "fi", STATUS_LABELS[status])
+    if status == "avslutad":
+        assert shown[translate(app, "fi", "Closed")] == long_date_in(app, "fi", today())
+        assert translate(app, "fi", "We will answer by") not in shown
+    else:
+        assert translate(app, "fi", "We will answer by") in shown
+
+
+def not_found_body(response_body: str, reference: str) -> str:
+    """Return a 404 page with the reference asked for blanked out."""
+    return response_body.replace(reference, "REFERENCE")
+
+
+def test_wrong_secret_looks_like_an_unknown_reference(staff_site: StaffSite) -> None:
+    case = staff_site.case()
+    other = staff_site.case()
+    spam = staff_site.case(spam=True)
+    client = staff_site.client()
+    unknown = "TG-2026-ZZZZZZ"
+    attempts = {
+        "unknown reference": (f"/sv/arende/{unknown}?nyckel={case.secret}", unknown),
+        "wrong secret": (status_url("sv", case, "fel" + case.secret[3:]), case.reference),
+        "another case's secret": (status_url("sv", case, other.secret), case.reference),
+        "empty secret": (status_url("sv", case, ""), case.reference),
+        "no secret": (f"/sv/arende/{case.reference}", case.reference),
+        "the hash as secret": (
+            status_url("sv", case, hashlib.sha256(case.secret.encode()).hexdigest()),
+            case.reference,
+        ),
+        "spam": (status_url("sv", spam), spam.reference),
+        "overlong reference": (f"/sv/arende/{'T' * 300}?nyckel=x", "T" * 300),
+    }
+    bodies = {}
+    for name, (url, reference) in attempts.items():
+        response = client.get(url)
+        assert response.status_code == 404, name
+        bodies[name] = not_found_body(response.get_data(as_text=True), reference)
+    assert len(set(bodies.values())) == 1, list(bodies)
+    assert client.get(status_url("sv", case)).status_code == 200
+
+
+def test_only_a_hash_of_the_secret_is_stored(staff_site: StaffSite) -> None:
+    resident = staff_site.client()
+    response = submit(resident, form_url("en", "report"), REPORT_ANSWERS)
+    receipt = parse(resident.get(response.headers["Location"]).data)
+    link = receipt.select_one("main a[href*='/arende/']")
+    assert link is not None
+    url = link["href"].removeprefix("http://localhost")
+    assert url.startswith("/en/arende/")
+    secret = url.split("nyckel=", 1)[1]
+    assert resident.get(url).status_code == 200
+    with staff_site.app.app_context():
+        case = db.session.scalar(select(Case))
+        assert case.secret_hash == hashlib.sha256(secret.encode()).hexdigest()
+        columns = [getattr(case, c.key) for c in Case.__table__.columns]
+        assert not any(secret in str(value) for value in columns)
+
+
+# --- Confirmed problems on the statement -------------------------------------------------------
+
+EARLIER = dt.date(2026, 1, 15)
+SV_TEXT = "Sökrutan saknar en synlig etikett."
+EN_TEXT = "The search box has no visible label."
+
+
+@pytest.fixture
+def statement_site(make_staff_app: Callable[..., StaffSite], tmp_path: Path) -> StaffSite:
+    """A staff site whose statement data was last updated on an earlier day than today."""
+    content = copy_content(tmp_path, lambda data: data.update(updated_on=EARLIER))
+    return make_staff_app(CONTENT_DIR=str(content))
+
+
+def statement(client: FlaskClient, locale: str) -> BeautifulSoup:
+    """GET the statement in a locale and parse it."""
+    response = client.get(f"/{locale}/tillganglighet")
+    assert response.status_code == 200
+    return parse(response.data)
+
+
+def problem_item(soup: BeautifulSoup, text: str) -> Tag | None:
+    """Return the known-problems list item that holds a text."""
+    for item in soup.select("main li"):
+        if text in item.get_text():
+            return item
+    return None
+
+
+def last_updated(soup: BeautifulSoup) -> str:
+    """Return the statement's "last updated" sentence."""
+    return " ".join(soup.select_one("main strong").get_text().split())
+
+
+def updated_sentence(app: Flask, locale: str, day: dt.date) -> str:
+    """Return the "last updated" sentence as the catalog writes it for a day."""
+    return translate(
+        app,
+        locale,
+        "The statement was last updated on %(date)s.",
+        date=long_date_in(app, locale, day),
+    )
+
+
+def test_a_confirmed_problem_reaches_the_statement_and_leaves_it(
+    statement_site: StaffSite,
+) -> None:
+    app = statement_site.app
+    case = statement_site.case()
+    public = statement_site.client()
+    for locale in LOCALES:
+        soup = statement(public, locale)
+        assert last_updated(soup) == updated_sentence(app, locale, EARLIER)
+        assert problem_item(soup, SV_TEXT) is None
+
+    handler = statement_site.client("handler")
+    response = post_action(
+        handler,
+        f"/staff/cases/{case.reference}/publish",
+        {"what_sv": SV_TEXT, "what_en": EN_TEXT, "criteria": "1.3.1,  2.4.6"},
+    )
+    assert response.status_code == 303
+    for locale in LOCALES:
+        soup = statement(public, locale)
+        assert last_updated(soup) == updated_sentence(app, locale, today()), locale
+        text = EN_TEXT if locale == "en" else SV_TEXT
+        item = problem_item(soup, text)
+        assert item is not None, locale
+        assert "1.3.1, 2.4.6" in item.get_text()
+        marked = item.find(lang="sv")
+        if locale in {"fi", "ar"}:
+            # No translation: the Swedish text, marked as Swedish for screen readers.
+            assert marked is not None and marked.get_text(strip=True) == SV_TEXT, locale
+        else:
+            assert marked is None, locale
+        if locale == "en":
+            assert SV_TEXT not in soup.get_text()
+    assert case_events(app, case.reference) == [("publish", SV_TEXT)]
+    assert ("publish", case.reference, statement_site.ids["handler"]) in audit_rows(app)
+
+    page = parse(handler.get(f"/staff/cases/{case.reference}").data)
+    resolve = page.select_one("form[action*='/resolve']")
+    assert resolve is not None
+    assert post_action(handler, resolve["action"]).status_code == 303
+    for locale in LOCALES:
+        soup = statement(public, locale)
+        assert problem_item(soup, SV_TEXT) is None and problem_item(soup, EN_TEXT) is None
+        assert last_updated(soup) == updated_sentence(app, locale, today())
+    assert [action for action, _ in case_events(app, case.reference)] == ["publish", "resolve"]
+    with app.app_context():
+        [problem] = db.session.scalars(select(PublishedProblem)).all()
+        assert problem.resolved_at is not None and problem.resolved_at <= utcnow()
+
+
+@pytest.mark.parametrize(
+    ("form", "error"),
+    [
+        ({"what_sv": "", "criteria": "1.4.3"}, "#what_sv"),
+        ({"what_sv": SV_TEXT, "criteria": ""}, "#criteria"),
+        ({"what_sv": SV_TEXT, "criteria": "1.4"}, "#criteria"),
+        ({"what_sv": SV_TEXT, "criteria": "WCAG 1.4.3"}, "#criteria"),
+        ({"what_sv": SV_TEXT, "criteria": "1.4.3; 2.1.1"}, "#criteria"),
+    ],
+)
+def test_publishing_needs_swedish_text_and_criteria(
+    staff_site: StaffSite, handler_client: FlaskClient, form: dict[str, str], error: str
+) -> None:
+    case = staff_site.case()
+    response = post_action(handler_client, f"/staff/cases/{case.reference}/publish", form)
+    assert response.status_code == 400
+    links = [a["href"] for a in parse(response.data).select(".error-summary a")]
+    assert links == [error]
+    with staff_site.app.app_context():
+        assert db.session.scalars(select(PublishedProblem)).all() == []
+
+
+def test_format_requests_cannot_be_published(
+    staff_site: StaffSite, handler_client: FlaskClient
+) -> None:
+    case = staff_site.case("format")
+    soup = parse(handler_client.get(f"/staff/cases/{case.reference}").data)
+    assert soup.select_one("form[action$='/publish']") is None
+    response = post_action(
+        handler_client,
+        f"/staff/cases/{case.reference}/publish",
+        {"what_sv": SV_TEXT, "criteria": "1.4.3"},
+    )
+    assert response.status_code == 400
+    with staff_site.app.app_context():
+        assert db.session.scalars(select(PublishedProblem)).all() == []
