@@ -9,7 +9,7 @@ PORT ?= 5000
 export HOST PORT
 
 # What the site itself needs from Debian (the other-format tools), and what the tests add.
-RUN_DEBIAN := espeak-ng liblouis-bin liblouis-data lame pandoc fonts-dejavu-core
+RUN_DEBIAN := espeak-ng liblouis-bin liblouis-data lame pandoc fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0
 TEST_DEBIAN := chromium default-jre-headless epubcheck postgresql
 PO_FILES := $(wildcard translations/*/LC_MESSAGES/messages.po)
 MO_FILES := $(PO_FILES:.po=.mo)
@@ -21,7 +21,8 @@ run: $(VENV)/.run-installed debian-run translations-compile
 	$(FLASK) db upgrade
 	@echo "Serving on http://$(HOST):$(PORT)/ (mail is written to instance/mail/ unless MAIL_BACKEND=smtp)"
 	@# The outbox worker delivers mail in the background; Ctrl-C stops it with the server.
-	@trap 'kill 0' EXIT; $(FLASK) outbox worker --interval 2 & $(FLASK) run --host $(HOST) --port $(PORT)
+	@# The other formats are built in the background too: pages offer each one once it exists.
+	@trap 'kill 0' EXIT; $(FLASK) formats build & $(FLASK) outbox worker --interval 2 & $(FLASK) run --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.test-installed debian-run debian-test node_modules/.installed translations-compile
 	$(BIN)/ruff check .

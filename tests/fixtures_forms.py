@@ -11,7 +11,6 @@ import socket
 import subprocess
 import tempfile
 import threading
-import time
 import uuid
 import warnings
 from collections.abc import Callable, Iterator, Mapping
@@ -477,13 +476,3 @@ def forms_live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live
         server.server_close()
         thread.join(timeout=10)
         dispose(app)
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
-    """Poll a condition until it holds or the time is up."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return condition()

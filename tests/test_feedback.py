@@ -118,78 +118,86 @@ def test_every_hint_is_tied_to_its_field(forms_client: FlaskClient, kind: str) -
 
 # --- Validation ----------------------------------------------------------------------------------
 
+ON_SITE = "Enter the address of a page on this website, like /sv/om-gvi."
+EMAIL_FORMAT = "Enter an email address in the correct format, like namn@exempel.se."
+ONE_LINE = "Write this on one line, without line breaks."
+TOO_LONG = "Use 5,000 characters or fewer."
+LONG = "x" * 201
 # (form, changes to valid answers, the id the summary links to, message id or None for any)
 VALIDATION_ERRORS = [
-    ("report", {"page": ""}, "page", "Enter the page the problem is on."),
-    (
-        "report",
-        {"page": "https://evil.example/"},
-        "page",
-        "Enter the address of a page on this website, like /sv/om-gvi.",
+    pytest.param("report", {"page": ""}, "page", "Enter the page the problem is on.", id="r-page"),
+    pytest.param("report", {"page": "https://evil.example/"}, "page", ON_SITE, id="r-page-foreign"),
+    pytest.param("report", {"page": "/sv/finns-inte"}, "page", ON_SITE, id="r-page-unknown"),
+    pytest.param("report", {"problem": "   "}, "problem", "Describe the problem.", id="r-problem"),
+    pytest.param("report", {"problem": "x" * 5001}, "problem", TOO_LONG, id="r-problem-long"),
+    pytest.param("report", {"assistive_tech": LONG}, "assistive_tech", None, id="r-at-long"),
+    pytest.param(
+        "report", {"assistive_tech": "NVDA\nJAWS"}, "assistive_tech", ONE_LINE, id="r-at-lf"
     ),
-    (
-        "report",
-        {"page": "/sv/finns-inte"},
-        "page",
-        "Enter the address of a page on this website, like /sv/om-gvi.",
+    pytest.param("report", {"browser": LONG}, "browser", None, id="r-browser-long"),
+    pytest.param("report", {"name": LONG}, "name", None, id="r-name-long"),
+    pytest.param("report", {"email": "inte-en-adress"}, "email", EMAIL_FORMAT, id="r-email"),
+    pytest.param(
+        "format", {"page": ""}, "page", "Enter the page or document you need.", id="f-page"
     ),
-    ("report", {"problem": "   "}, "problem", "Describe the problem."),
-    ("report", {"problem": "x" * 5001}, "problem", "Use 5,000 characters or fewer."),
-    ("report", {"assistive_tech": "x" * 201}, "assistive_tech", None),
-    (
-        "report",
-        {"assistive_tech": "NVDA\nJAWS"},
-        "assistive_tech",
-        "Write this on one line, without line breaks.",
+    pytest.param("format", {"page": "//evil.example/x"}, "page", ON_SITE, id="f-page-foreign"),
+    pytest.param(
+        "format", {"format": ""}, "format-0", "Select the format you need.", id="f-format"
     ),
-    ("report", {"browser": "x" * 201}, "browser", None),
-    ("report", {"name": "x" * 201}, "name", None),
-    (
-        "report",
-        {"email": "inte-en-adress"},
-        "email",
-        "Enter an email address in the correct format, like namn@exempel.se.",
-    ),
-    ("format", {"page": ""}, "page", "Enter the page or document you need."),
-    (
-        "format",
-        {"page": "//evil.example/x"},
-        "page",
-        "Enter the address of a page on this website, like /sv/om-gvi.",
-    ),
-    ("format", {"format": ""}, "format-0", "Select the format you need."),
-    (
+    pytest.param(
         "format",
         {"format": "annat", "format_other": ""},
         "format_other",
         "Describe the format you need.",
+        id="f-other-missing",
     ),
-    ("format", {"format_other": "x" * 201}, "format_other", None),
-    ("format", {"language": "x" * 101}, "language", None),
-    ("format", {"delivery": ""}, "delivery-0", "Select how you want to receive it."),
-    (
+    pytest.param("format", {"format_other": LONG}, "format_other", None, id="f-other-long"),
+    pytest.param("format", {"language": "x" * 101}, "language", None, id="f-language-long"),
+    pytest.param(
+        "format",
+        {"delivery": ""},
+        "delivery-0",
+        "Select how you want to receive it.",
+        id="f-delivery",
+    ),
+    pytest.param(
         "format",
         {"delivery": "post", "format": "lattlast", "address": "Storgatan 1\n177 80 Järfälla"},
         "delivery-0",
         "Post is only possible for large print, braille and DAISY.",
+        id="f-post-not-physical",
     ),
-    ("format", {"name": ""}, "name", "Enter your name."),
-    ("format", {"delivery": "email", "email": ""}, "email", "Enter your email address."),
-    (
+    pytest.param("format", {"name": ""}, "name", "Enter your name.", id="f-name"),
+    pytest.param(
         "format",
-        {"email": "namn@"},
+        {"delivery": "email", "email": ""},
         "email",
-        "Enter an email address in the correct format, like namn@exempel.se.",
+        "Enter your email address.",
+        id="f-email-missing",
     ),
-    ("format", {"delivery": "phone", "phone": ""}, "phone", "Enter your phone number."),
-    (
+    pytest.param("format", {"email": "namn@"}, "email", EMAIL_FORMAT, id="f-email-invalid"),
+    pytest.param(
+        "format",
+        {"delivery": "phone", "phone": ""},
+        "phone",
+        "Enter your phone number.",
+        id="f-phone-missing",
+    ),
+    pytest.param(
         "format",
         {"delivery": "phone", "phone": "ring mig"},
         "phone",
         "Enter a phone number with digits only, like 070-123 45 67.",
+        id="f-phone-invalid",
     ),
-    ("format", {"delivery": "post", "address": ""}, "address", "Enter your postal address."),
-    ("format", {"message": "x" * 5001}, "message", "Use 5,000 characters or fewer."),
+    pytest.param(
+        "format",
+        {"delivery": "post", "address": ""},
+        "address",
+        "Enter your postal address.",
+        id="f-address-missing",
+    ),
+    pytest.param("format", {"message": "x" * 5001}, "message", TOO_LONG, id="f-message-long"),
 ]
 
 

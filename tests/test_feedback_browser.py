@@ -56,6 +56,7 @@ def test_form_empty_with_errors_and_receipt_have_no_axe_violations(
     tab: Any, forms_live_server: LiveServer, kind: str, locale: str
 ) -> None:
     open_form(tab, forms_live_server, locale, kind, page=None)
+    assert tab.locator("input[name=website]").is_hidden(), "the honeypot is visible"
     assert_no_axe_violations(tab)
 
     with tab.expect_navigation():

@@ -60,7 +60,7 @@ def test_two_sender_processes_deliver_each_message_exactly_once(
 ) -> None:
     app = make_forms_app(database_url, **smtp_server.config())
     queue(app, MESSAGES)
-    smtp_server.delay = 0.005  # slow the server a little so that the senders overlap
+    smtp_server.delay = 0.002  # slow the server a little so that the senders overlap
     env = sender_environment(app, smtp_server)
     senders = [
         subprocess.Popen(

@@ -159,6 +159,7 @@ def test_text_is_stored_exactly(db_app: Flask, text: str) -> None:
         ("format", "message", {}),
         ("format", "address", {"format": "punktskrift", "delivery": "post", "email": ""}),
     ],
+    ids=["report-problem", "format-message", "format-address"],
 )
 def test_a_nul_character_in_free_text_is_refused_or_dropped_not_a_500(
     db_app: Flask, kind: str, field: str, extra: dict[str, str]

@@ -217,10 +217,9 @@ def store_case(case: Case, compose: Callable[[Case], list[OutboxMessage]]) -> Ca
     case.secret_hash = hash_secret(case.secret)
     for _attempt in range(5):
         case.reference = new_reference(case.kind)
+        # Replace, not append: a retry after a clash must not keep the first attempt's mail.
+        case.messages = compose(case)
         db.session.add(case)
-        for message in compose(case):
-            message.case = case
-            db.session.add(message)
         try:
             db.session.commit()
         except IntegrityError:

@@ -170,10 +170,7 @@ def render_source(app: Flask, locale: str, name: str) -> Source | None:
     if name == STATEMENT:
         with page_context(app, f"/{locale}/{STATEMENT_PATH}"):
             html = app.view_functions["statement.statement"](locale=locale)
-            last_updated = getattr(statement_module, "last_updated", None)
-            updated = (
-                last_updated() if last_updated else statement_module.current_statement().updated_on
-            )
+            updated = statement_module.last_updated()  # the data file's date, or staff's
             return Source(
                 locale,
                 name,
@@ -321,6 +318,22 @@ def other_formats(page: Page | None = None) -> Offer | None:
         page_url = f"/{locale}/{STATEMENT_PATH}"
     else:
         return None
+    return _offer(locale, name, page_url)
+
+
+def formats_for_path(path: str | None) -> Offer | None:
+    """Return the offer for a page named by its address, like the request form's `?page=`."""
+    if not path or g.get("formats_source"):
+        return None
+    locale, _, rest = path.split("?")[0].split("#")[0].strip("/").partition("/")
+    name = STATEMENT if rest == STATEMENT_PATH else name_for(rest)
+    if locale not in LOCALES or not is_source(locale, name):
+        return None
+    return _offer(locale, name, path)
+
+
+def _offer(locale: str, name: str, page_url: str) -> Offer:
+    """Return the built files of a page as links, with its audio and the request form."""
     entries = available(locale, name)
     links = []
     for fmt in FORMATS.values():
@@ -397,6 +410,7 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("FORMATS_DIR", str(Path(app.instance_path) / "formats"))
     app.extensions["gvisite.formats"] = Store(Path(app.config["FORMATS_DIR"]))
     app.add_template_global(other_formats)
+    app.add_template_global(formats_for_path)
     from .formats_build import formats_cli  # it imports this module
 
     app.cli.add_command(formats_cli)

@@ -197,37 +197,14 @@ def make_mp3(page: Prepared) -> bytes:
         ["espeak-ng", "-v", VOICES[locale], "-s", SPEECH_RATE, "-m", "--stdout"],
         ssml.encode("utf-8"),
     )
+    tags = ["--tt", page.source.title, "--ta", page.source.owner.name, "--tl", page.site_name,
+            "--ty", page.year, "--tv", f"TLAN={ID3_LANGUAGES[locale]}"]  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="gvisite-mp3-") as folder:
         output = Path(folder) / "page.mp3"
-        _run(
-            [
-                "lame",
-                "--quiet",
-                "-m",
-                "m",
-                "-q",
-                "7",
-                "--resample",
-                "16",
-                "-b",
-                "32",
-                "--id3v2-only",
-                "--id3v2-utf16",
-                "--tt",
-                page.source.title,
-                "--ta",
-                page.source.owner.name,
-                "--tl",
-                page.site_name,
-                "--ty",
-                page.year,
-                "--tv",
-                f"TLAN={ID3_LANGUAGES[locale]}",
-                "-",
-                str(output),
-            ],
-            wav,
-        )
+        # Mono, 32 kbit/s: clear speech at about 240 kB a minute. UTF-16 tags hold any script.
+        encode = ["lame", "--quiet", "-m", "m", "-q", "7", "-b", "32", "--id3v2-only",
+                  "--id3v2-utf16", *tags, "-", str(output)]  # fmt: skip
+        _run(encode, wav)
         return output.read_bytes()
 
 
@@ -267,22 +244,10 @@ def make_epub(page: Prepared) -> bytes:
         output = Path(folder) / "page.epub"
         meta_file.write_text(json.dumps(metadata), encoding="utf-8")
         html_file.write_text(page.epub, encoding="utf-8")
-        _run(
-            [
-                "pandoc",
-                "--from",
-                "html",
-                "--to",
-                "epub3",
-                "--toc-depth",
-                "4",
-                "--metadata-file",
-                str(meta_file),
-                "--output",
-                str(output),
-                str(html_file),
-            ]
-        )
+        command = ["pandoc", "-f", "html", "-t", "epub3", "--toc-depth", "4",
+                   "--metadata-file", str(meta_file),
+                   "-o", str(output), str(html_file)]  # fmt: skip
+        _run(command)
         return output.read_bytes()
 
 

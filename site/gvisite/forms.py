@@ -58,8 +58,11 @@ class Required(DataRequired):
 
 
 def strip(value: Any) -> Any:
-    """Trim surrounding white space from text answers."""
-    return value.strip() if isinstance(value, str) else value
+    """Trim text answers and drop NUL characters (PostgreSQL refuses them in text)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "").strip()
+    # A file posted where text belongs (Flask-WTF merges request.files into the form).
+    return "" if hasattr(value, "stream") else value
 
 
 def one_line(form: FlaskForm, field: Field) -> None:
@@ -176,7 +179,7 @@ class FormatForm(BaseForm):
         validate_choice=True,
     )
     format_other = StringField(
-        _l("Describe the format"), validators=[Optional(), Length(max=SHORT_MAX), one_line]
+        _l("Describe the format"), validators=[Length(max=SHORT_MAX), one_line]
     )
     language = StringField(
         _l("Language (optional)"), validators=[Optional(), Length(max=100), one_line]
@@ -189,13 +192,9 @@ class FormatForm(BaseForm):
     name = StringField(
         _l("Your name"), validators=[Required(_l("Enter your name.")), Length(max=200), one_line]
     )
-    email = StringField(
-        _l("Email address"), validators=[Optional(), Length(max=320), one_line, email_address]
-    )
-    phone = StringField(
-        _l("Phone number"), validators=[Optional(), Length(max=30), one_line, phone_number]
-    )
-    address = TextAreaField(_l("Postal address"), validators=[Optional(), Length(max=500)])
+    email = StringField(_l("Email address"), validators=[Length(max=320), one_line, email_address])
+    phone = StringField(_l("Phone number"), validators=[Length(max=30), one_line, phone_number])
+    address = TextAreaField(_l("Postal address"), validators=[Length(max=500)])
     message = TextAreaField(
         _l("Anything else we should know (optional)"),
         validators=[
