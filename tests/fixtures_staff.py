@@ -288,15 +288,15 @@ def staff_base_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
 
 
 @pytest.fixture
-def staff_site(staff_base_app: Flask, monkeypatch: pytest.MonkeyPatch) -> StaffSite:
-    """The shared staff app, emptied, with fresh accounts and no login attempts counted."""
+def staff_site(staff_base_app: Flask) -> StaffSite:
+    """The shared staff app, emptied, with fresh accounts and no login attempts counted.
+
+    Tests that change its config do so with `monkeypatch.setitem`, which puts it back.
+    """
     empty_staff_tables(staff_base_app)
     ids = add_accounts(staff_base_app)
     with staff_base_app.app_context():
-        limiter.reset()
-    # Tests may change the config; monkeypatch puts it back.
-    for key in ("STAFF_IDLE_MINUTES", "RETENTION_DAYS", "MAIL_BACKEND"):
-        monkeypatch.setitem(staff_base_app.config, key, staff_base_app.config[key])
+        limiter.reset()  # the limiter's storage is shared by every app in the process
     return StaffSite(staff_base_app, ids)
 
 
