@@ -124,20 +124,25 @@ def time_page(client: FlaskClient, url: str) -> list[float]:
 
 def main() -> None:
     """Fill the database and print the timings."""
-    instance = Path(tempfile.mkdtemp(prefix="gvisite-bench-inbox-"))
-    app = create_app(
-        {"INSTANCE_PATH": str(instance), "SECRET_KEY": "bench", "SITE_URL": "http://127.0.0.1"}
-    )
-    start = time.perf_counter()
-    reference, _ = fill(app)
-    print(f"{CASES} cases stored in {time.perf_counter() - start:.1f} s (SQLite, {instance})")
-    client = app.test_client()
-    log_in(client)
-    print(f"{'page':<36} {'median':>9} {'p90':>9} {'max':>9}")
-    for name, url in PAGES.items():
-        times = sorted(time_page(client, url.format(reference=reference)))
-        p90 = times[int(len(times) * 0.9) - 1]
-        print(f"{name:<36} {statistics.median(times):>7.1f}ms {p90:>7.1f}ms {times[-1]:>7.1f}ms")
+    with tempfile.TemporaryDirectory(prefix="gvisite-bench-inbox-") as folder:
+        instance = Path(folder)
+        app = create_app(
+            {"INSTANCE_PATH": str(instance), "SECRET_KEY": "bench", "SITE_URL": "http://127.0.0.1"}
+        )
+        start = time.perf_counter()
+        reference, _ = fill(app)
+        print(f"{CASES} cases stored in {time.perf_counter() - start:.1f} s (SQLite)")
+        client = app.test_client()
+        log_in(client)
+        print(f"{'page':<36} {'median':>9} {'p90':>9} {'max':>9}")
+        for name, url in PAGES.items():
+            times = sorted(time_page(client, url.format(reference=reference)))
+            p90 = times[int(len(times) * 0.9) - 1]
+            print(
+                f"{name:<36} {statistics.median(times):>7.1f}ms {p90:>7.1f}ms {times[-1]:>7.1f}ms"
+            )
+        with app.app_context():
+            db.engine.dispose()
 
 
 if __name__ == "__main__":

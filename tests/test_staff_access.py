@@ -20,7 +20,14 @@ from gvisite.cases import (
     StaffUser,
 )
 from gvisite.extensions import db
-from tests.fixtures_staff import StaffSite, add_message, csrf_token, login_redirect_next
+from tests.fixtures_staff import (
+    ACCOUNTS,
+    PASSWORD,
+    StaffSite,
+    add_message,
+    csrf_token,
+    login_redirect_next,
+)
 from tests.helpers import parse
 
 ANONYMOUS, HANDLER, ADMIN = None, "handler", "admin"
@@ -178,10 +185,7 @@ def form_data(site: StaffSite, endpoint: str, token: str | None) -> dict[str, st
         for key, value in ACTIONS[endpoint].items()
     }
     if endpoint == "auth.login":
-        data = {
-            "email": "hanna.handlaggare@jarfalla.se",
-            "password": "rätt häst batteri häftklammer",
-        }
+        data = {"email": ACCOUNTS["handler"][0], "password": PASSWORD}
     if token is not None:
         data["csrf_token"] = token
     return data

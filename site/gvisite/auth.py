@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+import time
 from urllib.parse import urlsplit
 
 import click
@@ -28,7 +29,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 from wtforms import PasswordField, StringField
 
-from .cases import AuditEntry, StaffUser, utcnow
+from .cases import AuditEntry, StaffUser
 from .extensions import db, limiter
 from .forms import Required, error_summary
 from .security import private
@@ -115,13 +116,14 @@ def login() -> str | Response:
             target = safe_next(request.args.get("next"))
             session.clear()  # a new session at login: nothing from before carries over
             login_user(user)
-            session["last_seen"] = utcnow().timestamp()
+            session["last_seen"] = time.time()
             audit("login")
             if hasher.check_needs_rehash(user.password_hash):
                 user.password_hash = hasher.hash(form.password.data)
             db.session.commit()
             return redirect(target, code=303)
         message = _("The email address or password is wrong, or the account is not active.")
+    form.password.data = ""  # never send a password back to the browser
     return render_template(
         "staff/login.html", form=form, message=message, errors=error_summary(form)
     )
@@ -142,7 +144,7 @@ def enforce_idle_timeout() -> Response | None:
     """Log out a session that has been idle longer than STAFF_IDLE_MINUTES."""
     if not current_user.is_authenticated:
         return None
-    now = utcnow().timestamp()
+    now = time.time()
     idle = dt.timedelta(minutes=current_app.config["STAFF_IDLE_MINUTES"]).total_seconds()
     last = session.get("last_seen")
     if last is None or now - float(last) > idle:

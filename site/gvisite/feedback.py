@@ -7,6 +7,7 @@ from flask import (
     Response,
     abort,
     current_app,
+    make_response,
     redirect,
     render_template,
     request,
@@ -31,6 +32,7 @@ from .forms import (
     sent_too_fast,
     site_path,
 )
+from .security import private
 from .statement import current_statement
 
 bp = Blueprint("feedback", __name__)
@@ -188,7 +190,7 @@ def receipt(locale: str) -> str | Response:
 
 
 @bp.get("/<locale:locale>/arende/<reference>")
-def case_status(locale: str, reference: str) -> str:
+def case_status(locale: str, reference: str) -> Response:
     """Show a resident the status of their case: never its text or contact details."""
     case = None
     if len(reference) <= 20:
@@ -196,4 +198,5 @@ def case_status(locale: str, reference: str) -> str:
     # A wrong secret looks exactly like an unknown reference.
     if not secret_matches(case, request.args.get("nyckel", "")) or case is None or case.spam:
         abort(404)
-    return render_template("feedback/status.html", case=case, statement=current_statement())
+    page = render_template("feedback/status.html", case=case, statement=current_statement())
+    return private(make_response(page))  # the secret is in the URL: keep it out of caches

@@ -61,7 +61,7 @@ class AssignForm(FlaskForm):
 class StatusForm(FlaskForm):
     """Move the case on; closing needs a reason."""
 
-    status = RadioField(_l("New status"), choices=choices(STATUS_LABELS))
+    status = RadioField(_l("New status"), choices=choices(STATUS_LABELS), validate_choice=False)
     reason = TextAreaField(_l("Reason (required when closing)"), validators=[Length(max=2000)])
 
     def validate_status(self, field: Any) -> None:
@@ -279,7 +279,13 @@ def retry(reference: str, message_id: int) -> BaseResponse:
     case = _case_or_404(reference)
     form = SimpleForm()
     message = db.session.get(OutboxMessage, message_id)
-    if not form.validate_on_submit() or message is None or message.case_id != case.id:
+    # Only a failed message can be sent again: a delivered one must never go out twice.
+    if (
+        not form.validate_on_submit()
+        or message is None
+        or message.case_id != case.id
+        or message.status != "failed"
+    ):
         abort(400)
     handling.retry(message, current_user)
     return _done(case, _("The message will be sent again."))
@@ -368,8 +374,16 @@ def render_export(fmt: str, rows: list[dict[str, Any]]) -> str:
     writer = csv.DictWriter(out, fieldnames=handling.EXPORT_FIELDS)
     writer.writeheader()
     for row in rows:
-        writer.writerow({**row, "answers": json.dumps(row["answers"], ensure_ascii=False)})
+        row = {**row, "answers": json.dumps(row["answers"], ensure_ascii=False)}
+        writer.writerow({key: _spreadsheet_safe(value) for key, value in row.items()})
     return out.getvalue()
+
+
+def _spreadsheet_safe(value: Any) -> Any:
+    """Keep a resident's text from running as a spreadsheet formula (=, +, -, @)."""
+    if isinstance(value, str) and value[:1] in {"=", "+", "-", "@", "\t", "\r"}:
+        return "'" + value
+    return value
 
 
 cases_cli = AppGroup("cases", help="Purge and export cases.")
