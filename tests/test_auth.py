@@ -103,7 +103,11 @@ def test_refused_login_says_nothing_about_the_account(staff_site: StaffSite, cas
     assert not is_logged_in(client)
     soup = parse(response.data)
     if password:
-        assert notice(soup) == translate(staff_site.app, "sv", WRONG_LOGIN)
+        # An error, shown GOV.UK style: a summary linking to the field, and "Fel:" in the title.
+        link = soup.select_one("main .error-summary a")
+        assert link is not None and link["href"] == "#email"
+        assert link.get_text(strip=True) == translate(staff_site.app, "sv", WRONG_LOGIN)
+        assert soup.title.get_text().startswith(translate(staff_site.app, "sv", "Error:"))
     # The address typed in is kept; the password is never sent back to the browser.
     assert soup.select_one("input[name=email]")["value"] == email
     assert soup.select_one("input[name=password]").get("value", "") == ""
@@ -432,3 +436,25 @@ def test_staff_list(staff_site: StaffSite) -> None:
     )
     assert rows == expected
     assert "argon2" not in result.output
+
+
+def test_expired_login_form_explains_itself_and_asks_again(staff_site: StaffSite) -> None:
+    client = staff_site.client()
+    response = client.post(
+        "/staff/login", data={"email": HANDLER_EMAIL, "password": PASSWORD, "csrf_token": "old"}
+    )
+    assert response.status_code == 400
+    assert not is_logged_in(client)
+    soup = parse(response.data)
+    assert notice(soup) == translate(
+        staff_site.app, "sv", "The login page had expired. Log in again."
+    )
+    assert soup.select_one("input[name=csrf_token]")["value"] != "old"
+    assert PASSWORD not in response.get_data(as_text=True)
+
+
+def test_expired_staff_action_says_nothing_was_changed(handler_client: FlaskClient) -> None:
+    response = handler_client.post("/staff/cases/TG-2026-AAAAAA/note", data={"note": "x"})
+    assert response.status_code == 400
+    heading = parse(response.data).select_one("main h1").get_text(strip=True)
+    assert heading == translate(handler_client.application, "sv", "The page had expired")

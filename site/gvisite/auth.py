@@ -25,6 +25,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
+from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 from wtforms import PasswordField, StringField
@@ -106,7 +107,7 @@ def _failed(response: Response) -> bool:
 def login() -> str | Response:
     """Log a member of staff in, with a fresh session."""
     form = LoginForm()
-    message = None
+    message, refused = None, []
     if request.args.get("timeout"):
         message = _("You were logged out because you were inactive. Log in again.")
     if form.validate_on_submit():
@@ -122,11 +123,23 @@ def login() -> str | Response:
                 user.password_hash = hasher.hash(form.password.data)
             db.session.commit()
             return redirect(target, code=303)
-        message = _("The email address or password is wrong, or the account is not active.")
-    form.password.data = ""  # never send a password back to the browser
-    return render_template(
-        "staff/login.html", form=form, message=message, errors=error_summary(form)
-    )
+        wrong = _("The email address or password is wrong, or the account is not active.")
+        refused = [{"href": "#email", "text": wrong}]
+    return _login_page(form, message, error_summary(form) + refused)
+
+
+def _login_page(form: LoginForm, message: str | None, errors: list[dict[str, str]]) -> str:
+    """Render the login form; the password typed is never sent back."""
+    form.password.data = ""
+    return render_template("staff/login.html", form=form, message=message, errors=errors)
+
+
+def expired_form(error: CSRFError) -> tuple[str, int]:
+    """Explain an expired or missing CSRF token instead of a bare 400."""
+    if request.endpoint == "auth.login":
+        message = _("The login page had expired. Log in again.")
+        return _login_page(LoginForm(formdata=None), message, []), 400
+    return render_template("errors/expired.html"), 400
 
 
 @bp.post("/logout")
@@ -211,4 +224,5 @@ def init_app(app: Flask) -> None:
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.config["SESSION_COOKIE_SECURE"] = app.config["SITE_URL"].startswith("https://")
     app.cli.add_command(staff_cli)
+    app.register_error_handler(CSRFError, expired_form)
     app.register_blueprint(bp)
