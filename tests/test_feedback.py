@@ -526,3 +526,19 @@ def test_footer_on_a_form_passes_on_the_page_the_form_is_about(
     section = soup.select_one("footer section[aria-labelledby=footer-accessibility]")
     queries = [parse_qs(urlsplit(a["href"]).query) for a in section.select("a[href]")[1:]]
     assert queries == [{"page": ["/en/om-gvi"]}] * 2
+
+
+@pytest.mark.parametrize(("proxies", "second_status"), [(0, 429), (1, 303)])
+def test_rate_limit_counts_the_client_behind_a_trusted_proxy(
+    make_forms_app, proxies: int, second_status: int
+) -> None:
+    # Two residents behind one reverse proxy: only a trusted proxy's X-Forwarded-For tells
+    # them apart; an untrusted header must not let one client dodge the limit.
+    app = make_forms_app(SUBMISSION_RATE_LIMIT="1 per hour", TRUSTED_PROXIES=proxies)
+    url = form_url("sv", "report")
+    first = app.test_client()
+    first.environ_base["HTTP_X_FORWARDED_FOR"] = "192.0.2.10"
+    assert submit(first, url, REPORT_ANSWERS).status_code == 303
+    second = app.test_client()
+    second.environ_base["HTTP_X_FORWARDED_FOR"] = "192.0.2.20"
+    assert submit(second, url, REPORT_ANSWERS).status_code == second_status

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import (
     assets,
@@ -42,6 +43,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config["SECRET_KEY"] = app.config["SECRET_KEY"] or _development_secret(app)
 
+    if app.config["TRUSTED_PROXIES"]:
+        # Behind a reverse proxy the client address comes from X-Forwarded-For; the rate
+        # limits and login throttling would otherwise count every visitor as the proxy.
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     check_locales(app)
     babel.init_app(
         app,

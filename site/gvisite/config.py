@@ -16,6 +16,7 @@ _INT_VARS = {
     "RETENTION_DAYS",
     "SMTP_PORT",
     "PORT",
+    "TRUSTED_PROXIES",
 }
 _STR_VARS = {
     "SECRET_KEY",
@@ -61,6 +62,7 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "STAFF_IDLE_MINUTES": 30,
         "RETENTION_DAYS": 90,
         "FORMATS_DIR": str(Path(instance_path) / "formats"),
+        "TRUSTED_PROXIES": 0,
         "HOST": "127.0.0.1",
         "PORT": 5000,
     }
