@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import json
 import re
 from collections.abc import Iterator
@@ -383,8 +384,10 @@ def download(locale: str, filename: str) -> Response:
     path = store().file(locale, name, fmt)
     if entry is None or not path.is_file():
         abort(404)
+    # Served from memory (the largest file, a page's audio, is a few MB): a browser that drops
+    # an audio stream half-way can then never leave an open file handle behind.
     response = send_file(
-        path,
+        io.BytesIO(path.read_bytes()),
         mimetype=fmt.mimetype,
         as_attachment=fmt.attachment,
         download_name=download_name(locale, name, fmt),
