@@ -572,3 +572,29 @@ def test_page_names_match_the_sources(built: Built) -> None:
     site = built.app.extensions["gvisite.site"]
     names = {name for _locale, name in sources(built)}
     assert {name_for(page.path) for page in site.pages.values()} | {STATEMENT} == names
+
+
+def test_statement_formats_are_left_out_while_a_published_problem_makes_them_stale(
+    client: FlaskClient, built: Built
+) -> None:
+    from gvisite.cases import PublishedProblem
+    from gvisite.extensions import db
+
+    def statement_links() -> list[str]:
+        page = parse(client.get("/sv/tillganglighet").data)
+        return [a["href"] for a in page.select(".other-formats-list a")]
+
+    assert any(f"/formats/sv/{STATEMENT}." in href for href in statement_links())
+    with built.app.app_context():
+        problem = PublishedProblem(what={"sv": "Knappen saknar fokus."}, criteria=["2.4.7"])
+        db.session.add(problem)
+        db.session.commit()
+        problem_id = problem.id
+    try:
+        # The statement now says more than its built files do: they are not offered.
+        assert statement_links() == []
+    finally:
+        with built.app.app_context():
+            db.session.delete(db.session.get(PublishedProblem, problem_id))
+            db.session.commit()
+    assert any(f"/formats/sv/{STATEMENT}." in href for href in statement_links())

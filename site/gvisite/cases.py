@@ -189,10 +189,15 @@ def new_reference(kind: str, now: dt.datetime | None = None) -> str:
     return f"{KINDS[kind]}-{year}-{code}"
 
 
+def mailboxes_for(kind: str) -> list[str]:
+    """Return the configured mailboxes that handle a kind of case (by the routing rules)."""
+    config = current_app.config
+    return [config.get(key) or config["STAFF_MAILBOX"] for key in ROUTING[kind]]
+
+
 def staff_recipients(kind: str, owner_email: str | None) -> list[str]:
     """Return who on the staff side receives a case of this kind, without duplicates."""
-    config = current_app.config
-    addresses = [config.get(key) or config["STAFF_MAILBOX"] for key in ROUTING[kind]]
+    addresses = mailboxes_for(kind)
     if owner_email:
         addresses.append(owner_email)
     return list(dict.fromkeys(a.strip() for a in addresses if a and a.strip()))

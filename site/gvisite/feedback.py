@@ -20,7 +20,6 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
 from .cases import Case, OutboxMessage, secret_matches, staff_recipients, store_case
-from .content import current_site
 from .extensions import db, limiter
 from .forms import (
     FORMAT_LABELS,
@@ -32,6 +31,7 @@ from .forms import (
     sent_too_fast,
     site_path,
 )
+from .pages import page_at
 from .security import private
 from .statement import current_statement
 
@@ -73,8 +73,9 @@ def _handle(kind: str, locale: str) -> str | BaseResponse:
         form.started.data = issue_start_time()
         return _render(kind, form)
     notice = None
+    too_fast = sent_too_fast(form.started.data)
     if form.validate():
-        if sent_too_fast(form.started.data):
+        if too_fast:
             notice = _("Please check your answers and send the form again.")
         else:
             case = _store(kind, locale, form)
@@ -87,7 +88,7 @@ def _handle(kind: str, locale: str) -> str | BaseResponse:
             return redirect(url_for("feedback.receipt", locale=locale), code=303)
     elif form.csrf_token.errors:
         notice = _("The form had expired. Check your answers and send it again.")
-    if notice or sent_too_fast(form.started.data):
+    if notice or too_fast:
         form.started.data = issue_start_time()
     return _render(kind, form, notice)
 
@@ -137,7 +138,7 @@ def status_url(case: Case) -> str | None:
 
 def compose_mail(case: Case) -> list[OutboxMessage]:
     """Write the staff mail (in Swedish) and, if there is an address, the resident's receipt."""
-    page = _page_for(case.page)
+    page = page_at(case.page)
     owner = page.owner.email if page else None
     base_url = current_app.config["SITE_URL"].rstrip("/")
     context = {
@@ -172,14 +173,6 @@ def compose_mail(case: Case) -> list[OutboxMessage]:
     return messages
 
 
-def _page_for(path: str):
-    """Return the content page at a site path, if the path is one."""
-    parts = path.strip("/").split("/", 1)
-    if not parts or not parts[0]:
-        return None
-    return current_site().get(parts[0], parts[1] if len(parts) > 1 else "")
-
-
 @bp.get("/<locale:locale>/tillganglighet/kvitto")
 def receipt(locale: str) -> str | Response:
     """Show the reference and what happens next; only to the person who just sent the form."""
@@ -196,7 +189,7 @@ def case_status(locale: str, reference: str) -> Response:
     if len(reference) <= 20:
         case = db.session.scalar(select(Case).where(Case.reference == reference))
     # A wrong secret looks exactly like an unknown reference.
-    if not secret_matches(case, request.args.get("nyckel", "")) or case is None or case.spam:
+    if not secret_matches(case, request.args.get("nyckel", "")) or case.spam:
         abort(404)
     page = render_template("feedback/status.html", case=case, statement=current_statement())
     return private(make_response(page))  # the secret is in the URL: keep it out of caches

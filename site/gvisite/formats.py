@@ -35,6 +35,7 @@ from flask_babel import lazy_gettext as _l
 
 from . import statement as statement_module
 from .content import Owner, Page, current_site
+from .handling import problems_version
 from .i18n import DEFAULT_LOCALE, LOCALES
 
 bp = Blueprint("formats", __name__)
@@ -204,7 +205,7 @@ class Store:
 
     root: Path
     _manifests: dict[Path, tuple[int, dict[str, Any]]] = field(default_factory=dict)
-    _digests: dict[tuple[str, str], str] = field(default_factory=dict)
+    _digests: dict[tuple[str, str, Any], str] = field(default_factory=dict)
 
     def file(self, locale: str, name: str, fmt: Format) -> Path:
         """Return where a format of a page is kept."""
@@ -257,14 +258,16 @@ def available(locale: str, name: str) -> dict[str, dict[str, Any]]:
     entries = files.manifest(locale, name)
     if not entries:
         return {}
-    digest = files._digests.get((locale, name))
+    # Pages are loaded once; the statement changes only when staff publish or resolve a problem,
+    # so its digest is kept per version of those changes instead of rendering it every time.
+    version = statement_module.read_published(problems_version, None) if name == STATEMENT else None
+    key = (locale, name, version)
+    digest = files._digests.get(key)
     if digest is None:
         source = render_source(current_app._get_current_object(), locale, name)  # type: ignore[attr-defined]
         if source is None:
             return {}
-        digest = source.digest
-        if name != STATEMENT:  # pages are loaded once; the statement can change with staff edits
-            files._digests[(locale, name)] = digest
+        digest = files._digests[key] = source.digest
     return {key: entry for key, entry in entries.items() if entry.get("content") == digest}
 
 

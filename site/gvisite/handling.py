@@ -7,7 +7,7 @@ import statistics as stats
 from collections import Counter
 from typing import Any
 
-from flask import current_app, render_template
+from flask import render_template
 from flask_babel import force_locale
 from sqlalchemy import Select, func, select, update
 
@@ -18,6 +18,7 @@ from .cases import (
     OutboxMessage,
     PublishedProblem,
     StaffUser,
+    mailboxes_for,
     utcnow,
 )
 from .extensions import db
@@ -66,9 +67,7 @@ def reply(case: Case, text: str, actor: StaffUser) -> OutboxMessage:
         case=case,
         purpose="reply",
         recipients=[case.email],
-        reply_to=current_app.config["ALT_FORMAT_MAILBOX"]
-        if case.kind == "format" and current_app.config["ALT_FORMAT_MAILBOX"]
-        else current_app.config["STAFF_MAILBOX"],
+        reply_to=mailboxes_for(case.kind)[0],  # the resident's answer reaches the right team
         subject=subject,
         body=body,
     )
@@ -116,12 +115,17 @@ def open_problems() -> list[PublishedProblem]:
     return list(db.session.scalars(query.order_by(PublishedProblem.published_at)))
 
 
-def last_problem_change() -> dt.date | None:
-    """Return the day a confirmed problem was last published or resolved."""
+def problems_version() -> tuple[dt.datetime | None, dt.datetime | None]:
+    """Return when a confirmed problem was last published and last resolved."""
     latest = db.session.execute(
         select(func.max(PublishedProblem.published_at), func.max(PublishedProblem.resolved_at))
     ).one()
-    days = [value.date() for value in latest if value is not None]
+    return latest[0], latest[1]
+
+
+def last_problem_change() -> dt.date | None:
+    """Return the day a confirmed problem was last published or resolved."""
+    days = [value.date() for value in problems_version() if value is not None]
     return max(days) if days else None
 
 

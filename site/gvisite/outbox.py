@@ -12,6 +12,7 @@ from email.message import EmailMessage
 from email.utils import formatdate
 from pathlib import Path
 from typing import Protocol
+from urllib.parse import urlsplit
 
 import click
 from flask import Flask, current_app
@@ -122,7 +123,7 @@ def claim(message_id: int, token: str, now: dt.datetime) -> bool:
 def deliver(row: OutboxMessage, backend: Backend, now: dt.datetime) -> bool:
     """Try to send one claimed message and record the outcome."""
     config = current_app.config
-    domain = (config["SITE_URL"].split("://")[-1].split("/")[0].split(":")[0]) or "localhost"
+    domain = urlsplit(config["SITE_URL"]).hostname or "localhost"
     row.attempts += 1
     try:
         backend.send(build_email(row, config["MAIL_FROM"], domain))

@@ -105,15 +105,27 @@ def robots() -> Response:
     return Response(body, mimetype="text/plain")
 
 
+def _match(path: str) -> tuple[str, dict[str, str]] | None:
+    """Match a site path against the routes: (endpoint, arguments), or None if none fits."""
+    try:
+        return current_app.url_map.bind("localhost").match(path, method="GET")
+    except RequestRedirect:
+        return "redirect", {}
+    except HTTPException:
+        return None
+
+
+def page_at(path: str) -> Page | None:
+    """Return the content page a site path leads to, if it leads to one."""
+    match = _match(path)
+    if match is None or match[0] not in {"pages.page", "pages.home"}:
+        return None
+    return current_site().get(match[1]["locale"], match[1].get("path", ""))
+
+
 def route_exists(path: str) -> bool:
     """Tell whether a site path leads to a route, and for content routes, to a page."""
-    adapter = current_app.url_map.bind("localhost")
-    try:
-        endpoint, args = adapter.match(path, method="GET")
-    except RequestRedirect:
-        return True
-    except HTTPException:
+    match = _match(path)
+    if match is None:
         return False
-    if endpoint in {"pages.page", "pages.home"}:
-        return current_site().get(args["locale"], args.get("path", "")) is not None
-    return True
+    return match[0] not in {"pages.page", "pages.home"} or page_at(path) is not None

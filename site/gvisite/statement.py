@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from flask import Blueprint, Flask, current_app, render_template
@@ -16,6 +17,7 @@ from .extensions import db
 from .i18n import DEFAULT_LOCALE
 
 STATEMENT_FILE = "tillganglighet.yaml"
+T = TypeVar("T")
 COMPLIANCE_LEVELS = ("helt förenlig", "delvis förenlig", "inte förenlig")
 DIGG_REPORT_URL = "https://www.digg.se/tdosanmalan"
 
@@ -112,20 +114,25 @@ def current_statement() -> Statement:
     return current_app.extensions["gvisite.statement"]
 
 
+def read_published(read: Callable[[], T], fallback: T) -> T:
+    """Read what staff published; if the database fails, fall back to the data file alone."""
+    # The statement is a legal duty: it must be shown even when the database is down.
+    try:
+        return read()
+    except SQLAlchemyError:
+        current_app.logger.exception("cannot read published problems")
+        db.session.rollback()
+        return fallback
+
+
 def known_problems() -> list[dict[str, Any]]:
     """Return the problems in the data file followed by those staff confirmed and published."""
     from .handling import open_problems  # the statement must not need the staff area to load
 
-    try:
-        published = [
-            {"what": p.what, "criteria": p.criteria, "instead": None, "fix_by": None}
-            for p in open_problems()
-        ]
-    except SQLAlchemyError:
-        # The statement is a legal duty: show the data file's problems even if the DB is down.
-        current_app.logger.exception("cannot read published problems")
-        db.session.rollback()
-        published = []
+    published = [
+        {"what": p.what, "criteria": p.criteria, "instead": None, "fix_by": None}
+        for p in read_published(open_problems, [])
+    ]
     return [*(current_statement().data.get("known_problems") or []), *published]
 
 
@@ -133,12 +140,7 @@ def last_updated() -> dt.date:
     """Return when the statement last changed: in the data file, or by staff publishing."""
     from .handling import last_problem_change
 
-    try:
-        changed = last_problem_change()
-    except SQLAlchemyError:
-        db.session.rollback()
-        changed = None
-    dates = [current_statement().data["updated_on"], changed]
+    dates = [current_statement().data["updated_on"], read_published(last_problem_change, None)]
     return max(d for d in dates if d is not None)
 
 
