@@ -191,13 +191,18 @@ def make_forms_app(tmp_path: Path) -> Iterator[Callable[..., Flask]]:
         dispose(app)
 
 
-@pytest.fixture(scope="session")
-def forms_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
-    """One migrated SQLite app shared by the tests that only need the defaults."""
-    app = create_app(forms_config(tmp_path_factory.mktemp("forms") / "instance"))
+def shared_app(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[Flask]:
+    """Yield one migrated SQLite app with the default form config, disposed of afterwards."""
+    app = create_app(forms_config(tmp_path_factory.mktemp(name) / "instance"))
     migrate(app)
     yield app
     dispose(app)
+
+
+@pytest.fixture(scope="session")
+def forms_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    """One migrated SQLite app shared by the tests that only need the defaults."""
+    yield from shared_app(tmp_path_factory, "forms")
 
 
 @pytest.fixture

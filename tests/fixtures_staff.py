@@ -37,7 +37,7 @@ from gvisite.cases import (
 from gvisite.extensions import db, limiter
 from gvisite.workdays import add_working_days
 from tests.conftest import LiveServer
-from tests.fixtures_forms import SmtpServer, dispose, forms_config, migrate
+from tests.fixtures_forms import SmtpServer, dispose, forms_config, migrate, shared_app
 from tests.helpers import parse
 
 PASSWORD = "rätt häst batteri häftklammer"
@@ -281,10 +281,7 @@ class StaffSite:
 @pytest.fixture(scope="session")
 def staff_base_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     """One migrated SQLite app for the staff tests; `staff_site` empties it for each test."""
-    app = create_app(forms_config(tmp_path_factory.mktemp("staff") / "instance"))
-    migrate(app)
-    yield app
-    dispose(app)
+    yield from shared_app(tmp_path_factory, "staff")
 
 
 @pytest.fixture

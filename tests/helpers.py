@@ -227,6 +227,19 @@ def watched_context(browser: Any, origin: str, **options: Any) -> Iterator[tuple
         context.close()
 
 
+@contextmanager
+def desktop_tab(browser: Any, origin: str) -> Iterator[Any]:
+    """Open one desktop-sized tab on `origin`; after use, no request may have left it."""
+    with watched_context(browser, origin, viewport={"width": 1280, "height": 900}) as (
+        context,
+        log,
+    ):
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        yield page
+        assert not log.foreign, f"requests left the site: {log.foreign}"
+
+
 @cache
 def app_sitemap_paths() -> list[str]:
     """Return the paths in the real app's sitemap, for parametrizing tests at collection time."""

@@ -16,7 +16,7 @@ from tests.fixtures_forms import (
     form_url,
     submit,
 )
-from tests.helpers import assert_no_axe_violations, nu_errors, watched_context
+from tests.helpers import assert_no_axe_violations, desktop_tab, nu_errors
 
 KINDS = ("report", "format")
 SUBMIT = "main form button[type=submit]"
@@ -25,13 +25,8 @@ SUBMIT = "main form button[type=submit]"
 @pytest.fixture(scope="module")
 def tab(browser: Any, forms_live_server: LiveServer) -> Iterator[Any]:
     """One desktop-sized tab on the live server that takes submissions."""
-    with watched_context(
-        browser, forms_live_server.url, viewport={"width": 1280, "height": 900}
-    ) as (context, log):
-        page = context.new_page()
-        page.set_default_timeout(15_000)
+    with desktop_tab(browser, forms_live_server.url) as page:
         yield page
-        assert not log.foreign, f"requests left the site: {log.foreign}"
 
 
 def open_form(tab: Any, server: LiveServer, locale: str, kind: str, page: str | None) -> None:

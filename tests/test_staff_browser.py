@@ -23,7 +23,14 @@ from tests.fixtures_staff import (
     make_case,
     post_action,
 )
-from tests.helpers import assert_no_axe_violations, nu_errors, parse, translate, watched_context
+from tests.helpers import (
+    assert_no_axe_violations,
+    desktop_tab,
+    nu_errors,
+    parse,
+    translate,
+    watched_context,
+)
 
 SUBMIT = "main form button[type=submit]"
 
@@ -31,14 +38,9 @@ SUBMIT = "main form button[type=submit]"
 @pytest.fixture(scope="module")
 def tab(browser: Any, staff_live_server: StaffLiveServer) -> Iterator[Any]:
     """One desktop-sized tab on the staff live server."""
-    with watched_context(
-        browser, staff_live_server.url, viewport={"width": 1280, "height": 900}
-    ) as (context, log):
-        page = context.new_page()
-        page.set_default_timeout(15_000)
+    # Console errors are not checked here: a refused action answers 400, which Chromium logs.
+    with desktop_tab(browser, staff_live_server.url) as page:
         yield page
-        # Console errors are not checked here: a refused action answers 400, which Chromium logs.
-        assert not log.foreign, f"requests left the site: {log.foreign}"
 
 
 def goto(tab: Any, server: StaffLiveServer, path: str, status: int = 200) -> None:
