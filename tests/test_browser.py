@@ -30,7 +30,7 @@ SAMPLES = [
     "/sv/",
     "/sv/om-gvi",
     "/sv/nyheter",
-    "/sv/nyheter/jarfalla-inror-gvi",
+    "/sv/nyheter/jarfalla-infor-gvi",
     "/sv/om-webbplatsen/kakor",
     "/sv/lattlast",
     "/ar/",
@@ -157,7 +157,7 @@ ACTIVE = """() => {
 }"""
 
 
-@pytest.mark.parametrize("path", [*HOMES, "/sv/nyheter/jarfalla-inror-gvi"])
+@pytest.mark.parametrize("path", [*HOMES, "/sv/nyheter/jarfalla-infor-gvi"])
 def test_first_tab_focuses_skip_link_and_enter_moves_into_main(
     desktop: tuple[Any, RequestLog], live_server: Any, path: str
 ) -> None:

@@ -482,7 +482,7 @@ FOOTER_SAMPLES = [
     "/sv/",
     "/sv/om-gvi",
     "/sv/lattlast/hjalp",
-    "/sv/nyheter/jarfalla-inror-gvi",
+    "/sv/nyheter/jarfalla-infor-gvi",
     "/sv/tillganglighet",
     "/fi/",
     "/fi/anhoriga-och-boende",

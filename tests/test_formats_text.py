@@ -138,7 +138,7 @@ def test_braille_pages_hold_twenty_five_lines_and_keep_headings_with_their_text(
     [
         ("", "index"),
         ("om-gvi", "om-gvi"),
-        ("nyheter/jarfalla-inror-gvi", "nyheter--jarfalla-inror-gvi"),
+        ("nyheter/jarfalla-infor-gvi", "nyheter--jarfalla-infor-gvi"),
     ],
 )
 def test_page_names_in_format_addresses_go_both_ways(path: str, name: str) -> None:

@@ -21,10 +21,11 @@ from . import (
     outbox,
     pages,
     security,
+    sessions,
     staff,
     statement,
 )
-from .config import PROJECT_ROOT, defaults, from_environment
+from .config import PROJECT_ROOT, defaults, from_environment, site_url
 from .content import ContentError, load_site
 from .database import init_database
 from .extensions import babel, csrf, limiter
@@ -42,6 +43,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config.from_mapping(test_config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config["SECRET_KEY"] = app.config["SECRET_KEY"] or _development_secret(app)
+    app.config["SITE_URL"] = site_url(app.config)
 
     if app.config["TRUSTED_PROXIES"]:
         # Behind a reverse proxy the client address comes from X-Forwarded-For; the rate
@@ -60,6 +62,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
     app.config["RATELIMIT_HEADERS_ENABLED"] = False
     limiter.init_app(app)
+    sessions.init_app(app)  # before anything that reads the session
     csrf.init_app(app)
     # The public forms check their token themselves, to show the answers again on failure.
     csrf.exempt(feedback.bp)

@@ -223,6 +223,8 @@ def init_app(app: Flask) -> None:
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.config["SESSION_COOKIE_SECURE"] = app.config["SITE_URL"].startswith("https://")
+    # Staff never ask to be remembered; should the cookie be cleared, only under /staff.
+    app.config["REMEMBER_COOKIE_PATH"] = "/staff"
     app.cli.add_command(staff_cli)
     app.register_error_handler(CSRFError, expired_form)
     app.register_blueprint(bp)

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import JSON, ForeignKey, String, Text, select
+from sqlalchemy import JSON, ForeignKey, String, Text, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -21,6 +21,8 @@ KINDS = {"report": "TG", "format": "AF"}  # kind -> reference prefix (tillgängl
 # Unambiguous characters only: no 0/O, 1/I/L or U, so a reference read over the phone survives.
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
 REFERENCE_LENGTH = 6
+# How long the one-time receipt waits to be shown after the form was sent.
+RECEIPT_VALID = dt.timedelta(minutes=30)
 
 # Routing rules as data: which configured mailboxes get each kind, besides the page owner.
 ROUTING: dict[str, tuple[str, ...]] = {
@@ -70,8 +72,10 @@ class Case(db.Model):
     )
     events: Mapped[list[CaseEvent]] = relationship(back_populates="case", order_by="CaseEvent.id")
     assignee: Mapped[StaffUser | None] = relationship()
+    receipts: Mapped[list[Receipt]] = relationship(back_populates="case")
     # Set only in the request that created the case: shown once on the receipt and in its mail.
     secret = None  # str | None; not a column
+    receipt_ticket = None  # str | None; not a column: goes into the form session once
 
     @property
     def is_open(self) -> bool:
@@ -81,6 +85,21 @@ class Case(db.Model):
     def overdue(self, today: dt.date) -> bool:
         """Tell whether an open case has passed its due date."""
         return self.is_open and self.due_on is not None and today > self.due_on
+
+
+class Receipt(db.Model):
+    """A receipt waiting to be shown once, so no reference or secret needs to sit in a cookie."""
+
+    __tablename__ = "receipts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    ticket_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The status-link secret, kept only until the receipt is shown (or expires and is purged).
+    secret: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+
+    case: Mapped[Case] = relationship(back_populates="receipts")
 
 
 class StaffUser(db.Model):
@@ -220,6 +239,8 @@ def store_case(case: Case, compose: Callable[[Case], list[OutboxMessage]]) -> Ca
     case.due_on = add_working_days(case.created_at.date(), response_target_days())
     case.secret = secrets.token_urlsafe(24)
     case.secret_hash = hash_secret(case.secret)
+    case.receipt_ticket = secrets.token_urlsafe(24)
+    case.receipts = [Receipt(ticket_hash=hash_secret(case.receipt_ticket), secret=case.secret)]
     for _attempt in range(5):
         case.reference = new_reference(case.kind)
         # Replace, not append: a retry after a clash must not keep the first attempt's mail.
@@ -234,3 +255,20 @@ def store_case(case: Case, compose: Callable[[Case], list[OutboxMessage]]) -> Ca
             continue
         return case
     raise RuntimeError("could not find a free reference")
+
+
+def take_receipt(ticket: str | None, now: dt.datetime | None = None) -> tuple[Case, str] | None:
+    """Return a fresh receipt's case and status secret once; the receipt is gone afterwards."""
+    if not ticket or len(ticket) > 100:
+        return None
+    receipt = db.session.scalar(select(Receipt).where(Receipt.ticket_hash == hash_secret(ticket)))
+    if receipt is None:
+        return None
+    case, secret, created = receipt.case, receipt.secret, receipt.created_at
+    # Detached before the commit, the case keeps what was read: no second trip to show it.
+    db.session.expunge_all()
+    db.session.execute(delete(Receipt).where(Receipt.id == receipt.id))
+    db.session.commit()
+    if (now or utcnow()) - created > RECEIPT_VALID:
+        return None
+    return case, secret or ""

@@ -45,7 +45,7 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "SECRET_KEY": None,
         "CONTENT_DIR": str(PROJECT_ROOT / "content"),
         "DATABASE_URL": f"sqlite:///{Path(instance_path) / 'gvisite.sqlite3'}",
-        "SITE_URL": "http://127.0.0.1:5000",
+        "SITE_URL": None,  # derived from HOST and PORT by `site_url` unless set
         "MAIL_BACKEND": "file",
         "SMTP_HOST": "localhost",
         "SMTP_PORT": 25,
@@ -77,3 +77,16 @@ def from_environment(environ: os._Environ[str] | dict[str, str]) -> dict[str, An
             continue
         found[name] = int(value) if name in _INT_VARS else value
     return found
+
+
+def site_url(config: dict[str, Any]) -> str:
+    """Return the public address: SITE_URL if set, else where `make run` serves (HOST, PORT)."""
+    if config.get("SITE_URL"):
+        return str(config["SITE_URL"]).rstrip("/")
+    host = str(config["HOST"])
+    # A wildcard address is where the server listens, not an address a browser can open.
+    if host in {"0.0.0.0", "::", ""}:  # noqa: S104
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 literal
+    return f"http://{host}:{config['PORT']}"

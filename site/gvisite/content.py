@@ -22,6 +22,8 @@ SWEDISH_ONLY_PREFIXES = ("lattlast",)
 _REQUIRED = {"title", "description", "updated"}
 _OPTIONAL = {"order", "owner", "published"}
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+# A page path: slugs joined by "/".
+PAGE_PATH = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*(?:/[a-z0-9]+(?:-[a-z0-9]+)*)*$")
 _SENTENCE_END = re.compile(r"[.!?؟](?:\s+|$)")
 
 
@@ -113,6 +115,11 @@ class Site:
         """Return the news items of a locale, newest first."""
         items = [p for p in self.in_locale(locale) if p.is_news_item]
         return sorted(items, key=lambda p: (p.published, p.path), reverse=True)
+
+    def moved_to(self, locale: str, path: str) -> Page | None:
+        """Return the page an old address moved to, if it moved."""
+        new = self.facts.get("moved", {}).get(path)
+        return self.get(locale, new) if new else None
 
     def alternates(self, path: str) -> dict[str, Page]:
         """Return the same page in every locale that has it."""
@@ -233,6 +240,12 @@ def load_facts(content_dir: Path) -> dict[str, Any]:
         raise ContentError(source, f"missing site fact(s): {', '.join(sorted(missing))}")
     if not str(facts["quick_exit_url"]).startswith("https://"):
         raise ContentError(source, "'quick_exit_url' must be an https:// address")
+    moved = facts.setdefault("moved", {}) or {}
+    if not isinstance(moved, dict) or not all(
+        isinstance(old, str) and isinstance(new, str) and PAGE_PATH.match(old + "/" + new)
+        for old, new in moved.items()
+    ):
+        raise ContentError(source, "'moved' must map old page paths to new ones, like a/b: a/c")
     return facts
 
 
@@ -262,7 +275,18 @@ def load_site(content_dir: Path) -> tuple[Site, list[ContentError]]:
             e.source.startswith(str(locale_dir)) for e in errors
         ):
             errors.append(ContentError(locale_dir / "index.md", "every locale needs a home page"))
+    errors.extend(_check_moved(content_dir / FACTS_FILE, facts["moved"], pages))
     return Site(facts, pages), errors
+
+
+def _check_moved(
+    source: Path, moved: dict[str, str], pages: dict[tuple[str, str], Page]
+) -> list[ContentError]:
+    """Refuse a redirect from a page that still exists (it would never be reached)."""
+    paths = {path for _locale, path in pages}
+    return [
+        ContentError(source, f"moved: '{old}' is still a page") for old in moved if old in paths
+    ]
 
 
 def missing_translations(site: Site) -> dict[str, list[str]]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import time
+
 from flask import (
     Blueprint,
     Response,
@@ -16,10 +19,20 @@ from flask import (
 )
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
+from limits import parse as parse_limit
 from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
-from .cases import Case, OutboxMessage, secret_matches, staff_recipients, store_case
+from .cases import (
+    Case,
+    OutboxMessage,
+    mailboxes_for,
+    secret_matches,
+    staff_recipients,
+    store_case,
+    take_receipt,
+)
 from .extensions import db, limiter
 from .forms import (
     FORMAT_LABELS,
@@ -46,20 +59,13 @@ ANSWERS = {
 }
 
 
-def submission_limit() -> str:
-    """Return the configured rate limit for sending a form."""
-    return current_app.config["SUBMISSION_RATE_LIMIT"]
-
-
 @bp.route("/<locale:locale>/tillganglighet/rapportera", methods=["GET", "POST"])
-@limiter.limit(submission_limit, methods=["POST"])
 def report(locale: str) -> str | BaseResponse:
     """Show and receive the report form."""
     return _handle("report", locale)
 
 
 @bp.route("/<locale:locale>/tillganglighet/alternativt-format", methods=["GET", "POST"])
-@limiter.limit(submission_limit, methods=["POST"])
 def alternative_format(locale: str) -> str | BaseResponse:
     """Show and receive the alternative-format request form."""
     return _handle("format", locale)
@@ -77,14 +83,14 @@ def _handle(kind: str, locale: str) -> str | BaseResponse:
     if form.validate():
         if too_fast:
             notice = _("Please check your answers and send the form again.")
+        elif (retry_after := submissions_exhausted()) is not None:
+            # Only a submission we would store counts, so mistakes never use up the limit.
+            response = make_response(_render(kind, form, limited=True), 429)
+            response.headers["Retry-After"] = str(retry_after)
+            return response
         else:
             case = _store(kind, locale, form)
-            session["receipt"] = {
-                "reference": case.reference,
-                "kind": kind,
-                "contact": _has_contact(case),
-                "status_url": status_url(case),
-            }
+            session["receipt"] = case.receipt_ticket  # a one-time ticket, not the case's secret
             return redirect(url_for("feedback.receipt", locale=locale), code=303)
     elif form.csrf_token.errors:
         notice = _("The form had expired. Check your answers and send it again.")
@@ -93,15 +99,30 @@ def _handle(kind: str, locale: str) -> str | BaseResponse:
     return _render(kind, form, notice)
 
 
-def _render(kind: str, form: BaseForm, notice: str | None = None) -> str:
+def _render(kind: str, form: BaseForm, notice: str | None = None, limited: bool = False) -> str:
     """Render a form with its error summary and any form-wide notice."""
     return render_template(
         TEMPLATES[kind],
         form=form,
         errors=error_summary(form),
         notice=notice,
+        limited=limited,
         statement=current_statement(),
     )
+
+
+def submissions_exhausted() -> int | None:
+    """Count one accepted submission from this address; None if allowed, else seconds to wait."""
+    item = parse_limit(current_app.config["SUBMISSION_RATE_LIMIT"])
+    key = ("forms", get_remote_address())
+    try:
+        if limiter.limiter.hit(item, *key):
+            return None
+        reset = limiter.limiter.get_window_stats(item, *key).reset_time
+    except Exception:  # a broken counter store must not cost a resident their case
+        current_app.logger.exception("rate-limit store failed; the submission is let through")
+        return None
+    return max(1, math.ceil(reset - time.time()))
 
 
 def _has_contact(case: Case) -> bool:
@@ -128,23 +149,25 @@ def _store(kind: str, locale: str, form: BaseForm) -> Case:
     return store_case(case, lambda stored: [] if stored.spam else compose_mail(stored))
 
 
-def status_url(case: Case) -> str | None:
+def status_url(case: Case, secret: str | None = None) -> str | None:
     """Return the resident's private status link; only known while the secret is in hand."""
-    if not case.secret:
+    secret = secret or case.secret
+    if not secret:
         return None
-    base = current_app.config["SITE_URL"].rstrip("/")
-    return f"{base}/{case.locale}/arende/{case.reference}?nyckel={case.secret}"
+    base = current_app.config["SITE_URL"]
+    return f"{base}/{case.locale}/arende/{case.reference}?nyckel={secret}"
 
 
 def compose_mail(case: Case) -> list[OutboxMessage]:
     """Write the staff mail (in Swedish) and, if there is an address, the resident's receipt."""
     page = page_at(case.page)
     owner = page.owner.email if page else None
-    base_url = current_app.config["SITE_URL"].rstrip("/")
+    base_url = current_app.config["SITE_URL"]
     context = {
         "case": case,
         "page_title": page.title if page else None,
-        "page_url": f"{base_url}{case.page}",
+        # What the resident wrote may be a description rather than an address of ours.
+        "page_url": f"{base_url}{case.page}" if case.page.startswith("/") else None,
         "case_url": f"{base_url}/staff/cases/{case.reference}",
         "format_labels": FORMAT_LABELS,
         "target_days": current_statement().response_target_days,
@@ -166,6 +189,8 @@ def compose_mail(case: Case) -> list[OutboxMessage]:
                 OutboxMessage(
                     purpose="receipt",
                     recipients=[case.email],
+                    # A reply reaches the people who handle the case, reference in the subject.
+                    reply_to=mailboxes_for(case.kind)[0],
                     subject=render_template("emails/receipt_subject.txt", **context).strip(),
                     body=render_template("emails/receipt.txt", **context),
                 )
@@ -174,12 +199,23 @@ def compose_mail(case: Case) -> list[OutboxMessage]:
 
 
 @bp.get("/<locale:locale>/tillganglighet/kvitto")
-def receipt(locale: str) -> str | Response:
-    """Show the reference and what happens next; only to the person who just sent the form."""
-    sent = session.get("receipt")
-    if not sent:
-        return redirect(url_for("statement.statement", locale=locale))
-    return render_template("feedback/receipt.html", sent=sent, statement=current_statement())
+def receipt(locale: str) -> Response:
+    """Show the reference and what happens next, once, to the person who just sent the form."""
+    # Shown once: on a shared computer the next person must not find it again.
+    taken = take_receipt(session.pop("receipt", None))
+    if taken is None:
+        page = render_template("feedback/receipt_gone.html", statement=current_statement())
+        return private(make_response(page))
+    case, secret = taken
+    page = render_template(
+        "feedback/receipt.html",
+        case=case,
+        contact=_has_contact(case),
+        delivery=case.answers.get("delivery"),
+        status_url=status_url(case, secret),
+        statement=current_statement(),
+    )
+    return private(make_response(page))
 
 
 @bp.get("/<locale:locale>/arende/<reference>")

@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
-from flask import current_app
+from flask import current_app, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -20,6 +20,7 @@ from .pages import route_exists
 
 PROBLEM_MAX = 5000
 SHORT_MAX = 200
+PAGE_MAX = 500  # the cases.page column
 FORMAT_LABELS = dict(
     [
         ("lattlast", _l("Easy-to-read Swedish (lättläst)")),
@@ -72,26 +73,25 @@ def one_line(form: FlaskForm, field: Field) -> None:
 
 
 def site_path(value: str | None) -> str | None:
-    """Return the path of an address on this site, or None for anything else."""
+    """Return the path of an address on this site (full or from the root), or None."""
     if not value or len(value) > 500 or _CONTROL.search(value):
         return None
     parts = urlsplit(value.strip())
-    own = urlsplit(current_app.config["SITE_URL"])
-    foreign = parts.scheme not in {"http", "https"} or parts.netloc != own.netloc
-    if (parts.scheme or parts.netloc) and foreign:
-        return None
+    if parts.scheme or parts.netloc:
+        # The address the site calls itself, or the one the resident reached it by.
+        ours = {urlsplit(current_app.config["SITE_URL"]).netloc, request.host}
+        if parts.scheme not in {"http", "https"} or parts.netloc.lower() not in ours:
+            return None
     path = parts.path or "/"
     if not path.startswith("/") or path.startswith("//") or not route_exists(path):
         return None
     return path
 
 
-def page_on_site(form: FlaskForm, field: Field) -> None:
-    """Accept only a page of this site, stored as its path."""
-    path = site_path(field.data)
-    if path is None:
-        raise ValidationError(_l("Enter the address of a page on this website, like /sv/om-gvi."))
-    field.data = path
+def page_or_description(form: FlaskForm, field: Field) -> None:
+    """Keep an address of this site as its path; anything else is the resident's description."""
+    # People paste full addresses, or have no address at all (a letter, a PDF they were sent).
+    field.data = site_path(field.data) or field.data
 
 
 def email_address(form: FlaskForm, field: Field) -> None:
@@ -135,7 +135,12 @@ class ReportForm(BaseForm):
 
     page = StringField(
         _l("Which page is the problem on?"),
-        validators=[Required(_l("Enter the page the problem is on.")), one_line, page_on_site],
+        validators=[
+            Required(_l("Enter the page the problem is on, or describe where you saw it.")),
+            Length(max=PAGE_MAX, message=_l("Use 500 characters or fewer.")),
+            one_line,
+            page_or_description,
+        ],
     )
     problem = TextAreaField(
         _l("What is the problem?"),
@@ -168,8 +173,9 @@ class FormatForm(BaseForm):
         _l("Which page or document do you need in another format?"),
         validators=[
             Required(_l("Enter the page or document you need.")),
+            Length(max=PAGE_MAX, message=_l("Use 500 characters or fewer.")),
             one_line,
-            page_on_site,
+            page_or_description,
         ],
     )
     format = RadioField(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from flask import (
     Blueprint,
     Response,
@@ -17,13 +15,11 @@ from flask import (
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter, RequestRedirect
 
-from .content import Page, current_site
+from .content import PAGE_PATH, Page, current_site
 from .i18n import DEFAULT_LOCALE, LOCALES
 
 bp = Blueprint("pages", __name__)
 
-# A page path is slugs joined by "/"; anything else (dots, NUL, encoded tricks) is not a page.
-_PAGE_PATH = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*(?:/[a-z0-9]+(?:-[a-z0-9]+)*)*$")
 MAX_PATH_LENGTH = 200
 
 
@@ -51,14 +47,16 @@ def home(locale: str) -> str:
 @bp.get("/<locale:locale>/<path:path>")
 def page(locale: str, path: str) -> Response | str:
     """Show a content page; one canonical URL per page, without a trailing slash."""
-    if len(path) <= MAX_PATH_LENGTH and path.endswith("/") and _PAGE_PATH.match(path.rstrip("/")):
+    if len(path) <= MAX_PATH_LENGTH and path.endswith("/") and PAGE_PATH.match(path.rstrip("/")):
         return redirect(f"/{locale}/{path.rstrip('/')}", code=301)
+    if moved := current_site().moved_to(locale, path):
+        return redirect(moved.url, code=301)
     return _render(_page_or_404(locale, path))
 
 
 def _page_or_404(locale: str, path: str) -> Page:
     """Return the page, or answer 404 for anything that is not one."""
-    if path and (len(path) > MAX_PATH_LENGTH or not _PAGE_PATH.match(path)):
+    if path and (len(path) > MAX_PATH_LENGTH or not PAGE_PATH.match(path)):
         abort(404)
     found = current_site().get(locale, path)
     if found is None:

@@ -92,7 +92,9 @@ def load_statement(content_dir: Path) -> Statement:
         raise ContentError(source, f"'compliance' must be one of: {', '.join(COMPLIANCE_LEVELS)}")
     if not isinstance(data.get("response_target_days"), int) or data["response_target_days"] < 1:
         raise ContentError(source, "'response_target_days' must be a whole number of days")
-    _require_date(source, data, "updated_on", "published_on", "assessment.assessed_on")
+    _require_date(
+        source, data, "updated_on", "published_on", "forms_updated_on", "assessment.assessed_on"
+    )
     for key in ("responsible", "website"):
         _require_swedish(source, data.get(key), key)
     _require_swedish(source, (data.get("assessment") or {}).get("method"), "assessment.method")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, current_app, request, url_for
 from flask_babel import format_date, get_locale
 
 from .content import Page, current_site
@@ -17,20 +17,62 @@ def current_locale() -> str:
     return str(get_locale() or "sv").split("_")[0]
 
 
+# Public pages that are not Markdown but exist in every locale: the same page in each language.
+LOCALIZED_ENDPOINTS = frozenset(
+    {"statement.statement", "feedback.report", "feedback.alternative_format"}
+)
+EASY_TO_READ = "lattlast"  # the folder of the easy-to-read Swedish pages
+
+
+def same_page_in(code: str, page: Page | None, keep_query: bool = False) -> str | None:
+    """Return the address of this request's page in another locale, or None if it has none."""
+    if page is not None:
+        other = current_site().get(code, page.path)
+        return other.url if other else None
+    args = request.view_args or {}
+    if request.endpoint not in LOCALIZED_ENDPOINTS or "locale" not in args:
+        return None
+    # The form's `?page=` names the page the resident came from: keep it across languages.
+    query = {"page": request.args["page"]} if keep_query and request.args.get("page") else {}
+    return url_for(request.endpoint, **{**args, "locale": code}, **query)
+
+
+def alternates(page: Page | None) -> dict[str, str]:
+    """Return the full address of this page in every locale that has it (for hreflang)."""
+    base = current_app.config["SITE_URL"]
+    found = {code: same_page_in(code, page) for code in LOCALES}
+    return {code: base + url for code, url in found.items() if url}
+
+
+def is_easy_to_read(page: Page | None) -> bool:
+    """Tell whether a page is written in easy-to-read Swedish (lättläst)."""
+    return page is not None and page.locale == "sv" and page.path.startswith(EASY_TO_READ)
+
+
+def ordinary_page(page: Page) -> str:
+    """Return the ordinary Swedish page an easy-to-read page retells, or the Swedish home."""
+    ordinary = current_site().get("sv", page.path.removeprefix(EASY_TO_READ).strip("/"))
+    return ordinary.url if ordinary and not is_easy_to_read(ordinary) else "/sv/"
+
+
 def language_links(page: Page | None) -> list[dict[str, Any]]:
-    """Link every language to the same page in it, or else to its home page."""
-    site = current_site()
-    links = []
-    for code, info in LOCALES.items():
-        target = site.get(code, page.path) if page else None
-        links.append(
-            {
-                "code": code,
-                "name": info.name,
-                "url": target.url if target else f"/{code}/",
-                "current": code == current_locale(),
-            }
-        )
+    """Link every language to the same page in it, or else to its home page; then Lättläst."""
+    locale, easy = current_locale(), is_easy_to_read(page)
+    links = [
+        {
+            "code": code,
+            "name": info.name,
+            "url": (ordinary_page(page) if easy and code == "sv" else None)
+            or same_page_in(code, page, keep_query=True)
+            or f"/{code}/",
+            "current": code == locale and not easy,
+        }
+        for code, info in LOCALES.items()
+    ]
+    if locale == "sv":
+        easy_home = current_site().get("sv", EASY_TO_READ)
+        if easy_home:
+            links.append({"code": "sv", "name": "Lättläst", "url": easy_home.url, "current": easy})
     return links
 
 
@@ -65,6 +107,8 @@ def init_templating(app: Flask) -> None:
             "locale": locale,
             "text_direction": direction(locale),
             "language_links": language_links,
+            "alternates": alternates,
+            "is_easy_to_read": is_easy_to_read,
             "breadcrumbs": breadcrumbs,
             "request_path": request.path,
         }
