@@ -31,7 +31,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.test import TestResponse
 
 from gvisite import create_app
-from gvisite.cases import Case, OutboxMessage
+from gvisite.cases import Case, OutboxMessage, Receipt
 from gvisite.extensions import db
 from tests.conftest import REAL_CONTENT, LiveServer, app_config
 from tests.helpers import parse, require_tool
@@ -156,6 +156,7 @@ def empty_tables(app: Flask) -> None:
     """Delete every case and message (children first)."""
     with app.app_context():
         db.session.execute(delete(OutboxMessage))
+        db.session.execute(delete(Receipt))
         db.session.execute(delete(Case))
         db.session.commit()
 

@@ -28,6 +28,7 @@ from gvisite.cases import (
     CaseEvent,
     OutboxMessage,
     PublishedProblem,
+    Receipt,
     StaffUser,
     hash_secret,
     new_reference,
@@ -88,7 +89,8 @@ def set_active(app: Flask, email: str, active: bool) -> None:
 def empty_staff_tables(app: Flask) -> None:
     """Delete every row the staff area and the forms write (children first)."""
     with app.app_context():
-        for model in (PublishedProblem, CaseEvent, OutboxMessage, AuditEntry, Case, StaffUser):
+        models = (PublishedProblem, CaseEvent, OutboxMessage, AuditEntry, Receipt, Case, StaffUser)
+        for model in models:
             db.session.execute(delete(model))
         db.session.commit()
 

@@ -17,6 +17,7 @@ from tests.fixtures_forms import (
     REPORT_ANSWERS,
     STAFF_MAILBOX,
     all_cases,
+    all_messages,
     copy_content,
     count,
     form_url,
@@ -64,6 +65,37 @@ def test_page_parameter_prefills_only_pages_of_this_site(
     response = forms_client.get(form_url("sv", kind), query_string={"page": given})
     assert response.status_code == 200
     assert form_values(response.data)["page"] == shown
+
+
+WHICH_PAGE = [
+    # (what the resident typed or pasted, what is stored)
+    ("http://localhost/sv/om-gvi", "/sv/om-gvi"),
+    ("  http://localhost/en/om-gvi?utm=x#del ", "/en/om-gvi"),
+    ("HTTP://LOCALHOST/fi/", "/fi/"),
+    ("/sv/tillganglighet", "/sv/tillganglighet"),
+    ("Brevet från socialtjänsten den 3 november", "Brevet från socialtjänsten den 3 november"),
+    ("https://evil.example/sv/om-gvi", "https://evil.example/sv/om-gvi"),
+    ("javascript:alert(1)", "javascript:alert(1)"),
+    ("/sv/finns-inte", "/sv/finns-inte"),
+]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize(("typed", "stored"), WHICH_PAGE)
+def test_which_page_takes_a_pasted_address_or_a_description(
+    forms_app: Flask, forms_client: FlaskClient, kind: str, typed: str, stored: str
+) -> None:
+    response = submit(forms_client, form_url("sv", kind), {**ANSWERS[kind], "page": typed})
+    assert response.status_code == 303
+    [case] = all_cases(forms_app)
+    assert case.page == stored
+    staff = next(m for m in all_messages(forms_app) if m.purpose == "staff")
+    # Only an address of ours becomes a link in the staff mail; a description stays text.
+    links = [line.strip() for line in staff.body.splitlines() if "localhost/" in line]
+    if stored.startswith("/"):
+        assert f"http://localhost{stored}" in links
+    else:
+        assert not any(stored in link for link in links)
 
 
 # --- The form's markup ---------------------------------------------------------------------------
@@ -118,16 +150,17 @@ def test_every_hint_is_tied_to_its_field(forms_client: FlaskClient, kind: str) -
 
 # --- Validation ----------------------------------------------------------------------------------
 
-ON_SITE = "Enter the address of a page on this website, like /sv/om-gvi."
+PAGE_MISSING = "Enter the page the problem is on, or describe where you saw it."
+PAGE_LONG = "Use 500 characters or fewer."
 EMAIL_FORMAT = "Enter an email address in the correct format, like namn@exempel.se."
 ONE_LINE = "Write this on one line, without line breaks."
 TOO_LONG = "Use 5,000 characters or fewer."
 LONG = "x" * 201
 # (form, changes to valid answers, the id the summary links to, message id or None for any)
 VALIDATION_ERRORS = [
-    pytest.param("report", {"page": ""}, "page", "Enter the page the problem is on.", id="r-page"),
-    pytest.param("report", {"page": "https://evil.example/"}, "page", ON_SITE, id="r-page-foreign"),
-    pytest.param("report", {"page": "/sv/finns-inte"}, "page", ON_SITE, id="r-page-unknown"),
+    pytest.param("report", {"page": ""}, "page", PAGE_MISSING, id="r-page"),
+    pytest.param("report", {"page": "x" * 501}, "page", PAGE_LONG, id="r-page-long"),
+    pytest.param("report", {"page": "/sv/om-gvi\nX: y"}, "page", ONE_LINE, id="r-page-lf"),
     pytest.param("report", {"problem": "   "}, "problem", "Describe the problem.", id="r-problem"),
     pytest.param("report", {"problem": "x" * 5001}, "problem", TOO_LONG, id="r-problem-long"),
     pytest.param("report", {"assistive_tech": LONG}, "assistive_tech", None, id="r-at-long"),
@@ -140,7 +173,7 @@ VALIDATION_ERRORS = [
     pytest.param(
         "format", {"page": ""}, "page", "Enter the page or document you need.", id="f-page"
     ),
-    pytest.param("format", {"page": "//evil.example/x"}, "page", ON_SITE, id="f-page-foreign"),
+    pytest.param("format", {"page": "x" * 501}, "page", PAGE_LONG, id="f-page-long"),
     pytest.param(
         "format", {"format": ""}, "format-0", "Select the format you need.", id="f-format"
     ),
@@ -367,7 +400,7 @@ def test_a_token_from_another_session_is_refused(
 
 
 @pytest.mark.parametrize("locale", ["sv", "ar"])
-def test_rate_limit_answers_with_a_localized_page_that_offers_phone_and_mail(
+def test_rate_limit_keeps_the_answers_says_when_and_offers_phone_and_mail(
     make_forms_app, locale: str
 ) -> None:
     app = make_forms_app(SUBMISSION_RATE_LIMIT="2 per hour")
@@ -375,18 +408,42 @@ def test_rate_limit_answers_with_a_localized_page_that_offers_phone_and_mail(
     url = form_url(locale, "report")
     for _ in range(2):
         assert submit(client, url, REPORT_ANSWERS).status_code == 303
-    response = submit(client, url, REPORT_ANSWERS)
+    answers = {**REPORT_ANSWERS, "problem": "Den tredje rapporten, med mina egna ord."}
+    response = submit(client, url, answers)
     assert response.status_code == 429
+    assert 0 < int(response.headers["Retry-After"]) <= 3600
     soup = parse(response.data)
     assert soup.html["lang"] == locale
     assert soup.html["dir"] == ("rtl" if locale == "ar" else "ltr")
+    alert = soup.select_one("main [role=alert]")
     heading = translate(app, locale, "Too many messages from your connection")
-    assert soup.select_one("main h1").get_text(strip=True) == heading
-    assert soup.select_one('main a[href^="tel:"]') is not None
-    assert soup.select_one(f'main a[href="mailto:{STAFF_MAILBOX}"]') is not None
+    assert alert.h2.get_text(strip=True) == heading
+    assert alert.select_one('a[href^="tel:"]') is not None
+    assert alert.select_one(f'a[href="mailto:{STAFF_MAILBOX}"]') is not None
+    # Nothing typed is lost: the form is shown again with every answer.
+    shown = form_values(response.data)
+    assert {key: shown[key] for key in answers} == answers
     assert count(app, Case) == 2
     # Reading the form is not limited.
     assert client.get(url).status_code == 200
+
+
+def test_mistakes_and_too_fast_resends_do_not_use_up_the_limit(make_forms_app) -> None:
+    # A library's shared connection: many people, some mistakes, nobody locked out.
+    app = make_forms_app(SUBMISSION_RATE_LIMIT="2 per hour", FORM_MIN_SECONDS=2)
+    client = app.test_client()
+    url = form_url("sv", "report")
+    for _ in range(5):
+        assert submit(client, url, {**REPORT_ANSWERS, "problem": ""}).status_code == 200
+        assert submit(client, url, REPORT_ANSWERS).status_code == 200  # sent too fast
+    with app.app_context():
+        from gvisite.forms import _serializer
+
+        signed_long_ago = _serializer().dumps(0.0)
+    for _ in range(2):
+        assert submit(client, url, REPORT_ANSWERS, started=signed_long_ago).status_code == 303
+    assert submit(client, url, REPORT_ANSWERS, started=signed_long_ago).status_code == 429
+    assert count(app, Case) == 2
 
 
 @pytest.mark.parametrize("locale", LOCALES)
@@ -424,7 +481,7 @@ def seven_day_app(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.mark.parametrize("locale", LOCALES)
 @pytest.mark.parametrize("kind", KINDS)
-def test_receipt_after_post_redirect_get_shows_reference_and_response_target(
+def test_receipt_after_post_redirect_get_shows_reference_and_due_date_once(
     seven_day_app: Flask, kind: str, locale: str
 ) -> None:
     client = seven_day_app.test_client()
@@ -434,26 +491,67 @@ def test_receipt_after_post_redirect_get_shows_reference_and_response_target(
     assert location == f"/{locale}/tillganglighet/kvitto"
     receipt = client.get(location)
     assert receipt.status_code == 200
+    assert receipt.headers["Cache-Control"] == "no-store"
     soup = parse(receipt.data)
     assert soup.html["lang"] == locale
     reference = soup.select_one("main .reference").get_text(strip=True)
     assert REFERENCE.match(reference), reference
     assert reference.startswith("TG-" if kind == "report" else "AF-")
-    promise = translate(
-        seven_day_app, locale, "We will contact you within %(days)s working days.", days=7
-    )
-    assert promise in page_text(receipt.data)
-    assert reference in {case.reference for case in all_cases(seven_day_app)}
-    # Reloading the receipt does not send anything again.
-    assert client.get(location).status_code == 200
+    (case,) = [case for case in all_cases(seven_day_app) if case.reference == reference]
+    # The real date, seven working days on, not only "within 7 working days".
+    due = soup.select_one(f'main time[datetime="{case.due_on.isoformat()}"]')
+    assert due is not None
+    assert (case.due_on - case.created_at.date()).days >= 9
+    # Shown once: reopening it (a shared computer, the Back button) shows no reference.
+    again = client.get(location)
+    assert again.status_code == 200
+    assert parse(again.data).select_one(".reference") is None
+    assert reference not in again.get_data(as_text=True)
     assert sum(case.reference == reference for case in all_cases(seven_day_app)) == 1
+
+
+@pytest.mark.parametrize(
+    ("delivery", "changes", "promise"),
+    [
+        ("post", {"address": "Storgatan 1, 177 80 Järfälla"}, "by post to the address you gave"),
+        ("phone", {"phone": "070-123 45 67"}, "We will call you by"),
+        ("email", {"email": "anna@example.se"}, "We will answer you by email by"),
+    ],
+)
+def test_receipt_says_how_the_answer_will_come(
+    forms_app: Flask, forms_client: FlaskClient, delivery: str, changes: dict, promise: str
+) -> None:
+    answers = {**FORMAT_ANSWERS, "delivery": delivery, "email": "", **changes}
+    response = submit(forms_client, form_url("en", "format"), answers)
+    assert response.status_code == 303
+    text = page_text(forms_client.get(response.headers["Location"]).data)
+    assert promise in text
+    others = {"post": "by post", "phone": "call you", "email": "by email"}
+    assert all(word not in text for key, word in others.items() if key != delivery)
+
+
+def test_no_reference_or_secret_is_kept_in_the_cookie(
+    forms_app: Flask, forms_client: FlaskClient
+) -> None:
+    response = submit(forms_client, form_url("sv", "report"), REPORT_ANSWERS)
+    cookie = forms_client.get_cookie("session", path="/sv/tillganglighet/")
+    with forms_app.test_request_context("/sv/tillganglighet/kvitto"):
+        serializer = forms_app.session_interface.get_signing_serializer(forms_app)
+        stored = serializer.loads(cookie.value)
+    receipt = parse(forms_client.get(response.headers["Location"]).data)
+    reference = receipt.select_one(".reference").get_text(strip=True)
+    secret = parse_qs(urlsplit(receipt.select_one('a[href*="nyckel="]')["href"]).query)["nyckel"]
+    # The signed cookie is readable by anyone at the computer: only a one-time ticket is there.
+    assert set(stored) == {"csrf_token", "receipt"}
+    assert reference not in str(stored) and secret[0] not in str(stored)
 
 
 def test_anonymous_report_receipt_says_we_cannot_reply(
     forms_app: Flask, forms_client: FlaskClient
 ) -> None:
-    send_case(forms_client, "en", "report", name="", email="")
-    receipt = forms_client.get("/en/tillganglighet/kvitto")
+    answers = {**REPORT_ANSWERS, "name": "", "email": ""}
+    response = submit(forms_client, form_url("en", "report"), answers)
+    receipt = forms_client.get(response.headers["Location"])
     expected = translate(
         forms_app,
         "en",
@@ -470,10 +568,14 @@ def test_references_differ_between_cases(forms_client: FlaskClient) -> None:
 
 
 @pytest.mark.parametrize("locale", LOCALES)
-def test_receipt_without_a_submission_redirects(forms_client: FlaskClient, locale: str) -> None:
+def test_receipt_without_a_submission_says_it_is_gone(
+    forms_app: Flask, forms_client: FlaskClient, locale: str
+) -> None:
     response = forms_client.get(f"/{locale}/tillganglighet/kvitto")
-    assert response.status_code in {302, 303}
-    assert urlsplit(response.headers["Location"]).path == f"/{locale}/tillganglighet"
+    assert response.status_code == 200
+    heading = translate(forms_app, locale, "This receipt is no longer available")
+    assert parse(response.data).select_one("main h1").get_text(strip=True) == heading
+    assert "08-580 285 00" in page_text(response.data)
 
 
 # --- The footer ----------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 from flask import Flask
+from flask_babel import force_locale, format_date
 from sqlalchemy import update
 
 from gvisite import create_app
@@ -182,9 +183,14 @@ def test_resident_receipt_arrives_in_their_locale(
     body = receipt.body
     text = "Your reference number is %(reference)s. Give it if you contact us about your case."
     assert translate(mail_app, locale, text, reference=reference) in body
-    days = mail_app.extensions["gvisite.statement"].response_target_days
-    promise = "We will contact you within %(days)s working days."
-    assert translate(mail_app, locale, promise, days=days) in body
+    (case,) = [case for case in all_cases(mail_app) if case.reference == reference]
+    with mail_app.test_request_context(), force_locale(locale):
+        due = format_date(case.due_on, format="long")
+    assert translate(mail_app, locale, "We will answer you by %(date)s.", date=due) in body
+    # Replying works: the answer goes to the people who handle the case, reference in subject.
+    mailbox = STAFF_MAILBOX if kind == "report" else ALT_FORMAT_MAILBOX
+    assert addresses(message["Reply-To"]) == {mailbox}
+    assert reference in message["Subject"]
 
 
 def test_anonymous_report_sends_only_the_staff_mail_without_reply_to(

@@ -9,19 +9,22 @@ from typing import Any
 
 from flask import render_template
 from flask_babel import force_locale
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, delete, func, select, update
 
 from .cases import (
+    RECEIPT_VALID,
     AuditEntry,
     Case,
     CaseEvent,
     OutboxMessage,
     PublishedProblem,
+    Receipt,
     StaffUser,
     mailboxes_for,
     utcnow,
 )
 from .extensions import db
+from .outbox import forget_copies
 from .workdays import working_days_between
 
 STATUSES = ("ny", "pagaende", "vantar", "avslutad")
@@ -174,23 +177,31 @@ def purge(now: dt.datetime, retention_days: int) -> tuple[int, int]:
         case.answers = {k: v for k, v in case.answers.items() if k in {"format", "delivery"}}
         case.purged_at = now
     ids = [case.id for case in closed]
+    mailed: list[int] = []
     if ids:
         db.session.execute(update(CaseEvent).where(CaseEvent.case_id.in_(ids)).values(detail=None))
+        mailed = list(
+            db.session.scalars(select(OutboxMessage.id).where(OutboxMessage.case_id.in_(ids)))
+        )
         db.session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.case_id.in_(ids))
             .values(body="", subject="", recipients=[], reply_to=None)
         )
+    # A receipt not shown in time still holds a status secret: drop it, and any of spam cases.
+    db.session.execute(delete(Receipt).where(Receipt.created_at < now - RECEIPT_VALID))
     spam_cutoff = now - dt.timedelta(days=SPAM_KEEP_DAYS)
     old_spam = list(
         db.session.scalars(select(Case).where(Case.spam.is_(True), Case.created_at < spam_cutoff))
     )
     for case in old_spam:
-        for child in (*case.messages, *case.events):
+        mailed.extend(message.id for message in case.messages)  # marked spam after mailing
+        for child in (*case.messages, *case.events, *case.receipts):
             db.session.delete(child)
         db.session.delete(case)
     db.session.add(AuditEntry(action="purge", target=f"{len(closed)}+{len(old_spam)}"))
     db.session.commit()
+    forget_copies(mailed)  # after the commit: a file is only removed once the row is blank
     return len(closed), len(old_spam)
 
 

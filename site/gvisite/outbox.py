@@ -29,6 +29,7 @@ RETRY_DELAYS = [dt.timedelta(minutes=m) for m in (1, 5, 15, 60, 240, 720)]
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 CLAIM_FOR = dt.timedelta(minutes=5)
 BATCH = 50
+MESSAGE_ID_PREFIX = "outbox-"  # <outbox-<row id>.<created>@<site host>>
 
 
 class Backend(Protocol):
@@ -45,11 +46,19 @@ class FileBackend:
         self.folder = folder
 
     def send(self, message: EmailMessage) -> None:
-        """Write the message to `<folder>/<time>-<id>.eml`."""
+        """Write the message to `<folder>/<message id>.eml`: a resend replaces, never doubles."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
-        name = f"{stamp}-{uuid.uuid4().hex[:8]}.eml"
-        (self.folder / name).write_bytes(bytes(message))
+        local_part = str(message["Message-ID"]).strip("<>").partition("@")[0]
+        (self.folder / f"{local_part}.eml").write_bytes(bytes(message))
+
+    def forget(self, message_ids: list[int]) -> int:
+        """Delete the files of these outbox messages (purge: we keep no copy); return how many."""
+        removed = 0
+        for message_id in message_ids:
+            for path in self.folder.glob(f"{MESSAGE_ID_PREFIX}{message_id}.*.eml"):
+                path.unlink(missing_ok=True)
+                removed += 1
+        return removed
 
 
 class SmtpBackend:
@@ -97,7 +106,7 @@ def build_email(row: OutboxMessage, sender: str, domain: str) -> EmailMessage:
     message["Subject"] = row.subject
     message["Date"] = formatdate(localtime=False)
     # A stable id per outbox row lets mail systems drop a duplicate after a crash mid-send.
-    message["Message-ID"] = f"<outbox-{row.id}.{row.created_at:%Y%m%d%H%M%S}@{domain}>"
+    message["Message-ID"] = f"<{MESSAGE_ID_PREFIX}{row.id}.{row.created_at:%Y%m%d%H%M%S}@{domain}>"
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(row.body, charset="utf-8")
     return message
@@ -207,6 +216,12 @@ def worker_command(interval: float, rounds: int) -> None:
             log.exception("outbox round failed")
         done += 1
         time.sleep(interval)
+
+
+def forget_copies(message_ids: list[int]) -> int:
+    """Delete what the mail backend keeps of these messages (only the file backend keeps any)."""
+    backend = backend_for(current_app)
+    return backend.forget(message_ids) if isinstance(backend, FileBackend) else 0
 
 
 def init_app(app: Flask) -> None:

@@ -49,30 +49,31 @@ def is_easy_to_read(page: Page | None) -> bool:
     return page is not None and page.locale == "sv" and page.path.startswith(EASY_TO_READ)
 
 
-def ordinary_page(page: Page) -> str:
-    """Return the ordinary Swedish page an easy-to-read page retells, or the Swedish home."""
+def ordinary_page(page: Page) -> Page | None:
+    """Return the ordinary Swedish page an easy-to-read page retells, if there is one."""
     ordinary = current_site().get("sv", page.path.removeprefix(EASY_TO_READ).strip("/"))
-    return ordinary.url if ordinary and not is_easy_to_read(ordinary) else "/sv/"
+    return ordinary if ordinary and not is_easy_to_read(ordinary) else None
 
 
 def language_links(page: Page | None) -> list[dict[str, Any]]:
     """Link every language to the same page in it, or else to its home page; then Lättläst."""
     locale, easy = current_locale(), is_easy_to_read(page)
+    # From an easy-to-read page, the languages lead to the ordinary page it retells.
+    target = ordinary_page(page) if easy and page else page
     links = [
         {
             "code": code,
             "name": info.name,
-            "url": (ordinary_page(page) if easy and code == "sv" else None)
-            or same_page_in(code, page, keep_query=True)
+            "url": (None if easy and target is None else same_page_in(code, target, True))
             or f"/{code}/",
             "current": code == locale and not easy,
+            "easy": False,
         }
         for code, info in LOCALES.items()
     ]
-    if locale == "sv":
-        easy_home = current_site().get("sv", EASY_TO_READ)
-        if easy_home:
-            links.append({"code": "sv", "name": "Lättläst", "url": easy_home.url, "current": easy})
+    if locale == "sv" and (easy_home := current_site().get("sv", EASY_TO_READ)):
+        link = {"code": "sv", "name": "Lättläst", "url": easy_home.url, "current": easy}
+        links.append({**link, "easy": True})  # Swedish too: no second hreflang="sv"
     return links
 
 
