@@ -8,6 +8,8 @@ import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from email import message_from_bytes, policy
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -243,3 +245,28 @@ def test_csv_export_keeps_a_resident_formula_as_text(staff_site: StaffSite) -> N
         body = render_export("csv", export_rows())
     [row] = list(csv.DictReader(io.StringIO(body)))
     assert not str(row["name"]).startswith(("=", "+", "-", "@"))
+
+
+def test_purge_also_removes_the_mail_files_the_file_backend_wrote(purge_site: StaffSite) -> None:
+    # The default backend keeps every mail as a file: those are copies of the personal data too.
+    stored = fill(purge_site)
+    keep_body, gone_body = "Ett svar som ska finnas kvar.", f"Hej {PERSONAL['name']}, {PROBLEM}"
+    for reference, body in ((stored.old_report, gone_body), (stored.recent_closed, keep_body)):
+        add_message(purge_site.app, load_case(purge_site.app, reference).id, body=body)
+    sent = purge_site.app.test_cli_runner().invoke(args=["outbox", "send"])
+    assert sent.exit_code == 0 and sent.output.startswith("2 sent"), sent.output
+    folder = Path(purge_site.app.instance_path) / "mail"
+
+    def mail_texts() -> str:
+        mails = [
+            message_from_bytes(p.read_bytes(), policy=policy.default) for p in folder.glob("*.eml")
+        ]
+        return "\n".join(f"{mail['To']}\n{mail.get_content()}" for mail in mails)
+
+    assert PERSONAL["email"] in mail_texts()
+    purge(purge_site)
+    left = mail_texts()
+    assert len(list(folder.glob("*.eml"))) == 1
+    assert "Ett svar som ska finnas kvar." in left
+    for secret in (PERSONAL["name"], PROBLEM):
+        assert secret not in left
