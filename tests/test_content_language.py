@@ -1,4 +1,4 @@
-"""The pages' own words: each language in its own script and language, dated facts, safer browsing."""
+"""The pages' own words: each language in its own script, dated facts, safer browsing."""
 
 from __future__ import annotations
 
@@ -30,7 +30,13 @@ UNDATED = {
     "en": ["is starting to work", "is signing", "are starting to work"],
     "ar": ["تبدأ بلدية", "توقّع بلدية", "والآن تبدأ"],
 }
-DATED = {"sv": "november 2026", "fi": "marraskuu(?:ssa|sta) 2026", "en": "november 2026", "ar": "نوفمبر 2026"}
+# The month the work began, as each language writes it (matched case-insensitively).
+DATED = {
+    "sv": "november 2026",
+    "fi": "marraskuu(?:ssa|sta) 2026",
+    "en": "november 2026",
+    "ar": "نوفمبر 2026",
+}
 # Sentences that say more than the law does (DOS-lagen asks for accessibility requirements).
 OVERSTATED = {
     "sv": ["ska alla kunna använda", "ska gå att använda för alla"],
