@@ -246,7 +246,7 @@ def test_start_and_agreement_are_dated(site_client: FlaskClient, locale: str, pa
 
 
 @pytest.mark.parametrize("locale", DATED)
-@pytest.mark.parametrize("path", ["gvi-i-jarfalla", "nyheter/jarfalla-inror-gvi", "om-gvi"])
+@pytest.mark.parametrize("path", ["gvi-i-jarfalla", "nyheter/jarfalla-infor-gvi", "om-gvi"])
 def test_pages_say_when_the_work_began(site_client: FlaskClient, locale: str, path: str) -> None:
     """The pages about the start of GVI in Järfälla name the month it began."""
     text = prose(fetch(site_client, page_url(locale, path))).get_text(" ")
