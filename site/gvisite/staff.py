@@ -94,12 +94,12 @@ def staff_time(
         value = local_time(value)
         if precision == "date":
             value = value.date()
-    shown = value.strftime(TIME_FORMATS[precision if isinstance(value, dt.datetime) else "date"])
+    if not isinstance(value, dt.datetime):
+        precision = "date"  # a date (a due day) has no time of day to show
+    shown = value.strftime(TIME_FORMATS[precision])
     if not context.autoescape:  # a plain-text mail
         return shown
-    machine = (
-        value.isoformat(timespec=precision) if isinstance(value, dt.datetime) else value.isoformat()
-    )
+    machine = value.isoformat() if precision == "date" else value.isoformat(timespec=precision)
     return Markup('<time class="nowrap" datetime="{}">{}</time>').format(machine, shown)
 
 
