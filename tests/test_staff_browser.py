@@ -74,9 +74,26 @@ def sample_cases(staff_live_server: StaffLiveServer) -> dict[str, str]:
             select(StaffUser.id).where(StaffUser.email == ACCOUNTS["handler"][0])
         )
     overdue = make_case(
-        app, created_at=utcnow() - dt.timedelta(days=30), status="pagaende", assignee_id=handler
+        app,
+        created_at=utcnow() - dt.timedelta(days=30),
+        status="pagaende",
+        assignee_id=handler,
+        page="/sv/tillganglighet/alternativt-format?page=/sv/om-gvi/samarbetspartner",
+        answers={
+            "problem": "Knappen går inte att nå med tangentbordet.",
+            "assistive_tech": "NVDA 2026.1 med punktdisplay",
+            "browser": "Firefox 140 på Windows 11, bärbar dator",
+        },
     )
-    add_message(app, overdue.id, status="failed", attempts=7, last_error="ConnectionRefusedError")
+    add_message(
+        app,
+        overdue.id,
+        status="failed",
+        attempts=7,
+        last_error="ConnectionRefusedError",
+        recipients=["tillganglighet.gvi@jarfalla.se", "sidansvarig.kommunikation@jarfalla.se"],
+        subject="Nytt ärende: Rapport om bristande tillgänglighet",
+    )
     add_message(app, overdue.id, status="sent", sent_at=utcnow(), attempts=1)
     with app.app_context():
         db.session.add(
@@ -111,6 +128,138 @@ STAFF_PAGES = [
     ("statistics", "admin", "/staff/statistik"),
     ("audit log", "admin", "/staff/logg"),
 ]
+
+
+@pytest.fixture(scope="module")
+def narrow_tab(browser: Any, staff_live_server: StaffLiveServer) -> Iterator[Any]:
+    """One 320 px wide tab (a small phone, or 400 % zoom) on the staff live server."""
+    with watched_context(
+        browser, staff_live_server.url, viewport={"width": 320, "height": 800}
+    ) as (context, log):
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        yield page
+        assert not log.foreign, f"requests left the site: {log.foreign}"
+
+
+# What a reader would see as broken, measured in the page: a word split over two lines, a
+# date or time split, the page scrolling sideways, content sticking out of the main column
+# outside a labelled and focusable scroll region, labels and values of one list out of line.
+LAYOUT_PROBLEMS = r"""() => {
+  const problems = [];
+  const main = document.querySelector("main");
+  const box = main.getBoundingClientRect();
+  const hidden = (el) => {
+    for (let at = el; at && at !== main; at = at.parentElement) {
+      const rect = at.getBoundingClientRect();
+      if (rect.width <= 1 || rect.height <= 1) return true;
+    }
+    return false;
+  };
+  const lines = (rects) =>
+    new Set([...rects].filter((r) => r.width > 0).map((r) => Math.round(r.top))).size;
+  const range = document.createRange();
+  const walker = document.createTreeWalker(main, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (hidden(node.parentElement)) continue;
+    for (const match of node.data.matchAll(/[^\s\-?&\u00ad]+[\-?&\u00ad]?/g)) {
+      // Split if its first letter sits on a line above its last. (Chromium gives the letter
+      // after a soft-hyphen break a second box on the line before, hence the lowest box.)
+      const tops = [match.index, match.index + match[0].length - 1].map((at) => {
+        range.setStart(node, at);
+        range.setEnd(node, at + 1);
+        return [...range.getClientRects()].map((r) => Math.round(r.top));
+      });
+      if (Math.max(...tops[0]) < Math.min(...tops[1])) {
+        problems.push(`word split: "${match[0]}" in <${node.parentElement.localName}>`);
+      }
+    }
+  }
+  for (const time of main.querySelectorAll("time")) {
+    if (lines(time.getClientRects()) > 1) problems.push(`date split: ${time.textContent}`);
+  }
+  const root = document.documentElement;
+  if (root.scrollWidth > root.clientWidth) {
+    problems.push(`the page scrolls sideways: ${root.scrollWidth} px`);
+  }
+  for (const region of main.querySelectorAll(".table-scroll")) {
+    const label = document.getElementById(region.getAttribute("aria-labelledby") || "");
+    const named = region.getAttribute("role") === "region" && label && label.textContent.trim();
+    if (region.scrollWidth > region.clientWidth && !(named && region.tabIndex === 0)) {
+      problems.push(`a table scrolls outside a labelled, focusable region: ${region.textContent}`);
+    }
+  }
+  for (const el of main.querySelectorAll("*")) {
+    if (el.closest(".table-scroll") || hidden(el)) continue;
+    const rect = el.getBoundingClientRect();
+    if (rect.right > box.right + 1 || rect.left < box.left - 1) {
+      problems.push(`<${el.localName}> sticks out: ${el.textContent.trim().slice(0, 40)}`);
+    }
+  }
+  for (const cell of main.querySelectorAll("th, td, dt, dd")) {
+    if (!hidden(cell) && cell.scrollWidth > cell.clientWidth + 1) {
+      problems.push(`text overflows its box: ${cell.textContent.trim()}`);
+    }
+  }
+  for (const list of main.querySelectorAll("dl")) {
+    const values = [...list.querySelectorAll("dd")];
+    const starts = new Set(values.map((dd) => Math.round(dd.getBoundingClientRect().left)));
+    if (starts.size > 1) problems.push(`the values of a list do not line up: ${[...starts]}`);
+  }
+  return problems;
+}"""
+
+WIDTHS = {"1280 px": "tab", "320 px": "narrow_tab"}
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize(("name", "who", "path"), STAFF_PAGES, ids=[p[0] for p in STAFF_PAGES])
+def test_staff_pages_read_without_split_words(
+    request: pytest.FixtureRequest,
+    staff_live_server: StaffLiveServer,
+    sample_cases: dict[str, str],
+    width: str,
+    name: str,
+    who: str,
+    path: str,
+) -> None:
+    page = request.getfixturevalue(WIDTHS[width])
+    log_in(page, staff_live_server, who)
+    path = path.replace("REPORT", sample_cases["report"]).replace("FORMAT", sample_cases["format"])
+    goto(page, staff_live_server, path)
+    problems = page.evaluate(LAYOUT_PROBLEMS)
+    assert not problems, f"{name} at {width}:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize(("name", "who", "path"), STAFF_PAGES, ids=[p[0] for p in STAFF_PAGES])
+def test_staff_pages_at_320_px_have_no_axe_violations(
+    narrow_tab: Any,
+    staff_live_server: StaffLiveServer,
+    sample_cases: dict[str, str],
+    name: str,
+    who: str,
+    path: str,
+) -> None:
+    log_in(narrow_tab, staff_live_server, who)
+    path = path.replace("REPORT", sample_cases["report"]).replace("FORMAT", sample_cases["format"])
+    goto(narrow_tab, staff_live_server, path)
+    assert_no_axe_violations(narrow_tab)
+
+
+def test_inbox_rows_at_320_px_are_blocks_that_keep_their_table_semantics(
+    narrow_tab: Any, staff_live_server: StaffLiveServer, sample_cases: dict[str, str]
+) -> None:
+    log_in(narrow_tab, staff_live_server, "handler")
+    table = narrow_tab.locator("table.cases")
+    # One block per case: the table fits the screen without a scroll bar.
+    assert narrow_tab.evaluate(
+        "() => { const region = document.querySelector('main .table-scroll');"
+        " return region.scrollWidth <= region.clientWidth; }"
+    )
+    # A screen reader still meets a table with rows, headers and cells.
+    tree = table.aria_snapshot()
+    assert "- table" in tree and "- row" in tree, tree
+    assert "- columnheader" in tree and "- rowheader" in tree and "- cell" in tree, tree
 
 
 def test_login_pages_have_no_axe_violations(tab: Any, staff_live_server: StaffLiveServer) -> None:

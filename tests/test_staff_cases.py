@@ -35,7 +35,7 @@ def summary_value(soup: BeautifulSoup, term: str) -> str:
     """Return the text of the `<dd>` after the `<dt>` with this text."""
     for dt_tag in soup.select("main dt"):
         if dt_tag.get_text(strip=True) == term:
-            return dt_tag.find_next_sibling("dd").get_text(" ", strip=True)
+            return dt_tag.find_next_sibling("dd").get_text(strip=True)
     raise AssertionError(f"no <dt>{term}</dt>")
 
 
@@ -233,7 +233,7 @@ def test_reply_is_queued_in_the_residents_language(
     assert ("reply", case.reference, staff_site.ids["handler"]) in audit_rows(staff_site.app)
     soup = case_page(handler_client, case.reference)
     row = soup.select("table tbody tr")[-1]
-    cells = [td.get_text(" ", strip=True) for td in row.find_all("td")]
+    cells = [" ".join(td.get_text().split()) for td in row.find_all("td")]
     assert cells[:3] == [t(staff_site, "Reply"), "resident@example.se", message.subject]
     assert cells[3].startswith(t(staff_site, "Waiting to be sent"))
 
@@ -362,7 +362,7 @@ def test_spam_and_not_spam(staff_site: StaffSite, handler_client: FlaskClient) -
     assert inbox_references(handler_client) == []
     assert inbox_references(handler_client, "?spam=1") == [case.reference]
     soup = case_page(handler_client, case.reference)
-    assert soup.select_one("main .warning").get_text(strip=True) == t(
+    assert " ".join(soup.select_one("main .warning").get_text().split()) == t(
         staff_site, "This case is marked as spam."
     )
     assert soup.select_one("form[action$='/spam'] input[name=value]")["value"] == "0"
@@ -412,6 +412,6 @@ def test_overdue_case_says_so_in_words(staff_site: StaffSite, handler_client: Fl
     case = staff_site.case(created_at=utcnow() - dt.timedelta(days=30))
     due = load_case(staff_site.app, case.reference).due_on
     soup = case_page(handler_client, case.reference)
-    assert soup.select_one("main .warning").get_text(strip=True) == t(
+    assert " ".join(soup.select_one("main .warning").get_text().split()) == t(
         staff_site, "Overdue: the answer was due on %(date)s.", date=due.isoformat()
     )

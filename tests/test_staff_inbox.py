@@ -41,7 +41,7 @@ def rows(soup: BeautifulSoup) -> list[Row]:
     found = []
     for tr in soup.select("table.cases tbody tr"):
         cells = tr.find_all(["th", "td"], recursive=False)
-        texts = [" ".join(cell.get_text(" ").split()) for cell in cells]
+        texts = [" ".join(cell.get_text().split()) for cell in cells]
         found.append(Row(*texts, cells=cells))
     return found
 

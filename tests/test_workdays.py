@@ -6,11 +6,19 @@ import datetime as dt
 
 import pytest
 
-from gvisite.workdays import add_working_days, is_working_day, working_days_between
+from gvisite import cases
+from gvisite.workdays import (
+    add_working_days,
+    is_working_day,
+    local_date,
+    local_time,
+    working_days_between,
+)
 from tests.fixtures_forms import send_case
 from tests.fixtures_staff import StaffSite, load_case
 
 D = dt.date
+T = dt.datetime
 
 # (received, working days promised, due date), worked out by hand from a calendar.
 DUE_DATES = [
@@ -85,10 +93,50 @@ def test_working_days_between_is_zero_backwards() -> None:
     assert working_days_between(D(2026, 11, 23), D(2026, 11, 23)) == 0
 
 
-def test_a_stored_case_is_due_after_the_statements_target(staff_site: StaffSite) -> None:
+# (stored naive UTC time, Stockholm's wall clock then, its UTC offset in hours, zone name)
+STOCKHOLM_TIMES = [
+    (T(2026, 12, 1, 22, 30), T(2026, 12, 1, 23, 30), 1, "CET"),  # winter, before midnight
+    (T(2026, 12, 1, 23, 30), T(2026, 12, 2, 0, 30), 1, "CET"),  # after midnight: the next day
+    (T(2026, 6, 30, 21, 30), T(2026, 6, 30, 23, 30), 2, "CEST"),  # summer, before midnight
+    (T(2026, 6, 30, 22, 30), T(2026, 7, 1, 0, 30), 2, "CEST"),  # summer, the next day
+    (T(2026, 3, 29, 0, 59), T(2026, 3, 29, 1, 59), 1, "CET"),  # the last minute of winter time
+    (T(2026, 3, 29, 1, 0), T(2026, 3, 29, 3, 0), 2, "CEST"),  # clocks jump from 02:00 to 03:00
+    (T(2026, 10, 25, 0, 30), T(2026, 10, 25, 2, 30), 2, "CEST"),  # 02:30 summer time...
+    (T(2026, 10, 25, 1, 30), T(2026, 10, 25, 2, 30), 1, "CET"),  # ...and 02:30 again in winter
+]
+
+
+@pytest.mark.parametrize(
+    ("utc", "wall", "offset", "zone"), STOCKHOLM_TIMES, ids=[str(t[0]) for t in STOCKHOLM_TIMES]
+)
+def test_stored_times_are_read_in_stockholm(
+    utc: dt.datetime, wall: dt.datetime, offset: int, zone: str
+) -> None:
+    local = local_time(utc)
+    assert local.replace(tzinfo=None) == wall
+    assert local.utcoffset() == dt.timedelta(hours=offset)
+    assert local.tzname() == zone
+    assert local_date(utc) == wall.date()
+
+
+# (the clock in UTC when a resident sends the form, the day it is received in Stockholm)
+RECEIVED = [
+    (T(2026, 12, 1, 22, 30), D(2026, 12, 1)),  # 23:30 on Tuesday 1 December
+    (T(2026, 12, 1, 23, 30), D(2026, 12, 2)),  # 00:30 on Wednesday 2 December
+    (T(2026, 6, 4, 21, 30), D(2026, 6, 4)),  # 23:30 summer time on Thursday 4 June
+    (T(2026, 6, 4, 22, 30), D(2026, 6, 5)),  # 00:30 summer time on Friday 5 June
+]
+
+
+@pytest.mark.parametrize(("now", "received"), RECEIVED, ids=[str(r[0]) for r in RECEIVED])
+def test_a_submission_is_due_counted_from_the_stockholm_date(
+    staff_site: StaffSite, monkeypatch: pytest.MonkeyPatch, now: dt.datetime, received: dt.date
+) -> None:
     """A submission through the form gets its due date from the statement's target."""
+    monkeypatch.setattr(cases, "utcnow", lambda: now)  # the clock store_case reads
     reference = send_case(staff_site.app.test_client(), "sv", "report")
     case = load_case(staff_site.app, reference)
     target = staff_site.app.extensions["gvisite.statement"].response_target_days
-    assert case.due_on == add_working_days(case.created_at.date(), target)
-    assert working_days_between(case.created_at.date(), case.due_on) == target
+    assert case.created_at == now
+    assert case.due_on == add_working_days(received, target)
+    assert working_days_between(received, case.due_on) == target

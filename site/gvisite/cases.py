@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
-from .workdays import add_working_days
+from .workdays import add_working_days, local_date
 
 KINDS = {"report": "TG", "format": "AF"}  # kind -> reference prefix (tillgänglighet / alt. format)
 # Unambiguous characters only: no 0/O, 1/I/L or U, so a reference read over the phone survives.
@@ -236,7 +236,7 @@ def secret_matches(case: Case | None, secret: str) -> bool:
 def store_case(case: Case, compose: Callable[[Case], list[OutboxMessage]]) -> Case:
     """Store a case and its outgoing mail in one transaction, retrying a reference clash."""
     case.created_at = case.created_at or utcnow()  # the mail quotes it before the flush
-    case.due_on = add_working_days(case.created_at.date(), response_target_days())
+    case.due_on = add_working_days(local_date(case.created_at), response_target_days())
     case.secret = secrets.token_urlsafe(24)
     case.secret_hash = hash_secret(case.secret)
     case.receipt_ticket = secrets.token_urlsafe(24)

@@ -25,7 +25,7 @@ from .cases import (
 )
 from .extensions import db
 from .outbox import forget_copies
-from .workdays import working_days_between
+from .workdays import local_date, local_time, working_days_between
 
 STATUSES = ("ny", "pagaende", "vantar", "avslutad")
 SPAM_KEEP_DAYS = 30
@@ -251,12 +251,14 @@ def statistics(today: dt.date) -> dict[str, Any]:
     reply_days: list[int] = []
     on_time = answered = 0
     for created, kind, first_reply, closed, due in rows:
-        per_month[(created.strftime("%Y-%m"), kind)] += 1
+        # Months and days are Stockholm's: a case sent at 00:30 on 1 May counts in May.
+        per_month[(local_time(created).strftime("%Y-%m"), kind)] += 1
         answered_at = first_reply or closed
         if answered_at is not None:
             answered += 1
-            reply_days.append(working_days_between(created.date(), answered_at.date()))
-            on_time += due is None or answered_at.date() <= due
+            answered_on = local_date(answered_at)
+            reply_days.append(working_days_between(local_date(created), answered_on))
+            on_time += due is None or answered_on <= due
     months = sorted({month for month, _ in per_month}, reverse=True)
     return {
         "months": [

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
+import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -26,6 +28,9 @@ from flask.cli import AppGroup
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
+from jinja2 import pass_eval_context
+from jinja2.nodes import EvalContext
+from markupsafe import Markup
 from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 from wtforms.fields.choices import SelectChoice
@@ -45,6 +50,7 @@ from .staff_forms import (
     SimpleForm,
     StatusForm,
 )
+from .workdays import local_date, local_time
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 bp.after_request(private)
@@ -69,9 +75,37 @@ def _require_login() -> BaseResponse | None:
     return enforce_idle_timeout()
 
 
-def _today() -> Any:
-    """Return today's date in UTC (due dates are dates)."""
-    return utcnow().date()
+def _today() -> dt.date:
+    """Return today's date in Stockholm, the day due dates and "overdue" are counted in."""
+    return local_date(utcnow())
+
+
+TIME_FORMATS = {"date": "%Y-%m-%d", "minutes": "%Y-%m-%d %H:%M", "seconds": "%Y-%m-%d %H:%M:%S"}
+
+
+@pass_eval_context
+def staff_time(
+    context: EvalContext, value: dt.datetime | dt.date | None, precision: str = "minutes"
+) -> str:
+    """Show staff a stored time (naive UTC) in Stockholm time, or a date; a `<time>` in HTML."""
+    if value is None:
+        return "–"
+    if isinstance(value, dt.datetime):
+        value = local_time(value)
+        if precision == "date":
+            value = value.date()
+    if not isinstance(value, dt.datetime):
+        precision = "date"  # a date (a due day) has no time of day to show
+    shown = value.strftime(TIME_FORMATS[precision])
+    if not context.autoescape:  # a plain-text mail
+        return shown
+    machine = value.isoformat() if precision == "date" else value.isoformat(timespec=precision)
+    return Markup('<time class="nowrap" datetime="{}">{}</time>').format(machine, shown)
+
+
+def soft_breaks(text: str | None) -> Markup:
+    """Let a path or an address wrap after / . @ instead of inside a word on a narrow screen."""
+    return Markup("<wbr>").join(re.split(r"(?<=[/.@])", text or ""))
 
 
 @bp.get("/")
@@ -337,4 +371,8 @@ def export_command(fmt: str) -> None:
 def init_app(app: Flask) -> None:
     """Register the staff area and its commands."""
     app.register_blueprint(bp)
+    app.add_template_filter(staff_time)
+    app.add_template_filter(soft_breaks)
+    # For any page that shows a stored time as a date (the resident's status page too).
+    app.add_template_filter(local_date)
     app.cli.add_command(cases_cli)

@@ -1,11 +1,26 @@
-"""Working days in Sweden: weekends, public holidays and the de facto ones (midsommarafton...)."""
+"""Swedish time and working days: Stockholm's clock, weekends, public and de facto holidays."""
 
 from __future__ import annotations
 
 import datetime as dt
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 import holidays
+
+# Times are stored as naive UTC; days (received, due, today, overdue) are Stockholm's days.
+# ZoneInfo raises at import if the system has no time zone data (then install `tzdata`).
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+
+
+def local_time(utc: dt.datetime) -> dt.datetime:
+    """Return a stored (naive UTC) time as Stockholm's time, CET or CEST as the day has it."""
+    return utc.replace(tzinfo=dt.UTC).astimezone(STOCKHOLM)
+
+
+def local_date(utc: dt.datetime) -> dt.date:
+    """Return the Stockholm date of a stored (naive UTC) time."""
+    return local_time(utc).date()
 
 
 @lru_cache(maxsize=16)
