@@ -36,7 +36,7 @@ from gvisite.cases import (
     utcnow,
 )
 from gvisite.extensions import db, limiter
-from gvisite.workdays import add_working_days
+from gvisite.workdays import add_working_days, local_date
 from tests.conftest import LiveServer
 from tests.fixtures_forms import SmtpServer, dispose, forms_config, migrate, shared_app
 from tests.helpers import parse
@@ -197,7 +197,9 @@ def make_case(
     }
     secret = secrets.token_urlsafe(24)
     with app.app_context():
-        due_on = fields.pop("due_on", add_working_days(created_at.date(), response_target_days()))
+        due_on = fields.pop(
+            "due_on", add_working_days(local_date(created_at), response_target_days())
+        )
         case = Case(
             kind=kind,
             reference=new_reference(kind, created_at),
@@ -257,8 +259,8 @@ def long_date_in(app: Flask, locale: str, day: dt.date) -> str:
 
 
 def today() -> dt.date:
-    """Return today's date in UTC, as the app counts due dates."""
-    return utcnow().date()
+    """Return today's date in Stockholm, as the app counts due dates."""
+    return local_date(utcnow())
 
 
 # --- Fixtures ----------------------------------------------------------------------------------

@@ -240,7 +240,10 @@ def store_case(case: Case, compose: Callable[[Case], list[OutboxMessage]]) -> Ca
     case.secret = secrets.token_urlsafe(24)
     case.secret_hash = hash_secret(case.secret)
     case.receipt_ticket = secrets.token_urlsafe(24)
-    case.receipts = [Receipt(ticket_hash=hash_secret(case.receipt_ticket), secret=case.secret)]
+    ticket_hash = hash_secret(case.receipt_ticket)
+    case.receipts = [
+        Receipt(ticket_hash=ticket_hash, secret=case.secret, created_at=case.created_at)
+    ]
     for _attempt in range(5):
         case.reference = new_reference(case.kind)
         # Replace, not append: a retry after a clash must not keep the first attempt's mail.

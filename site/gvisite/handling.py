@@ -128,7 +128,7 @@ def problems_version() -> tuple[dt.datetime | None, dt.datetime | None]:
 
 def last_problem_change() -> dt.date | None:
     """Return the day a confirmed problem was last published or resolved."""
-    days = [value.date() for value in problems_version() if value is not None]
+    days = [local_date(value) for value in problems_version() if value is not None]
     return max(days) if days else None
 
 

@@ -373,6 +373,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.add_template_filter(staff_time)
     app.add_template_filter(soft_breaks)
-    # For any page that shows a stored time as a date (the resident's status page too).
-    app.add_template_filter(local_date)
     app.cli.add_command(cases_cli)

@@ -10,6 +10,7 @@ from flask_babel import format_date, get_locale
 
 from .content import Page, current_site
 from .i18n import LOCALES, direction
+from .workdays import local_date
 
 
 def current_locale() -> str:
@@ -99,6 +100,7 @@ def init_templating(app: Flask) -> None:
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
     app.add_template_filter(long_date)
+    app.add_template_filter(local_date)  # a stored UTC time as the date in Stockholm
 
     @app.context_processor
     def site_context() -> dict[str, Any]:
