@@ -312,6 +312,8 @@ MEDIA_TYPES = {
     ".brf": {"text/plain"},
     ".html": {"text/html"},
     ".atom": {"application/atom+xml"},
+    ".json": {"application/json"},
+    ".xml": {"application/xml", "text/xml"},
 }
 FORM_AREA = re.compile(
     r"^/[a-z]{2}/(tillganglighet/(rapportera|alternativt-format|kvitto)|arende/)|^/staff(/|$)"

@@ -74,6 +74,7 @@ class Crawl:
     pages: dict[str, bytes] = field(default_factory=dict)  # HTML pages that answered 200
     heads: list[str] = field(default_factory=list)
     feeds: list[str] = field(default_factory=list)
+    others: list[str] = field(default_factory=list)  # other documents that were not HTML
     referrers: dict[str, str] = field(default_factory=dict)  # the first page linking to a URL
     problems: list[Problem] = field(default_factory=list)
     seconds: float = 0.0
@@ -134,7 +135,7 @@ def visit(found: Crawl, fetch: Fetch, path: str, declared: str) -> list[Link]:
         found.feeds.append(path)
         links = feed_links(answer.body, base)
     else:
-        found.problems.append(Problem(path, f"unexpected {answer.media_type} from a GET"))
+        found.others.append(path)  # JSON and the like: its Content-Type was checked above
         return []
     found.problems.extend(address_problems(path, answer.body, links, found.origin))
     return links
@@ -332,9 +333,16 @@ def timed(seconds: dict[str, float], name: str, work: Callable[..., Any], *args:
         seconds[name] = round(time.monotonic() - started, 1)
 
 
-def cookie_names(set_cookie: str) -> list[str]:
-    """Return the cookie names in Set-Cookie headers joined by newlines."""
-    return sorted({header.split("=", 1)[0].strip() for header in set_cookie.splitlines()})
+def cookie_changes(set_cookie: str) -> str:
+    """Describe Set-Cookie headers (joined by newlines) as the cookies they set and clear."""
+    changes: dict[str, set[str]] = {"sets": set(), "clears": set()}
+    for header in set_cookie.splitlines():
+        name, _, rest = header.partition("=")
+        cleared = "max-age=0" in rest.lower().replace(" ", "") or "1970" in rest
+        changes["clears" if cleared else "sets"].add(name.strip())
+    return ", ".join(
+        f"{verb} {' '.join(sorted(names))}" for verb, names in changes.items() if names
+    )
 
 
 # --- The tests --------------------------------------------------------------------------------
@@ -381,6 +389,7 @@ def test_every_linked_url_answers_200_with_sensible_headers_and_our_own_address(
             "file_heads": len(found.heads),
             "format_heads": sum(p.startswith("/formats/") for p in found.heads),
             "feeds": len(found.feeds),
+            "other_documents": len(found.others),
             "not_200": sum(a.status != 200 for a in found.answers.values()),
             "problems": len(problems),
             "failing_urls": len({p.url for p in problems}),
@@ -445,7 +454,7 @@ def test_test_client_crawl_answers_200_links_to_site_url_and_sets_no_cookie_whil
     found = crawl(client_fetcher(client), site_url)
     assert len(found.pages) > 100 and found.heads
     cookies = [
-        Problem(path, f"a reading page sets or clears cookies: {', '.join(cookie_names(sent))}")
+        Problem(path, f"a reading page changes cookies: {cookie_changes(sent)}")
         for path, answer in found.answers.items()
         if (sent := answer.headers.get("set-cookie")) and not FORM_AREA.match(path)
     ]
@@ -478,3 +487,34 @@ def test_the_crawler_reports_broken_links_and_addresses_not_from_site_url(
     assert ("/sv/", "links to another site over plain http: http://example.org") in causes
     assert not any(path.startswith("/staff") for path in found.answers)
     assert "/sv/tillganglighet/rapportera?page=/sv/" in found.pages
+
+
+BROKEN_PAGE = (
+    '<!DOCTYPE html><html lang="sv"><head><title>Trasig</title>'
+    '<link rel="stylesheet" href="/saknas.css"></head>'
+    '<body><main><h1>Trasig</h1><img src="/bild.png"></main></body></html>'
+)
+
+
+def test_the_browser_pass_reports_axe_violations_and_files_that_did_not_load(
+    browser: Any,
+) -> None:
+    """The Chromium half itself: an image without alt text and a missing stylesheet are named."""
+    origin = "http://crawl.test"
+
+    def answer(route: Any) -> None:
+        if route.request.url == f"{origin}/":
+            route.fulfill(status=200, content_type="text/html; charset=utf-8", body=BROKEN_PAGE)
+        else:
+            route.fulfill(status=404, body="")
+
+    with ExitStack() as stack:
+        tab = open_tab(stack, browser, origin)
+        tab.page.route(f"{origin}/**", answer)
+        assert tab.open(origin, "/") is None
+        problems, failures = tab.problems()
+    causes = {p.cause for p in problems}
+    assert failures >= 1
+    assert any(cause.startswith("axe image-alt (critical)") for cause in causes), causes
+    failed = {p.detail for p in problems if p.cause == "the browser's request failed"}
+    assert failed == {f"{origin}/saknas.css", f"{origin}/bild.png"}
