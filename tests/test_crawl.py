@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from email.message import Message
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -315,7 +316,7 @@ def failure_report(problems: list[Problem]) -> str:
     return "\n".join(lines)
 
 
-def record(figures: list[str], folder: Any, name: str, numbers: dict[str, Any]) -> None:
+def record(figures: list[str], folder: Path, name: str, numbers: dict[str, Any]) -> None:
     """Keep figures for the closing note: in the terminal summary, on stdout and as JSON."""
     path = folder / f"{name}.json"
     path.write_text(json.dumps(numbers, indent=2), encoding="utf-8")
@@ -355,7 +356,7 @@ def site_crawl(built_live_server: BuiltLiveServer) -> Crawl:
 
 
 @pytest.fixture(scope="module")
-def figures_folder(tmp_path_factory: pytest.TempPathFactory) -> Any:
+def figures_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Where the crawl's figures are written as JSON."""
     return tmp_path_factory.mktemp("crawl-figures")
 
@@ -364,7 +365,7 @@ def test_every_linked_url_answers_200_with_sensible_headers_and_our_own_address(
     site_crawl: Crawl,
     built_live_server: BuiltLiveServer,
     figures: list[str],
-    figures_folder: Any,
+    figures_folder: Path,
 ) -> None:
     found = site_crawl
     # The crawl really went everywhere: every locale's pages, both forms, downloads, the feeds.
@@ -405,7 +406,7 @@ def test_every_linked_page_is_valid_html_and_passes_axe_in_chromium(
     built_live_server: BuiltLiveServer,
     browser: Any,
     figures: list[str],
-    figures_folder: Any,
+    figures_folder: Path,
 ) -> None:
     require_nu_checker()
     seconds: dict[str, float] = {}
@@ -442,14 +443,15 @@ def test_every_linked_page_is_valid_html_and_passes_axe_in_chromium(
 @pytest.mark.parametrize(
     "first", [None, "/sv/tillganglighet/rapportera"], ids=["fresh", "after-a-form"]
 )
-def test_test_client_crawl_answers_200_links_to_site_url_and_sets_no_cookie_while_reading(
+def test_client_crawl_answers_200_links_to_site_url_and_sets_no_cookie_while_reading(
     built_live_server: BuiltLiveServer, first: str | None
 ) -> None:
     """The cheap crawl: no browser, the test client's own host, a session cookie or none."""
     client = built_live_server.app.test_client()  # asks for http://localhost/, not SITE_URL
     if first is not None:
-        assert client.get(first).status_code == 200
-        assert client.get_cookie("session") is not None, "the form should hold a CSRF session"
+        form = client.get(first)
+        assert form.status_code == 200
+        assert form.headers.getlist("Set-Cookie"), "the form keeps its CSRF token in a cookie"
     site_url = built_live_server.app.config["SITE_URL"].rstrip("/")
     found = crawl(client_fetcher(client), site_url)
     assert len(found.pages) > 100 and found.heads
@@ -463,7 +465,7 @@ def test_test_client_crawl_answers_200_links_to_site_url_and_sets_no_cookie_whil
 
 
 def test_the_crawler_reports_broken_links_and_addresses_not_from_site_url(
-    make_content: Callable[..., Any], tmp_path: Any
+    make_content: Callable[..., Path], tmp_path: Path
 ) -> None:
     """The crawler itself: a dead link, a :5000 address and plain http are each named."""
     body = (
