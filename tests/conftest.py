@@ -1,10 +1,11 @@
-"""Fixtures: the app and its clients, a live server in a thread, and Debian's Chromium."""
+"""Fixtures: the app and its clients, live servers in a thread, Debian's Chromium, figures."""
 
 from __future__ import annotations
 
 import shutil
 import threading
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from gvisite import create_app
 from gvisite.content import Site
 from gvisite.extensions import db
+from gvisite.formats_build import Report, build
 from tests.helpers import CHROMIUM, CHROMIUM_ARGS, PROJECT_ROOT, require_chromium
 
 pytest_plugins = ["tests.fixtures_forms", "tests.fixtures_staff"]
@@ -143,18 +145,15 @@ def live_server_config() -> dict[str, Any]:
     return {}
 
 
-@pytest.fixture(scope="session")
-def live_server(
-    tmp_path_factory: pytest.TempPathFactory, live_server_config: dict[str, Any]
-) -> Iterator[LiveServer]:
-    """Serve the app on 127.0.0.1 and a free port, in a thread, for the whole session."""
+@contextmanager
+def serving(make: Callable[[str], Flask], name: str = "live-server") -> Iterator[LiveServer]:
+    """Bind 127.0.0.1 on a free port, make the app for that URL, and serve it in a thread."""
     # Bind first, so the app's SITE_URL (sitemap, canonical links) names the real port.
     server: BaseWSGIServer = make_server("127.0.0.1", 0, Flask(__name__), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
     try:
         url = f"http://127.0.0.1:{server.port}"
-        instance = tmp_path_factory.mktemp("live") / "instance"
-        server.app = make_app(instance, SITE_URL=url, **live_server_config)
+        server.app = make(url)
         thread.start()
         yield LiveServer(server.app, url)
     finally:
@@ -164,6 +163,59 @@ def live_server(
         server.server_close()
         if isinstance(server.app, Flask) and "sqlalchemy" in server.app.extensions:
             close_database(server.app)
+
+
+@pytest.fixture(scope="session")
+def live_server(
+    tmp_path_factory: pytest.TempPathFactory, live_server_config: dict[str, Any]
+) -> Iterator[LiveServer]:
+    """Serve the app on 127.0.0.1 and a free port, in a thread, for the whole session."""
+    instance = tmp_path_factory.mktemp("live") / "instance"
+    with serving(lambda url: make_app(instance, SITE_URL=url, **live_server_config)) as live:
+        yield live
+
+
+@dataclass
+class BuiltLiveServer(LiveServer):
+    """A live server whose app has every other format of every page built."""
+
+    report: Report
+    formats_dir: Path
+
+
+@pytest.fixture(scope="session")
+def built_live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuiltLiveServer]:
+    """Serve the real content with all formats built once, by the real `formats build` (slow)."""
+    root = tmp_path_factory.mktemp("built")
+    reports: list[Report] = []
+
+    def make(url: str) -> Flask:
+        app = make_app(root / "instance", SITE_URL=url, FORMATS_DIR=str(root / "formats"))
+        reports.append(build(app))  # EPUB ids and the files' digests name SITE_URL: build after
+        return app
+
+    with serving(make, "built-live-server") as live:
+        yield BuiltLiveServer(live.app, live.url, reports[0], root / "formats")
+
+
+# --- Figures for the closing note -------------------------------------------------------------
+
+FIGURES = pytest.StashKey[list[str]]()
+
+
+@pytest.fixture(scope="session")
+def figures(pytestconfig: pytest.Config) -> list[str]:
+    """Lines a test adds here are printed in pytest's terminal summary, after the results."""
+    return pytestconfig.stash.setdefault(FIGURES, [])
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """Print the figures the tests recorded (crawl counts and the like)."""
+    lines = config.stash.get(FIGURES, [])
+    if lines:
+        terminalreporter.section("figures")
+        for line in lines:
+            terminalreporter.write_line(line)
 
 
 @pytest.fixture(scope="session")

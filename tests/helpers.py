@@ -1,9 +1,10 @@
-"""Reusable test helpers: parsed HTML, axe-core, the Nu Html Checker, request and cookie checks."""
+"""Reusable test helpers: parsed HTML, axe-core, the Nu checker, requests, cookies, crawling."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -12,9 +13,9 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urldefrag, urljoin, urlsplit
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
@@ -108,10 +109,13 @@ def sitemap_paths(body: str | bytes) -> list[str]:
 # --- axe-core ---------------------------------------------------------------------------------
 
 
-def axe_violations(page: Any, tags: Iterable[str] = AXE_TAGS) -> list[str]:
-    """Run axe-core on a Playwright page; return one readable line per failing element."""
-    options = {"runOnly": {"type": "tag", "values": list(tags)}, "resultTypes": ["violations"]}
-    results = _axe.run(page, options=options).response
+def axe_options(tags: Iterable[str] = AXE_TAGS) -> dict[str, Any]:
+    """Return axe-core's options: only the rules of `tags`, only violations reported."""
+    return {"runOnly": {"type": "tag", "values": list(tags)}, "resultTypes": ["violations"]}
+
+
+def violation_lines(results: Mapping[str, Any]) -> list[str]:
+    """Return one readable line per element axe-core found failing a rule."""
     lines = []
     for violation in results["violations"]:
         for node in violation["nodes"]:
@@ -122,6 +126,28 @@ def axe_violations(page: Any, tags: Iterable[str] = AXE_TAGS) -> list[str]:
                 f" — {target}: {node['html'][:200]} — {summary}"
             )
     return lines
+
+
+def axe_violations(page: Any, tags: Iterable[str] = AXE_TAGS) -> list[str]:
+    """Run axe-core on a Playwright page; return one readable line per failing element."""
+    return violation_lines(_axe.run(page, options=axe_options(tags)).response)
+
+
+AXE_SCRIPT = _axe.axe_script  # for `context.add_init_script`, so each page has axe at load
+
+
+def start_axe(page: Any, tags: Iterable[str] = AXE_TAGS) -> None:
+    """Start axe-core in a page without waiting for it, so several tabs can work at once."""
+    if not page.evaluate("() => typeof axe === 'object'"):
+        page.evaluate(AXE_SCRIPT)
+    page.evaluate(
+        "(options) => { window.__axeRun = axe.run(document, options); }", axe_options(tags)
+    )
+
+
+def finish_axe(page: Any) -> list[str]:
+    """Wait for the run `start_axe` began; return one readable line per failing element."""
+    return violation_lines(page.evaluate("() => window.__axeRun"))
 
 
 def assert_no_axe_violations(page: Any, tags: Iterable[str] = AXE_TAGS) -> None:
@@ -249,3 +275,142 @@ def app_sitemap_paths() -> list[str]:
         app = create_app({"TESTING": True, "SECRET_KEY": "collect", "INSTANCE_PATH": instance})
         body = app.test_client().get("/sitemap.xml").data
     return sitemap_paths(body)
+
+
+# --- Crawling ---------------------------------------------------------------------------------
+
+# Where a page names another address: the links a reader or the browser follows.
+LINK_ATTRIBUTES = {
+    "a": "href",
+    "area": "href",
+    "link": "href",
+    "script": "src",
+    "img": "src",
+    "audio": "src",
+    "video": "src",
+    "source": "src",
+    "track": "src",
+    "iframe": "src",
+    "embed": "src",
+}
+# Files to HEAD rather than parse: format downloads, static assets, and anything with these ends.
+FILE_PREFIXES = ("/formats/", "/static/")
+FILE_SUFFIXES = {".css", ".js", ".ico", ".png", ".svg", ".webp", ".woff2", ".mp3", ".pdf", ".epub"}
+# The media types a file with this ending must be served as (several names are in use for some).
+MEDIA_TYPES = {
+    ".css": {"text/css"},
+    ".js": {"text/javascript", "application/javascript"},
+    ".ico": {"image/x-icon", "image/vnd.microsoft.icon"},
+    ".png": {"image/png"},
+    ".svg": {"image/svg+xml"},
+    ".webp": {"image/webp"},
+    ".woff2": {"font/woff2"},
+    ".mp3": {"audio/mpeg"},
+    ".pdf": {"application/pdf"},
+    ".epub": {"application/epub+zip"},
+    ".txt": {"text/plain"},
+    ".brf": {"text/plain"},
+    ".html": {"text/html"},
+    ".atom": {"application/atom+xml"},
+    ".json": {"application/json"},
+    ".xml": {"application/xml", "text/xml"},
+}
+FORM_AREA = re.compile(
+    r"^/[a-z]{2}/(tillganglighet/(rapportera|alternativt-format|kvitto)|arende/)|^/staff(/|$)"
+)
+LOCAL_URL = re.compile(r"https?://(?:localhost|127(?:\.\d{1,3}){3}|\[::1\]|0\.0\.0\.0)(?::\d+)?")
+
+
+@dataclass
+class Link:
+    """One address a document names, with what the link says the target is."""
+
+    url: str  # absolute, with the query, without the fragment
+    tag: str
+    type: str = ""  # the link's `type` attribute, if any
+
+
+@dataclass
+class Answer:
+    """One response, as a crawler needs it from a live server or a test client."""
+
+    status: int
+    headers: dict[str, str]  # names in lower case; `set-cookie` joined by newlines
+    body: bytes = b""
+
+    @property
+    def media_type(self) -> str:
+        """Return the Content-Type without its parameters."""
+        return self.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def document_links(html: str | bytes, base: str) -> list[Link]:
+    """Return every address an HTML document links to or loads, resolved against `base`."""
+    soup = parse(html)
+    found = []
+    for tag, attribute in LINK_ATTRIBUTES.items():
+        for element in soup.find_all(tag):
+            value = element.get(attribute)
+            if isinstance(value, str) and value.strip():
+                url = urldefrag(urljoin(base, value.strip())).url
+                found.append(Link(url, tag, str(element.get("type") or "")))
+    return found
+
+
+def feed_links(body: bytes, base: str) -> list[Link]:
+    """Return the `<link href>` addresses and `<id>`s of an Atom feed."""
+    root = parse_xml(body)
+    links = [Link(urljoin(base, x.get("href", "")), "atom:link") for x in root.iter(_atom("link"))]
+    ids = [Link(x.text.strip(), "atom:id") for x in root.iter(_atom("id")) if x.text]
+    return links + ids
+
+
+def _atom(name: str) -> str:
+    """Return an Atom element's qualified name."""
+    return f"{{{ATOM_NS['a']}}}{name}"
+
+
+def origin_of(url: str) -> str:
+    """Return `scheme://host[:port]` of an absolute URL."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def foreign_address_problem(url: str, own_origin: str) -> str | None:
+    """Say what is wrong with an absolute address that should name our own site, if anything.
+
+    Other sites over https are fine; plain http elsewhere, and any local or :5000 address that is
+    not `own_origin`, mean the page took its address from somewhere other than SITE_URL.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or origin_of(url) == own_origin:
+        return None
+    if parts.port == 5000 or LOCAL_URL.match(url):
+        return f"links to {origin_of(url)}, not to SITE_URL {own_origin}"
+    if parts.scheme == "http":
+        return f"links to another site over plain http: {origin_of(url)}"
+    return None
+
+
+def content_type_problem(answer: Answer, path: str, declared: str = "") -> str | None:
+    """Say what is wrong with a response's Content-Type for a file at `path`, if anything."""
+    content_type = answer.headers.get("content-type", "")
+    charsets = content_type.lower().count("charset=")
+    if not answer.media_type:
+        return "no Content-Type"
+    if charsets > 1:
+        return f"more than one charset: Content-Type {content_type!r}"
+    if answer.media_type.startswith("text/") and charsets == 0:
+        return f"text without a charset: Content-Type {content_type!r}"
+    expected = MEDIA_TYPES.get(PurePosixPath(urlsplit(path).path).suffix.lower(), set())
+    if declared and declared.split(";")[0].strip().lower() != answer.media_type:
+        return f"served as {answer.media_type}, but the link says type={declared!r}"
+    if expected and answer.media_type not in expected:
+        return f"served as {answer.media_type}, expected {' or '.join(sorted(expected))}"
+    return None
+
+
+def is_file(path: str) -> bool:
+    """Return whether a site path is a download or static file, to HEAD instead of parse."""
+    suffix = PurePosixPath(urlsplit(path).path).suffix.lower()
+    return path.startswith(FILE_PREFIXES) or suffix in FILE_SUFFIXES
