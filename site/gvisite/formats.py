@@ -53,29 +53,35 @@ class Format:
 
     key: str
     suffix: str  # after the page's name in the URL: om-gvi.storstil.pdf
-    mimetype: str
+    mimetype: str  # without parameters: "text/plain"
+    charset: str | None  # what the text is written in; None for binary files
     label: Any  # a lazy string: what it is ("Large print")
     type_name: Any  # the file type the link names ("PDF")
     download_suffix: str  # for the file name a download gets: om-gvi-storstil.pdf
     attachment: bool = False  # save rather than show (files browsers cannot show)
     tools: tuple[str, ...] = ()
 
+    @property
+    def content_type(self) -> str:
+        """Return the Content-Type header: the type and, for text, its one charset."""
+        return f"{self.mimetype}; charset={self.charset}" if self.charset else self.mimetype
+
 
 # In the order the block lists them. Large print first: it is what most people ask for.
 FORMATS: dict[str, Format] = {
     f.key: f
     for f in (
-        Format("html", ".storstil.html", "text/html; charset=utf-8", _l("Large print"),
+        Format("html", ".storstil.html", "text/html", "utf-8", _l("Large print"),
                _l("web page"), "-storstil.html"),
-        Format("pdf", ".storstil.pdf", "application/pdf", _l("Large print"), "PDF",
+        Format("pdf", ".storstil.pdf", "application/pdf", None, _l("Large print"), "PDF",
                "-storstil.pdf", tools=("weasyprint",)),
-        Format("mp3", ".mp3", "audio/mpeg", _l("Audio"), "MP3", ".mp3",
+        Format("mp3", ".mp3", "audio/mpeg", None, _l("Audio"), "MP3", ".mp3",
                tools=("espeak-ng", "lame")),
-        Format("txt", ".txt", "text/plain; charset=utf-8", _l("Plain text"), _l("text file"),
+        Format("txt", ".txt", "text/plain", "utf-8", _l("Plain text"), _l("text file"),
                ".txt"),
-        Format("brf", ".brf", "text/plain; charset=us-ascii", _l("Braille"), "BRF", ".brf",
+        Format("brf", ".brf", "text/plain", "us-ascii", _l("Braille"), "BRF", ".brf",
                attachment=True, tools=("lou_translate",)),
-        Format("epub", ".epub", "application/epub+zip", _l("E-book"), "EPUB", ".epub",
+        Format("epub", ".epub", "application/epub+zip", None, _l("E-book"), "EPUB", ".epub",
                attachment=True, tools=("pandoc",)),
     )
 }  # fmt: skip
@@ -354,7 +360,7 @@ def _offer(locale: str, name: str, page_url: str) -> Offer:
                 fmt.key,
                 url_for("formats.download", locale=locale, filename=f"{name}{fmt.suffix}"),
                 text,
-                fmt.mimetype.split(";")[0],
+                fmt.mimetype,
                 locale,
                 download_name(locale, name, fmt),
                 fmt.attachment,
@@ -398,6 +404,8 @@ def download(locale: str, filename: str) -> Response:
         max_age=CACHE_SECONDS,
         conditional=True,
     )
+    # send_file appends its own "charset=utf-8" to every text type; a file says only its own.
+    response.content_type = fmt.content_type
     page_url = (
         f"/{locale}/{STATEMENT_PATH}"
         if name == STATEMENT
