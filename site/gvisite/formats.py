@@ -260,10 +260,16 @@ def store(app: Flask | None = None) -> Store:
 
 def available(locale: str, name: str) -> dict[str, dict[str, Any]]:
     """Return the built files of a page that match the page as it is now."""
-    files = store()
-    entries = files.manifest(locale, name)
+    entries = store().manifest(locale, name)
     if not entries:
         return {}
+    digest = current_digest(locale, name)
+    return {key: entry for key, entry in entries.items() if entry.get("content") == digest}
+
+
+def current_digest(locale: str, name: str) -> str | None:
+    """Return the digest of a page as it is now (see Source.digest); None if there is none."""
+    files = store()
     # Pages are loaded once; the statement changes only when staff publish or resolve a problem,
     # so its digest is kept per version of those changes instead of rendering it every time.
     version = statement_module.read_published(problems_version, None) if name == STATEMENT else None
@@ -272,9 +278,9 @@ def available(locale: str, name: str) -> dict[str, dict[str, Any]]:
     if digest is None:
         source = render_source(current_app._get_current_object(), locale, name)  # type: ignore[attr-defined]
         if source is None:
-            return {}
+            return None
         digest = files._digests[key] = source.digest
-    return {key: entry for key, entry in entries.items() if entry.get("content") == digest}
+    return digest
 
 
 # --- The "Other formats" block --------------------------------------------------------------

@@ -24,6 +24,7 @@ from typing import Any
 
 from flask import Flask, render_template, url_for
 from flask_babel import format_date, gettext
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from .formats import Source, page_context
@@ -57,6 +58,12 @@ BRAILLE_TABLES = {
     "ar": "ar-ar-g1.utb",
 }
 BRAILLE_DISPLAY = "en-us-brf.dis"
+# The EPUB's accessibility summary (schema:accessibilitySummary), in the page's language.
+SUMMARY = _l(
+    "This e-book has the same text as the page on the website, with headings and a table of"
+    " contents, in the same reading order. It is not claimed to meet WCAG: the problems listed"
+    " in the website's accessibility statement apply to the book too."
+)
 
 
 @dataclass(frozen=True)
@@ -153,12 +160,7 @@ def prepare(app: Flask, source: Source) -> Prepared:
             ),
             large_print_pdf=render_template("formats/largeprint.html", stylesheet=None, **context),
             epub=render_template("formats/epub.html", **context),
-            accessibility_summary=gettext(
-                "This e-book has the same text as the page on the website, with headings and a"
-                " table of contents, in the same reading order. It is not claimed to meet WCAG:"
-                " the problems listed in the website's accessibility statement apply to the book"
-                " too."
-            ),
+            accessibility_summary=str(SUMMARY),  # translated now, in the page's language
             site_name=site.text("site_name", source.locale),
             year=str(source.updated.year),
         )
