@@ -1,9 +1,10 @@
 """Every page in other formats: large print (HTML, PDF), audio, braille, plain text and EPUB.
 
-The files are built ahead of time by `flask formats build` (see formats_build.py) into
-`FORMATS_DIR`, one folder per locale, with a small JSON manifest per page that records what
-each file was built from. A page offers a format only while its file was built from the page
-as it is now; nothing is built on request, so a format that is missing or stale is left out.
+The files are built ahead of time (formats_build.py; the running site rebuilds what goes
+stale by itself, formats_refresh.py) into `FORMATS_DIR`, one folder per locale, with a small
+JSON manifest per page that records what each file was built from. A page offers a format only
+while its file was built from the page as it is now; nothing is built on request, so a format
+that is missing or stale is left out.
 """
 
 from __future__ import annotations
