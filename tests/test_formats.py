@@ -6,12 +6,15 @@ real `build` with the real tools; a tool missing here skips its tests, and fails
 
 from __future__ import annotations
 
+import datetime as dt
+import io
 import math
 import re
 import shutil
 import subprocess
 import threading
 import wave
+import xml.etree.ElementTree as ET
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,19 +26,30 @@ import pytest
 from bs4 import Tag
 from flask import Flask, render_template_string
 from flask.testing import FlaskClient
+from flask_babel import force_locale
 from werkzeug.serving import make_server
 
 from gvisite import create_app, formats_build, formats_convert
-from gvisite.formats import FORMATS, STATEMENT, Store, name_for, source_names
+from gvisite.content import Owner
+from gvisite.formats import FORMATS, STATEMENT, Source, Store, name_for, source_names
 from gvisite.formats_build import Report, build
 from gvisite.formats_convert import BRAILLE_TABLES, ID3_LANGUAGES, tool_versions
 from gvisite.i18n import LOCALES
 from tests.conftest import app_config
 from tests.fixtures_forms import dispose, migrate
-from tests.helpers import assert_no_axe_violations, nu_errors, parse, parse_xml, require_tool
+from tests.helpers import (
+    assert_no_axe_violations,
+    nu_errors,
+    parse,
+    parse_xml,
+    require_tool,
+)
 
 TOOLS_OF = {key: fmt.tools for key, fmt in FORMATS.items()}
-OPF = {"dc": "http://purl.org/dc/elements/1.1/"}
+OPF = {"dc": "http://purl.org/dc/elements/1.1/", "opf": "http://www.idpf.org/2007/opf"}
+XHTML = "{http://www.w3.org/1999/xhtml}"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+EPUB_TYPE = "{http://www.idpf.org/2007/ops}type"
 ASCII_BRAILLE = {chr(code) for code in range(0x20, 0x60)}
 SENTENCE = "Järfälla kommun arbetar med GVI, och våldet ska upphöra 2026."
 EPUBCHECK_JAVA = """
@@ -257,6 +271,23 @@ def test_every_format_link_on_every_page_resolves_with_its_type(
         assert parse_qs(request.query) == {"page": [page_url(locale, name)]}
 
 
+@pytest.mark.parametrize("key", list(FORMATS))
+def test_each_download_names_one_charset_and_the_one_it_is_written_in(
+    built: Built, client: FlaskClient, key: str
+) -> None:
+    need(built, key)
+    fmt = FORMATS[key]
+    for locale in LOCALES:
+        response = fetch(client, f"/formats/{locale}/om-gvi{fmt.suffix}")
+        assert response.status_code == 200
+        header = response.headers["Content-Type"]
+        assert header.lower().count("charset") == (1 if fmt.charset else 0), header
+        assert response.mimetype_params.get("charset") == fmt.charset, header
+        if fmt.charset:
+            response.data.decode(fmt.charset)  # the file really is in that charset
+    assert (FORMATS["brf"].charset, FORMATS["txt"].charset) == ("us-ascii", "utf-8")
+
+
 @pytest.mark.parametrize(
     ("page", "count"),
     [("/sv/om-gvi", 6), ("/en/tillganglighet", 6), ("/fi/", 6), ("/sv/finns-inte", 0),
@@ -432,7 +463,11 @@ def test_audio_decodes(built: Built, locale: str, tmp_path: Path) -> None:
     with wave.open(str(decoded)) as wav:
         seconds = wav.getnframes() / wav.getframerate()
     assert seconds > 5
-    assert abs(seconds - MP3(source).info.length) < 0.05 * seconds
+    audio = MP3(source)
+    assert abs(seconds - audio.info.length) < 0.05 * seconds
+    # The length tag, in milliseconds, says the same (it said 13.5 hours).
+    tagged = int(audio.tags["TLEN"].text[0]) / 1000
+    assert abs(seconds - tagged) < 0.05 * seconds, (seconds, tagged)
 
 
 # --- Braille --------------------------------------------------------------------------------
@@ -512,11 +547,72 @@ def test_epub_passes_epubcheck_and_names_its_language(
             opf = next(n for n in epub.namelist() if n.endswith(".opf"))
             package = parse_xml(epub.read(opf))
             assert package.findtext(".//dc:language", namespaces=OPF) == locale, book
+            assert_accessible_epub(built.app, epub, locale, name)
             nav = epub.read(next(n for n in epub.namelist() if n.endswith("nav.xhtml")))
             toc = parse(nav).get_text(" ")
             expected = page_text(client, locale, name)
             missing = [h for h in expected.section_headings if squeeze(h) not in squeeze(toc)]
             assert missing == [], book
+
+
+def summary_in(app: Flask, locale: str) -> str:
+    """Return the EPUB's accessibility summary as the catalog of `locale` has it."""
+    with app.test_request_context(f"/{locale}/"), force_locale(locale):
+        return str(formats_convert.SUMMARY)
+
+
+def assert_accessible_epub(app: Flask, epub: zipfile.ZipFile, locale: str, name: str) -> None:
+    """Check what EPUB Accessibility 1.1 asks of a book, read from its package and documents."""
+    where = f"{locale}/{name}"
+    package = parse_xml(epub.read(next(n for n in epub.namelist() if n.endswith(".opf"))))
+    meta: dict[str, list[ET.Element]] = {}
+    for element in package.iterfind(".//opf:metadata/opf:meta[@property]", OPF):
+        meta.setdefault(element.get("property", ""), []).append(element)
+
+    def values(prop: str) -> list[str]:
+        return [(element.text or "").strip() for element in meta.get(f"schema:{prop}", [])]
+
+    assert values("accessMode") == ["textual"], where
+    assert values("accessModeSufficient") == ["textual"], where
+    assert set(values("accessibilityFeature")) >= {
+        "structuralNavigation", "tableOfContents", "readingOrder"}, where  # fmt: skip
+    assert values("accessibilityHazard") == ["none"], where
+    [summary] = meta["schema:accessibilitySummary"]
+    assert summary.get(XML_LANG) == locale, where
+    english = summary_in(app, "en")
+    assert summary.text == summary_in(app, locale), where
+    assert locale == "en" or summary.text != english, where  # translated, not the English
+    # Not claimed: the statement lists a WCAG failure the book's text shares.
+    assert "dcterms:conformsTo" not in meta and "a11y:certifiedBy" not in meta, where
+    documents = [n for n in epub.namelist() if n.endswith(".xhtml")]
+    assert len(documents) >= 2, where
+    for document in documents:
+        root = parse_xml(epub.read(document))
+        assert root.get("lang") == root.get(XML_LANG) == locale, (where, document)
+        assert root.get("dir") == ("rtl" if locale == "ar" else "ltr"), (where, document)
+        title = root.findtext(f"{XHTML}head/{XHTML}title") or ""
+        assert title.strip() and not title.endswith(".xhtml"), (where, document)
+        landmarks = [nav for nav in root.iter(f"{XHTML}nav") if nav.get(EPUB_TYPE) == "landmarks"]
+        exempt = {id(e) for nav in landmarks for e in nav.iter()}  # the landmarks list itself
+        for element in root.iter():
+            if EPUB_TYPE in element.attrib and id(element) not in exempt:
+                types = element.get(EPUB_TYPE, "").split()
+                roles = {formats_convert.EPUB_ROLES.get(t) for t in types}
+                assert roles == {element.get("role")} and None not in roles, (where, document)
+
+
+def test_an_epub_keeps_the_language_of_each_part(built: Built, tmp_path: Path) -> None:
+    need(built, "epub")
+    body = '<p>Tervetuloa. <span lang="sv">Kriminalvården</span> auttaa.</p>'
+    source = Source("fi", "om-gvi", "Otsikko", dt.date(2026, 11, 25), body, "/fi/om-gvi",
+                    Owner("Järfälla kommun", "kontakt@jarfalla.se"), built.url)  # fmt: skip
+    book = formats_convert.make_epub(formats_convert.prepare(built.app, source))
+    with zipfile.ZipFile(io.BytesIO(book)) as epub:
+        chapter = next(n for n in epub.namelist() if "ch0" in n)
+        root = parse_xml(epub.read(chapter))
+    [swedish] = [e for e in root.iter(f"{XHTML}span") if e.get("lang") == "sv"]
+    assert swedish.text == "Kriminalvården"
+    assert root.get("lang") == "fi"
 
 
 # --- In the browser -------------------------------------------------------------------------
@@ -554,8 +650,11 @@ def test_page_with_the_block_passes_axe(built: Built, tab: Any, locale: str) -> 
         assert_no_axe_violations(tab)
 
 
-def test_the_player_plays_the_page(built: Built, tab: Any) -> None:
+def test_the_player_plays_the_page_and_shows_its_length(built: Built, tab: Any) -> None:
     need(built, "mp3")
+    from mutagen.mp3 import MP3
+
+    real = MP3(built_file(built, "sv", "om-gvi", "mp3")).info.length
     tab.goto(f"{built.url}/sv/om-gvi")
     duration = tab.evaluate(
         """() => new Promise((resolve, reject) => {
@@ -566,6 +665,7 @@ def test_the_player_plays_the_page(built: Built, tab: Any) -> None:
         })"""
     )
     assert duration > 10
+    assert abs(duration - real) < 0.05 * real, (duration, real)
 
 
 def test_page_names_match_the_sources(built: Built) -> None:

@@ -18,6 +18,7 @@ from . import (
     errors,
     feedback,
     formats,
+    formats_refresh,
     outbox,
     pages,
     security,
@@ -78,6 +79,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     auth.init_app(app)
     staff.init_app(app)
     formats.init_app(app)  # other formats of every page: routes, the block, `flask formats`
+    formats_refresh.init_app(app)  # ...rebuilt in the background when they go stale
     app.register_blueprint(pages.bp)  # last: its catch-all route must not shadow the others
     return app
 

@@ -17,6 +17,7 @@ _INT_VARS = {
     "SMTP_PORT",
     "PORT",
     "TRUSTED_PROXIES",
+    "FORMATS_REFRESH_SECONDS",
 }
 _STR_VARS = {
     "SECRET_KEY",
@@ -62,6 +63,7 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "STAFF_IDLE_MINUTES": 30,
         "RETENTION_DAYS": 90,
         "FORMATS_DIR": str(Path(instance_path) / "formats"),
+        "FORMATS_REFRESH_SECONDS": None,  # 60, or off while TESTING; 0 turns it off
         "TRUSTED_PROXIES": 0,
         "HOST": "127.0.0.1",
         "PORT": 5000,

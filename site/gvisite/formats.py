@@ -1,9 +1,10 @@
 """Every page in other formats: large print (HTML, PDF), audio, braille, plain text and EPUB.
 
-The files are built ahead of time by `flask formats build` (see formats_build.py) into
-`FORMATS_DIR`, one folder per locale, with a small JSON manifest per page that records what
-each file was built from. A page offers a format only while its file was built from the page
-as it is now; nothing is built on request, so a format that is missing or stale is left out.
+The files are built ahead of time (formats_build.py; the running site rebuilds what goes
+stale by itself, formats_refresh.py) into `FORMATS_DIR`, one folder per locale, with a small
+JSON manifest per page that records what each file was built from. A page offers a format only
+while its file was built from the page as it is now; nothing is built on request, so a format
+that is missing or stale is left out.
 """
 
 from __future__ import annotations
@@ -53,29 +54,35 @@ class Format:
 
     key: str
     suffix: str  # after the page's name in the URL: om-gvi.storstil.pdf
-    mimetype: str
+    mimetype: str  # without parameters: "text/plain"
+    charset: str | None  # what the text is written in; None for binary files
     label: Any  # a lazy string: what it is ("Large print")
     type_name: Any  # the file type the link names ("PDF")
     download_suffix: str  # for the file name a download gets: om-gvi-storstil.pdf
     attachment: bool = False  # save rather than show (files browsers cannot show)
     tools: tuple[str, ...] = ()
 
+    @property
+    def content_type(self) -> str:
+        """Return the Content-Type header: the type and, for text, its one charset."""
+        return f"{self.mimetype}; charset={self.charset}" if self.charset else self.mimetype
+
 
 # In the order the block lists them. Large print first: it is what most people ask for.
 FORMATS: dict[str, Format] = {
     f.key: f
     for f in (
-        Format("html", ".storstil.html", "text/html; charset=utf-8", _l("Large print"),
+        Format("html", ".storstil.html", "text/html", "utf-8", _l("Large print"),
                _l("web page"), "-storstil.html"),
-        Format("pdf", ".storstil.pdf", "application/pdf", _l("Large print"), "PDF",
+        Format("pdf", ".storstil.pdf", "application/pdf", None, _l("Large print"), "PDF",
                "-storstil.pdf", tools=("weasyprint",)),
-        Format("mp3", ".mp3", "audio/mpeg", _l("Audio"), "MP3", ".mp3",
+        Format("mp3", ".mp3", "audio/mpeg", None, _l("Audio"), "MP3", ".mp3",
                tools=("espeak-ng", "lame")),
-        Format("txt", ".txt", "text/plain; charset=utf-8", _l("Plain text"), _l("text file"),
+        Format("txt", ".txt", "text/plain", "utf-8", _l("Plain text"), _l("text file"),
                ".txt"),
-        Format("brf", ".brf", "text/plain; charset=us-ascii", _l("Braille"), "BRF", ".brf",
+        Format("brf", ".brf", "text/plain", "us-ascii", _l("Braille"), "BRF", ".brf",
                attachment=True, tools=("lou_translate",)),
-        Format("epub", ".epub", "application/epub+zip", _l("E-book"), "EPUB", ".epub",
+        Format("epub", ".epub", "application/epub+zip", None, _l("E-book"), "EPUB", ".epub",
                attachment=True, tools=("pandoc",)),
     )
 }  # fmt: skip
@@ -254,10 +261,16 @@ def store(app: Flask | None = None) -> Store:
 
 def available(locale: str, name: str) -> dict[str, dict[str, Any]]:
     """Return the built files of a page that match the page as it is now."""
-    files = store()
-    entries = files.manifest(locale, name)
+    entries = store().manifest(locale, name)
     if not entries:
         return {}
+    digest = current_digest(locale, name)
+    return {key: entry for key, entry in entries.items() if entry.get("content") == digest}
+
+
+def current_digest(locale: str, name: str) -> str | None:
+    """Return the digest of a page as it is now (see Source.digest); None if there is none."""
+    files = store()
     # Pages are loaded once; the statement changes only when staff publish or resolve a problem,
     # so its digest is kept per version of those changes instead of rendering it every time.
     version = statement_module.read_published(problems_version, None) if name == STATEMENT else None
@@ -266,9 +279,9 @@ def available(locale: str, name: str) -> dict[str, dict[str, Any]]:
     if digest is None:
         source = render_source(current_app._get_current_object(), locale, name)  # type: ignore[attr-defined]
         if source is None:
-            return {}
+            return None
         digest = files._digests[key] = source.digest
-    return {key: entry for key, entry in entries.items() if entry.get("content") == digest}
+    return digest
 
 
 # --- The "Other formats" block --------------------------------------------------------------
@@ -354,7 +367,7 @@ def _offer(locale: str, name: str, page_url: str) -> Offer:
                 fmt.key,
                 url_for("formats.download", locale=locale, filename=f"{name}{fmt.suffix}"),
                 text,
-                fmt.mimetype.split(";")[0],
+                fmt.mimetype,
                 locale,
                 download_name(locale, name, fmt),
                 fmt.attachment,
@@ -398,6 +411,8 @@ def download(locale: str, filename: str) -> Response:
         max_age=CACHE_SECONDS,
         conditional=True,
     )
+    # send_file appends its own "charset=utf-8" to every text type; a file says only its own.
+    response.content_type = fmt.content_type
     page_url = (
         f"/{locale}/{STATEMENT_PATH}"
         if name == STATEMENT

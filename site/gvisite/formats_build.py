@@ -4,6 +4,9 @@ A file is rebuilt only when what it is made from changed: its key hashes the pag
 the versions of the tools that make it and this code. Conversions that wait on other programs
 (espeak-ng + lame, liblouis, pandoc) run in a thread pool, while the PDFs (WeasyPrint, pure
 Python) are made on the main thread, so two cores are busy.
+
+`flask formats build` builds by hand; the running site keeps them current by itself (see
+formats_refresh.py). A lock file in FORMATS_DIR lets only one process build at a time.
 """
 
 from __future__ import annotations
@@ -13,8 +16,9 @@ import hashlib
 import os
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -23,7 +27,15 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from .formats import FORMATS, Source, Store, render_source, source_names, store, write_atomic
+from .formats import (
+    FORMATS,
+    Source,
+    Store,
+    render_source,
+    source_names,
+    store,
+    write_atomic,
+)
 from .formats_convert import (
     BRAILLE_TABLES,
     CONVERTERS,
@@ -68,6 +80,25 @@ class BuildBusy(Exception):
     """Another build is running on the same folder."""
 
 
+@dataclass(frozen=True)
+class Failure:
+    """A file that could not be built: which one, and why."""
+
+    locale: str
+    name: str
+    key: str | None  # the format; None when the page itself could not be rendered
+    reason: str  # what the tool said, which may quote the page
+
+    @property
+    def where(self) -> str:
+        """Name the file by page and format only: "sv/om-gvi mp3"."""
+        return f"{self.locale}/{self.name}" + (f" {self.key}" if self.key else "")
+
+    def __str__(self) -> str:
+        """Return the failure as the command line prints it."""
+        return f"{self.where}: {self.reason}"
+
+
 @dataclass
 class Report:
     """What a build did."""
@@ -75,7 +106,7 @@ class Report:
     built: Counter[str] = field(default_factory=Counter)
     current: int = 0
     skipped: Counter[str] = field(default_factory=Counter)  # format: pages, for a missing tool
-    failed: list[str] = field(default_factory=list)
+    failed: list[Failure] = field(default_factory=list)
     seconds: float = 0.0
     sizes: Counter[str] = field(default_factory=Counter)  # format: bytes of all its files
 
@@ -100,15 +131,22 @@ class _Task:
     build_key: str
 
 
-def build(app: Flask, *, force: bool = False, jobs: int | None = None) -> Report:
-    """Build what is missing or stale in `FORMATS_DIR`; return what was done."""
-    files = store(app)
+@contextmanager
+def build_lock(files: Store) -> Iterator[None]:
+    """Hold the folder's build lock, shared by every process on it; BuildBusy if it is taken."""
     files.root.mkdir(parents=True, exist_ok=True)
     with open(files.root / ".build.lock", "a") as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
             raise BuildBusy(f"another build is running in {files.root}") from exc
+        yield  # closing the file releases the lock
+
+
+def build(app: Flask, *, force: bool = False, jobs: int | None = None) -> Report:
+    """Build what is missing or stale in `FORMATS_DIR`; return what was done."""
+    files = store(app)
+    with build_lock(files):
         return _build_locked(app, files, force, jobs)
 
 
@@ -123,7 +161,7 @@ def _build_locked(app: Flask, files: Store, force: bool, jobs: int | None) -> Re
         try:
             source = render_source(app, locale, name)
         except Exception as exc:  # one broken page must not stop the others
-            report.failed.append(f"{locale}/{name}: cannot render the page: {exc}")
+            report.failed.append(Failure(locale, name, None, f"cannot render the page: {exc}"))
             continue
         if source is None:
             continue
@@ -170,7 +208,7 @@ def _convert_all(
             data = convert()
         except Exception as exc:  # report every failure, build the rest
             manifest.pop(task.key, None)
-            report.failed.append(f"{source.locale}/{source.name} {task.key}: {exc}")
+            report.failed.append(Failure(source.locale, source.name, task.key, str(exc)))
             return
         write_atomic(files.file(source.locale, source.name, FORMATS[task.key]), data)
         manifest[task.key] = {

@@ -7,11 +7,16 @@ WeasyPrint runs in this process and may fetch nothing from outside.
 
 from __future__ import annotations
 
+import html
+import io
 import json
 import logging
+import re
 import shutil
+import struct
 import subprocess
 import tempfile
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +24,7 @@ from typing import Any
 
 from flask import Flask, render_template, url_for
 from flask_babel import format_date, gettext
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from .formats import Source, page_context
@@ -33,6 +39,7 @@ from .formats_text import (
     to_ssml,
     to_text,
 )
+from .i18n import direction
 
 PACKAGE = Path(__file__).parent
 TIMEOUT = 600  # seconds for one conversion: a stuck tool must not hang the build
@@ -51,6 +58,12 @@ BRAILLE_TABLES = {
     "ar": "ar-ar-g1.utb",
 }
 BRAILLE_DISPLAY = "en-us-brf.dis"
+# The EPUB's accessibility summary (schema:accessibilitySummary), in the page's language.
+SUMMARY = _l(
+    "This e-book has the same text as the page on the website, with headings and a table of"
+    " contents, in the same reading order. It is not claimed to meet WCAG: the problems listed"
+    " in the website's accessibility statement apply to the book too."
+)
 
 
 @dataclass(frozen=True)
@@ -115,6 +128,7 @@ class Prepared:
     large_print: str  # the large-print page, linking its stylesheet
     large_print_pdf: str  # the same without the stylesheet link (WeasyPrint gets it directly)
     epub: str  # the page as one simple HTML document, for pandoc
+    accessibility_summary: str  # for the EPUB's metadata
     site_name: str
     year: str
 
@@ -146,6 +160,7 @@ def prepare(app: Flask, source: Source) -> Prepared:
             ),
             large_print_pdf=render_template("formats/largeprint.html", stylesheet=None, **context),
             epub=render_template("formats/epub.html", **context),
+            accessibility_summary=str(SUMMARY),  # translated now, in the page's language
             site_name=site.text("site_name", source.locale),
             year=str(source.updated.year),
         )
@@ -189,6 +204,26 @@ def make_pdf(page: Prepared) -> bytes:
     return document.write_pdf(stylesheets=[css], pdf_variant="pdf/ua-1")
 
 
+def with_real_length(wav: bytes) -> bytes:
+    """Write a WAV's true sizes into its header.
+
+    espeak-ng writing to a pipe cannot go back to fill them in and leaves 0x7FFFFFFF, which lame
+    took for 13.5 hours of sound and wrote into the MP3's length tag (TLEN).
+    """
+    if wav[:4] != b"RIFF" or wav[8:12] != b"WAVE":
+        raise RuntimeError("espeak-ng did not write a WAV file")
+    fixed = bytearray(wav)
+    struct.pack_into("<I", fixed, 4, len(wav) - 8)
+    offset = 12
+    while offset + 8 <= len(wav):
+        chunk, size = wav[offset : offset + 4], struct.unpack_from("<I", wav, offset + 4)[0]
+        if chunk == b"data":
+            struct.pack_into("<I", fixed, offset + 4, len(wav) - offset - 8)
+            return bytes(fixed)
+        offset += 8 + size + size % 2  # chunks are padded to an even length
+    raise RuntimeError("espeak-ng wrote a WAV file without sound")
+
+
 def make_mp3(page: Prepared) -> bytes:
     """The page read aloud by espeak-ng, as MP3 with title and language tags."""
     locale = page.source.locale
@@ -204,7 +239,7 @@ def make_mp3(page: Prepared) -> bytes:
         # Mono, 32 kbit/s: clear speech at about 240 kB a minute. UTF-16 tags hold any script.
         encode = ["lame", "--quiet", "-m", "m", "-q", "7", "-b", "32", "--id3v2-only",
                   "--id3v2-utf16", *tags, "-", str(output)]  # fmt: skip
-        _run(encode, wav)
+        _run(encode, with_real_length(wav))
         return output.read_bytes()
 
 
@@ -228,7 +263,7 @@ def make_brf(page: Prepared) -> bytes:
 
 
 def make_epub(page: Prepared) -> bytes:
-    """EPUB 3 with pandoc: language, title and a navigation document from the headings."""
+    """EPUB 3 with pandoc: language, title, a navigation document and accessibility metadata."""
     source = page.source
     metadata = {
         "title": source.title,
@@ -237,7 +272,7 @@ def make_epub(page: Prepared) -> bytes:
         "date": source.updated.isoformat(),
         "creator": source.owner.name,
         "publisher": page.site_name,
-        "dir": "rtl" if source.locale == "ar" else "ltr",
+        "page-progression-direction": direction(source.locale),
     }
     with tempfile.TemporaryDirectory(prefix="gvisite-epub-") as folder:
         meta_file, html_file = Path(folder) / "meta.json", Path(folder) / "page.html"
@@ -248,7 +283,87 @@ def make_epub(page: Prepared) -> bytes:
                    "--metadata-file", str(meta_file),
                    "-o", str(output), str(html_file)]  # fmt: skip
         _run(command)
-        return output.read_bytes()
+        return accessible_epub(output.read_bytes(), page)
+
+
+# DPUB-ARIA roles for the epub:type values pandoc writes; the others (bodymatter, titlepage...)
+# have no role, and an epub:type without its role only confuses reading systems, so it goes.
+EPUB_ROLES = {"toc": "doc-toc", "chapter": "doc-chapter", "footnotes": "doc-endnotes",
+              "endnotes": "doc-endnotes", "footnote": "doc-footnote", "noteref": "doc-noteref",
+              "backlink": "doc-backlink"}  # fmt: skip
+_EPUB_TYPED = re.compile(r'<(\w+)([^>]*?)\s+epub:type="([^"]*)"([^>]*)>')
+_LANDMARKS = re.compile(r'<nav\b[^>]*epub:type="landmarks".*?</nav>', re.S)
+_HTML_START = re.compile(r"<html\b([^>]*)>")
+_LANGUAGE_ATTRIBUTES = re.compile(r'\s(?:xml:lang|lang|dir)="[^"]*"')
+_FILE_TITLE = re.compile(r"<title>[^<]*\.xhtml</title>")
+
+
+def accessible_epub(book: bytes, page: Prepared) -> bytes:
+    """Add what EPUB Accessibility 1.1 asks to pandoc's book: metadata, languages, roles."""
+    source = zipfile.ZipFile(io.BytesIO(book))
+    out = io.BytesIO()
+    with source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():  # in order, keeping `mimetype` first and uncompressed
+            data = source.read(info)
+            if info.filename.endswith(".xhtml"):
+                data = content_document(data.decode("utf-8"), page).encode("utf-8")
+            elif info.filename.endswith(".opf"):
+                data = package_document(data.decode("utf-8"), page).encode("utf-8")
+            target.writestr(info, data)
+    return out.getvalue()
+
+
+def content_document(xhtml: str, page: Prepared) -> str:
+    """Give a content document its language and direction, a title and roles for epub:type."""
+    locale = page.source.locale
+
+    def language(match: re.Match[str]) -> str:
+        attributes = _LANGUAGE_ATTRIBUTES.sub("", match[1])
+        return f'<html{attributes} lang="{locale}" xml:lang="{locale}" dir="{direction(locale)}">'
+
+    xhtml = _HTML_START.sub(language, xhtml, count=1)
+    xhtml = _FILE_TITLE.sub(f"<title>{html.escape(page.source.title)}</title>", xhtml)
+    # The landmarks list is made of epub:type values by definition (EPUB 3.3, 7.4.3): kept.
+    kept = [found.span() for found in _LANDMARKS.finditer(xhtml)]
+
+    def role(match: re.Match[str]) -> str:
+        if any(start <= match.start() < end for start, end in kept):
+            return match[0]
+        tag, before, types, after = match.groups()
+        mapped = [t for t in types.split() if t in EPUB_ROLES]
+        if not mapped or "role=" in before + after:
+            return f"<{tag}{before}{after}>"
+        return f'<{tag}{before} epub:type="{mapped[0]}" role="{EPUB_ROLES[mapped[0]]}"{after}>'
+
+    return _EPUB_TYPED.sub(role, xhtml)
+
+
+def package_document(opf: str, page: Prepared) -> str:
+    """Add the accessibility metadata to the package document, the summary in its language."""
+    images = "<img" in page.source.body
+    properties = [
+        ("accessMode", "textual"),
+        *([("accessMode", "visual")] if images else []),
+        ("accessModeSufficient", "textual"),  # images on pages must have alt text
+        ("accessibilityFeature", "structuralNavigation"),
+        ("accessibilityFeature", "tableOfContents"),
+        ("accessibilityFeature", "readingOrder"),
+        *([("accessibilityFeature", "alternativeText")] if images else []),
+        # Text cannot flash, move or make a sound; an image might (an animated GIF).
+        ("accessibilityHazard", "unknown" if images else "none"),
+    ]
+    lines = [f'<meta property="schema:{name}">{value}</meta>' for name, value in properties]
+    # No dcterms:conformsTo: the site's statement lists WCAG failures the book's text shares
+    # (names in Swedish not marked as Swedish), so a claim of WCAG 2.1 AA would be untrue.
+    lines.append(
+        f'<meta property="schema:accessibilitySummary" xml:lang="{page.source.locale}">'
+        f"{html.escape(page.accessibility_summary, quote=False)}</meta>"
+    )
+    end = opf.find("</metadata>")
+    if end < 0:
+        raise RuntimeError("pandoc wrote a package document without metadata")
+    start = opf.rindex("\n", 0, end)  # keep pandoc's indentation of the closing tag
+    return opf[:start] + "".join(f"\n    {line}" for line in lines) + opf[start:]
 
 
 CONVERTERS: dict[str, Callable[[Prepared], bytes]] = {

@@ -7,9 +7,9 @@ import statistics as stats
 from collections import Counter
 from typing import Any
 
-from flask import render_template
+from flask import current_app, render_template
 from flask_babel import force_locale
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import Select, delete, event, func, select, update
 
 from .cases import (
     RECEIPT_VALID,
@@ -103,6 +103,7 @@ def publish_problem(
     )
     db.session.add(problem)
     record(case, actor, "publish", texts.get("sv"))
+    _statement_changes_on_commit()
     return problem
 
 
@@ -110,6 +111,21 @@ def resolve_problem(problem: PublishedProblem, case: Case, actor: StaffUser) -> 
     """Take a fixed problem off the statement."""
     problem.resolved_at = utcnow()
     record(case, actor, "resolve")
+    _statement_changes_on_commit()
+
+
+def _statement_changes_on_commit() -> None:
+    """Tell what keeps copies of the statement (its other formats) once the change is saved."""
+    listeners = list(current_app.extensions.get("gvisite.statement_changed", ()))
+    if not listeners:
+        return
+
+    def committed(_session: Any) -> None:
+        for listener in listeners:
+            listener()
+
+    # Not before the commit: a rebuild started now would still read the old statement.
+    event.listen(db.session(), "after_commit", committed, once=True)
 
 
 def open_problems() -> list[PublishedProblem]:
