@@ -12,7 +12,6 @@ import math
 import re
 import shutil
 import subprocess
-import threading
 import wave
 import xml.etree.ElementTree as ET
 import zipfile
@@ -27,7 +26,6 @@ from bs4 import Tag
 from flask import Flask, render_template_string
 from flask.testing import FlaskClient
 from flask_babel import force_locale
-from werkzeug.serving import make_server
 
 from gvisite import create_app, formats_build, formats_convert
 from gvisite.content import Owner
@@ -35,8 +33,7 @@ from gvisite.formats import FORMATS, STATEMENT, Source, Store, name_for, source_
 from gvisite.formats_build import Report, build
 from gvisite.formats_convert import BRAILLE_TABLES, ID3_LANGUAGES, tool_versions
 from gvisite.i18n import LOCALES
-from tests.conftest import app_config
-from tests.fixtures_forms import dispose, migrate
+from tests.conftest import BuiltLiveServer, app_config
 from tests.helpers import (
     assert_no_axe_violations,
     nu_errors,
@@ -81,25 +78,10 @@ class Built:
 
 
 @pytest.fixture(scope="session")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
-    """Build every format of every page once, then serve the app on a free port."""
-    server = make_server("127.0.0.1", 0, Flask(__name__), threaded=True)
-    url = f"http://127.0.0.1:{server.port}"
-    root = tmp_path_factory.mktemp("formats")
-    config = app_config(root / "instance", SITE_URL=url, FORMATS_DIR=str(root / "formats"))
-    app = create_app(config)
-    migrate(app)  # the statement lists problems staff published, from the database
-    report = build(app)
-    server.app = app
-    thread = threading.Thread(target=server.serve_forever, name="formats-server", daemon=True)
-    thread.start()
-    try:
-        yield Built(app, url, report, root / "formats", tool_versions())
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
-        dispose(app)
+def built(built_live_server: BuiltLiveServer) -> Built:
+    """Every format of every page, built once for the whole suite (the crawl serves them too)."""
+    live = built_live_server
+    return Built(live.app, live.url, live.report, live.formats_dir, tool_versions())
 
 
 @pytest.fixture
