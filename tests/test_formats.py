@@ -40,6 +40,7 @@ from tests.helpers import (
     parse,
     parse_xml,
     require_tool,
+    translate,
 )
 
 TOOLS_OF = {key: fmt.tools for key, fmt in FORMATS.items()}
@@ -680,3 +681,19 @@ def test_statement_formats_are_left_out_while_a_published_problem_makes_them_sta
             db.session.delete(db.session.get(PublishedProblem, problem_id))
             db.session.commit()
     assert any(f"/formats/sv/{STATEMENT}." in href for href in statement_links())
+
+
+def test_an_easy_to_read_page_does_not_offer_easy_to_read_swedish(
+    built: Built, client: FlaskClient
+) -> None:
+    tail = " or printed in braille or large print and sent by post? We make those by hand."
+    ordinary = "Do you need the page in easy-to-read Swedish, in sign language," + tail
+    easy = "Do you need the page in sign language," + tail
+    for path, expected in (
+        ("/sv/om-gvi", ordinary),
+        ("/sv/lattlast", easy),
+        ("/sv/lattlast/hjalp", easy),
+    ):
+        block = parse(client.get(path).data).select_one("main .other-formats")
+        assert block is not None, path
+        assert translate(built.app, "sv", expected) in " ".join(block.get_text(" ").split()), path
