@@ -35,6 +35,7 @@ def tab(browser: Any, live_server: Any, stay: bool = False, **options: Any) -> I
     with watched_context(browser, live_server.url, **options) as (context, log):
         page = context.new_page()
         page.set_default_timeout(10_000)
+
         def neutral_site(route: Any) -> None:
             if stay:
                 route.fulfill(status=204)
@@ -215,8 +216,8 @@ def test_button_stays_on_screen_after_scrolling_to_the_bottom(
         page.evaluate("scrollTo(0, document.documentElement.scrollHeight)")
         assert page.evaluate("scrollY") > 500, "the page is too short to test this"
         place = page.evaluate(IN_VIEW, BUTTON)
-        assert 0 <= place["top"] and place["bottom"] <= place["height"], place
-        assert 0 <= place["left"] and place["right"] <= place["width"], place
+        assert place["top"] >= 0 and place["bottom"] <= place["height"], place
+        assert place["left"] >= 0 and place["right"] <= place["width"], place
         assert place["onTop"], "something covers the button"
 
 
