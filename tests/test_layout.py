@@ -1,7 +1,11 @@
-"""Page furniture on every page: language, language menu, Lättläst, facts, quick exit."""
+"""Page furniture on every page: language, menus, Lättläst, facts, quick exit, header, icon."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -11,8 +15,8 @@ from flask.testing import FlaskClient
 
 from gvisite.content import Page, Site, load_site
 from gvisite.i18n import LOCALES
-from tests.conftest import REAL_CONTENT
-from tests.helpers import app_sitemap_paths, parse, translate
+from tests.conftest import REAL_CONTENT, close_database, make_app, markdown_page
+from tests.helpers import app_sitemap_paths, parse, translate, watched_context
 
 # Read the real content at collection time, so each page is its own test case.
 PAGE_KEYS = sorted(load_site(REAL_CONTENT)[0].pages)
@@ -167,13 +171,20 @@ def quick_exit_problems(soup: BeautifulSoup, address: str) -> list[str]:
         return [f"{len(links)} links to {address}"]
     problems = []
     link = links[0]
-    if link.find_parent("header") is None:
-        problems.append("the quick-exit link is not in the page header")
+    # The bar sits right before the header: a sticky element cannot stick beyond its parent.
+    bar = link.find_parent(attrs={"data-quick-exit-root": True})
+    header = soup.find("header")
+    if bar is None or bar.parent is not soup.body:
+        problems.append("the quick-exit link is not in a bar of its own at the top of the body")
+    elif header is None or bar.find_next_sibling() is not header:
+        problems.append("the quick-exit bar does not come right before the page header")
     first_links = soup.body.find_all("a", href=True, limit=3)
     if link not in first_links:
         problems.append("the quick-exit link is not among the first three links")
     if "data-quick-exit" not in link.attrs:
         problems.append("the quick-exit link lacks data-quick-exit (no history replacement)")
+    if bar is not None and not bar.find(attrs={"role": "status"}):
+        problems.append("no live region for the Shift countdown")
     return problems
 
 
@@ -267,3 +278,176 @@ def test_pages_outside_content_have_the_same_furniture(
     assert [a["hreflang"] for a in menu.find_all("a", hreflang=True)] == list(LOCALES)
     if locale == "sv":
         assert soup.find("a", string="Lättläst") is not None
+
+
+# --- Whose site it is, and its icon ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_header_says_it_is_the_municipalitys_site_and_links_its_main_site(
+    site_client: FlaskClient, site: Site, locale: str
+) -> None:
+    header = fetch(site_client, f"/{locale}/").find("header")
+    first = header.find("a", href=True)
+    assert first.get_text(strip=True) == "Järfälla kommun"
+    assert first["href"] == site.facts["main_site_url"] == "https://www.jarfalla.se/"
+    # The name is Swedish on every page; a screen reader should say it so.
+    assert first.get("lang") == (None if locale == "sv" else "sv")
+    assert header.find("a", class_="site-name")["href"] == f"/{locale}/"
+
+
+ICON_TYPES = {".svg": "image/svg+xml", ".ico": "image/vnd.microsoft.icon"}
+
+
+def test_favicon_comes_from_our_own_origin(site_client: FlaskClient) -> None:
+    soup = fetch(site_client, "/sv/")
+    icons = soup.find_all("link", rel="icon")
+    assert len(icons) == 2, "an SVG icon and an ICO fallback"
+    for link in icons:
+        address = urlsplit(link["href"])
+        assert not address.netloc, "the icon must be served from our origin"
+        with site_client.get(link["href"]) as response:
+            assert response.status_code == 200, link["href"]
+            assert response.mimetype == ICON_TYPES[address.path[-4:]]
+    # Browsers and feed readers ask for /favicon.ico whatever the page links to.
+    with site_client.get("/favicon.ico") as response:
+        assert response.status_code == 200
+        assert response.data[:4] == b"\x00\x00\x01\x00", "not an ICO file"
+
+
+@pytest.mark.parametrize("exists", [True, False], ids=["page", "no-page"])
+def test_safer_browsing_is_linked_next_to_the_quick_exit_when_it_exists(
+    make_content: Any, tmp_path: Path, exists: bool
+) -> None:
+    files = {"sv/surfa-sakrare.md": markdown_page(title="Surfa säkrare")} if exists else {}
+    app = make_app(tmp_path / "instance", CONTENT_DIR=str(make_content(files)))
+    try:
+        client = app.test_client()
+        header = fetch(client, "/sv/").find("header")
+        links = header.find_all("a", href="/sv/surfa-sakrare")
+        assert [a.get_text(strip=True) for a in links] == (["Surfa säkrare"] if exists else [])
+        # No Finnish page: no link to a page that is not there.
+        assert fetch(client, "/fi/").find("a", href=re.compile("surfa-sakrare")) is None
+    finally:
+        close_database(app)
+
+
+# --- Left-to-right islands in right-to-left pages ---------------------------------------------
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_phone_numbers_and_addresses_are_marked_left_to_right(
+    site_client: FlaskClient, locale: str
+) -> None:
+    soup = fetch(site_client, f"/{locale}/")
+    phones = soup.find("footer").find_all("a", href=re.compile(r"^tel:"))
+    assert len(phones) == 3
+    assert [a.get("dir") for a in phones] == ["ltr"] * 3
+    facts = soup.find("dl", class_="page-facts")
+    mail = facts.find("a", href=re.compile(r"^mailto:"))
+    assert mail.get("dir") == "ltr"
+    assert mail.find_parent("dd").find("bdi") is not None, "the owner's name is isolated"
+
+
+# --- In Chromium: a small phone, and Arabic ----------------------------------------------------
+
+PHONE = {"width": 320, "height": 568}
+TOP_OF_PAGE = """() => ({
+  header: document.querySelector("header").getBoundingClientRect().bottom,
+  h1: document.querySelector("h1").getBoundingClientRect().bottom,
+  height: innerHeight})"""
+# Words of the heading and the menus cut in two by a line break although they would fit whole
+# on a line of their own, and words drawn outside the screen. A word longer than the line may
+# break (overflow-wrap is the last resort), and so may one at a soft hyphen, which shows "-".
+CUT_WORDS = """() => {
+  const cut = [];
+  const room = (el) => {
+    const box = el.closest("h1, .wrap"), s = getComputedStyle(box);
+    return box.clientWidth - parseFloat(s.paddingLeft) - parseFloat(s.paddingRight);
+  };
+  for (const root of document.querySelectorAll("h1, header, [data-quick-exit-root]")) {
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      for (const match of node.data.matchAll(/[^\\s\\u00ad]+/g)) {
+        const range = document.createRange();
+        range.setStart(node, match.index);
+        range.setEnd(node, match.index + match[0].length);
+        const rects = [...range.getClientRects()];
+        const lines = new Set(rects.map((r) => Math.round(r.top))).size;
+        const whole = rects.reduce((sum, r) => sum + r.width, 0);
+        if (lines > 1 && whole <= room(node.parentElement)) cut.push(match[0]);
+        const box = range.getBoundingClientRect();
+        if (box.right > innerWidth + 0.5 || box.left < -0.5) cut.push(`${match[0]} (outside)`);
+      }
+    }
+  }
+  return cut;
+}"""
+# How many lines a heading's word is drawn on.
+WORD_LINES = """(word) => {
+  const node = [...document.querySelector("h1").childNodes].find((n) => n.data.includes(word));
+  const range = document.createRange();
+  range.setStart(node, node.data.indexOf(word));
+  range.setEnd(node, node.data.indexOf(word) + word.length);
+  return new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size;
+}"""
+
+
+@pytest.fixture(scope="module")
+def phone_tab(browser: Any, live_server: Any) -> Iterator[Any]:
+    """One 320 × 568 tab (a small phone) for the module."""
+    with watched_context(browser, live_server.url, viewport=PHONE) as (context, _log):
+        yield context.new_page()
+
+
+@by_page()
+def test_header_leaves_room_for_the_heading_on_a_small_phone(
+    phone_tab: Any, live_server: Any, locale: str, path: str
+) -> None:
+    phone_tab.goto(f"{live_server.url}/{locale}/{path}")
+    top = phone_tab.evaluate(TOP_OF_PAGE)
+    assert top["header"] <= 0.57 * top["height"], f"the header fills the screen: {top}"
+    assert top["h1"] <= top["height"], f"the page's heading is below the first screen: {top}"
+
+
+def test_the_sites_long_word_is_not_cut_on_a_small_phone(phone_tab: Any, live_server: Any) -> None:
+    """The defect seen: "Gruppvåldsinte|rvention", cut without a hyphen at 320 px."""
+    phone_tab.goto(f"{live_server.url}/sv/")
+    assert phone_tab.evaluate(WORD_LINES, "Gruppvåldsintervention") == 1
+
+
+@by_page()
+def test_no_word_in_the_header_or_heading_is_cut_at_320_px(
+    phone_tab: Any, live_server: Any, locale: str, path: str
+) -> None:
+    phone_tab.goto(f"{live_server.url}/{locale}/{path}")
+    assert phone_tab.evaluate(CUT_WORDS) == []
+
+
+# Where each phone number and e-mail address is drawn: its lines, and whether it reads LTR.
+DRAWN = """(selector) => [...document.querySelectorAll(selector)].map((el) => {
+  const text = el.firstChild;
+  const at = (i) => { const r = document.createRange(); r.setStart(text, i);
+                      r.setEnd(text, i + 1); return r.getBoundingClientRect().left; };
+  const tops = new Set([...el.getClientRects()].map((r) => Math.round(r.top)));
+  return {text: el.textContent, lines: tops.size,
+          leftToRight: at(0) < at(text.length - 1)};
+})"""
+
+
+@pytest.mark.parametrize("width", [320, 1280])
+def test_arabic_phone_numbers_stay_on_one_line_in_left_to_right_order(
+    browser: Any, live_server: Any, width: int
+) -> None:
+    with watched_context(browser, live_server.url, viewport={"width": width, "height": 800}) as (
+        context,
+        _log,
+    ):
+        page = context.new_page()
+        page.goto(f"{live_server.url}/ar/")
+        phones = page.evaluate(DRAWN, "footer a[href^='tel:']")
+        mail = page.evaluate(DRAWN, ".page-facts a[href^='mailto:']")
+    assert [p["text"] for p in phones] == ["08-580 285 00", "112", "114 14"]
+    for drawn in phones + mail:
+        assert drawn["lines"] == 1, f"{drawn['text']} wraps"
+        assert drawn["leftToRight"], f"{drawn['text']} is drawn right to left"

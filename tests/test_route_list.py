@@ -8,6 +8,7 @@ from flask import Flask
 EXPECTED_ROUTES = sorted(
     [
         "GET /",
+        "GET /favicon.ico",
         "GET /<locale:locale>/",
         "GET /<locale:locale>/<path:path>",
         "GET /<locale:locale>/arende/<reference>",

@@ -6,9 +6,10 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Response, request, send_from_directory
 
 ONE_YEAR = 365 * 24 * 3600
+ONE_DAY = 24 * 3600
 
 
 def fingerprints(static_folder: Path) -> dict[str, str]:
@@ -24,7 +25,16 @@ def fingerprints(static_folder: Path) -> dict[str, str]:
 
 def init_app(app: Flask) -> None:
     """Add `?v=<hash>` to static URLs and long cache lifetimes to fingerprinted responses."""
-    hashes = fingerprints(Path(app.static_folder or "static"))
+    static_folder = Path(app.static_folder or "static")
+    hashes = fingerprints(static_folder)
+
+    # Browsers ask for /favicon.ico whatever the page links to; answer it from our own files.
+    @app.get("/favicon.ico")
+    def favicon() -> Response:
+        """Serve the site's icon at the address browsers try first."""
+        response = send_from_directory(static_folder / "img", "favicon.ico", max_age=ONE_DAY)
+        response.cache_control.public = True
+        return response
 
     @app.url_defaults
     def add_fingerprint(endpoint: str, values: dict[str, Any]) -> None:
