@@ -13,7 +13,7 @@ from .i18n import LOCALES
 
 SOFT_HYPHEN = "\u00ad"
 LONG_WORD = 12  # shorter words fit a 320 px line even in a large heading
-_WORD = re.compile(r"\w{%d,}" % LONG_WORD)
+_WORD = re.compile(rf"\w{{{LONG_WORD},}}")
 _VOWELS = "aeiouyäöå"
 # Finnish syllables start at a consonant followed by a vowel: ri-kos-seu-raa-mus-lai-tok-sen.
 _FINNISH_BREAK = re.compile(rf"(?<=\w\w)(?=[^{_VOWELS}\W\d][{_VOWELS}])", re.I)
