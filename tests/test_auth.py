@@ -157,15 +157,15 @@ def test_logout_needs_the_csrf_token(staff_site: StaffSite) -> None:
 
 
 def session_cookie(client: FlaskClient) -> str | None:
-    """Return the value of the session cookie the client holds."""
-    cookie = client.get_cookie("session")
+    """Return the value of the staff session cookie (kept under /staff only) the client holds."""
+    cookie = client.get_cookie("session", path="/staff")
     return cookie.value if cookie else None
 
 
 def test_the_session_is_renewed_at_login(staff_site: StaffSite) -> None:
     client = staff_site.client()
     old_token = csrf_token(client)
-    with client.session_transaction() as session:
+    with client.session_transaction("/staff/") as session:
         session["planted"] = "by someone else"
         session["_user_id"] = str(staff_site.ids["admin"])  # a fixation attempt
     before = session_cookie(client)
@@ -175,7 +175,7 @@ def test_the_session_is_renewed_at_login(staff_site: StaffSite) -> None:
     )
     assert response.status_code == 303
     assert session_cookie(client) != before
-    with client.session_transaction() as session:
+    with client.session_transaction("/staff/") as session:
         assert "planted" not in session
         assert session["_user_id"] == str(staff_site.ids["handler"])
     # The CSRF token of the old session died with it.
@@ -211,7 +211,7 @@ def test_session_cookie_is_secure_over_https(make_staff_app: Callable[..., Staff
 def idle_for(client: FlaskClient, seconds: float) -> float:
     """Pretend the client's last request was `seconds` earlier; return the time set."""
     # Move the app's own time stamp back, whatever clock it counts in.
-    with client.session_transaction() as session:
+    with client.session_transaction("/staff/") as session:
         session["last_seen"] -= seconds
         return session["last_seen"]
 
@@ -235,7 +235,7 @@ def test_activity_keeps_the_session_alive(staff_site: StaffSite) -> None:
     client = staff_site.client("handler")
     earlier = idle_for(client, 29 * 60)
     assert client.get("/staff/").status_code == 200
-    with client.session_transaction() as session:
+    with client.session_transaction("/staff/") as session:
         assert session["last_seen"] - earlier >= 29 * 60
     idle_for(client, 29 * 60)
     assert is_logged_in(client)
@@ -243,7 +243,7 @@ def test_activity_keeps_the_session_alive(staff_site: StaffSite) -> None:
 
 def test_a_session_without_a_last_seen_time_is_logged_out(staff_site: StaffSite) -> None:
     client = staff_site.client("handler")
-    with client.session_transaction() as session:
+    with client.session_transaction("/staff/") as session:
         del session["last_seen"]
     assert not is_logged_in(client)
 

@@ -231,21 +231,6 @@ def test_staff_pages_read_without_split_words(
     assert not problems, f"{name} at {width}:\n" + "\n".join(problems)
 
 
-@pytest.mark.parametrize(("name", "who", "path"), STAFF_PAGES, ids=[p[0] for p in STAFF_PAGES])
-def test_staff_pages_at_320_px_have_no_axe_violations(
-    narrow_tab: Any,
-    staff_live_server: StaffLiveServer,
-    sample_cases: dict[str, str],
-    name: str,
-    who: str,
-    path: str,
-) -> None:
-    log_in(narrow_tab, staff_live_server, who)
-    path = path.replace("REPORT", sample_cases["report"]).replace("FORMAT", sample_cases["format"])
-    goto(narrow_tab, staff_live_server, path)
-    assert_no_axe_violations(narrow_tab)
-
-
 def test_inbox_rows_at_320_px_are_blocks_that_keep_their_table_semantics(
     narrow_tab: Any, staff_live_server: StaffLiveServer, sample_cases: dict[str, str]
 ) -> None:
@@ -282,19 +267,22 @@ def test_login_pages_have_no_axe_violations(tab: Any, staff_live_server: StaffLi
     assert_no_axe_violations(tab)
 
 
+@pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize(("name", "who", "path"), STAFF_PAGES, ids=[p[0] for p in STAFF_PAGES])
 def test_staff_pages_have_no_axe_violations(
-    tab: Any,
+    request: pytest.FixtureRequest,
     staff_live_server: StaffLiveServer,
     sample_cases: dict[str, str],
+    width: str,
     name: str,
     who: str,
     path: str,
 ) -> None:
-    log_in(tab, staff_live_server, who)
+    page = request.getfixturevalue(WIDTHS[width])
+    log_in(page, staff_live_server, who)
     path = path.replace("REPORT", sample_cases["report"]).replace("FORMAT", sample_cases["format"])
-    goto(tab, staff_live_server, path)
-    assert_no_axe_violations(tab)
+    goto(page, staff_live_server, path)
+    assert_no_axe_violations(page)
 
 
 def test_case_page_with_errors_has_no_axe_violations(

@@ -16,15 +16,12 @@ class SiteLocale:
     code: str
     name: str  # the language named in itself, for the language menu
     direction: str = "ltr"
-    # How long words break on narrow screens: a Pyphen dictionary, "fi" (Finnish syllable rule,
-    # which Pyphen lacks), or None for a script that is not hyphenated (Arabic).
-    hyphenation: str | None = None
 
 
 LOCALES: dict[str, SiteLocale] = {
-    "sv": SiteLocale("sv", "Svenska", hyphenation="sv"),
-    "fi": SiteLocale("fi", "Suomi", hyphenation="fi"),
-    "en": SiteLocale("en", "English", hyphenation="en_GB"),
+    "sv": SiteLocale("sv", "Svenska"),
+    "fi": SiteLocale("fi", "Suomi"),
+    "en": SiteLocale("en", "English"),
     "ar": SiteLocale("ar", "العربية", "rtl"),
 }
 DEFAULT_LOCALE = "sv"

@@ -9,7 +9,6 @@ from flask import Flask, current_app, request, url_for
 from flask_babel import format_date, get_locale
 
 from .content import Page, current_site
-from .hyphenate import hyphenate
 from .i18n import LOCALES, direction
 from .workdays import local_date
 
@@ -96,17 +95,11 @@ def long_date(value: dt.date) -> str:
     return format_date(value, format="long")
 
 
-def soft_hyphens(text: str) -> str:
-    """Hyphenate a heading or menu item in the language of this request."""
-    return hyphenate(str(text), current_locale())
-
-
 def init_templating(app: Flask) -> None:
     """Register the template globals and filters."""
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
     app.add_template_filter(long_date)
-    app.add_template_filter(soft_hyphens)
     app.add_template_filter(local_date)  # a stored UTC time as the date in Stockholm
 
     @app.context_processor
