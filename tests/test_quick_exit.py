@@ -61,30 +61,26 @@ def press_shift(page: Any, times: int) -> None:
         page.keyboard.press("Shift")
 
 
-def test_shift_three_times_leaves_and_back_does_not_return(browser: Any, live_server: Any) -> None:
+LEAVING = {
+    "shift-three-times": lambda page: press_shift(page, 3),
+    "button": lambda page: page.click(BUTTON),
+}
+
+
+@pytest.mark.parametrize("how", LEAVING)
+def test_leaving_replaces_the_history_entry_so_back_does_not_return(
+    browser: Any, live_server: Any, how: str
+) -> None:
     with tab(browser, live_server) as page:
         page.goto(f"{live_server.url}/sv/")
         page.goto(f"{live_server.url}{LONG_PAGE}")
         length = page.evaluate("history.length")
         with page.expect_navigation(url=f"{exit_address(live_server).rstrip('/')}/**"):
-            press_shift(page, 3)
+            LEAVING[how](page)
         assert page.title() == EXIT_TITLE
         assert page.evaluate("history.length") == length, "leaving added a history entry"
         page.go_back()
         assert page.url == f"{live_server.url}/sv/", "Back returned to the page the reader left"
-
-
-def test_button_leaves_and_replaces_the_history_entry(browser: Any, live_server: Any) -> None:
-    with tab(browser, live_server) as page:
-        page.goto(f"{live_server.url}/sv/")
-        page.goto(f"{live_server.url}{LONG_PAGE}")
-        length = page.evaluate("history.length")
-        with page.expect_navigation(url=f"{exit_address(live_server).rstrip('/')}/**"):
-            page.click(BUTTON)
-        assert page.title() == EXIT_TITLE
-        assert page.evaluate("history.length") == length
-        page.go_back()
-        assert page.url == f"{live_server.url}/sv/"
 
 
 @pytest.mark.parametrize("locale", LOCALES)

@@ -212,6 +212,22 @@ LAYOUT_PROBLEMS = r"""() => {
 WIDTHS = {"1280 px": "tab", "320 px": "narrow_tab"}
 
 
+def open_staff_page(
+    request: pytest.FixtureRequest,
+    width: str,
+    server: StaffLiveServer,
+    sample_cases: dict[str, str],
+    who: str,
+    path: str,
+) -> Any:
+    """Log in as `who` in the tab of that width and open a staff page (REPORT/FORMAT filled in)."""
+    page = request.getfixturevalue(WIDTHS[width])
+    log_in(page, server, who)
+    path = path.replace("REPORT", sample_cases["report"]).replace("FORMAT", sample_cases["format"])
+    goto(page, server, path)
+    return page
+
+
 @pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize(("name", "who", "path"), STAFF_PAGES, ids=[p[0] for p in STAFF_PAGES])
 def test_staff_pages_read_without_split_words(
@@ -223,10 +239,7 @@ def test_staff_pages_read_without_split_words(
     who: str,
     path: str,
 ) -> None:
-    page = request.getfixturevalue(WIDTHS[width])
-    log_in(page, staff_live_server, who)
-    path = path.replace("REPORT", sample_cases["report"]).replace("FORMAT", sample_cases["format"])
-    goto(page, staff_live_server, path)
+    page = open_staff_page(request, width, staff_live_server, sample_cases, who, path)
     problems = page.evaluate(LAYOUT_PROBLEMS)
     assert not problems, f"{name} at {width}:\n" + "\n".join(problems)
 
@@ -278,10 +291,7 @@ def test_staff_pages_have_no_axe_violations(
     who: str,
     path: str,
 ) -> None:
-    page = request.getfixturevalue(WIDTHS[width])
-    log_in(page, staff_live_server, who)
-    path = path.replace("REPORT", sample_cases["report"]).replace("FORMAT", sample_cases["format"])
-    goto(page, staff_live_server, path)
+    page = open_staff_page(request, width, staff_live_server, sample_cases, who, path)
     assert_no_axe_violations(page)
 
 

@@ -74,7 +74,7 @@ def one_line(form: FlaskForm, field: Field) -> None:
 
 def site_path(value: str | None) -> str | None:
     """Return the path of an address on this site (full or from the root), or None."""
-    if not value or len(value) > 500 or _CONTROL.search(value):
+    if not value or len(value) > PAGE_MAX or _CONTROL.search(value):
         return None
     parts = urlsplit(value.strip())
     if parts.scheme or parts.netloc:

@@ -65,8 +65,7 @@ def language_links(page: Page | None) -> list[dict[str, Any]]:
         {
             "code": code,
             "name": info.name,
-            "url": (None if easy and target is None else same_page_in(code, target, True))
-            or f"/{code}/",
+            "url": same_page_in(code, target, keep_query=True) or f"/{code}/",
             "current": code == locale and not easy,
             "easy": False,
         }
