@@ -15,9 +15,9 @@ from pathlib import Path
 from flask_migrate import upgrade
 
 from gvisite import create_app
-from gvisite.formats import FORMATS, source_names
-from gvisite.formats_build import build
-from gvisite.formats_convert import tool_versions
+from gvisite.formats.build import build
+from gvisite.formats.convert import tool_versions
+from gvisite.formats.views import FORMATS, source_names
 
 
 def main() -> None:

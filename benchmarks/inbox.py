@@ -21,9 +21,10 @@ from flask_migrate import upgrade
 from sqlalchemy import insert, select
 
 from gvisite import create_app
-from gvisite.auth import hasher
-from gvisite.cases import Case, CaseEvent, StaffUser, new_reference, utcnow
+from gvisite.cases import new_reference
 from gvisite.extensions import db
+from gvisite.models import Case, CaseEvent, StaffUser, utcnow
+from gvisite.staff.auth import hasher
 from gvisite.workdays import add_working_days
 
 CASES = 10_000

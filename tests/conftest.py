@@ -16,9 +16,9 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from gvisite import create_app
-from gvisite.content import Site
 from gvisite.extensions import db
-from gvisite.formats_build import Report, build
+from gvisite.formats.build import Report, build
+from gvisite.pages.load import Site
 from tests.helpers import CHROMIUM, CHROMIUM_ARGS, PROJECT_ROOT, require_chromium
 
 pytest_plugins = ["tests.fixtures_forms", "tests.fixtures_staff"]

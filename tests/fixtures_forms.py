@@ -31,8 +31,8 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.test import TestResponse
 
 from gvisite import create_app
-from gvisite.cases import Case, OutboxMessage, Receipt
 from gvisite.extensions import db
+from gvisite.models import Case, OutboxMessage, Receipt
 from tests.conftest import REAL_CONTENT, LiveServer, app_config
 from tests.helpers import parse, require_tool
 

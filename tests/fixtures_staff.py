@@ -21,8 +21,9 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.test import TestResponse
 
 from gvisite import create_app
-from gvisite.auth import hasher
-from gvisite.cases import (
+from gvisite.cases import hash_secret, new_reference, response_target_days
+from gvisite.extensions import db, limiter
+from gvisite.models import (
     AuditEntry,
     Case,
     CaseEvent,
@@ -30,12 +31,9 @@ from gvisite.cases import (
     PublishedProblem,
     Receipt,
     StaffUser,
-    hash_secret,
-    new_reference,
-    response_target_days,
     utcnow,
 )
-from gvisite.extensions import db, limiter
+from gvisite.staff.auth import hasher
 from gvisite.workdays import add_working_days, local_date
 from tests.conftest import LiveServer
 from tests.fixtures_forms import SmtpServer, dispose, forms_config, migrate, shared_app

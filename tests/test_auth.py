@@ -11,8 +11,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
-from gvisite.cases import StaffUser
 from gvisite.extensions import db
+from gvisite.models import StaffUser
 from tests.fixtures_staff import (
     ACCOUNTS,
     PASSWORD,

@@ -8,8 +8,8 @@ import pytest
 from bs4 import BeautifulSoup
 
 from gvisite import create_app
-from gvisite.content import ContentError
-from gvisite.render import render_markdown
+from gvisite.pages.load import ContentError
+from gvisite.pages.markdown import render_markdown
 from tests.conftest import app_config, markdown_page
 from tests.helpers import parse
 

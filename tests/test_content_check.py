@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from gvisite.cli import content_cli
+from gvisite import content_cli
 from tests.conftest import markdown_page
 
 

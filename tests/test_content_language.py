@@ -11,7 +11,7 @@ import yaml
 from bs4 import BeautifulSoup, NavigableString, Tag
 from flask.testing import FlaskClient
 
-from gvisite.content import Site, load_site
+from gvisite.pages.load import Site, load_site
 from tests.conftest import REAL_CONTENT, LiveServer
 from tests.helpers import parse, translate, watched_context
 

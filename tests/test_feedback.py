@@ -8,7 +8,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from gvisite.cases import Case, OutboxMessage
+from gvisite.models import Case, OutboxMessage
 from tests.fixtures_forms import (
     ANSWERS,
     FORMAT_ANSWERS,

@@ -10,7 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from gvisite.cases import Case, OutboxMessage
+from gvisite.models import Case, OutboxMessage
 from tests.fixtures_forms import (
     ANSWERS,
     all_cases,

@@ -27,12 +27,14 @@ from flask import Flask, render_template_string
 from flask.testing import FlaskClient
 from flask_babel import force_locale
 
-from gvisite import create_app, formats_build, formats_convert
-from gvisite.content import Owner
-from gvisite.formats import FORMATS, STATEMENT, Source, Store, name_for, source_names
-from gvisite.formats_build import Report, build
-from gvisite.formats_convert import BRAILLE_TABLES, ID3_LANGUAGES, tool_versions
+from gvisite import create_app
+from gvisite.formats import build as formats_build
+from gvisite.formats import convert as formats_convert
+from gvisite.formats.build import Report, build
+from gvisite.formats.convert import BRAILLE_TABLES, ID3_LANGUAGES, tool_versions
+from gvisite.formats.views import FORMATS, STATEMENT, Source, Store, name_for, source_names
 from gvisite.i18n import LOCALES
+from gvisite.pages.load import Owner
 from tests.conftest import BuiltLiveServer, app_config
 from tests.helpers import (
     assert_no_axe_violations,
@@ -660,8 +662,8 @@ def test_page_names_match_the_sources(built: Built) -> None:
 def test_statement_formats_are_left_out_while_a_published_problem_makes_them_stale(
     client: FlaskClient, built: Built
 ) -> None:
-    from gvisite.cases import PublishedProblem
     from gvisite.extensions import db
+    from gvisite.models import PublishedProblem
 
     def statement_links() -> list[str]:
         page = parse(client.get("/sv/tillganglighet").data)

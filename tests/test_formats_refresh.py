@@ -19,14 +19,15 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from gvisite import create_app, handling
-from gvisite.cases import PublishedProblem, StaffUser
+from gvisite import create_app
 from gvisite.extensions import db
-from gvisite.formats import FORMATS, STATEMENT, Store
-from gvisite.formats_build import build_lock
-from gvisite.formats_convert import tool_versions
-from gvisite.formats_refresh import Refresher, stale_sources
+from gvisite.formats.build import build_lock
+from gvisite.formats.convert import tool_versions
+from gvisite.formats.refresh import Refresher, stale_sources
+from gvisite.formats.views import FORMATS, STATEMENT, Store
 from gvisite.i18n import LOCALES
+from gvisite.models import PublishedProblem, StaffUser
+from gvisite.staff import handling
 from tests.conftest import DATA_FILES, HOME_PAGE, REAL_CONTENT, app_config
 from tests.fixtures_forms import dispose, migrate
 from tests.fixtures_staff import add_account, make_case
@@ -118,7 +119,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
 def publish(app: Flask, case_id: int, actor_id: int, text: str) -> int:
     """Publish a confirmed problem as staff do, through handling, and commit."""
     with app.test_request_context("/staff/"):
-        from gvisite.cases import Case
+        from gvisite.models import Case
 
         case = db.session.get(Case, case_id)
         actor = db.session.get(StaffUser, actor_id)
@@ -130,7 +131,7 @@ def publish(app: Flask, case_id: int, actor_id: int, text: str) -> int:
 def resolve(app: Flask, case_id: int, actor_id: int, problem_id: int) -> None:
     """Mark a published problem fixed as staff do, through handling, and commit."""
     with app.test_request_context("/staff/"):
-        from gvisite.cases import Case
+        from gvisite.models import Case
 
         problem = db.session.get(PublishedProblem, problem_id)
         handling.resolve_problem(

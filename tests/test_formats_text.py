@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 
-from gvisite import formats
-from gvisite.formats_text import (
+from gvisite.formats import views as formats
+from gvisite.formats.text import (
     CELLS_PER_LINE,
     LINES_PER_PAGE,
     BrailleLine,

@@ -13,8 +13,8 @@ from bs4 import BeautifulSoup, Tag
 from flask import Flask
 from flask.testing import FlaskClient
 
-from gvisite.content import Page, Site, load_site
 from gvisite.i18n import LOCALES
+from gvisite.pages.load import Page, Site, load_site
 from tests.conftest import REAL_CONTENT, close_database, make_app, markdown_page
 from tests.helpers import app_sitemap_paths, parse, translate, watched_context
 

@@ -16,8 +16,8 @@ from flask_babel import force_locale, format_date
 from sqlalchemy import update
 
 from gvisite import create_app
-from gvisite.cases import OutboxMessage, utcnow
 from gvisite.extensions import db
+from gvisite.models import OutboxMessage, utcnow
 from gvisite.outbox import MAX_ATTEMPTS, RETRY_DELAYS, backend_for, send_due
 from tests.fixtures_forms import (
     ALT_FORMAT_MAILBOX,

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from flask import Flask
 
-from gvisite.cases import OutboxMessage
 from gvisite.extensions import db
+from gvisite.models import OutboxMessage
 from tests.fixtures_forms import STAFF_MAILBOX, SmtpServer, all_messages
 from tests.helpers import PROJECT_ROOT
 

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from gvisite.cases import AuditEntry, Case, CaseEvent, OutboxMessage, utcnow
 from gvisite.extensions import db
-from gvisite.handling import export_rows
-from gvisite.staff import render_export
+from gvisite.models import AuditEntry, Case, CaseEvent, OutboxMessage, utcnow
+from gvisite.staff.handling import export_rows
+from gvisite.staff.views import render_export
 from tests.fixtures_staff import ACCOUNTS, StaffSite, add_message, audit_rows, load_case
 
 RETENTION_DAYS = 60

@@ -11,15 +11,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
-from gvisite.cases import (
-    AuditEntry,
-    Case,
-    CaseEvent,
-    OutboxMessage,
-    PublishedProblem,
-    StaffUser,
-)
 from gvisite.extensions import db
+from gvisite.models import AuditEntry, Case, CaseEvent, OutboxMessage, PublishedProblem, StaffUser
 from tests.fixtures_staff import (
     ACCOUNTS,
     PASSWORD,

@@ -10,8 +10,8 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from gvisite.cases import PublishedProblem, StaffUser, utcnow
 from gvisite.extensions import db
+from gvisite.models import PublishedProblem, StaffUser, utcnow
 from tests.fixtures_forms import REFERENCE, SmtpServer, form_url
 from tests.fixtures_staff import (
     ACCOUNTS,

@@ -8,8 +8,8 @@ import pytest
 from bs4 import BeautifulSoup
 from flask.testing import FlaskClient
 
-from gvisite.cases import OutboxMessage, utcnow
 from gvisite.extensions import db
+from gvisite.models import OutboxMessage, utcnow
 from tests.fixtures_forms import ALT_FORMAT_MAILBOX, STAFF_MAILBOX, SmtpServer
 from tests.fixtures_staff import (
     ACCOUNTS,

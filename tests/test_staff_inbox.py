@@ -9,7 +9,7 @@ import pytest
 from bs4 import BeautifulSoup, Tag
 from flask.testing import FlaskClient
 
-from gvisite.cases import utcnow
+from gvisite.models import utcnow
 from tests.fixtures_forms import send_case
 from tests.fixtures_staff import HOSTILE, StaffSite, add_account, post_action
 from tests.helpers import parse, translate

@@ -10,7 +10,7 @@ from bs4 import BeautifulSoup
 from flask.testing import FlaskClient
 from flask_babel import force_locale, format_decimal
 
-from gvisite.cases import utcnow
+from gvisite.models import utcnow
 from tests.fixtures_staff import ACCOUNTS, StaffSite, audit_rows, post_action
 from tests.helpers import parse, translate
 

@@ -13,9 +13,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from gvisite.cases import Case, PublishedProblem, utcnow
 from gvisite.extensions import db
 from gvisite.i18n import LOCALES
+from gvisite.models import Case, PublishedProblem, utcnow
 from tests.fixtures_forms import REPORT_ANSWERS, copy_content, form_url, submit
 from tests.fixtures_staff import (
     MadeCase,

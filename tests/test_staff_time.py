@@ -9,8 +9,8 @@ from bs4 import BeautifulSoup
 from flask.testing import FlaskClient
 
 import gvisite.staff
-from gvisite.cases import AuditEntry
 from gvisite.extensions import db
+from gvisite.models import AuditEntry
 from tests.fixtures_staff import StaffSite
 from tests.helpers import parse, translate
 

@@ -12,7 +12,7 @@ import yaml
 from flask import Flask
 
 from gvisite import create_app
-from gvisite.content import ContentError
+from gvisite.pages.load import ContentError
 from tests.fixtures_forms import (
     LOCALES,
     copy_content,

@@ -13,9 +13,10 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect
 from sqlalchemy.exc import IntegrityError
 
-from gvisite import cases, feedback
-from gvisite.cases import Case, OutboxMessage, utcnow
+from gvisite import cases
 from gvisite.extensions import db
+from gvisite.feedback import views as feedback
+from gvisite.models import Case, OutboxMessage, utcnow
 from gvisite.outbox import claim
 from tests.fixtures_forms import (
     ANSWERS,

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import os
+import secrets
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from flask import Flask
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -59,6 +62,7 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "FORM_MIN_SECONDS": 3,
         "SUBMISSION_RATE_LIMIT": "10 per hour",
         "RATELIMIT_STORAGE_URI": "memory://",
+        "RATELIMIT_HEADERS_ENABLED": False,
         "MAX_CONTENT_LENGTH": 64 * 1024,
         "STAFF_IDLE_MINUTES": 30,
         "RETENTION_DAYS": 90,
@@ -67,10 +71,16 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "TRUSTED_PROXIES": 0,
         "HOST": "127.0.0.1",
         "PORT": 5000,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # The session cookie (set only by the forms and the staff area, see sessions.py).
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        # Staff never ask to be remembered; should the cookie be cleared, only under /staff.
+        "REMEMBER_COOKIE_PATH": "/staff",
     }
 
 
-def from_environment(environ: os._Environ[str] | dict[str, str]) -> dict[str, Any]:
+def from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
     """Read the documented variables that are set in the environment."""
     found: dict[str, Any] = {}
     for name in _STR_VARS | _INT_VARS:
@@ -81,7 +91,7 @@ def from_environment(environ: os._Environ[str] | dict[str, str]) -> dict[str, An
     return found
 
 
-def site_url(config: dict[str, Any]) -> str:
+def site_url(config: Mapping[str, Any]) -> str:
     """Return the public address: SITE_URL if set, else where `make run` serves (HOST, PORT)."""
     if config.get("SITE_URL"):
         return str(config["SITE_URL"]).rstrip("/")
@@ -92,3 +102,36 @@ def site_url(config: dict[str, Any]) -> str:
     if ":" in host:
         host = f"[{host}]"  # an IPv6 literal
     return f"http://{host}:{config['PORT']}"
+
+
+def configure(
+    app: Flask, environ: Mapping[str, str], test_config: Mapping[str, Any] | None = None
+) -> None:
+    """Set the app's config: defaults, the environment, `test_config`, then derived values."""
+    app.config.from_mapping(defaults(app.instance_path))
+    app.config.from_mapping(from_environment(environ))
+    if test_config is not None:
+        app.config.from_mapping(test_config)
+    config = app.config
+    config["SECRET_KEY"] = config["SECRET_KEY"] or _development_secret(Path(app.instance_path))
+    config["SITE_URL"] = site_url(config)
+    config["SESSION_COOKIE_SECURE"] = config["SITE_URL"].startswith("https://")
+    config["SQLALCHEMY_DATABASE_URI"] = sqlalchemy_url(config["DATABASE_URL"])
+
+
+def sqlalchemy_url(url: str) -> str:
+    """Use the psycopg 3 driver for PostgreSQL addresses written the common way."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _development_secret(instance: Path) -> str:
+    """Keep a random key in the instance folder so a fresh machine needs no set-up."""
+    # Production sets SECRET_KEY in the environment; this file only serves `make run`.
+    path = instance / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32), encoding="ascii")
+        path.chmod(0o600)
+    return path.read_text(encoding="ascii").strip()

@@ -15,14 +15,6 @@ from .extensions import db, migrate
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def sqlalchemy_url(url: str) -> str:
-    """Use the psycopg 3 driver for PostgreSQL addresses written the common way."""
-    for prefix in ("postgres://", "postgresql://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix) :]
-    return url
-
-
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     """Turn on WAL, foreign keys and a busy timeout for every SQLite connection."""
@@ -36,8 +28,6 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
 
 def init_database(app: Flask) -> None:
     """Bind SQLAlchemy and Alembic (Flask-Migrate) to the app."""
-    app.config["SQLALCHEMY_DATABASE_URI"] = sqlalchemy_url(app.config["DATABASE_URL"])
-    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
     db.init_app(app)
     # Batch mode lets later migrations alter SQLite tables (it has no ALTER for constraints).
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)

@@ -16,7 +16,7 @@ from wtforms import Field, HiddenField, RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, StopValidation, ValidationError
 
-from .pages import route_exists
+from .pages.views import route_exists
 
 PROBLEM_MAX = 5000
 SHORT_MAX = 200

@@ -19,8 +19,8 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import or_, select, true, update
 
-from .cases import OutboxMessage, utcnow
 from .extensions import db
+from .models import OutboxMessage, utcnow
 
 log = logging.getLogger(__name__)
 

@@ -10,11 +10,14 @@ from typing import Any, TypeVar
 
 import yaml
 from flask import Blueprint, Flask, current_app, render_template
+from sqlalchemy import event, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from .content import ContentError
 from .extensions import db
 from .i18n import DEFAULT_LOCALE
+from .models import PublishedProblem
+from .pages.load import ContentError
+from .workdays import local_date
 
 STATEMENT_FILE = "tillganglighet.yaml"
 T = TypeVar("T")
@@ -127,9 +130,45 @@ def read_published(read: Callable[[], T], fallback: T) -> T:
         return fallback
 
 
+# --- What staff published: read here, so the public site never needs the staff area ------
+
+
+def statement_changes_on_commit() -> None:
+    """Tell what keeps copies of the statement (its other formats) once the change is saved."""
+    listeners = list(current_app.extensions.get("gvisite.statement_changed", ()))
+    if not listeners:
+        return
+
+    def committed(_session: Any) -> None:
+        for listener in listeners:
+            listener()
+
+    # Not before the commit: a rebuild started now would still read the old statement.
+    event.listen(db.session(), "after_commit", committed, once=True)
+
+
+def open_problems() -> list[PublishedProblem]:
+    """Return the confirmed problems the statement shows now."""
+    query = select(PublishedProblem).where(PublishedProblem.resolved_at.is_(None))
+    return list(db.session.scalars(query.order_by(PublishedProblem.published_at)))
+
+
+def problems_version() -> tuple[dt.datetime | None, dt.datetime | None]:
+    """Return when a confirmed problem was last published and last resolved."""
+    latest = db.session.execute(
+        select(func.max(PublishedProblem.published_at), func.max(PublishedProblem.resolved_at))
+    ).one()
+    return latest[0], latest[1]
+
+
+def last_problem_change() -> dt.date | None:
+    """Return the day a confirmed problem was last published or resolved."""
+    days = [local_date(value) for value in problems_version() if value is not None]
+    return max(days) if days else None
+
+
 def known_problems() -> list[dict[str, Any]]:
     """Return the problems in the data file followed by those staff confirmed and published."""
-    from .handling import open_problems  # the statement must not need the staff area to load
 
     published = [
         {"what": p.what, "criteria": p.criteria, "instead": None, "fix_by": None}
@@ -140,7 +179,6 @@ def known_problems() -> list[dict[str, Any]]:
 
 def last_updated() -> dt.date:
     """Return when the statement last changed: in the data file, or by staff publishing."""
-    from .handling import last_problem_change
 
     dates = [current_statement().data["updated_on"], read_published(last_problem_change, None)]
     return max(d for d in dates if d is not None)
@@ -160,5 +198,6 @@ def statement(locale: str) -> str:
 
 
 def init_app(app: Flask) -> None:
-    """Load the statement once; a broken file stops start-up with its path."""
+    """Load the statement once (a broken file stops start-up with its path), then serve it."""
     app.extensions["gvisite.statement"] = load_statement(Path(app.config["CONTENT_DIR"]))
+    app.register_blueprint(bp)

@@ -8,8 +8,8 @@ from typing import Any
 from flask import Flask, current_app, request, url_for
 from flask_babel import format_date, get_locale
 
-from .content import Page, current_site
 from .i18n import LOCALES, direction
+from .pages.load import Page, current_site
 from .workdays import local_date
 
 

@@ -34,10 +34,10 @@ from flask import (
 from flask_babel import format_decimal, gettext
 from flask_babel import lazy_gettext as _l
 
-from . import statement as statement_module
-from .content import Owner, Page, current_site
-from .handling import problems_version
-from .i18n import DEFAULT_LOCALE, LOCALES
+from .. import statement as statement_module
+from ..i18n import DEFAULT_LOCALE, LOCALES
+from ..pages.load import Owner, Page, current_site
+from ..statement import problems_version
 
 bp = Blueprint("formats", __name__)
 
@@ -428,11 +428,10 @@ def download(locale: str, filename: str) -> Response:
 
 def init_app(app: Flask) -> None:
     """Register the routes, the block's template function and the `flask formats` commands."""
-    app.config.setdefault("FORMATS_DIR", str(Path(app.instance_path) / "formats"))
     app.extensions["gvisite.formats"] = Store(Path(app.config["FORMATS_DIR"]))
     app.add_template_global(other_formats)
     app.add_template_global(formats_for_path)
-    from .formats_build import formats_cli  # it imports this module
+    from .build import formats_cli
 
     app.cli.add_command(formats_cli)
     app.register_blueprint(bp)

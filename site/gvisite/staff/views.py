@@ -11,20 +11,17 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-import click
 from flask import (
     Blueprint,
     Flask,
     Response,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
     request,
     url_for,
 )
-from flask.cli import AppGroup
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
@@ -35,13 +32,14 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 from wtforms.fields.choices import SelectChoice
 
+from ..extensions import db
+from ..forms import FORMAT_LABELS, choices, error_summary
+from ..models import AuditEntry, Case, OutboxMessage, PublishedProblem, StaffUser, utcnow
+from ..security import private
+from ..workdays import local_date, local_time
 from . import handling
 from .auth import audit, enforce_idle_timeout
-from .cases import AuditEntry, Case, OutboxMessage, PublishedProblem, StaffUser, utcnow
-from .extensions import db
-from .forms import FORMAT_LABELS, choices, error_summary
-from .security import private
-from .staff_forms import (
+from .forms import (
     STATUS_LABELS,
     AssignForm,
     NoteForm,
@@ -50,7 +48,6 @@ from .staff_forms import (
     SimpleForm,
     StatusForm,
 )
-from .workdays import local_date, local_time
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 bp.after_request(private)
@@ -347,30 +344,8 @@ def _spreadsheet_safe(value: Any) -> Any:
     return value
 
 
-cases_cli = AppGroup("cases", help="Purge and export cases.")
-
-
-@cases_cli.command("purge")
-def purge_command() -> None:
-    """Remove personal data from cases closed more than RETENTION_DAYS ago; delete old spam."""
-    purged, deleted = handling.purge(utcnow(), current_app.config["RETENTION_DAYS"])
-    click.echo(f"{purged} case(s) purged of personal data, {deleted} spam case(s) deleted")
-
-
-@cases_cli.command("export")
-@click.option(
-    "--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True
-)
-def export_command(fmt: str) -> None:
-    """Write every case to standard output, without purged data."""
-    db.session.add(AuditEntry(action="export", target=f"cli-{fmt}"))
-    db.session.commit()
-    click.echo(render_export(fmt, handling.export_rows()), nl=False)
-
-
 def init_app(app: Flask) -> None:
     """Register the staff area and its commands."""
     app.register_blueprint(bp)
     app.add_template_filter(staff_time)
     app.add_template_filter(soft_breaks)
-    app.cli.add_command(cases_cli)

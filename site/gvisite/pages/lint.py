@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
-from .content import ContentError, Page, Site, missing_translations
+from .load import ContentError, Page, Site, missing_translations
 
 # Link texts that say nothing out of context (WCAG 2.4.4), per locale, lower case.
 VAGUE_LINK_TEXTS = frozenset(

@@ -15,8 +15,8 @@ from flask import (
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter, RequestRedirect
 
-from .content import PAGE_PATH, Page, current_site
-from .i18n import DEFAULT_LOCALE, LOCALES
+from ..i18n import DEFAULT_LOCALE, LOCALES
+from .load import PAGE_PATH, Page, current_site
 
 bp = Blueprint("pages", __name__)
 

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import sys
 import time
 from urllib.parse import urlsplit
 
-import click
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import (
@@ -20,7 +18,6 @@ from flask import (
     session,
     url_for,
 )
-from flask.cli import AppGroup
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user, login_user, logout_user
@@ -30,10 +27,10 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 from wtforms import PasswordField, StringField
 
-from .cases import AuditEntry, StaffUser
-from .extensions import db, limiter
-from .forms import Required, error_summary
-from .security import private
+from ..extensions import db, limiter
+from ..forms import Required, error_summary
+from ..models import AuditEntry, StaffUser
+from ..security import private
 
 ROLES = ("handler", "admin")
 hasher = PasswordHasher()
@@ -168,63 +165,9 @@ def enforce_idle_timeout() -> Response | None:
     return None
 
 
-staff_cli = AppGroup("staff", help="Manage staff accounts.")
-
-
-@staff_cli.command("create")
-@click.argument("email")
-@click.option("--name", required=True, help="Display name.")
-@click.option("--role", type=click.Choice(ROLES), default="handler", show_default=True)
-@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
-def create_command(email: str, name: str, role: str, password_stdin: bool) -> None:
-    """Create a staff account (the password is asked for, or read from stdin)."""
-    email = email.strip().lower()
-    if "@" not in email:
-        raise click.BadParameter("not an email address", param_hint="EMAIL")
-    if db.session.scalar(select(StaffUser).where(StaffUser.email == email)):
-        raise click.ClickException(f"{email} already has an account")
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    if len(password) < 12:
-        raise click.ClickException("the password must be at least 12 characters")
-    db.session.add(
-        StaffUser(email=email, name=name, role=role, password_hash=hasher.hash(password))
-    )
-    db.session.commit()
-    click.echo(f"created {role} {email}")
-
-
-@staff_cli.command("deactivate")
-@click.argument("email")
-def deactivate_command(email: str) -> None:
-    """Deactivate an account: it can no longer log in; its history stays."""
-    user = db.session.scalar(select(StaffUser).where(StaffUser.email == email.strip().lower()))
-    if user is None:
-        raise click.ClickException(f"no account for {email}")
-    user.active = False
-    db.session.commit()
-    click.echo(f"deactivated {user.email}")
-
-
-@staff_cli.command("list")
-def list_command() -> None:
-    """List the accounts."""
-    for user in db.session.scalars(select(StaffUser).order_by(StaffUser.email)):
-        state = "active" if user.active else "inactive"
-        click.echo(f"{user.email}\t{user.name}\t{user.role}\t{state}")
-
-
 def init_app(app: Flask) -> None:
-    """Set up Flask-Login, the session cookie and the staff commands."""
+    """Set up Flask-Login, the expired-form page and the login routes."""
     login_manager.init_app(app)
     login_manager.session_protection = "strong"
-    app.config["SESSION_COOKIE_HTTPONLY"] = True
-    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
-    app.config["SESSION_COOKIE_SECURE"] = app.config["SITE_URL"].startswith("https://")
-    # Staff never ask to be remembered; should the cookie be cleared, only under /staff.
-    app.config["REMEMBER_COOKIE_PATH"] = "/staff"
-    app.cli.add_command(staff_cli)
     app.register_error_handler(CSRFError, expired_form)
     app.register_blueprint(bp)

@@ -27,8 +27,8 @@ from flask_babel import format_date, gettext
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
-from .formats import Source, page_context
-from .formats_text import (
+from ..i18n import direction
+from .text import (
     Document,
     Labels,
     absolute_links,
@@ -39,7 +39,7 @@ from .formats_text import (
     to_ssml,
     to_text,
 )
-from .i18n import direction
+from .views import Source, page_context
 
 PACKAGE = Path(__file__).parent
 TIMEOUT = 600  # seconds for one conversion: a stuck tool must not hang the build

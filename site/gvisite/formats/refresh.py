@@ -20,9 +20,9 @@ from typing import Any
 
 from flask import Flask
 
-from .formats import FORMATS, available, current_digest, source_names, store
-from .formats_build import BuildBusy, build, build_lock
-from .formats_convert import tool_versions
+from .build import BuildBusy, build, build_lock
+from .convert import tool_versions
+from .views import FORMATS, available, current_digest, source_names, store
 
 REFRESH_SECONDS = 60  # FORMATS_REFRESH_SECONDS when not set (and not testing)
 BUSY_RETRY_SECONDS = 5  # when another process holds the build lock
@@ -30,7 +30,7 @@ CHILD_TIMEOUT = 3600  # a whole site's first build; each conversion has its own 
 NICENESS = 10  # the build and the tools it runs give way to the processes serving requests
 # The child imports the factory itself: this module importing the package would be a cycle.
 _CHILD = (
-    "from gvisite import create_app; from gvisite.formats_refresh import child; child(create_app)"
+    "from gvisite import create_app; from gvisite.formats.refresh import child; child(create_app)"
 )
 
 

@@ -27,16 +27,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from .formats import (
-    FORMATS,
-    Source,
-    Store,
-    render_source,
-    source_names,
-    store,
-    write_atomic,
-)
-from .formats_convert import (
+from .convert import (
     BRAILLE_TABLES,
     CONVERTERS,
     IN_THREADS,
@@ -46,6 +37,7 @@ from .formats_convert import (
     prepare,
     tool_versions,
 )
+from .views import FORMATS, Source, Store, render_source, source_names, store, write_atomic
 
 formats_cli = AppGroup("formats", help="Build and check the other formats of every page.")
 

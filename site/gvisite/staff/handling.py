@@ -7,12 +7,13 @@ import statistics as stats
 from collections import Counter
 from typing import Any
 
-from flask import current_app, render_template
+from flask import render_template
 from flask_babel import force_locale
-from sqlalchemy import Select, delete, event, func, select, update
+from sqlalchemy import Select, delete, func, select, update
 
-from .cases import (
-    RECEIPT_VALID,
+from ..cases import RECEIPT_VALID, mailboxes_for
+from ..extensions import db
+from ..models import (
     AuditEntry,
     Case,
     CaseEvent,
@@ -20,12 +21,11 @@ from .cases import (
     PublishedProblem,
     Receipt,
     StaffUser,
-    mailboxes_for,
     utcnow,
 )
-from .extensions import db
-from .outbox import forget_copies
-from .workdays import local_date, local_time, working_days_between
+from ..outbox import forget_copies
+from ..statement import statement_changes_on_commit
+from ..workdays import local_date, local_time, working_days_between
 
 STATUSES = ("ny", "pagaende", "vantar", "avslutad")
 SPAM_KEEP_DAYS = 30
@@ -103,7 +103,7 @@ def publish_problem(
     )
     db.session.add(problem)
     record(case, actor, "publish", texts.get("sv"))
-    _statement_changes_on_commit()
+    statement_changes_on_commit()
     return problem
 
 
@@ -111,41 +111,7 @@ def resolve_problem(problem: PublishedProblem, case: Case, actor: StaffUser) -> 
     """Take a fixed problem off the statement."""
     problem.resolved_at = utcnow()
     record(case, actor, "resolve")
-    _statement_changes_on_commit()
-
-
-def _statement_changes_on_commit() -> None:
-    """Tell what keeps copies of the statement (its other formats) once the change is saved."""
-    listeners = list(current_app.extensions.get("gvisite.statement_changed", ()))
-    if not listeners:
-        return
-
-    def committed(_session: Any) -> None:
-        for listener in listeners:
-            listener()
-
-    # Not before the commit: a rebuild started now would still read the old statement.
-    event.listen(db.session(), "after_commit", committed, once=True)
-
-
-def open_problems() -> list[PublishedProblem]:
-    """Return the confirmed problems the statement shows now."""
-    query = select(PublishedProblem).where(PublishedProblem.resolved_at.is_(None))
-    return list(db.session.scalars(query.order_by(PublishedProblem.published_at)))
-
-
-def problems_version() -> tuple[dt.datetime | None, dt.datetime | None]:
-    """Return when a confirmed problem was last published and last resolved."""
-    latest = db.session.execute(
-        select(func.max(PublishedProblem.published_at), func.max(PublishedProblem.resolved_at))
-    ).one()
-    return latest[0], latest[1]
-
-
-def last_problem_change() -> dt.date | None:
-    """Return the day a confirmed problem was last published or resolved."""
-    days = [local_date(value) for value in problems_version() if value is not None]
-    return max(days) if days else None
+    statement_changes_on_commit()
 
 
 def inbox_query(filters: dict[str, str], user: StaffUser, today: dt.date) -> Select[Any]:

@@ -24,17 +24,9 @@ from limits import parse as parse_limit
 from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
-from .cases import (
-    Case,
-    OutboxMessage,
-    mailboxes_for,
-    secret_matches,
-    staff_recipients,
-    store_case,
-    take_receipt,
-)
-from .extensions import db, limiter
-from .forms import (
+from ..cases import mailboxes_for, secret_matches, staff_recipients, store_case, take_receipt
+from ..extensions import db, limiter
+from ..forms import (
     FORMAT_LABELS,
     BaseForm,
     FormatForm,
@@ -44,9 +36,10 @@ from .forms import (
     sent_too_fast,
     site_path,
 )
-from .pages import page_at
-from .security import private
-from .statement import current_statement
+from ..models import Case, OutboxMessage
+from ..pages.views import page_at
+from ..security import private
+from ..statement import current_statement
 
 bp = Blueprint("feedback", __name__)
 

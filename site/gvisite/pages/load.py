@@ -11,8 +11,8 @@ from typing import Any
 import yaml
 from flask import current_app
 
-from .i18n import DEFAULT_LOCALE, LOCALES
-from .render import render_markdown
+from ..i18n import DEFAULT_LOCALE, LOCALES
+from .markdown import render_markdown
 
 FACTS_FILE = "site.yaml"
 NEWS_FOLDER = "nyheter"

@@ -10,7 +10,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional, ValidationError
 
-from .forms import Required, choices
+from ..forms import Required, choices
 
 STATUS_LABELS = {
     "ny": _l("New"),

@@ -1,0 +1,197 @@
+"""The site's tables: cases and their history, receipts, staff, the audit log, the outbox.
+
+The case statuses and staff roles are named here once, beside the columns that hold them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .extensions import db
+
+
+class Status:
+    """Where a case stands; the values are stored, and the resident's status page shows them."""
+
+    NEW = "ny"
+    IN_PROGRESS = "pagaende"
+    WAITING = "vantar"
+    CLOSED = "avslutad"
+    ALL = (NEW, IN_PROGRESS, WAITING, CLOSED)
+
+
+class Role:
+    """What a staff account may do: handle cases, or also export and read the audit log."""
+
+    HANDLER = "handler"
+    ADMIN = "admin"
+    ALL = (HANDLER, ADMIN)
+
+
+def utcnow() -> dt.datetime:
+    """Return the current time in UTC, without tzinfo (stored as UTC everywhere)."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class Case(db.Model):
+    """A report of an accessibility problem or a request for an alternative format."""
+
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(20), unique=True, index=True)
+    kind: Mapped[str] = mapped_column(String(10), index=True)
+    locale: Mapped[str] = mapped_column(String(5))
+    page: Mapped[str] = mapped_column(String(500))
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    name: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    phone: Mapped[str | None] = mapped_column(String(50))
+    address: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default=Status.NEW, index=True)
+    spam: Mapped[bool] = mapped_column(default=False, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    due_on: Mapped[dt.date | None] = mapped_column(index=True)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    first_reply_at: Mapped[dt.datetime | None]
+    closed_at: Mapped[dt.datetime | None] = mapped_column(index=True)
+    purged_at: Mapped[dt.datetime | None]
+    # The resident's status link carries a random secret; only its SHA-256 is kept.
+    secret_hash: Mapped[str | None] = mapped_column(String(64))
+
+    messages: Mapped[list[OutboxMessage]] = relationship(
+        back_populates="case", order_by="OutboxMessage.id"
+    )
+    events: Mapped[list[CaseEvent]] = relationship(back_populates="case", order_by="CaseEvent.id")
+    assignee: Mapped[StaffUser | None] = relationship()
+    receipts: Mapped[list[Receipt]] = relationship(back_populates="case")
+    # Set only in the request that created the case: shown once on the receipt and in its mail.
+    secret = None  # str | None; not a column
+    receipt_ticket = None  # str | None; not a column: goes into the form session once
+
+    @property
+    def is_open(self) -> bool:
+        """Tell whether the case still waits for staff."""
+        return self.status != Status.CLOSED and not self.spam
+
+    def overdue(self, today: dt.date) -> bool:
+        """Tell whether an open case has passed its due date."""
+        return self.is_open and self.due_on is not None and today > self.due_on
+
+
+class Receipt(db.Model):
+    """A receipt waiting to be shown once, so no reference or secret needs to sit in a cookie."""
+
+    __tablename__ = "receipts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    ticket_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The status-link secret, kept only until the receipt is shown (or expires and is purged).
+    secret: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+
+    case: Mapped[Case] = relationship(back_populates="receipts")
+
+
+class StaffUser(db.Model):
+    """A member of staff who handles cases."""
+
+    __tablename__ = "staff_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(10), default=Role.HANDLER)
+    active: Mapped[bool] = mapped_column(default=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    # Flask-Login's interface.
+    @property
+    def is_active(self) -> bool:
+        """Tell Flask-Login whether the account may log in."""
+        return self.active
+
+    is_authenticated = True
+    is_anonymous = False
+
+    def get_id(self) -> str:
+        """Return the id Flask-Login keeps in the session."""
+        return str(self.id)
+
+    @property
+    def is_admin(self) -> bool:
+        """Tell whether the account may use the admin pages."""
+        return self.role == Role.ADMIN
+
+
+class CaseEvent(db.Model):
+    """One line of a case's history: a status change, an assignment, a note, a reply."""
+
+    __tablename__ = "case_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    action: Mapped[str] = mapped_column(String(30))
+    detail: Mapped[str | None] = mapped_column(Text)  # free text: purged with the case
+
+    case: Mapped[Case] = relationship(back_populates="events")
+    actor: Mapped[StaffUser | None] = relationship()
+
+
+class AuditEntry(db.Model):
+    """Who viewed, changed, replied to, exported or purged what: no personal data kept here."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    action: Mapped[str] = mapped_column(String(30))
+    target: Mapped[str | None] = mapped_column(String(40))  # a case reference, never its content
+
+    actor: Mapped[StaffUser | None] = relationship()
+
+
+class PublishedProblem(db.Model):
+    """A confirmed problem staff published to the accessibility statement."""
+
+    __tablename__ = "published_problems"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    what: Mapped[dict[str, str]] = mapped_column(JSON)  # locale -> text; Swedish required
+    criteria: Mapped[list[str]] = mapped_column(JSON)
+    published_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(index=True)
+
+
+class OutboxMessage(db.Model):
+    """An e-mail waiting to be delivered, or delivered, or given up on."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(20))  # staff | receipt | reply
+    recipients: Mapped[list[str]] = mapped_column(JSON)
+    reply_to: Mapped[str | None] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    claimed_by: Mapped[str | None] = mapped_column(String(40))
+    claimed_until: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[dt.datetime | None]
+
+    case: Mapped[Case | None] = relationship(back_populates="messages")

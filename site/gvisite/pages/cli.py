@@ -1,0 +1,37 @@
+"""`flask content check`: the editors' check of every page before it is published."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import Flask
+
+from .lint import check_site
+from .load import load_site
+from .views import route_exists
+
+
+def make_content_cli(create_app: Callable[[Mapping[str, Any]], Flask]) -> click.Group:
+    """Return the `content` command group, which makes its own lenient app with `create_app`."""
+    # A plain group, registered as a `flask.commands` entry point: with an app of its own that
+    # accepts broken pages, it can still start, and name every problem, where the site cannot.
+    group = click.Group("content", help="Check the pages in content/.")
+
+    @group.command("check")
+    def content_check() -> None:
+        """Check every page; exit 1 on any error (warnings do not fail)."""
+        app = create_app({"CONTENT_LENIENT": True})
+        with app.app_context():
+            site, errors = load_site(Path(app.config["CONTENT_DIR"]))
+            problems = check_site(site, errors, route_exists)
+        for problem in problems:
+            click.echo(str(problem), err=problem.level == "error")
+        failed = sum(p.level == "error" for p in problems)
+        click.echo(f"{len(site.pages)} pages checked, {failed} error(s)")
+        if failed:
+            raise SystemExit(1)
+
+    return group

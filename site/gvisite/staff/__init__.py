@@ -1,0 +1,18 @@
+"""The staff area: logging in, the inbox, handling a case, reports, and its `flask` commands.
+
+Nothing outside this package imports it: the public site works without it, and the
+published problems the statement shows are read by `statement.py` itself.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from . import auth, cli, views
+
+
+def init_app(app: Flask) -> None:
+    """Register logging in, the staff pages and the `flask staff` and `flask cases` commands."""
+    auth.init_app(app)
+    views.init_app(app)
+    cli.init_app(app)
