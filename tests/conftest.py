@@ -1,27 +1,24 @@
-"""Fixtures: the app and its clients, live servers in a thread, Debian's Chromium, figures."""
+"""Fixtures: the app and its clients over real or sample content, and figures for the note.
+
+The real servers (HTTP, SMTP, PostgreSQL, Chromium) are in fixtures_servers.py."""
 
 from __future__ import annotations
 
 import shutil
-import threading
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
-from werkzeug.serving import BaseWSGIServer, make_server
 
 from gvisite import create_app
 from gvisite.extensions import db
-from gvisite.formats.build import Report, build
 from gvisite.pages.load import Site
-from tests.helpers import CHROMIUM, CHROMIUM_ARGS, PROJECT_ROOT, require_chromium
+from tests.helpers import PROJECT_ROOT
 
-pytest_plugins = ["tests.fixtures_forms", "tests.fixtures_staff"]
+pytest_plugins = ["tests.fixtures_servers", "tests.fixtures_forms", "tests.fixtures_staff"]
 
 REAL_CONTENT = PROJECT_ROOT / "content"
 # The data files a content folder needs besides its pages; sample trees copy the real ones.
@@ -131,73 +128,6 @@ def site(site_app: Flask) -> Site:
     return site_app.extensions["gvisite.site"]
 
 
-@dataclass
-class LiveServer:
-    """A real HTTP server for the browser tests."""
-
-    app: Flask
-    url: str  # like http://127.0.0.1:12345, without a trailing slash
-
-
-@pytest.fixture(scope="session")
-def live_server_config() -> dict[str, Any]:
-    """Extra config for the live server's app; override it to add to it."""
-    return {}
-
-
-@contextmanager
-def serving(make: Callable[[str], Flask], name: str = "live-server") -> Iterator[LiveServer]:
-    """Bind 127.0.0.1 on a free port, make the app for that URL, and serve it in a thread."""
-    # Bind first, so the app's SITE_URL (sitemap, canonical links) names the real port.
-    server: BaseWSGIServer = make_server("127.0.0.1", 0, Flask(__name__), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
-    try:
-        url = f"http://127.0.0.1:{server.port}"
-        server.app = make(url)
-        thread.start()
-        yield LiveServer(server.app, url)
-    finally:
-        if thread.is_alive():
-            server.shutdown()
-            thread.join(timeout=10)
-        server.server_close()
-        if isinstance(server.app, Flask) and "sqlalchemy" in server.app.extensions:
-            close_database(server.app)
-
-
-@pytest.fixture(scope="session")
-def live_server(
-    tmp_path_factory: pytest.TempPathFactory, live_server_config: dict[str, Any]
-) -> Iterator[LiveServer]:
-    """Serve the app on 127.0.0.1 and a free port, in a thread, for the whole session."""
-    instance = tmp_path_factory.mktemp("live") / "instance"
-    with serving(lambda url: make_app(instance, SITE_URL=url, **live_server_config)) as live:
-        yield live
-
-
-@dataclass
-class BuiltLiveServer(LiveServer):
-    """A live server whose app has every other format of every page built."""
-
-    report: Report
-    formats_dir: Path
-
-
-@pytest.fixture(scope="session")
-def built_live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuiltLiveServer]:
-    """Serve the real content with all formats built once, by the real `formats build` (slow)."""
-    root = tmp_path_factory.mktemp("built")
-    reports: list[Report] = []
-
-    def make(url: str) -> Flask:
-        app = make_app(root / "instance", SITE_URL=url, FORMATS_DIR=str(root / "formats"))
-        reports.append(build(app))  # EPUB ids and the files' digests name SITE_URL: build after
-        return app
-
-    with serving(make, "built-live-server") as live:
-        yield BuiltLiveServer(live.app, live.url, reports[0], root / "formats")
-
-
 # --- Figures for the closing note -------------------------------------------------------------
 
 FIGURES = pytest.StashKey[list[str]]()
@@ -216,17 +146,3 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         terminalreporter.section("figures")
         for line in lines:
             terminalreporter.write_line(line)
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    """Debian's Chromium through Playwright, one instance for the whole session."""
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()

@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import os
 import re
 import shutil
-import socket
-import subprocess
-import tempfile
-import threading
-import uuid
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -27,14 +17,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import delete, func, select
-from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.test import TestResponse
 
 from gvisite import create_app
 from gvisite.extensions import db
 from gvisite.models import Case, OutboxMessage, Receipt
-from tests.conftest import REAL_CONTENT, LiveServer, app_config
-from tests.helpers import parse, require_tool
+from tests.conftest import REAL_CONTENT, app_config
+from tests.fixtures_servers import LiveServer, serving
+from tests.helpers import parse
 
 LOCALES = ("sv", "fi", "en", "ar")
 FORM_PATHS = {"report": "tillganglighet/rapportera", "format": "tillganglighet/alternativt-format"}
@@ -42,8 +32,6 @@ REFERENCE = re.compile(r"^(TG|AF)-\d{4}-[23456789ABCDEFGHJKMNPQRSTVWXYZ]{6}$")
 STAFF_MAILBOX = "tillganglighet@jarfalla.se"
 ALT_FORMAT_MAILBOX = "alternativt-format@jarfalla.se"
 DEFAULT_OWNER = "kontaktcenter@jarfalla.se"  # content/site.yaml's default page owner
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
-INITDB_OPTIONS = ["-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync", "--no-instructions"]
 
 # Answers that pass every rule; tests change one thing at a time.
 REPORT_ANSWERS = {
@@ -73,16 +61,6 @@ def form_url(locale: str, kind: str, page: str | None = None) -> str:
     """Return the path of one of the two forms, with an optional `?page=`."""
     url = f"/{locale}/{FORM_PATHS[kind]}"
     return f"{url}?page={page}" if page is not None else url
-
-
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-# --- Apps and their databases ------------------------------------------------------------------
 
 
 @contextmanager
@@ -281,164 +259,6 @@ def page_text(html: str | bytes) -> str:
     return " ".join(main.get_text(" ").split())
 
 
-# --- SMTP --------------------------------------------------------------------------------------
-
-
-@dataclass
-class ReceivedMail:
-    """One message as the SMTP server got it."""
-
-    mail_from: str
-    rcpt_tos: list[str]
-    data: bytes
-
-    @property
-    def message(self) -> EmailMessage:
-        """Parse the message with the modern email policy (decoded headers and body)."""
-        parsed = message_from_bytes(self.data, policy=policy.default)
-        assert isinstance(parsed, EmailMessage)
-        return parsed
-
-    @property
-    def body(self) -> str:
-        """Return the decoded text body, with the line breaks SMTP carried turned back into LF."""
-        return self.message.get_content().replace("\r\n", "\n")
-
-
-@dataclass
-class SmtpServer:
-    """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps what it receives."""
-
-    host: str
-    port: int
-    received: list[ReceivedMail] = field(default_factory=list)
-    delay: float = 0.0  # seconds to take over each message, to make senders overlap
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        """Keep the message (aiosmtpd's handler hook)."""
-        if self.delay:
-            await asyncio.sleep(self.delay)
-        self.received.append(
-            ReceivedMail(envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.content))
-        )
-        return "250 Message accepted"
-
-    def clear(self) -> None:
-        """Forget what was received."""
-        self.received.clear()
-        self.delay = 0.0
-
-    def config(self) -> dict[str, Any]:
-        """Return the app config that sends mail here."""
-        return {"MAIL_BACKEND": "smtp", "SMTP_HOST": self.host, "SMTP_PORT": self.port}
-
-    def to(self, address: str) -> list[ReceivedMail]:
-        """Return the messages delivered to an address."""
-        return [mail for mail in self.received if address in mail.rcpt_tos]
-
-
-@pytest.fixture(scope="session")
-def smtp_session() -> Iterator[SmtpServer]:
-    """Run one SMTP server for the session."""
-    from aiosmtpd.controller import Controller
-
-    server = SmtpServer("127.0.0.1", free_port())
-    controller = Controller(server, hostname=server.host, port=server.port)
-    controller.start()
-    try:
-        yield server
-    finally:
-        controller.stop()
-
-
-@pytest.fixture
-def smtp_server(smtp_session: SmtpServer) -> SmtpServer:
-    """The session's SMTP server, with nothing received yet."""
-    smtp_session.clear()
-    return smtp_session
-
-
-# --- PostgreSQL --------------------------------------------------------------------------------
-
-
-@dataclass
-class PostgresServer:
-    """A throw-away PostgreSQL cluster on 127.0.0.1."""
-
-    port: int
-
-    def url(self, database: str = "postgres") -> str:
-        """Return the address of a database in the cluster."""
-        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
-
-    def new_database(self) -> str:
-        """Create an empty database and return its address."""
-        import psycopg
-
-        name = f"t_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(self.url(), autocommit=True) as connection:
-            connection.execute(f'CREATE DATABASE "{name}"')
-        return self.url(name)
-
-
-def _as_postgres(command: list[str]) -> list[str]:
-    """Run a command as the postgres user when we are root (initdb refuses root)."""
-    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
-
-
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
-    """Start PostgreSQL 15 for the session; fail in CI, skip elsewhere, if it cannot start."""
-    require_tool((PG_BIN / "initdb").exists(), f"PostgreSQL 15 ({PG_BIN})")
-    folder = Path(tempfile.mkdtemp(prefix="gvisite-pg-"))
-    if os.geteuid() == 0:
-        shutil.chown(folder, "postgres", "postgres")
-    data, port = folder / "data", free_port()
-    options = (
-        f"-h 127.0.0.1 -p {port} -k {folder} -c fsync=off -c full_page_writes=off"
-        " -c synchronous_commit=off -c max_connections=200"
-    )
-    pg_ctl = [str(PG_BIN / "pg_ctl"), "-D", str(data)]
-    started = False
-    try:
-        try:
-            subprocess.run(
-                _as_postgres([str(PG_BIN / "initdb"), "-D", str(data), *INITDB_OPTIONS]),
-                check=True,
-                capture_output=True,
-                timeout=120,
-            )
-            subprocess.run(
-                _as_postgres([*pg_ctl, "-l", str(folder / "log"), "-w", "-o", options, "start"]),
-                check=True,
-                capture_output=True,
-                timeout=120,
-            )
-            started = True
-        except (OSError, subprocess.SubprocessError) as exc:
-            detail = getattr(exc, "stderr", b"") or b""
-            require_tool(False, f"a PostgreSQL server ({exc}: {detail.decode(errors='replace')})")
-        yield PostgresServer(port)
-    finally:
-        if started:
-            subprocess.run(
-                _as_postgres([*pg_ctl, "-m", "immediate", "stop"]),
-                capture_output=True,
-                timeout=60,
-                check=False,
-            )
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """An empty database of each kind the site supports."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'cases.sqlite3'}"
-    server: PostgresServer = request.getfixturevalue("postgres_server")
-    return server.new_database()
-
-
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def shared_db_app(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -467,18 +287,12 @@ def db_app(shared_db_app: Flask) -> Flask:
 @pytest.fixture(scope="session")
 def forms_live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """Serve a migrated app that takes submissions at once, for the browser tests."""
-    server: BaseWSGIServer = make_server("127.0.0.1", 0, Flask(__name__), threaded=True)
-    url = f"http://127.0.0.1:{server.port}"
     instance = tmp_path_factory.mktemp("forms-live") / "instance"
-    app = create_app(forms_config(instance, SITE_URL=url))
-    migrate(app)
-    server.app = app
-    thread = threading.Thread(target=server.serve_forever, name="forms-live", daemon=True)
-    thread.start()
-    try:
-        yield LiveServer(app, url)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
-        dispose(app)
+
+    def make(url: str) -> Flask:
+        app = create_app(forms_config(instance, SITE_URL=url))
+        migrate(app)
+        return app
+
+    with serving(make, "forms-live") as live:
+        yield live

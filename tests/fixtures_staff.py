@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -17,7 +16,6 @@ from flask import Flask
 from flask.testing import FlaskClient
 from flask_babel import force_locale, format_date
 from sqlalchemy import delete, select
-from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.test import TestResponse
 
 from gvisite import create_app
@@ -35,8 +33,8 @@ from gvisite.models import (
 )
 from gvisite.staff.auth import hasher
 from gvisite.workdays import add_working_days, local_date
-from tests.conftest import LiveServer
-from tests.fixtures_forms import SmtpServer, dispose, forms_config, migrate, shared_app
+from tests.fixtures_forms import forms_config, migrate, shared_app
+from tests.fixtures_servers import LiveServer, SmtpServer, serving
 from tests.helpers import parse
 
 PASSWORD = "rätt häst batteri häftklammer"
@@ -334,19 +332,13 @@ def staff_live_server(
     tmp_path_factory: pytest.TempPathFactory, smtp_session: SmtpServer
 ) -> Iterator[StaffLiveServer]:
     """Serve a migrated app with staff accounts, sending mail to aiosmtpd, for the browser."""
-    server: BaseWSGIServer = make_server("127.0.0.1", 0, Flask(__name__), threaded=True)
-    url = f"http://127.0.0.1:{server.port}"
     instance: Path = tmp_path_factory.mktemp("staff-live") / "instance"
-    app = create_app(forms_config(instance, SITE_URL=url, **smtp_session.config()))
-    migrate(app)
-    add_accounts(app)
-    server.app = app
-    thread = threading.Thread(target=server.serve_forever, name="staff-live", daemon=True)
-    thread.start()
-    try:
-        yield StaffLiveServer(app, url, smtp_session)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
-        dispose(app)
+
+    def make(url: str) -> Flask:
+        app = create_app(forms_config(instance, SITE_URL=url, **smtp_session.config()))
+        migrate(app)
+        add_accounts(app)
+        return app
+
+    with serving(make, "staff-live") as live:
+        yield StaffLiveServer(live.app, live.url, smtp_session)

@@ -12,7 +12,8 @@ from bs4 import BeautifulSoup, NavigableString, Tag
 from flask.testing import FlaskClient
 
 from gvisite.pages.load import Site, load_site
-from tests.conftest import REAL_CONTENT, LiveServer
+from tests.conftest import REAL_CONTENT
+from tests.fixtures_servers import LiveServer
 from tests.helpers import parse, translate, watched_context
 
 PAGES = sorted(load_site(REAL_CONTENT)[0].pages)

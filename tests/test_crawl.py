@@ -28,7 +28,8 @@ import pytest
 from flask.testing import FlaskClient
 from werkzeug.urls import iri_to_uri
 
-from tests.conftest import BuiltLiveServer, close_database, make_app, markdown_page
+from tests.conftest import close_database, make_app, markdown_page
+from tests.fixtures_servers import BuiltLiveServer
 from tests.helpers import (
     AXE_SCRIPT,
     FORM_AREA,

@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from tests.conftest import LiveServer
 from tests.fixtures_forms import (
     ANSWERS,
     LOCALES,
@@ -16,6 +15,7 @@ from tests.fixtures_forms import (
     form_url,
     submit,
 )
+from tests.fixtures_servers import LiveServer
 from tests.helpers import assert_no_axe_violations, desktop_tab, nu_errors
 
 KINDS = ("report", "format")

@@ -31,11 +31,12 @@ from gvisite import create_app
 from gvisite.formats import build as formats_build
 from gvisite.formats import convert as formats_convert
 from gvisite.formats.build import Report, build
-from gvisite.formats.convert import BRAILLE_TABLES, ID3_LANGUAGES, tool_versions
+from gvisite.formats.convert import tool_versions
 from gvisite.formats.views import FORMATS, STATEMENT, Source, Store, name_for, source_names
 from gvisite.i18n import LOCALES
 from gvisite.pages.load import Owner
-from tests.conftest import BuiltLiveServer, app_config
+from tests.conftest import app_config
+from tests.fixtures_servers import BuiltLiveServer
 from tests.helpers import (
     assert_no_axe_violations,
     nu_errors,
@@ -434,7 +435,7 @@ def test_audio_is_long_enough_for_the_text_and_tagged(built: Built, client: Flas
         where = f"{locale}/{name}"
         assert audio.info.length >= 0.2 * expected.words, (where, audio.info.length)
         assert audio.tags["TIT2"].text == [expected.title], where
-        assert audio.tags["TLAN"].text == [ID3_LANGUAGES[locale]], where
+        assert audio.tags["TLAN"].text == [LOCALES[locale].id3_language], where
 
 
 @pytest.mark.parametrize("locale", list(LOCALES))
@@ -486,7 +487,7 @@ def test_braille_pages_fit_an_embosser_and_use_ascii_braille_only(built: Built) 
 
 def test_a_swedish_sentence_comes_out_as_liblouis_translates_it(built: Built) -> None:
     need(built, "brf")
-    expected = lou_translate(BRAILLE_TABLES["sv"], SENTENCE)
+    expected = lou_translate(LOCALES["sv"].braille_table, SENTENCE)
     assert formats_convert.translate_braille("sv", [SENTENCE]) == [expected]
     # Uncontracted Swedish (fullskrift): every word spelled out, unlike sv-g1's kortskrift.
     assert expected == ",J>RF>LLA KOMMUN ARBETAR MED ,,GVI1 OCH V*LDET SKA UPPH[RA #BJBF'"
@@ -501,9 +502,9 @@ def test_braille_file_holds_the_page_as_liblouis_translates_it(
         expected = page_text(client, locale, "om-gvi")
         brf = built_file(built, locale, "om-gvi", "brf").read_bytes().decode("ascii")
         lines = [line.strip() for line in brf.replace("\f", "").split("\r\n")]
-        title = lou_translate(BRAILLE_TABLES[locale], expected.title)
+        title = lou_translate(LOCALES[locale].braille_table, expected.title)
         assert title in lines, locale
-        first = lou_translate(BRAILLE_TABLES[locale], expected.paragraphs[0])
+        first = lou_translate(LOCALES[locale].braille_table, expected.paragraphs[0])
         assert squeeze(first) in squeeze(brf), locale
 
 

@@ -26,7 +26,6 @@ from tests.fixtures_forms import (
     LOCALES,
     REPORT_ANSWERS,
     STAFF_MAILBOX,
-    SmtpServer,
     all_cases,
     all_messages,
     copy_content,
@@ -34,11 +33,11 @@ from tests.fixtures_forms import (
     empty_tables,
     form_url,
     forms_config,
-    free_port,
     migrate,
     send_case,
     submit,
 )
+from tests.fixtures_servers import SmtpServer, free_port
 from tests.helpers import translate
 
 OWNER = "trygghet@jarfalla.se"

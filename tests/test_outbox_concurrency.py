@@ -13,7 +13,8 @@ from flask import Flask
 
 from gvisite.extensions import db
 from gvisite.models import OutboxMessage
-from tests.fixtures_forms import STAFF_MAILBOX, SmtpServer, all_messages
+from tests.fixtures_forms import STAFF_MAILBOX, all_messages
+from tests.fixtures_servers import SmtpServer
 from tests.helpers import PROJECT_ROOT
 
 MESSAGES = 200

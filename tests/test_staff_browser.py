@@ -12,7 +12,8 @@ from sqlalchemy import select
 
 from gvisite.extensions import db
 from gvisite.models import PublishedProblem, StaffUser, utcnow
-from tests.fixtures_forms import REFERENCE, SmtpServer, form_url
+from tests.fixtures_forms import REFERENCE, form_url
+from tests.fixtures_servers import SmtpServer
 from tests.fixtures_staff import (
     ACCOUNTS,
     PASSWORD,

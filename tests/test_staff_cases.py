@@ -10,7 +10,8 @@ from flask.testing import FlaskClient
 
 from gvisite.extensions import db
 from gvisite.models import OutboxMessage, utcnow
-from tests.fixtures_forms import ALT_FORMAT_MAILBOX, STAFF_MAILBOX, SmtpServer
+from tests.fixtures_forms import ALT_FORMAT_MAILBOX, STAFF_MAILBOX
+from tests.fixtures_servers import SmtpServer
 from tests.fixtures_staff import (
     ACCOUNTS,
     StaffSite,

@@ -1,4 +1,10 @@
-"""Locales of the site and how one is chosen for a request."""
+"""The languages of the site, each described once, and how one is chosen for a request.
+
+A `SiteLocale` is the only place a language is described: the language menu, the text
+direction, the voice that reads pages aloud, the braille table, the linter's vague link
+texts and the staff's publish form are all made from `LOCALES`. Adding a language is one
+record here, plus its pages in `content/<code>/` and its catalog in `translations/<code>/`.
+"""
 
 from __future__ import annotations
 
@@ -11,20 +17,37 @@ from flask import Flask, request
 
 @dataclass(frozen=True)
 class SiteLocale:
-    """A language the site is published in."""
+    """A language the site is published in, and what the other formats need to speak it."""
 
-    code: str
+    code: str  # ISO 639-1, as in the URL: /sv/, /fi/
     name: str  # the language named in itself, for the language menu
+    voice: str  # the espeak-ng voice that reads the audio version
+    id3_language: str  # ISO 639-2, for the MP3's TLAN tag
+    # The liblouis table for the braille file: uncontracted, so anyone who reads braille in the
+    # language can read it. Swedish sv-g0.utb is "fullskrift" under Punktskriftsnämnden's rules
+    # (sv-g1.ctb, despite its name, is kortskrift nivå 1, contracted); English is UEB grade 1.
+    braille_table: str
+    # Link texts that say nothing out of context (WCAG 2.4.4), lower case, for the linter.
+    vague_link_texts: frozenset[str]
     direction: str = "ltr"
 
 
 LOCALES: dict[str, SiteLocale] = {
-    "sv": SiteLocale("sv", "Svenska"),
-    "fi": SiteLocale("fi", "Suomi"),
-    "en": SiteLocale("en", "English"),
-    "ar": SiteLocale("ar", "العربية", "rtl"),
-}
-DEFAULT_LOCALE = "sv"
+    locale.code: locale
+    for locale in (
+        SiteLocale("sv", "Svenska", "sv", "swe", "sv-g0.utb",
+                   frozenset({"här", "klicka här", "läs mer", "mer", "länk"})),
+        SiteLocale("fi", "Suomi", "fi", "fin", "fi.utb",
+                   frozenset({"tästä", "täällä", "klikkaa tästä", "lue lisää", "lisää",
+                              "linkki"})),
+        SiteLocale("en", "English", "en-gb", "eng", "en-ueb-g1.ctb",
+                   frozenset({"here", "click here", "read more", "more", "link"})),
+        SiteLocale("ar", "العربية", "ar", "ara", "ar-ar-g1.utb",
+                   frozenset({"هنا", "اضغط هنا", "انقر هنا", "اقرأ المزيد", "المزيد", "رابط"}),
+                   direction="rtl"),
+    )
+}  # fmt: skip
+DEFAULT_LOCALE = "sv"  # Swedish first: the fallback for every text, and the staff area's
 
 
 def best_locale() -> str:

@@ -27,8 +27,8 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from ..i18n import LOCALES
 from .convert import (
-    BRAILLE_TABLES,
     CONVERTERS,
     IN_THREADS,
     PACKAGE,
@@ -61,7 +61,7 @@ def build_key(source: Source, key: str, versions: dict[str, str | None]) -> str:
     tools = [versions[name] or "" for name in FORMATS[key].tools]
     parts = [source.digest, key, *tools, code_version()]
     if key == "brf":
-        parts.append(BRAILLE_TABLES[source.locale])
+        parts.append(LOCALES[source.locale].braille_table)
     return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
 
 

@@ -27,7 +27,7 @@ from flask_babel import format_date, gettext
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
-from ..i18n import direction
+from ..i18n import LOCALES, direction
 from .text import (
     Document,
     Labels,
@@ -43,20 +43,9 @@ from .views import Source, page_context
 
 PACKAGE = Path(__file__).parent
 TIMEOUT = 600  # seconds for one conversion: a stuck tool must not hang the build
-# espeak-ng voices and ISO 639-2 codes (the ID3 TLAN frame wants those) per locale.
-VOICES = {"sv": "sv", "fi": "fi", "en": "en-gb", "ar": "ar"}
-ID3_LANGUAGES = {"sv": "swe", "fi": "fin", "en": "eng", "ar": "ara"}
 SPEECH_RATE = "160"  # words per minute; espeak-ng's default 175 is fast for listening to a page
-# Braille: uncontracted everywhere, so anyone who reads braille in the language can read it.
-# Swedish: sv-g0.utb is "fullskrift" under Punktskriftsnämnden's rules (sv-g1.ctb, despite its
-# name, is kortskrift nivå 1, contracted). English: UEB grade 1. Output is North American
-# ASCII braille (en-us-brf.dis), what .brf files, embossers and braille displays expect.
-BRAILLE_TABLES = {
-    "sv": "sv-g0.utb",
-    "fi": "fi.utb",
-    "en": "en-ueb-g1.ctb",
-    "ar": "ar-ar-g1.utb",
-}
+# Output is North American ASCII braille, what .brf files, embossers and braille displays expect;
+# each locale's table is in its record (i18n.LOCALES).
 BRAILLE_DISPLAY = "en-us-brf.dis"
 # The EPUB's accessibility summary (schema:accessibilitySummary), in the page's language.
 SUMMARY = _l(
@@ -229,11 +218,11 @@ def make_mp3(page: Prepared) -> bytes:
     locale = page.source.locale
     ssml = to_ssml(page.source.title, page.doc, page.labels, locale)
     wav = _run(
-        ["espeak-ng", "-v", VOICES[locale], "-s", SPEECH_RATE, "-m", "--stdout"],
+        ["espeak-ng", "-v", LOCALES[locale].voice, "-s", SPEECH_RATE, "-m", "--stdout"],
         ssml.encode("utf-8"),
     )
     tags = ["--tt", page.source.title, "--ta", page.source.owner.name, "--tl", page.site_name,
-            "--ty", page.year, "--tv", f"TLAN={ID3_LANGUAGES[locale]}"]  # fmt: skip
+            "--ty", page.year, "--tv", f"TLAN={LOCALES[locale].id3_language}"]  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="gvisite-mp3-") as folder:
         output = Path(folder) / "page.mp3"
         # Mono, 32 kbit/s: clear speech at about 240 kB a minute. UTF-16 tags hold any script.
@@ -245,7 +234,7 @@ def make_mp3(page: Prepared) -> bytes:
 
 def translate_braille(locale: str, lines: list[str]) -> list[str]:
     """Translate lines to ASCII braille with liblouis, one output line per input line."""
-    table = f"{BRAILLE_DISPLAY},{BRAILLE_TABLES[locale]}"
+    table = f"{BRAILLE_DISPLAY},{LOCALES[locale].braille_table}"
     data = "".join(f"{line}\n" for line in lines).encode("utf-8")
     output = _run(["lou_translate", "--forward", table], data).decode("ascii")
     translated = output.split("\n")[: len(lines)]

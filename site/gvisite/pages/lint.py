@@ -7,17 +7,12 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
+from ..i18n import LOCALES
 from .load import ContentError, Page, Site, missing_translations
 
-# Link texts that say nothing out of context (WCAG 2.4.4), per locale, lower case.
-VAGUE_LINK_TEXTS = frozenset(
-    {
-        "här", "klicka här", "läs mer", "mer", "länk",
-        "here", "click here", "read more", "more", "link",
-        "tästä", "täällä", "klikkaa tästä", "lue lisää", "lisää", "linkki",
-        "هنا", "اضغط هنا", "انقر هنا", "اقرأ المزيد", "المزيد", "رابط",
-    }
-)  # fmt: skip
+# Link texts that say nothing out of context (WCAG 2.4.4), in any of the site's languages: an
+# editor may quote one language inside another.
+VAGUE_LINK_TEXTS = frozenset().union(*(locale.vague_link_texts for locale in LOCALES.values()))
 
 
 @dataclass(frozen=True)

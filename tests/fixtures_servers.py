@@ -1,0 +1,288 @@
+"""The real servers the tests run against: HTTP in a thread, SMTP, PostgreSQL, Chromium.
+
+Each starts on 127.0.0.1 only, on a free port, and stops when its scope ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from gvisite.formats.build import Report, build
+from tests.conftest import close_database, make_app
+from tests.helpers import CHROMIUM, CHROMIUM_ARGS, require_chromium, require_tool
+
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+INITDB_OPTIONS = ["-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync", "--no-instructions"]
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+# --- Apps and their databases ------------------------------------------------------------------
+
+
+# --- HTTP -------------------------------------------------------------------------------------
+
+
+@dataclass
+class LiveServer:
+    """A real HTTP server for the browser tests."""
+
+    app: Flask
+    url: str  # like http://127.0.0.1:12345, without a trailing slash
+
+
+@pytest.fixture(scope="session")
+def live_server_config() -> dict[str, Any]:
+    """Extra config for the live server's app; override it to add to it."""
+    return {}
+
+
+@contextmanager
+def serving(make: Callable[[str], Flask], name: str = "live-server") -> Iterator[LiveServer]:
+    """Bind 127.0.0.1 on a free port, make the app for that URL, and serve it in a thread."""
+    # Bind first, so the app's SITE_URL (sitemap, canonical links) names the real port.
+    server: BaseWSGIServer = make_server("127.0.0.1", 0, Flask(__name__), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
+    try:
+        url = f"http://127.0.0.1:{server.port}"
+        server.app = make(url)
+        thread.start()
+        yield LiveServer(server.app, url)
+    finally:
+        if thread.is_alive():
+            server.shutdown()
+            thread.join(timeout=10)
+        server.server_close()
+        if isinstance(server.app, Flask) and "sqlalchemy" in server.app.extensions:
+            close_database(server.app)
+
+
+@pytest.fixture(scope="session")
+def live_server(
+    tmp_path_factory: pytest.TempPathFactory, live_server_config: dict[str, Any]
+) -> Iterator[LiveServer]:
+    """Serve the app on 127.0.0.1 and a free port, in a thread, for the whole session."""
+    instance = tmp_path_factory.mktemp("live") / "instance"
+    with serving(lambda url: make_app(instance, SITE_URL=url, **live_server_config)) as live:
+        yield live
+
+
+@dataclass
+class BuiltLiveServer(LiveServer):
+    """A live server whose app has every other format of every page built."""
+
+    report: Report
+    formats_dir: Path
+
+
+@pytest.fixture(scope="session")
+def built_live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuiltLiveServer]:
+    """Serve the real content with all formats built once, by the real `formats build` (slow)."""
+    root = tmp_path_factory.mktemp("built")
+    reports: list[Report] = []
+
+    def make(url: str) -> Flask:
+        app = make_app(root / "instance", SITE_URL=url, FORMATS_DIR=str(root / "formats"))
+        reports.append(build(app))  # EPUB ids and the files' digests name SITE_URL: build after
+        return app
+
+    with serving(make, "built-live-server") as live:
+        yield BuiltLiveServer(live.app, live.url, reports[0], root / "formats")
+
+
+# --- SMTP --------------------------------------------------------------------------------------
+
+
+@dataclass
+class ReceivedMail:
+    """One message as the SMTP server got it."""
+
+    mail_from: str
+    rcpt_tos: list[str]
+    data: bytes
+
+    @property
+    def message(self) -> EmailMessage:
+        """Parse the message with the modern email policy (decoded headers and body)."""
+        parsed = message_from_bytes(self.data, policy=policy.default)
+        assert isinstance(parsed, EmailMessage)
+        return parsed
+
+    @property
+    def body(self) -> str:
+        """Return the decoded text body, with the line breaks SMTP carried turned back into LF."""
+        return self.message.get_content().replace("\r\n", "\n")
+
+
+@dataclass
+class SmtpServer:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 that keeps what it receives."""
+
+    host: str
+    port: int
+    received: list[ReceivedMail] = field(default_factory=list)
+    delay: float = 0.0  # seconds to take over each message, to make senders overlap
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        """Keep the message (aiosmtpd's handler hook)."""
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        self.received.append(
+            ReceivedMail(envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.content))
+        )
+        return "250 Message accepted"
+
+    def clear(self) -> None:
+        """Forget what was received."""
+        self.received.clear()
+        self.delay = 0.0
+
+    def config(self) -> dict[str, Any]:
+        """Return the app config that sends mail here."""
+        return {"MAIL_BACKEND": "smtp", "SMTP_HOST": self.host, "SMTP_PORT": self.port}
+
+    def to(self, address: str) -> list[ReceivedMail]:
+        """Return the messages delivered to an address."""
+        return [mail for mail in self.received if address in mail.rcpt_tos]
+
+
+@pytest.fixture(scope="session")
+def smtp_session() -> Iterator[SmtpServer]:
+    """Run one SMTP server for the session."""
+    from aiosmtpd.controller import Controller
+
+    server = SmtpServer("127.0.0.1", free_port())
+    controller = Controller(server, hostname=server.host, port=server.port)
+    controller.start()
+    try:
+        yield server
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def smtp_server(smtp_session: SmtpServer) -> SmtpServer:
+    """The session's SMTP server, with nothing received yet."""
+    smtp_session.clear()
+    return smtp_session
+
+
+# --- PostgreSQL --------------------------------------------------------------------------------
+
+
+@dataclass
+class PostgresServer:
+    """A throw-away PostgreSQL cluster on 127.0.0.1."""
+
+    port: int
+
+    def url(self, database: str = "postgres") -> str:
+        """Return the address of a database in the cluster."""
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+
+    def new_database(self) -> str:
+        """Create an empty database and return its address."""
+        import psycopg
+
+        name = f"t_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(self.url(), autocommit=True) as connection:
+            connection.execute(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+
+def _as_postgres(command: list[str]) -> list[str]:
+    """Run a command as the postgres user when we are root (initdb refuses root)."""
+    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """Start PostgreSQL 15 for the session; fail in CI, skip elsewhere, if it cannot start."""
+    require_tool((PG_BIN / "initdb").exists(), f"PostgreSQL 15 ({PG_BIN})")
+    folder = Path(tempfile.mkdtemp(prefix="gvisite-pg-"))
+    if os.geteuid() == 0:
+        shutil.chown(folder, "postgres", "postgres")
+    data, port = folder / "data", free_port()
+    options = (
+        f"-h 127.0.0.1 -p {port} -k {folder} -c fsync=off -c full_page_writes=off"
+        " -c synchronous_commit=off -c max_connections=200"
+    )
+    pg_ctl = [str(PG_BIN / "pg_ctl"), "-D", str(data)]
+    started = False
+    try:
+        try:
+            subprocess.run(
+                _as_postgres([str(PG_BIN / "initdb"), "-D", str(data), *INITDB_OPTIONS]),
+                check=True,
+                capture_output=True,
+                timeout=120,
+            )
+            subprocess.run(
+                _as_postgres([*pg_ctl, "-l", str(folder / "log"), "-w", "-o", options, "start"]),
+                check=True,
+                capture_output=True,
+                timeout=120,
+            )
+            started = True
+        except (OSError, subprocess.SubprocessError) as exc:
+            detail = getattr(exc, "stderr", b"") or b""
+            require_tool(False, f"a PostgreSQL server ({exc}: {detail.decode(errors='replace')})")
+        yield PostgresServer(port)
+    finally:
+        if started:
+            subprocess.run(
+                _as_postgres([*pg_ctl, "-m", "immediate", "stop"]),
+                capture_output=True,
+                timeout=60,
+                check=False,
+            )
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database of each kind the site supports."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'cases.sqlite3'}"
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    return server.new_database()
+
+
+# --- Chromium -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium through Playwright, one instance for the whole session."""
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
