@@ -8,21 +8,21 @@ from typing import Any
 from flask import Flask, current_app, request, url_for
 from flask_babel import format_date, get_locale
 
-from .i18n import LOCALES, direction
+from .i18n import DEFAULT_LOCALE, LOCALES, direction
 from .pages.load import Page, current_site
 from .workdays import local_date
 
 
 def current_locale() -> str:
     """Return the code of the locale this request is rendered in."""
-    return str(get_locale() or "sv").split("_")[0]
+    return str(get_locale() or DEFAULT_LOCALE).split("_")[0]
 
 
 # Public pages that are not Markdown but exist in every locale: the same page in each language.
 LOCALIZED_ENDPOINTS = frozenset(
     {"statement.statement", "feedback.report", "feedback.alternative_format"}
 )
-EASY_TO_READ = "lattlast"  # the folder of the easy-to-read Swedish pages
+EASY_TO_READ = "lattlast"  # the folder of the easy-to-read pages, in the default locale (Swedish)
 
 
 def same_page_in(code: str, page: Page | None, keep_query: bool = False) -> str | None:
@@ -47,12 +47,12 @@ def alternates(page: Page | None) -> dict[str, str]:
 
 def is_easy_to_read(page: Page | None) -> bool:
     """Tell whether a page is written in easy-to-read Swedish (lättläst)."""
-    return page is not None and page.locale == "sv" and page.path.startswith(EASY_TO_READ)
+    return page is not None and page.locale == DEFAULT_LOCALE and page.path.startswith(EASY_TO_READ)
 
 
 def ordinary_page(page: Page) -> Page | None:
     """Return the ordinary Swedish page an easy-to-read page retells, if there is one."""
-    ordinary = current_site().get("sv", page.path.removeprefix(EASY_TO_READ).strip("/"))
+    ordinary = current_site().get(DEFAULT_LOCALE, page.path.removeprefix(EASY_TO_READ).strip("/"))
     return ordinary if ordinary and not is_easy_to_read(ordinary) else None
 
 
@@ -71,8 +71,8 @@ def language_links(page: Page | None) -> list[dict[str, Any]]:
         }
         for code, info in LOCALES.items()
     ]
-    if locale == "sv" and (easy_home := current_site().get("sv", EASY_TO_READ)):
-        link = {"code": "sv", "name": "Lättläst", "url": easy_home.url, "current": easy}
+    if locale == DEFAULT_LOCALE and (easy_home := current_site().get(DEFAULT_LOCALE, EASY_TO_READ)):
+        link = {"code": DEFAULT_LOCALE, "name": "Lättläst", "url": easy_home.url, "current": easy}
         links.append({**link, "easy": True})  # Swedish too: no second hreflang="sv"
     return links
 

@@ -17,38 +17,31 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_limiter.util import get_remote_address
 from limits import parse as parse_limit
 from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
-from ..cases import mailboxes_for, secret_matches, staff_recipients, store_case, take_receipt
+from ..cases import secret_matches, store_case, take_receipt
 from ..extensions import db, limiter
-from ..forms import (
-    FORMAT_LABELS,
-    BaseForm,
-    FormatForm,
-    ReportForm,
-    error_summary,
-    issue_start_time,
-    sent_too_fast,
-    site_path,
-)
-from ..models import Case, OutboxMessage
-from ..pages.views import page_at
+from ..forms import error_summary, issue_start_time, sent_too_fast
+from ..models import Case, Status
 from ..security import private
 from ..statement import current_statement
+from .forms import FeedbackForm, FormatForm, ReportForm, site_path
+from .mail import compose_mail, status_url
 
 bp = Blueprint("feedback", __name__)
 
-FORMS: dict[str, type[BaseForm]] = {"report": ReportForm, "format": FormatForm}
-TEMPLATES = {"report": "feedback/report.html", "format": "feedback/format.html"}
-# Which answers are kept as the case's free text, per kind (contact details have columns).
-ANSWERS = {
-    "report": ("problem", "assistive_tech", "browser"),
-    "format": ("format", "format_other", "language", "delivery", "message"),
+FORMS: dict[str, type[FeedbackForm]] = {form.kind: form for form in (ReportForm, FormatForm)}
+# Each status as the resident's status page words it (staff have their own, shorter labels).
+RESIDENT_STATUSES = {
+    Status.NEW: _l("Received, not yet handled"),
+    Status.IN_PROGRESS: _l("Being handled"),
+    Status.WAITING: _l("Waiting for more information"),
+    Status.CLOSED: _l("Closed"),
 }
 
 
@@ -70,7 +63,7 @@ def _handle(kind: str, locale: str) -> str | BaseResponse:
     if request.method == "GET":
         form.page.data = site_path(request.args.get("page")) or ""
         form.started.data = issue_start_time()
-        return _render(kind, form)
+        return _render(form)
     notice = None
     too_fast = sent_too_fast(form.started.data)
     if form.validate():
@@ -78,24 +71,24 @@ def _handle(kind: str, locale: str) -> str | BaseResponse:
             notice = _("Please check your answers and send the form again.")
         elif (retry_after := submissions_exhausted()) is not None:
             # Only a submission we would store counts, so mistakes never use up the limit.
-            response = make_response(_render(kind, form, limited=True), 429)
+            response = make_response(_render(form, limited=True), 429)
             response.headers["Retry-After"] = str(retry_after)
             return response
         else:
-            case = _store(kind, locale, form)
+            case = _store(locale, form)
             session["receipt"] = case.receipt_ticket  # a one-time ticket, not the case's secret
             return redirect(url_for("feedback.receipt", locale=locale), code=303)
     elif form.csrf_token.errors:
         notice = _("The form had expired. Check your answers and send it again.")
     if notice or too_fast:
         form.started.data = issue_start_time()
-    return _render(kind, form, notice)
+    return _render(form, notice)
 
 
-def _render(kind: str, form: BaseForm, notice: str | None = None, limited: bool = False) -> str:
+def _render(form: FeedbackForm, notice: str | None = None, limited: bool = False) -> str:
     """Render a form with its error summary and any form-wide notice."""
     return render_template(
-        TEMPLATES[kind],
+        form.template,
         form=form,
         errors=error_summary(form),
         notice=notice,
@@ -123,15 +116,15 @@ def _has_contact(case: Case) -> bool:
     return bool(case.email or case.phone or case.address)
 
 
-def _store(kind: str, locale: str, form: BaseForm) -> Case:
+def _store(locale: str, form: FeedbackForm) -> Case:
     """Store the case and its mail in one transaction; spam is stored but never mailed."""
-    data = form.data
-    delivery = data.get("delivery")
+    kind, data, answers = form.kind, form.columns(), form.answers()
+    delivery = answers.get("delivery")
     case = Case(
         kind=kind,
         locale=locale,
         page=data["page"],
-        answers={key: data.get(key) or "" for key in ANSWERS[kind]},
+        answers=answers,
         name=data.get("name") or None,
         # Keep only the contact detail the resident chose to be reached by (data minimisation).
         email=(data.get("email") or None) if kind == "report" or delivery == "email" else None,
@@ -140,55 +133,6 @@ def _store(kind: str, locale: str, form: BaseForm) -> Case:
         spam=form.is_spam(),
     )
     return store_case(case, lambda stored: [] if stored.spam else compose_mail(stored))
-
-
-def status_url(case: Case, secret: str | None = None) -> str | None:
-    """Return the resident's private status link; only known while the secret is in hand."""
-    secret = secret or case.secret
-    if not secret:
-        return None
-    base = current_app.config["SITE_URL"]
-    return f"{base}/{case.locale}/arende/{case.reference}?nyckel={secret}"
-
-
-def compose_mail(case: Case) -> list[OutboxMessage]:
-    """Write the staff mail (in Swedish) and, if there is an address, the resident's receipt."""
-    page = page_at(case.page)
-    owner = page.owner.email if page else None
-    base_url = current_app.config["SITE_URL"]
-    context = {
-        "case": case,
-        "page_title": page.title if page else None,
-        # What the resident wrote may be a description rather than an address of ours.
-        "page_url": f"{base_url}{case.page}" if case.page.startswith("/") else None,
-        "case_url": f"{base_url}/staff/cases/{case.reference}",
-        "format_labels": FORMAT_LABELS,
-        "target_days": current_statement().response_target_days,
-        "status_url": status_url(case),
-    }
-    with force_locale("sv"):
-        messages = [
-            OutboxMessage(
-                purpose="staff",
-                recipients=staff_recipients(case.kind, owner),
-                reply_to=case.email,
-                subject=render_template(f"emails/staff_{case.kind}_subject.txt", **context).strip(),
-                body=render_template(f"emails/staff_{case.kind}.txt", **context),
-            )
-        ]
-    if case.email:
-        with force_locale(case.locale):
-            messages.append(
-                OutboxMessage(
-                    purpose="receipt",
-                    recipients=[case.email],
-                    # A reply reaches the people who handle the case, reference in the subject.
-                    reply_to=mailboxes_for(case.kind)[0],
-                    subject=render_template("emails/receipt_subject.txt", **context).strip(),
-                    body=render_template("emails/receipt.txt", **context),
-                )
-            )
-    return messages
 
 
 @bp.get("/<locale:locale>/tillganglighet/kvitto")
@@ -220,5 +164,10 @@ def case_status(locale: str, reference: str) -> Response:
     # A wrong secret looks exactly like an unknown reference.
     if not secret_matches(case, request.args.get("nyckel", "")) or case.spam:
         abort(404)
-    page = render_template("feedback/status.html", case=case, statement=current_statement())
+    page = render_template(
+        "feedback/status.html",
+        case=case,
+        statuses=RESIDENT_STATUSES,
+        statement=current_statement(),
+    )
     return private(make_response(page))  # the secret is in the URL: keep it out of caches

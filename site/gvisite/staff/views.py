@@ -33,7 +33,8 @@ from werkzeug.wrappers import Response as BaseResponse
 from wtforms.fields.choices import SelectChoice
 
 from ..extensions import db
-from ..forms import FORMAT_LABELS, choices, error_summary
+from ..feedback.forms import FORMAT_LABELS
+from ..forms import choices, error_summary
 from ..models import AuditEntry, Case, OutboxMessage, PublishedProblem, StaffUser, utcnow
 from ..security import private
 from ..workdays import local_date, local_time

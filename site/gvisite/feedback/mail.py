@@ -1,0 +1,62 @@
+"""The mail a case sends when it is stored: the staff mail (in Swedish) and the receipt."""
+
+from __future__ import annotations
+
+from flask import current_app, render_template
+from flask_babel import force_locale
+
+from ..cases import mailboxes_for, staff_recipients
+from ..i18n import DEFAULT_LOCALE
+from ..models import Case, OutboxMessage
+from ..pages.views import page_at
+from ..statement import current_statement
+from .forms import FORMAT_LABELS
+
+
+def status_url(case: Case, secret: str | None = None) -> str | None:
+    """Return the resident's private status link; only known while the secret is in hand."""
+    secret = secret or case.secret
+    if not secret:
+        return None
+    base = current_app.config["SITE_URL"]
+    return f"{base}/{case.locale}/arende/{case.reference}?nyckel={secret}"
+
+
+def compose_mail(case: Case) -> list[OutboxMessage]:
+    """Write the staff mail (in Swedish) and, if there is an address, the resident's receipt."""
+    page = page_at(case.page)
+    owner = page.owner.email if page else None
+    base_url = current_app.config["SITE_URL"]
+    context = {
+        "case": case,
+        "page_title": page.title if page else None,
+        # What the resident wrote may be a description rather than an address of ours.
+        "page_url": f"{base_url}{case.page}" if case.page.startswith("/") else None,
+        "case_url": f"{base_url}/staff/cases/{case.reference}",
+        "format_labels": FORMAT_LABELS,
+        "target_days": current_statement().response_target_days,
+        "status_url": status_url(case),
+    }
+    with force_locale(DEFAULT_LOCALE):  # the staff's language
+        messages = [
+            OutboxMessage(
+                purpose="staff",
+                recipients=staff_recipients(case.kind, owner),
+                reply_to=case.email,
+                subject=render_template(f"emails/staff_{case.kind}_subject.txt", **context).strip(),
+                body=render_template(f"emails/staff_{case.kind}.txt", **context),
+            )
+        ]
+    if case.email:
+        with force_locale(case.locale):
+            messages.append(
+                OutboxMessage(
+                    purpose="receipt",
+                    recipients=[case.email],
+                    # A reply reaches the people who handle the case, reference in the subject.
+                    reply_to=mailboxes_for(case.kind)[0],
+                    subject=render_template("emails/receipt_subject.txt", **context).strip(),
+                    body=render_template("emails/receipt.txt", **context),
+                )
+            )
+    return messages
