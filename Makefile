@@ -22,7 +22,7 @@ run: $(VENV)/.run-installed debian-run translations-compile
 	@echo "Serving on http://$(HOST):$(PORT)/ (mail is written to instance/mail/ unless MAIL_BACKEND=smtp)"
 	@# The outbox worker delivers mail in the background; Ctrl-C stops it with the server.
 	@# The site builds its other formats itself from the first request on (pages offer each
-	@# one once it exists) and rebuilds what goes stale: see site/gvisite/formats_refresh.py.
+	@# one once it exists) and rebuilds what goes stale: see site/gvisite/formats/refresh.py.
 	@trap 'kill 0' EXIT; $(FLASK) outbox worker --interval 2 & $(FLASK) run --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.test-installed debian-run debian-test node_modules/.installed translations-compile

@@ -644,3 +644,30 @@ def test_rate_limit_counts_the_client_behind_a_trusted_proxy(
     second = app.test_client()
     second.environ_base["HTTP_X_FORWARDED_FOR"] = "192.0.2.20"
     assert submit(second, url, REPORT_ANSWERS).status_code == second_status
+
+
+def test_a_field_added_to_a_form_is_stored_without_any_other_change(
+    make_forms_app, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A form's fields are what it stores: a new question can never be silently dropped."""
+    from wtforms import StringField
+
+    from gvisite.feedback import views
+    from gvisite.feedback.forms import ReportForm
+
+    class LongerReport(ReportForm):
+        operating_system = StringField("Operating system")
+
+    monkeypatch.setitem(views.FORMS, "report", LongerReport)
+    app = make_forms_app()
+    answers = {**REPORT_ANSWERS, "operating_system": "Linux Mint 22"}
+    assert submit(app.test_client(), form_url("sv", "report"), answers).status_code == 303
+    [case] = all_cases(app)
+    assert case.answers["operating_system"] == "Linux Mint 22"
+    assert case.answers["problem"] == REPORT_ANSWERS["problem"]
+    assert (case.page, case.name, case.email) == (
+        "/sv/om-gvi",
+        "Åsa Öberg",
+        REPORT_ANSWERS["email"],
+    )
+    assert "page" not in case.answers and "email" not in case.answers
