@@ -107,6 +107,7 @@ def init_templating(app: Flask) -> None:
         return {
             "site": current_site(),
             "locale": locale,
+            "default_locale": DEFAULT_LOCALE,
             "text_direction": direction(locale),
             "language_links": language_links,
             "alternates": alternates,
