@@ -48,6 +48,7 @@ def defaults(instance_path: str) -> dict[str, Any]:
     return {
         "SECRET_KEY": None,
         "CONTENT_DIR": str(PROJECT_ROOT / "content"),
+        "CONTENT_LENIENT": False,  # True only for `flask content check`: start despite bad pages
         "DATABASE_URL": f"sqlite:///{Path(instance_path) / 'gvisite.sqlite3'}",
         "SITE_URL": None,  # derived from HOST and PORT by `site_url` unless set
         "MAIL_BACKEND": "file",

@@ -18,7 +18,7 @@ from .views import LocaleConverter, bp
 def init_app(app: Flask) -> None:
     """Load every page (any error stops start-up and names the file), then serve them."""
     site, problems = load_site(Path(app.config["CONTENT_DIR"]))
-    if problems and not app.config.get("CONTENT_LENIENT"):
+    if problems and not app.config["CONTENT_LENIENT"]:
         raise ContentError(problems[0].source, "\n".join(str(p) for p in problems))
     app.extensions["gvisite.site"] = site
     app.url_map.converters["locale"] = LocaleConverter
