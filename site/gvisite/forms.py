@@ -6,9 +6,10 @@ import re
 import time
 from typing import Any
 
-from flask import current_app
+from flask import current_app, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.form import SUBMIT_METHODS
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from wtforms import Field, HiddenField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
@@ -32,8 +33,7 @@ def strip(value: Any) -> Any:
     """Trim text answers and drop NUL characters (PostgreSQL refuses them in text)."""
     if isinstance(value, str):
         return value.replace("\x00", "").strip()
-    # A file posted where text belongs (Flask-WTF merges request.files into the form).
-    return "" if hasattr(value, "stream") else value
+    return value
 
 
 def one_line(form: FlaskForm, field: Field) -> None:
@@ -42,10 +42,23 @@ def one_line(form: FlaskForm, field: Field) -> None:
         raise ValidationError(_l("Write this on one line, without line breaks."))
 
 
-class BaseForm(FlaskForm):
-    """Strip white space from every answer; carry the honeypot and the signed start time."""
+class PostedForm(FlaskForm):
+    """A form that reads only what a browser posts: never a JSON body, never uploaded files."""
 
     class Meta:
+        def wrap_formdata(self, form: FlaskForm, formdata: Any) -> Any:
+            """Read the posted form fields only (Flask-WTF would also take JSON and files)."""
+            # Values from JSON can be numbers, lists or objects, which the validators and the
+            # database are not made for; nothing of ours posts JSON or files.
+            if formdata is None or hasattr(formdata, "getlist"):
+                return formdata  # given by the caller
+            return request.form if request.method in SUBMIT_METHODS else None
+
+
+class BaseForm(PostedForm):
+    """Strip white space from every answer; carry the honeypot and the signed start time."""
+
+    class Meta(PostedForm.Meta):
         def bind_field(self, form: FlaskForm, unbound_field: Any, options: dict) -> Field:
             """Add the strip filter to every field."""
             filters = [strip, *unbound_field.kwargs.get("filters", [])]

@@ -35,6 +35,8 @@ from .mail import compose_mail, status_url
 
 bp = Blueprint("feedback", __name__)
 
+# What a browser sends a form as; anything else (JSON, say) is refused before it is read.
+FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data", ""})
 FORMS: dict[str, type[FeedbackForm]] = {form.kind: form for form in (ReportForm, FormatForm)}
 # Each status as the resident's status page words it (staff have their own, shorter labels).
 RESIDENT_STATUSES = {
@@ -59,6 +61,8 @@ def alternative_format(locale: str) -> str | BaseResponse:
 
 def _handle(kind: str, locale: str) -> str | BaseResponse:
     """Validate, store, and acknowledge only what was stored (post/redirect/get)."""
+    if request.method == "POST" and request.mimetype not in FORM_TYPES:
+        abort(415)
     form = FORMS[kind]()
     if request.method == "GET":
         form.page.data = site_path(request.args.get("page")) or ""
