@@ -16,8 +16,9 @@ from flask_migrate import upgrade
 
 from gvisite import create_app
 from gvisite.formats.build import build
+from gvisite.formats.catalogue import FORMATS
 from gvisite.formats.convert import tool_versions
-from gvisite.formats.views import FORMATS, source_names
+from gvisite.formats.source import source_names
 
 
 def main() -> None:

@@ -1,13 +1,28 @@
-"""Every page in other formats: large print (HTML, PDF), audio, braille, plain text and EPUB."""
+"""Every page in other formats: large print (HTML, PDF), audio, braille, plain text and EPUB.
+
+catalogue.py lists the formats (one record each), source.py renders what they are made from,
+convert.py and text.py make the files, build.py builds them ahead of time into store.py's
+folder, refresh.py keeps them current while the site runs, views.py offers and serves them,
+cli.py is `flask formats`.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Flask
 
-from . import refresh, views
+from .cli import formats_cli
+from .refresh import init_app as init_refresher
+from .store import EXTENSION, Store
+from .views import bp, formats_for_path, other_formats
 
 
 def init_app(app: Flask) -> None:
     """Register the downloads, the "Other formats" block, `flask formats` and the refresher."""
-    views.init_app(app)
-    refresh.init_app(app)  # rebuilt in the background when they go stale
+    app.extensions[EXTENSION] = Store(Path(app.config["FORMATS_DIR"]))
+    app.add_template_global(other_formats)
+    app.add_template_global(formats_for_path)
+    app.cli.add_command(formats_cli)
+    app.register_blueprint(bp)
+    init_refresher(app)  # rebuilt in the background when they go stale

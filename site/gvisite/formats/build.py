@@ -1,4 +1,4 @@
-"""`flask formats build` and `flask formats check`: make every page's other formats ahead of time.
+"""Make every page's other formats ahead of time: `flask formats build` (cli.py) runs `build`.
 
 A file is rebuilt only when what it is made from changed: its key hashes the page's content,
 the versions of the tools that make it and this code. Conversions that wait on other programs
@@ -6,7 +6,7 @@ the versions of the tools that make it and this code. Conversions that wait on o
 Python) are made on the main thread, so two cores are busy.
 
 `flask formats build` builds by hand; the running site keeps them current by itself (see
-formats_refresh.py). A lock file in FORMATS_DIR lets only one process build at a time.
+refresh.py). A lock file in FORMATS_DIR lets only one process build at a time.
 """
 
 from __future__ import annotations
@@ -21,35 +21,33 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
+from pathlib import Path
 from typing import Any
 
-import click
-from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask import Flask
 
 from ..i18n import LOCALES
-from .convert import (
-    CONVERTERS,
-    IN_THREADS,
-    PACKAGE,
-    TOOLS,
-    Prepared,
-    prepare,
-    tool_versions,
-)
-from .views import FORMATS, Source, Store, render_source, source_names, store, write_atomic
+from .catalogue import FORMATS
+from .convert import LARGE_PRINT_CSS, PACKAGE, Prepared, prepare, tool_versions
+from .source import ARTICLE_TEMPLATE, Source, render_source, source_names
+from .store import Store, store, write_atomic
 
-formats_cli = AppGroup("formats", help="Build and check the other formats of every page.")
+HERE = Path(__file__).parent
 
 
 @cache
 def code_version() -> str:
     """Hash this code, its templates and stylesheet: a change to any rebuilds every file."""
     digest = hashlib.sha256()
+    # What a file is made of besides its page: every module of this package (found by where
+    # it is, not by a naming convention, so a new module counts), the templates the formats
+    # render (their own, and the article partial that is their pages' text) and the stylesheet.
+    templates = PACKAGE / "templates"
     paths = [
-        *sorted(PACKAGE.glob("formats*.py")),
-        *sorted((PACKAGE / "templates" / "formats").glob("*")),
-        PACKAGE / "static" / "css" / "largeprint.css",
+        *sorted(HERE.glob("*.py")),
+        *sorted((templates / "formats").glob("*")),
+        templates / ARTICLE_TEMPLATE,
+        LARGE_PRINT_CSS,
     ]
     for path in paths:
         digest.update(path.read_bytes())
@@ -214,13 +212,13 @@ def _convert_all(
     workers = max(1, jobs or len(os.sched_getaffinity(0)))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="formats") as pool:
         pending: list[tuple[_Task, Future[bytes]]] = [
-            (task, pool.submit(CONVERTERS[task.key], task.prepared))
+            (task, pool.submit(FORMATS[task.key].convert, task.prepared))
             for task in tasks
-            if task.key in IN_THREADS
+            if FORMATS[task.key].in_thread
         ]
         for task in tasks:
-            if task.key not in IN_THREADS:
-                finish(task, lambda t=task: CONVERTERS[t.key](t.prepared))
+            if not FORMATS[task.key].in_thread:
+                finish(task, lambda t=task: FORMATS[t.key].convert(t.prepared))
         for task, future in pending:
             finish(task, future.result)
 
@@ -236,37 +234,3 @@ def _prune(files: Store, sources: set[tuple[str, str]]) -> None:
             stale_temp = path.name.startswith(".") and path.name.endswith(".tmp")
             if stale_temp or (name is not None and (folder.name, name) not in sources):
                 path.unlink(missing_ok=True)
-
-
-# --- Command line ---------------------------------------------------------------------------
-
-
-@formats_cli.command("build")
-@click.option("--force", is_flag=True, help="Build every file again, even if it is current.")
-@click.option("--jobs", type=int, default=None, help="Conversions run at once (default: cores).")
-def build_command(force: bool, jobs: int | None) -> None:
-    """Build the missing and stale formats of every page; exit 1 if any failed."""
-    try:
-        report = build(current_app._get_current_object(), force=force, jobs=jobs)  # type: ignore[attr-defined]
-    except BuildBusy as exc:
-        click.echo(str(exc))
-        return
-    for line in report.summary():
-        click.echo(line)
-    for failure in report.failed:
-        click.echo(f"failed: {failure}", err=True)
-    if report.failed:
-        raise SystemExit(1)
-
-
-@formats_cli.command("check")
-def check_command() -> None:
-    """List the tools the formats need, whether each is found, and how to install it."""
-    versions = tool_versions()
-    for tool in TOOLS:
-        version = versions.get(tool.name)
-        state = f"found ({version})" if version else f"MISSING: install {tool.install}"
-        formats = ", ".join(FORMATS[key].suffix.lstrip(".") for key in tool.formats)
-        click.echo(f"{tool.name:<14} {state}  [{formats}]")
-    if not all(versions.get(tool.name) for tool in TOOLS):
-        raise SystemExit(1)

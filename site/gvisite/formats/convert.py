@@ -1,5 +1,8 @@
 """The converters behind `flask formats build`: one function per format, and the tools they use.
 
+Which converter makes which format, and in which thread, is in each format's record
+(catalogue.py); this module knows nothing of the list of formats.
+
 Each converter takes a page prepared once (its blocks, labels and large-print HTML, rendered
 in the page's language) and returns the file's bytes. Other programs run with a time limit;
 WeasyPrint runs in this process and may fetch nothing from outside.
@@ -17,7 +20,6 @@ import struct
 import subprocess
 import tempfile
 import zipfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,7 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from ..i18n import LOCALES, direction
+from .source import Source, page_context
 from .text import (
     Document,
     Labels,
@@ -39,9 +42,9 @@ from .text import (
     to_ssml,
     to_text,
 )
-from .views import Source, page_context
 
-PACKAGE = Path(__file__).parent
+PACKAGE = Path(__file__).parents[1]  # gvisite: its templates and static files
+LARGE_PRINT_CSS = PACKAGE / "static" / "css" / "largeprint.css"
 TIMEOUT = 600  # seconds for one conversion: a stuck tool must not hang the build
 SPEECH_RATE = "160"  # words per minute; espeak-ng's default 175 is fast for listening to a page
 # Output is North American ASCII braille, what .brf files, embossers and braille displays expect;
@@ -57,22 +60,20 @@ SUMMARY = _l(
 
 @dataclass(frozen=True)
 class Tool:
-    """A program a format needs, and how to install it."""
+    """A program a format needs, and how to install it (the formats name theirs: catalogue.py)."""
 
     name: str
     install: str
-    formats: tuple[str, ...]
     version_command: tuple[str, ...] = ()
 
 
 TOOLS = (
-    Tool("weasyprint", "pip install weasyprint (Debian: libpango-1.0-0 fonts-dejavu-core)",
-         ("pdf",)),
-    Tool("espeak-ng", "apt-get install espeak-ng", ("mp3",), ("espeak-ng", "--version")),
-    Tool("lame", "apt-get install lame", ("mp3",), ("lame", "--version")),
-    Tool("lou_translate", "apt-get install liblouis-bin liblouis-data", ("brf",),
+    Tool("weasyprint", "pip install weasyprint (Debian: libpango-1.0-0 fonts-dejavu-core)"),
+    Tool("espeak-ng", "apt-get install espeak-ng", ("espeak-ng", "--version")),
+    Tool("lame", "apt-get install lame", ("lame", "--version")),
+    Tool("lou_translate", "apt-get install liblouis-bin liblouis-data",
          ("lou_translate", "--version")),
-    Tool("pandoc", "apt-get install pandoc", ("epub",), ("pandoc", "--version")),
+    Tool("pandoc", "apt-get install pandoc", ("pandoc", "--version")),
 )  # fmt: skip
 
 
@@ -188,7 +189,7 @@ def make_pdf(page: Prepared) -> bytes:
 
     # WeasyPrint logs every CSS rule it skips; the sheet is shared with browsers, so keep quiet.
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
-    css = weasyprint.CSS(filename=str(PACKAGE / "static" / "css" / "largeprint.css"))
+    css = weasyprint.CSS(filename=str(LARGE_PRINT_CSS))
     document = weasyprint.HTML(string=page.large_print_pdf, url_fetcher=_no_fetching)
     return document.write_pdf(stylesheets=[css], pdf_variant="pdf/ua-1")
 
@@ -353,14 +354,3 @@ def package_document(opf: str, page: Prepared) -> str:
         raise RuntimeError("pandoc wrote a package document without metadata")
     start = opf.rindex("\n", 0, end)  # keep pandoc's indentation of the closing tag
     return opf[:start] + "".join(f"\n    {line}" for line in lines) + opf[start:]
-
-
-CONVERTERS: dict[str, Callable[[Prepared], bytes]] = {
-    "html": make_html,
-    "pdf": make_pdf,
-    "mp3": make_mp3,
-    "txt": make_txt,
-    "brf": make_brf,
-    "epub": make_epub,
-}
-IN_THREADS = frozenset({"mp3", "brf", "epub"})  # these wait on other programs

@@ -21,8 +21,10 @@ from typing import Any
 from flask import Flask
 
 from .build import BuildBusy, build, build_lock
+from .catalogue import FORMATS
 from .convert import tool_versions
-from .views import FORMATS, available, current_digest, source_names, store
+from .source import source_names
+from .store import available, current_digest, store
 
 REFRESH_SECONDS = 60  # FORMATS_REFRESH_SECONDS when not set (and not testing)
 BUSY_RETRY_SECONDS = 5  # when another process holds the build lock
@@ -201,7 +203,7 @@ def init_app(app: Flask) -> None:
         return
     refresher = Refresher(app, seconds)
     app.extensions["gvisite.formats_refresh"] = refresher
-    # handling.publish_problem and resolve_problem call these once their change is committed.
+    # statement_changes_on_commit calls these once staff publish or resolve a problem.
     app.extensions.setdefault("gvisite.statement_changed", []).append(refresher.wake)
     # Started by the first request, not here: `flask db upgrade` and the other commands create
     # the app too, and must not start builds; and a forked server process gets its own thread.

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-import pytest
-from flask import Flask
+import datetime as dt
+import re
+from pathlib import Path
 
-from gvisite.formats import views as formats
+import pytest
+from flask import Flask, render_template
+from flask_babel import format_date, gettext
+
+from gvisite.formats.catalogue import FORMATS
+from gvisite.formats.source import ARTICLE_TEMPLATE, name_for, path_for, render_source
 from gvisite.formats.text import (
     CELLS_PER_LINE,
     LINES_PER_PAGE,
@@ -19,6 +25,8 @@ from gvisite.formats.text import (
     to_text,
     wrap_cells,
 )
+from gvisite.formats.views import download_name, file_size, split_filename
+from gvisite.pages.load import Owner, Page
 
 LABELS = Labels(
     last_updated="Senast uppdaterad: 1 januari 2026",
@@ -80,14 +88,23 @@ def test_site_links_become_absolute_and_others_stay() -> None:
     )
 
 
-def test_article_body_drops_the_title_and_page_facts() -> None:
-    html = (
-        '<main><article><h1>T</h1><p class="published">P</p><div class="prose"><p>X</p></div>'
-        '<dl class="page-facts"><div><dt>A</dt><dd>B</dd></div></dl></article></main>'
-    )
+def test_article_body_drops_the_title_and_page_facts(app: Flask) -> None:
+    # The formats' text is the shared article partial rendered alone (no longer cut out of the
+    # rendered page): the dated line and the prose, without the h1 and the page facts.
+    day = dt.date(2026, 1, 1)
+    page = Page("sv", "nyheter/x", "T", "", day, "<p>X</p>", Path("x.md"), Owner("A", "a@b.se"),
+                published=day)  # fmt: skip
+    with app.test_request_context("/sv/"):
+        published = gettext("Published %(date)s", date=format_date(day, "long"))
+        body = render_template(ARTICLE_TEMPLATE, page=page).strip()
     assert (
-        formats.article_body(html) == '<p class="published">P</p><div class="prose"><p>X</p></div>'
+        re.sub(r">\s+<", "><", body)
+        == f'<p class="published">{published}</p><div class="prose"><p>X</p></div>'
     )
+    item = app.extensions["gvisite.site"].news("sv")[0]
+    source = render_source(app, "sv", name_for(item.path))
+    assert source is not None and source.body.startswith('<p class="published">')
+    assert "<h1" not in source.body and "page-facts" not in source.body
 
 
 @pytest.mark.parametrize(
@@ -142,18 +159,18 @@ def test_braille_pages_hold_twenty_five_lines_and_keep_headings_with_their_text(
     ],
 )
 def test_page_names_in_format_addresses_go_both_ways(path: str, name: str) -> None:
-    assert formats.name_for(path) == name
-    assert formats.path_for(name) == path
+    assert name_for(path) == name
+    assert path_for(name) == path
 
 
 def test_file_names_say_the_format_and_sizes_read_naturally(app: Flask) -> None:
-    pdf, html = formats.FORMATS["pdf"], formats.FORMATS["html"]
-    assert formats.split_filename("om-gvi.storstil.pdf") == ("om-gvi", pdf)
-    assert formats.split_filename("om-gvi.storstil.html") == ("om-gvi", html)
-    assert formats.split_filename("om-gvi.json") is None
-    assert formats.download_name("sv", "om-gvi", pdf) == "om-gvi-storstil.pdf"
-    assert formats.download_name("en", "index", formats.FORMATS["mp3"]) == "start-en.mp3"
+    pdf, html = FORMATS["pdf"], FORMATS["html"]
+    assert split_filename("om-gvi.storstil.pdf") == ("om-gvi", pdf)
+    assert split_filename("om-gvi.storstil.html") == ("om-gvi", html)
+    assert split_filename("om-gvi.json") is None
+    assert download_name("sv", "om-gvi", pdf) == "om-gvi-storstil.pdf"
+    assert download_name("en", "index", FORMATS["mp3"]) == "start-en.mp3"
     with app.test_request_context("/sv/"):
-        assert formats.file_size(54_321) == "54 kB"
-        assert formats.file_size(120) == "1 kB"
-        assert formats.file_size(1_234_567).replace(",", ".") == "1.2 MB"
+        assert file_size(54_321) == "54 kB"
+        assert file_size(120) == "1 kB"
+        assert file_size(1_234_567).replace(",", ".") == "1.2 MB"

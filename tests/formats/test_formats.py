@@ -31,8 +31,10 @@ from gvisite import create_app
 from gvisite.formats import build as formats_build
 from gvisite.formats import convert as formats_convert
 from gvisite.formats.build import Report, build
+from gvisite.formats.catalogue import FORMATS
 from gvisite.formats.convert import tool_versions
-from gvisite.formats.views import FORMATS, STATEMENT, Source, Store, name_for, source_names
+from gvisite.formats.source import STATEMENT, Source, name_for, source_names
+from gvisite.formats.store import Store
 from gvisite.i18n import LOCALES
 from gvisite.pages.load import Owner
 from tests.conftest import app_config

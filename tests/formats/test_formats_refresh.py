@@ -22,9 +22,11 @@ from flask import Flask
 from gvisite import create_app
 from gvisite.extensions import db
 from gvisite.formats.build import build_lock
+from gvisite.formats.catalogue import FORMATS
 from gvisite.formats.convert import tool_versions
 from gvisite.formats.refresh import Refresher, stale_sources
-from gvisite.formats.views import FORMATS, STATEMENT, Store
+from gvisite.formats.source import STATEMENT
+from gvisite.formats.store import Store
 from gvisite.i18n import LOCALES
 from gvisite.models import PublishedProblem, StaffUser
 from gvisite.staff import handling

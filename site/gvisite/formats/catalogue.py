@@ -1,0 +1,62 @@
+"""The other formats, one record each: how a file is named and served, and how it is made.
+
+Adding a format is one `Format` below plus its converter (convert.py); the build, the block,
+the downloads and `flask formats check` all read this list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+
+from .convert import Prepared, make_brf, make_epub, make_html, make_mp3, make_pdf, make_txt
+
+
+@dataclass(frozen=True)
+class Format:
+    """One other format: its file, how the page's block names it, and how it is built."""
+
+    key: str
+    suffix: str  # after the page's name in the URL: om-gvi.storstil.pdf
+    mimetype: str  # without parameters: "text/plain"
+    charset: str | None  # what the text is written in; None for binary files
+    label: Any  # a lazy string: what it is ("Large print")
+    type_name: Any  # the file type the link names ("PDF")
+    download_suffix: str  # for the file name a download gets: om-gvi-storstil.pdf
+    convert: Callable[[Prepared], bytes]  # makes the file's bytes from the prepared page
+    attachment: bool = False  # save rather than show (files browsers cannot show)
+    tools: tuple[str, ...] = ()  # the programs it needs (convert.TOOLS); built only where all are
+    in_thread: bool = False  # waits on other programs: run in the pool, beside the PDFs
+
+    @property
+    def content_type(self) -> str:
+        """Return the Content-Type header: the type and, for text, its one charset."""
+        return f"{self.mimetype}; charset={self.charset}" if self.charset else self.mimetype
+
+
+# In the order the block lists them. Large print first: it is what most people ask for.
+FORMATS: dict[str, Format] = {
+    f.key: f
+    for f in (
+        Format("html", ".storstil.html", "text/html", "utf-8", _l("Large print"),
+               _l("web page"), "-storstil.html", make_html),
+        Format("pdf", ".storstil.pdf", "application/pdf", None, _l("Large print"), "PDF",
+               "-storstil.pdf", make_pdf, tools=("weasyprint",)),
+        Format("mp3", ".mp3", "audio/mpeg", None, _l("Audio"), "MP3", ".mp3", make_mp3,
+               tools=("espeak-ng", "lame"), in_thread=True),
+        Format("txt", ".txt", "text/plain", "utf-8", _l("Plain text"), _l("text file"),
+               ".txt", make_txt),
+        Format("brf", ".brf", "text/plain", "us-ascii", _l("Braille"), "BRF", ".brf", make_brf,
+               attachment=True, tools=("lou_translate",), in_thread=True),
+        Format("epub", ".epub", "application/epub+zip", None, _l("E-book"), "EPUB", ".epub",
+               make_epub, attachment=True, tools=("pandoc",), in_thread=True),
+    )
+}  # fmt: skip
+
+
+def formats_needing(tool: str) -> list[Format]:
+    """Return the formats that need a tool."""
+    return [fmt for fmt in FORMATS.values() if tool in fmt.tools]

@@ -1,0 +1,44 @@
+"""`flask formats build` and `flask formats check`: build the files by hand, check the tools."""
+
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from .build import BuildBusy, build
+from .catalogue import formats_needing
+from .convert import TOOLS, tool_versions
+
+formats_cli = AppGroup("formats", help="Build and check the other formats of every page.")
+
+
+@formats_cli.command("build")
+@click.option("--force", is_flag=True, help="Build every file again, even if it is current.")
+@click.option("--jobs", type=int, default=None, help="Conversions run at once (default: cores).")
+def build_command(force: bool, jobs: int | None) -> None:
+    """Build the missing and stale formats of every page; exit 1 if any failed."""
+    try:
+        report = build(current_app._get_current_object(), force=force, jobs=jobs)  # type: ignore[attr-defined]
+    except BuildBusy as exc:
+        click.echo(str(exc))
+        return
+    for line in report.summary():
+        click.echo(line)
+    for failure in report.failed:
+        click.echo(f"failed: {failure}", err=True)
+    if report.failed:
+        raise SystemExit(1)
+
+
+@formats_cli.command("check")
+def check_command() -> None:
+    """List the tools the formats need, whether each is found, and how to install it."""
+    versions = tool_versions()
+    for tool in TOOLS:
+        version = versions.get(tool.name)
+        state = f"found ({version})" if version else f"MISSING: install {tool.install}"
+        formats = ", ".join(fmt.suffix.lstrip(".") for fmt in formats_needing(tool.name))
+        click.echo(f"{tool.name:<14} {state}  [{formats}]")
+    if not all(versions.get(tool.name) for tool in TOOLS):
+        raise SystemExit(1)

@@ -1,0 +1,135 @@
+"""What each format is made from: a page (or the statement) as its main text and its facts.
+
+The main text is the shared article partial (`templates/_article.html`) that page.html and
+statement.html include, rendered here on its own: the formats say exactly what the page says,
+without its h1, its page facts and its "Other formats" block.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from flask import Flask, g, render_template
+from flask_babel import gettext
+
+from ..i18n import LOCALES
+from ..pages.load import Owner, current_site
+from ..statement import DIGG_REPORT_URL, current_statement, known_problems, last_updated
+
+STATEMENT = "statement"  # the accessibility statement's name among the pages
+HOME = "index"  # the home page's name
+STATEMENT_PATH = "tillganglighet"
+ARTICLE_TEMPLATE = "_article.html"  # the main text of a page or the statement
+_NAME = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*(?:--[a-z0-9]+(?:-[a-z0-9]+)*)*$")
+
+
+@dataclass(frozen=True)
+class Source:
+    """A page (or the statement) as the formats need it: its rendered main text and facts."""
+
+    locale: str
+    name: str
+    title: str
+    updated: dt.date
+    body: str  # the article's HTML without its h1, its page facts and the formats block
+    url: str  # the page's path on the site
+    owner: Owner
+    site_url: str
+
+    @property
+    def digest(self) -> str:
+        """Return a hash of everything the formats say, to tell a stale file from a fresh one."""
+        facts = [
+            self.locale,
+            self.name,
+            self.title,
+            self.updated.isoformat(),
+            self.body,
+            self.url,
+            self.owner.name,
+            self.owner.email,
+            self.site_url,
+        ]
+        return hashlib.sha256(json.dumps(facts).encode("utf-8")).hexdigest()
+
+    @property
+    def page_url(self) -> str:
+        """Return the page's full address."""
+        return self.site_url.rstrip("/") + self.url
+
+
+def name_for(path: str) -> str:
+    """Return a page's name in format URLs: `nyheter/x` becomes `nyheter--x`."""
+    return path.replace("/", "--") if path else HOME
+
+
+def path_for(name: str) -> str:
+    """Return the page path a format name stands for."""
+    return "" if name == HOME else name.replace("--", "/")
+
+
+def source_url(locale: str, name: str) -> str | None:
+    """Return the path on the site of a page (or the statement) named as in format URLs."""
+    if name == STATEMENT:
+        return f"/{locale}/{STATEMENT_PATH}"
+    page = current_site().get(locale, path_for(name))
+    return page.url if page else None
+
+
+def source_names(app: Flask) -> list[tuple[str, str]]:
+    """Return (locale, name) for every page of every locale, and each locale's statement."""
+    site = app.extensions["gvisite.site"]
+    names = sorted((page.locale, name_for(page.path)) for page in site.pages.values())
+    return names + [(code, STATEMENT) for code in LOCALES]
+
+
+def is_source(locale: str, name: str) -> bool:
+    """Tell whether a name stands for a page (or the statement) of a locale."""
+    if name == STATEMENT:
+        return True
+    if not _NAME.match(name) or len(name) > 200:
+        return False
+    return current_site().get(locale, path_for(name)) is not None
+
+
+@contextmanager
+def page_context(app: Flask, url: str) -> Iterator[None]:
+    """Render as if for a request to `url`, in a fresh context, without the formats block."""
+    with app.app_context(), app.test_request_context(url):
+        g.formats_source = True  # the block would list the formats inside their own source
+        yield
+
+
+def render_source(app: Flask, locale: str, name: str) -> Source | None:
+    """Render a page (or the statement) the way visitors see it; None if there is no such page."""
+    site = app.extensions["gvisite.site"]
+    site_url = app.config["SITE_URL"]
+    if name == STATEMENT:
+        url = f"/{locale}/{STATEMENT_PATH}"
+        with page_context(app, url):
+            updated = last_updated()  # the data file's date, or staff's
+            # What the statement view (statement.statement) gives its template.
+            body = render_template(
+                ARTICLE_TEMPLATE,
+                statement=current_statement(),
+                known_problems=known_problems(),
+                updated_on=updated,
+                digg_url=DIGG_REPORT_URL,
+            )
+            title = gettext("Accessibility statement")
+        owner = Owner(**site.facts["default_owner"])
+        return Source(locale, name, title, updated, body.strip(), url, owner, site_url)
+    page = site.get(locale, path_for(name))
+    if page is None:
+        return None
+    with page_context(app, page.url):
+        body = render_template(ARTICLE_TEMPLATE, page=page)
+    return Source(
+        locale, name, page.title, page.updated, body.strip(), page.url, page.owner, site_url
+    )
