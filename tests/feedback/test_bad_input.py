@@ -187,3 +187,48 @@ def test_a_form_sent_as_multipart_with_a_file_is_not_a_500(
     assert response.status_code in {200, 303, 400}
     for case in all_cases(forms_app):
         assert_clean(case.answers["problem"])
+
+
+JSON_BODIES = [
+    '{"page": 1}',
+    '{"csrf_token": 5}',
+    '{"problem": {"k": "<b>x</b>"}}',
+    '{"page": ["/sv/om-gvi"], "problem": [1, 2]}',
+    "[1, 2, 3]",
+    "null",
+    "{not json",
+]
+
+
+@pytest.mark.parametrize("kind", ["report", "format"])
+@pytest.mark.parametrize("locale", ["sv", "ar"])
+def test_a_json_body_gets_a_clear_refusal_and_nothing_is_stored(
+    forms_app: Flask, forms_client: FlaskClient, kind: str, locale: str
+) -> None:
+    """JSON is not what a form sends: a localized page says nothing was sent, never a 500."""
+    url = form_url(locale, kind)
+    token = hidden_fields(forms_client, url)["csrf_token"]
+    bodies = [*JSON_BODIES, f'{{"csrf_token": "{token}", "problem": {{"k": "<b>x</b>"}}}}']
+    for body in bodies:
+        response = forms_client.post(url, data=body, content_type="application/json")
+        assert response.status_code == 415, body
+        page = parse(response.data)
+        assert page.html["lang"] == locale
+        assert page.h1.get_text(strip=True) == translate(
+            forms_app, locale, "The form could not be read"
+        )
+        # The way back is the form itself, ready to be filled in.
+        assert page.find("a", href=url) is not None
+    assert count(forms_app, Case) == 0
+
+
+def test_a_form_body_under_another_content_type_is_refused(
+    forms_app: Flask, forms_client: FlaskClient
+) -> None:
+    """A body that only looks like a form (text/plain, XML) is refused, not half-read."""
+    url = form_url("sv", "report")
+    data = urlencode({**hidden_fields(forms_client, url), **ANSWERS["report"]})
+    for content_type in ("text/plain", "application/xml", "application/octet-stream"):
+        response = forms_client.post(url, data=data, content_type=content_type)
+        assert response.status_code == 415, content_type
+    assert count(forms_app, Case) == 0
