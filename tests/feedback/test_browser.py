@@ -66,6 +66,22 @@ def test_form_empty_with_errors_and_receipt_have_no_axe_violations(
     assert_no_axe_violations(tab)
 
 
+@pytest.mark.parametrize("locale", ["sv", "ar"])
+def test_the_page_for_a_body_that_is_not_a_form_has_no_axe_violations(
+    tab: Any, forms_live_server: LiveServer, locale: str
+) -> None:
+    """A form posted as text/plain (HTML allows that enctype) reaches the refusal page."""
+    open_form(tab, forms_live_server, locale, "report", page=None)
+    with tab.expect_navigation() as navigation:
+        tab.evaluate(
+            """() => { const form = document.querySelector("main form");
+                       form.enctype = "text/plain"; form.submit(); }"""
+        )
+    assert navigation.value.status == 415
+    assert tab.locator("main a[href$='/tillganglighet/rapportera']").count() == 1
+    assert_no_axe_violations(tab)
+
+
 def test_forms_and_receipts_are_valid_html(forms_client: FlaskClient) -> None:
     documents: dict[str, str] = {}
     for locale in LOCALES:
@@ -79,6 +95,9 @@ def test_forms_and_receipts_are_valid_html(forms_client: FlaskClient) -> None:
             assert sent.status_code == 303
             receipt = forms_client.get(sent.headers["Location"])
             documents[f"{url} (receipt)"] = receipt.get_data(as_text=True)
+            refused = forms_client.post(url, data="{}", content_type="application/json")
+            assert refused.status_code == 415
+            documents[f"{url} (not a form)"] = refused.get_data(as_text=True)
     errors = nu_errors(documents)
     assert not errors, "\n".join(errors)
 
