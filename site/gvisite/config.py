@@ -72,7 +72,8 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "TRUSTED_PROXIES": 0,
         "HOST": "127.0.0.1",
         "PORT": 5000,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Bound parameters are residents' answers: never in an error message or a log line.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
         # The session cookie (set only by the forms and the staff area, see sessions.py).
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from .extensions import db, migrate
 
@@ -31,3 +32,11 @@ def init_database(app: Flask) -> None:
     db.init_app(app)
     # Batch mode lets later migrations alter SQLite tables (it has no ALTER for constraints).
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
+
+
+def discard_session() -> None:
+    """Roll back after a database error, even when the connection itself is gone."""
+    try:
+        db.session.rollback()
+    except SQLAlchemyError:
+        db.session.remove()  # a fresh session (and connection) for the next request

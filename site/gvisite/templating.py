@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask, current_app, request, url_for
 from flask_babel import format_date, get_locale
+from markupsafe import Markup
 
 from .i18n import DEFAULT_LOCALE, LOCALES, direction
 from .pages.load import Page, current_site
@@ -89,6 +90,14 @@ def breadcrumbs(page: Page) -> list[Page]:
     return list(reversed(trail))
 
 
+def servicecenter_phone() -> Markup:
+    """Return Servicecenter's number as a link that dials it and never breaks across lines."""
+    contact = current_site().facts["contact"]
+    return Markup('<a class="nowrap" href="tel:{}"><bdi dir="ltr">{}</bdi></a>').format(
+        contact["servicecenter_tel"], contact["servicecenter"]
+    )
+
+
 def long_date(value: dt.date) -> str:
     """Format a date the way the current locale writes it in running text."""
     return format_date(value, format="long")
@@ -113,5 +122,6 @@ def init_templating(app: Flask) -> None:
             "alternates": alternates,
             "is_easy_to_read": is_easy_to_read,
             "breadcrumbs": breadcrumbs,
+            "servicecenter_phone": servicecenter_phone,
             "request_path": request.path,
         }

@@ -82,6 +82,22 @@ def test_the_page_for_a_body_that_is_not_a_form_has_no_axe_violations(
     assert_no_axe_violations(tab)
 
 
+@pytest.mark.parametrize("locale", ["sv", "ar"])
+def test_the_form_not_sent_during_an_outage_has_no_axe_violations(
+    tab: Any, forms_live_server: LiveServer, locale: str
+) -> None:
+    """The "not sent" alert and the answers under it, as a resident meets them."""
+    from tests.feedback.test_faults import database_down
+
+    open_form(tab, forms_live_server, locale, "report", page=None)
+    fill_in(tab, "report")
+    with database_down(forms_live_server.app), tab.expect_navigation() as navigation:
+        tab.click(SUBMIT)
+    assert navigation.value.status == 503
+    assert tab.locator("main [role=alert]").count() == 1
+    assert_no_axe_violations(tab)
+
+
 def test_forms_and_receipts_are_valid_html(forms_client: FlaskClient) -> None:
     documents: dict[str, str] = {}
     for locale in LOCALES:

@@ -22,9 +22,11 @@ from flask_babel import lazy_gettext as _l
 from flask_limiter.util import get_remote_address
 from limits import parse as parse_limit
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response as BaseResponse
 
 from ..cases import secret_matches, store_case, take_receipt
+from ..database import discard_session
 from ..extensions import db, limiter
 from ..forms import error_summary, issue_start_time, sent_too_fast
 from ..models import Case, Status
@@ -36,6 +38,7 @@ from .mail import compose_mail, status_url
 bp = Blueprint("feedback", __name__)
 
 # What a browser sends a form as; anything else (JSON, say) is refused before it is read.
+UNAVAILABLE_RETRY_SECONDS = 60
 FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data", ""})
 FORMS: dict[str, type[FeedbackForm]] = {form.kind: form for form in (ReportForm, FormatForm)}
 # Each status as the resident's status page words it (staff have their own, shorter labels).
@@ -75,12 +78,18 @@ def _handle(kind: str, locale: str) -> str | BaseResponse:
             notice = _("Please check your answers and send the form again.")
         elif (retry_after := submissions_exhausted()) is not None:
             # Only a submission we would store counts, so mistakes never use up the limit.
-            response = make_response(_render(form, limited=True), 429)
-            response.headers["Retry-After"] = str(retry_after)
-            return response
+            return _not_sent(form, "limited", 429, retry_after)
         else:
-            case = _store(locale, form)
-            session["receipt"] = case.receipt_ticket  # a one-time ticket, not the case's secret
+            try:
+                ticket = _store(locale, form)
+            except SQLAlchemyError:
+                # Not stored, so not acknowledged: the answers come back with what happened.
+                current_app.logger.error("a %s could not be stored: database unavailable", kind)
+                discard_session()
+                return _not_sent(form, "unavailable", 503, UNAVAILABLE_RETRY_SECONDS)
+            # Stored and committed: from here on nothing may read the database, so nothing
+            # can turn the acknowledgement into an error page (the resident would send again).
+            session["receipt"] = ticket  # a one-time ticket, not the case's secret
             return redirect(url_for("feedback.receipt", locale=locale), code=303)
     elif form.csrf_token.errors:
         notice = _("The form had expired. Check your answers and send it again.")
@@ -89,16 +98,24 @@ def _handle(kind: str, locale: str) -> str | BaseResponse:
     return _render(form, notice)
 
 
-def _render(form: FeedbackForm, notice: str | None = None, limited: bool = False) -> str:
-    """Render a form with its error summary and any form-wide notice."""
+def _render(form: FeedbackForm, notice: str | None = None, not_sent: str | None = None) -> str:
+    """Render a form with its error summary, any form-wide notice, or why it was not sent."""
     return render_template(
         form.template,
         form=form,
         errors=error_summary(form),
         notice=notice,
-        limited=limited,
+        not_sent=not_sent,
         statement=current_statement(),
     )
+
+
+def _not_sent(form: FeedbackForm, why: str, status: int, retry_after: int) -> BaseResponse:
+    """Show the answers again with why they were not sent, and when to try again."""
+    form.started.data = issue_start_time()  # the next try must not count as too fast
+    response = make_response(_render(form, not_sent=why), status)
+    response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 def submissions_exhausted() -> int | None:
@@ -120,7 +137,7 @@ def _has_contact(case: Case) -> bool:
     return bool(case.email or case.phone or case.address)
 
 
-def _store(locale: str, form: FeedbackForm) -> Case:
+def _store(locale: str, form: FeedbackForm) -> str:
     """Store the case and its mail in one transaction; spam is stored but never mailed."""
     kind, data, answers = form.kind, form.columns(), form.answers()
     delivery = answers.get("delivery")
@@ -136,7 +153,8 @@ def _store(locale: str, form: FeedbackForm) -> Case:
         address=(data.get("address") or None) if delivery == "post" else None,
         spam=form.is_spam(),
     )
-    return store_case(case, lambda stored: [] if stored.spam else compose_mail(stored))
+    stored = store_case(case, lambda stored: [] if stored.spam else compose_mail(stored))
+    return stored.receipt_ticket  # not a column: reading it cannot reload the case
 
 
 @bp.get("/<locale:locale>/tillganglighet/kvitto")
