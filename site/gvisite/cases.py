@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import re
 import secrets
 from collections.abc import Callable
 
@@ -20,6 +21,9 @@ KINDS = {"report": "TG", "format": "AF"}  # kind -> reference prefix (tillgängl
 # Unambiguous characters only: no 0/O, 1/I/L or U, so a reference read over the phone survives.
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
 REFERENCE_LENGTH = 6
+_REFERENCE = re.compile(
+    rf"^(?:{'|'.join(KINDS.values())})-\d{{4}}-[{REFERENCE_ALPHABET}]{{{REFERENCE_LENGTH}}}$"
+)
 # How long the one-time receipt waits to be shown after the form was sent.
 RECEIPT_VALID = dt.timedelta(minutes=30)
 
@@ -40,6 +44,12 @@ def new_reference(kind: str, now: dt.datetime | None = None) -> str:
     year = (now or utcnow()).year
     code = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(REFERENCE_LENGTH))
     return f"{KINDS[kind]}-{year}-{code}"
+
+
+def is_reference(text: str) -> bool:
+    """Tell whether a text has the form of a reference, before any database sees it."""
+    # Anything else (a NUL, a long string) would be refused by PostgreSQL with an error.
+    return bool(_REFERENCE.match(text))
 
 
 def mailboxes_for(kind: str) -> list[str]:

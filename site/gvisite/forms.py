@@ -16,6 +16,9 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, ValidationError
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Embeddings, overrides and isolates reorder the text around them when staff read it; the
+# direction marks (U+200E, U+200F) that right-to-left writing needs are left alone.
+_BIDI_CONTROLS = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
 
 
 def choices(labels: dict[str, Any]) -> list[SelectChoice]:
@@ -30,9 +33,9 @@ class Required(DataRequired):
 
 
 def strip(value: Any) -> Any:
-    """Trim text answers and drop NUL characters (PostgreSQL refuses them in text)."""
+    """Trim text answers; drop NUL (PostgreSQL refuses it) and direction overrides."""
     if isinstance(value, str):
-        return value.replace("\x00", "").strip()
+        return value.replace("\x00", "").translate(_BIDI_CONTROLS).strip()
     return value
 
 

@@ -232,3 +232,28 @@ def test_a_form_body_under_another_content_type_is_refused(
         response = forms_client.post(url, data=data, content_type=content_type)
         assert response.status_code == 415, content_type
     assert count(forms_app, Case) == 0
+
+
+def test_a_nul_in_a_case_address_is_a_plain_404_on_both_databases(
+    make_forms_app, database_url: str
+) -> None:
+    """PostgreSQL refuses NUL in text: the address must not reach it as a query."""
+    client = make_forms_app(database_url).test_client()
+    for path in ("/sv/arende/%00?nyckel=x", "/sv/arende/TG-2026-ABCDE%00?nyckel=x"):
+        assert client.get(path).status_code == 404, path
+
+
+BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+
+
+def test_direction_overrides_are_not_stored(forms_app: Flask, forms_client: FlaskClient) -> None:
+    """An override (U+202E) would reorder the text staff read; marks (U+200F) are kept."""
+    url = form_url("ar", "report")
+    problem = "الزر \u202elacol\u202c لا يعمل \u200fهنا"
+    data = {**hidden_fields(forms_client, url), **ANSWERS["report"], "problem": problem}
+    data["name"] = "\u2067Åsa\u2069 Öberg"
+    assert forms_client.post(url, data=data).status_code == 303
+    [case] = all_cases(forms_app)
+    assert case.answers["problem"] == "الزر lacol لا يعمل \u200fهنا"
+    assert case.name == "Åsa Öberg"
+    assert not set(BIDI_CONTROLS) & set(case.answers["problem"] + case.name)

@@ -25,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response as BaseResponse
 
-from ..cases import secret_matches, store_case, take_receipt
+from ..cases import is_reference, secret_matches, store_case, take_receipt
 from ..database import discard_session
 from ..extensions import db, limiter
 from ..forms import error_summary, issue_start_time, sent_too_fast
@@ -181,7 +181,7 @@ def receipt(locale: str) -> Response:
 def case_status(locale: str, reference: str) -> Response:
     """Show a resident the status of their case: never its text or contact details."""
     case = None
-    if len(reference) <= 20:
+    if is_reference(reference):
         case = db.session.scalar(select(Case).where(Case.reference == reference))
     # A wrong secret looks exactly like an unknown reference.
     if not secret_matches(case, request.args.get("nyckel", "")) or case.spam:
