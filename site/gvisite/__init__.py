@@ -34,11 +34,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_path=str(instance or PROJECT_ROOT / "instance"))
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     configure(app, os.environ, test_config)
-    if app.config["TRUSTED_PROXIES"]:
-        # Behind a reverse proxy the client address comes from X-Forwarded-For; the rate
-        # limits and login throttling would otherwise count every visitor as the proxy.
-        hops = app.config["TRUSTED_PROXIES"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     check_locales(app)
     babel.init_app(
         app,
@@ -52,6 +47,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     init_templating(app)
     for part in PARTS:
         part.init_app(app)
+    if app.config["TRUSTED_PROXIES"]:
+        # Behind a reverse proxy the client address comes from X-Forwarded-For; the rate
+        # limits and login throttling would otherwise count every visitor as the proxy.
+        # Outermost, so the parts' own middleware (security's host check) sees the real host.
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     return app
 
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+
 from flask import Flask, Response
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -35,9 +39,45 @@ def add_headers(response: Response) -> Response:
     return response
 
 
+# A host name as DNS allows it (labels of 1-63 letters, digits and hyphens), an IPv4 or
+# bracketed IPv6 address, and an optional port. Flask cannot build links for anything else.
+_HOST = re.compile(
+    r"^(?:(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}"
+    r"[A-Za-z0-9])?\.?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$"
+)
+_BAD_HOST_PAGE = (
+    b'<!DOCTYPE html>\n<html lang="sv"><head><meta charset="utf-8">'
+    b"<title>Felaktig adress (400)</title></head><body><h1>Felaktig adress (400)</h1>"
+    b'<p lang="en">Bad request: the Host header is not a valid host name.</p></body></html>\n'
+)
+
+
+class RefuseBadHosts:
+    """Answer 400 to a request whose Host header is no host name, before Flask sees it."""
+
+    def __init__(self, wsgi_app: Callable[..., Iterable[bytes]]) -> None:
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        """Pass good requests on; refuse the others with the security headers set."""
+        host = environ.get("HTTP_HOST")
+        if host is None or (len(host) <= 260 and _HOST.match(host)):
+            return self.wsgi_app(environ, start_response)
+        headers = [
+            ("Content-Type", "text/html; charset=utf-8"),
+            ("Content-Length", str(len(_BAD_HOST_PAGE))),
+            ("Cache-Control", "no-store"),
+            *HEADERS.items(),
+        ]
+        start_response("400 BAD REQUEST", headers)
+        return [_BAD_HOST_PAGE]
+
+
 def init_app(app: Flask) -> None:
     """Register the header hook; add HSTS when the site is served over HTTPS."""
     app.after_request(add_headers)
+    # A Host header Flask cannot build links for would make even the error page fail.
+    app.wsgi_app = RefuseBadHosts(app.wsgi_app)  # type: ignore[method-assign]
     if app.config["SITE_URL"].startswith("https://"):
 
         @app.after_request

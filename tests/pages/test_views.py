@@ -314,3 +314,24 @@ def test_a_changed_file_gets_a_new_address(tmp_path: Path) -> None:
     first = assets.fingerprints(folder)
     (folder / "css" / "site.css").write_text("body { color: navy }")
     assert assets.fingerprints(folder)["css/site.css"] != first["css/site.css"]
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["a" * 64 + ".example", "exa mple.se", "gvi.se@evil.example", "gvi.se/x", "ä.se", "x" * 300],
+)
+def test_a_host_header_that_is_no_host_name_is_a_400_with_the_security_headers(
+    site_client: FlaskClient, host: str
+) -> None:
+    """Flask cannot build links for such a host, so even the error page would have failed."""
+    for url in ("/sv/", "/finns-inte", "/sv/tillganglighet/rapportera", "/staff/login"):
+        response = site_client.get(url, headers={"Host": host})
+        assert response.status_code == 400, (url, host)
+        assert response.headers["Content-Security-Policy"]
+        assert response.headers["X-Frame-Options"] == "DENY"
+        assert parse(response.data).h1.get_text(strip=True) == "Felaktig adress (400)"
+
+
+@pytest.mark.parametrize("host", ["localhost", "127.0.0.1:5123", "[::1]:5000", "x" * 63 + ".se"])
+def test_every_real_host_name_is_served(site_client: FlaskClient, host: str) -> None:
+    assert site_client.get("/sv/", headers={"Host": host}).status_code == 200
