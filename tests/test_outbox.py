@@ -410,3 +410,65 @@ def test_spam_is_stored_but_never_mailed(make_forms_app, smtp_server: SmtpServer
     assert smtp_server.received == []
     assert [case.spam for case in all_cases(app)] == [True]
     assert all_messages(app) == []
+
+
+def test_a_delivery_the_database_cannot_record_at_once_is_not_sent_twice(
+    make_forms_app, smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database refuses the "sent" update twice: the sender waits, then records it."""
+    from sqlalchemy import event
+    from sqlalchemy.exc import OperationalError
+
+    from gvisite import outbox
+
+    monkeypatch.setattr(outbox, "SENT_RETRY_PAUSES", (0.01, 0.01, 0.01))
+    app = make_forms_app(**smtp_server.config())
+    submit(app.test_client(), form_url("sv", "report"), REPORT_ANSWERS)
+    refusals = {"left": 2}
+
+    def refuse_marking_sent(_conn, _cursor, statement, parameters, *_args) -> None:
+        marking_sent = statement.startswith("UPDATE outbox") and "sent" in str(parameters)
+        if marking_sent and refusals["left"]:
+            refusals["left"] -= 1
+            raise OperationalError(statement, {}, ConnectionResetError("restarting"))
+
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", refuse_marking_sent)
+        try:
+            assert send_due() == (2, 0)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", refuse_marking_sent)
+        assert refusals["left"] == 0, "the refusal never happened: the test proves nothing"
+        # Long after every claim has run out, nothing is sent again.
+        assert send_due(now=utcnow() + dt.timedelta(hours=1)) == (0, 0)
+    assert len(smtp_server.received) == 2
+    assert {m.status for m in all_messages(app)} == {"sent"}
+    assert {m.attempts for m in all_messages(app)} == {1}
+
+
+def test_one_round_queries_a_bounded_batch_however_long_the_queue(
+    make_forms_app, smtp_server: SmtpServer
+) -> None:
+    """The round pages through the queue by id; no query grows with what it has seen."""
+    from sqlalchemy import event
+
+    app = make_forms_app(**smtp_server.config())
+    with app.app_context():
+        db.session.add_all(
+            OutboxMessage(purpose="staff", recipients=[STAFF_MAILBOX], subject="s", body="b")
+            for _ in range(130)
+        )
+        db.session.commit()
+        parameters: list[int] = []
+
+        def measure(_conn, _cursor, statement, params, *_args) -> None:
+            if "ORDER BY outbox.id" in statement:
+                parameters.append(len(params) if params else 0)
+
+        event.listen(db.engine, "before_cursor_execute", measure)
+        try:
+            assert send_due() == (130, 0)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", measure)
+    assert len(parameters) == 4  # 50 + 50 + 30, then one that finds nothing
+    assert len(set(parameters)) == 1, parameters

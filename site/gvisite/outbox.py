@@ -17,8 +17,10 @@ from urllib.parse import urlsplit
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
-from sqlalchemy import or_, select, true, update
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
+from .database import discard_session
 from .extensions import db
 from .models import OutboxMessage, utcnow
 
@@ -28,6 +30,9 @@ log = logging.getLogger(__name__)
 RETRY_DELAYS = [dt.timedelta(minutes=m) for m in (1, 5, 15, 60, 240, 720)]
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 CLAIM_FOR = dt.timedelta(minutes=5)
+# Pauses (seconds) while the database refuses to record a delivery: about two minutes in
+# all, well inside the claim, so no other sender takes the message meanwhile.
+SENT_RETRY_PAUSES = (0.5, 1, 2, 4, 8, 15, 30, 60)
 BATCH = 50
 MESSAGE_ID_PREFIX = "outbox-"  # <outbox-<row id>.<created>@<site host>>
 
@@ -149,10 +154,36 @@ def deliver(row: OutboxMessage, backend: Backend, now: dt.datetime) -> bool:
             "outbox message %s attempt %s failed (%s)", row.id, row.attempts, row.last_error
         )
         return False
-    row.status, row.sent_at, row.last_error = "sent", utcnow(), None
-    row.claimed_by = row.claimed_until = None
-    db.session.commit()
+    record_sent(row.id, row.claimed_by or "", row.attempts)
     return True
+
+
+def record_sent(message_id: int, token: str, attempts: int) -> None:
+    """Mark a delivered message sent, waiting out a database hiccup rather than giving up."""
+    # Delivered but not marked, a message would go out again once its claim ran out: the
+    # only duplicate left is a sender killed between the server's "250 OK" and this commit.
+    for pause in (*SENT_RETRY_PAUSES, None):
+        try:
+            db.session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == message_id, OutboxMessage.claimed_by == token)
+                .values(
+                    status="sent",
+                    attempts=attempts,
+                    sent_at=utcnow(),
+                    last_error=None,
+                    claimed_by=None,
+                    claimed_until=None,
+                )
+            )
+            db.session.commit()
+            return
+        except SQLAlchemyError:
+            discard_session()
+            if pause is None:
+                raise
+            log.warning("outbox message %s was sent; marking it waits for the database", message_id)
+            time.sleep(pause)
 
 
 def send_due(backend: Backend | None = None, now: dt.datetime | None = None) -> tuple[int, int]:
@@ -160,7 +191,7 @@ def send_due(backend: Backend | None = None, now: dt.datetime | None = None) -> 
     backend = backend or backend_for(current_app)
     token = uuid.uuid4().hex
     sent = failed = 0
-    seen: set[int] = set()
+    after = 0  # the round walks the queue once, in id order: a fixed-size query each batch
     while True:
         moment = now or utcnow()
         ids = db.session.scalars(
@@ -169,7 +200,7 @@ def send_due(backend: Backend | None = None, now: dt.datetime | None = None) -> 
                 OutboxMessage.status == "pending",
                 OutboxMessage.next_attempt_at <= moment,
                 or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < moment),
-                OutboxMessage.id.not_in(seen) if seen else true(),
+                OutboxMessage.id > after,
             )
             .order_by(OutboxMessage.id)
             .limit(BATCH)
@@ -177,8 +208,8 @@ def send_due(backend: Backend | None = None, now: dt.datetime | None = None) -> 
         db.session.commit()  # end the read transaction before claiming
         if not ids:
             return sent, failed
+        after = ids[-1]
         for message_id in ids:
-            seen.add(message_id)
             if not claim(message_id, token, moment):
                 continue
             row = db.session.get(OutboxMessage, message_id, populate_existing=True)
