@@ -124,11 +124,6 @@ class StaffUser(db.Model):
         """Return the id Flask-Login keeps in the session."""
         return str(self.id)
 
-    @property
-    def is_admin(self) -> bool:
-        """Tell whether the account may use the admin pages."""
-        return self.role == Role.ADMIN
-
 
 class CaseEvent(db.Model):
     """One line of a case's history: a status change, an assignment, a note, a reply."""

@@ -29,10 +29,10 @@ from wtforms import PasswordField, StringField
 
 from ..extensions import db, limiter
 from ..forms import Required, error_summary
-from ..models import AuditEntry, StaffUser
+from ..models import StaffUser
 from ..security import private
+from .audit import audit
 
-ROLES = ("handler", "admin")
 hasher = PasswordHasher()
 login_manager = LoginManager()
 bp = Blueprint("auth", __name__, url_prefix="/staff")
@@ -69,12 +69,6 @@ def safe_next(target: str | None) -> str:
     if parts.scheme or parts.netloc or not target.startswith("/staff") or "\\" in target:
         return url_for("staff.inbox")
     return target
-
-
-def audit(action: str, target: str | None = None) -> None:
-    """Record who did what to which case (by reference only) in the audit log."""
-    actor = current_user.id if current_user and current_user.is_authenticated else None
-    db.session.add(AuditEntry(actor_id=actor, action=action, target=target))
 
 
 def verify_password(user: StaffUser | None, password: str) -> bool:
@@ -115,7 +109,7 @@ def login() -> str | Response:
             session.clear()  # a new session at login: nothing from before carries over
             login_user(user)
             session["last_seen"] = time.time()
-            audit("login")
+            audit("login", actor=user)
             if hasher.check_needs_rehash(user.password_hash):
                 user.password_hash = hasher.hash(form.password.data)
             db.session.commit()
@@ -143,7 +137,7 @@ def expired_form(error: CSRFError) -> tuple[str, int]:
 def logout() -> Response:
     """Log out and forget the session."""
     if current_user.is_authenticated:
-        audit("logout")
+        audit("logout", actor=current_user)
         db.session.commit()
     logout_user()
     session.clear()

@@ -10,10 +10,11 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import AuditEntry, StaffUser, utcnow
-from . import handling
-from .auth import ROLES, hasher
-from .views import render_export
+from ..models import Role, StaffUser, utcnow
+from .audit import audit
+from .auth import hasher
+from .reports import export_rows, render_export
+from .retention import purge
 
 staff_cli = AppGroup("staff", help="Manage staff accounts.")
 
@@ -21,7 +22,7 @@ staff_cli = AppGroup("staff", help="Manage staff accounts.")
 @staff_cli.command("create")
 @click.argument("email")
 @click.option("--name", required=True, help="Display name.")
-@click.option("--role", type=click.Choice(ROLES), default="handler", show_default=True)
+@click.option("--role", type=click.Choice(Role.ALL), default=Role.HANDLER, show_default=True)
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def create_command(email: str, name: str, role: str, password_stdin: bool) -> None:
     """Create a staff account (the password is asked for, or read from stdin)."""
@@ -69,7 +70,7 @@ cases_cli = AppGroup("cases", help="Purge and export cases.")
 @cases_cli.command("purge")
 def purge_command() -> None:
     """Remove personal data from cases closed more than RETENTION_DAYS ago; delete old spam."""
-    purged, deleted = handling.purge(utcnow(), current_app.config["RETENTION_DAYS"])
+    purged, deleted = purge(utcnow(), current_app.config["RETENTION_DAYS"])
     click.echo(f"{purged} case(s) purged of personal data, {deleted} spam case(s) deleted")
 
 
@@ -79,9 +80,9 @@ def purge_command() -> None:
 )
 def export_command(fmt: str) -> None:
     """Write every case to standard output, without purged data."""
-    db.session.add(AuditEntry(action="export", target=f"cli-{fmt}"))
+    audit("export", f"cli-{fmt}")
     db.session.commit()
-    click.echo(render_export(fmt, handling.export_rows()), nl=False)
+    click.echo(render_export(fmt, export_rows()), nl=False)
 
 
 def init_app(app: Flask) -> None:

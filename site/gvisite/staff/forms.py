@@ -5,18 +5,21 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from babel import Locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import Field, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional, ValidationError
 
 from ..forms import Required, choices
+from ..i18n import DEFAULT_LOCALE, LOCALES
+from ..models import Status
 
 STATUS_LABELS = {
-    "ny": _l("New"),
-    "pagaende": _l("In progress"),
-    "vantar": _l("Waiting"),
-    "avslutad": _l("Closed"),
+    Status.NEW: _l("New"),
+    Status.IN_PROGRESS: _l("In progress"),
+    Status.WAITING: _l("Waiting"),
+    Status.CLOSED: _l("Closed"),
 }
 _CRITERION = re.compile(r"^\d\.\d{1,2}\.\d{1,2}$")
 
@@ -40,7 +43,7 @@ class StatusForm(FlaskForm):
 
     def validate_reason(self, field: Any) -> None:
         """Require a reason when closing."""
-        if self.status.data == "avslutad" and not (field.data or "").strip():
+        if self.status.data == Status.CLOSED and not (field.data or "").strip():
             raise ValidationError(_l("Write why the case is closed."))
 
 
@@ -68,16 +71,46 @@ class SimpleForm(FlaskForm):
     value = HiddenField()
 
 
-class PublishForm(FlaskForm):
+# The publish form's label for each language, looked up by the language's English name so that
+# no locale code is spelled out here. Temporary: one message with the language's name from Babel
+# ("Description in %(language)s") would make this table unnecessary.
+_DESCRIPTION_LABELS = {
+    "Swedish": _l("Description in Swedish"),
+    "Finnish": _l("Description in Finnish (optional)"),
+    "English": _l("Description in English (optional)"),
+    "Arabic": _l("Description in Arabic (optional)"),
+}
+
+
+def _description_label(code: str) -> Any:
+    """Return the label of a language's description: its own, or the language's name."""
+    language = Locale.parse(code)
+    return _DESCRIPTION_LABELS.get(language.english_name) or language.get_display_name(
+        DEFAULT_LOCALE
+    )
+
+
+def _description_field(code: str) -> Any:
+    """Return the field for the description in one language: required in the default one."""
+    if code == DEFAULT_LOCALE:
+        required = Required(_l("Write the description in Swedish."))
+        return TextAreaField(_description_label(code), validators=[required, Length(max=2000)])
+    return TextAreaField(_description_label(code), validators=[Optional()])
+
+
+# One `what_<code>` field per locale, the default first, declared before the criteria field
+# so the fields (and the error summary) keep that order.
+DESCRIBED_LOCALES = sorted(LOCALES, key=lambda code: code != DEFAULT_LOCALE)
+_Descriptions = type(
+    "_Descriptions",
+    (FlaskForm,),
+    {f"what_{code}": _description_field(code) for code in DESCRIBED_LOCALES},
+)
+
+
+class PublishForm(_Descriptions):
     """A confirmed problem, for the accessibility statement."""
 
-    what_sv = TextAreaField(
-        _l("Description in Swedish"),
-        validators=[Required(_l("Write the description in Swedish.")), Length(max=2000)],
-    )
-    what_fi = TextAreaField(_l("Description in Finnish (optional)"), validators=[Optional()])
-    what_en = TextAreaField(_l("Description in English (optional)"), validators=[Optional()])
-    what_ar = TextAreaField(_l("Description in Arabic (optional)"), validators=[Optional()])
     criteria = StringField(
         _l("WCAG success criteria"), validators=[Required(_l("Enter at least one criterion."))]
     )
@@ -90,3 +123,11 @@ class PublishForm(FlaskForm):
                 _l("Write criteria as numbers separated by commas, like 1.4.3, 2.4.7.")
             )
         field.data = ", ".join(items)
+
+    def descriptions(self) -> list[Field]:
+        """Return the description fields, one per locale, the default locale's first."""
+        return [self[f"what_{code}"] for code in DESCRIBED_LOCALES]
+
+    def texts(self) -> dict[str, str]:
+        """Return the descriptions typed in, by locale code."""
+        return {code: (self[f"what_{code}"].data or "").strip() for code in DESCRIBED_LOCALES}

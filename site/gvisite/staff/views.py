@@ -1,15 +1,6 @@
-"""The staff area: inbox, case page and its actions, statistics, export and audit log."""
+"""The staff pages: inbox, case page and its actions, statistics, export and audit log."""
 
 from __future__ import annotations
-
-import csv
-import datetime as dt
-import io
-import json
-import re
-from collections.abc import Callable
-from functools import wraps
-from typing import Any
 
 from flask import (
     Blueprint,
@@ -25,9 +16,6 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from jinja2 import pass_eval_context
-from jinja2.nodes import EvalContext
-from markupsafe import Markup
 from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 from wtforms.fields.choices import SelectChoice
@@ -35,11 +23,12 @@ from wtforms.fields.choices import SelectChoice
 from ..extensions import db
 from ..feedback.forms import FORMAT_LABELS
 from ..forms import choices, error_summary
-from ..models import AuditEntry, Case, OutboxMessage, PublishedProblem, StaffUser, utcnow
+from ..i18n import DEFAULT_LOCALE
+from ..models import Case, OutboxMessage, PublishedProblem, StaffUser
 from ..security import private
-from ..workdays import local_date, local_time
-from . import handling
-from .auth import audit, enforce_idle_timeout
+from .audit import audit, newest_first
+from .auth import enforce_idle_timeout
+from .filters import register_filters
 from .forms import (
     STATUS_LABELS,
     AssignForm,
@@ -49,21 +38,16 @@ from .forms import (
     SimpleForm,
     StatusForm,
 )
+from .handling import add_note, handlers, mark_spam, publish_problem, resolve_problem, set_status
+from .handling import assign as assign_case
+from .handling import reply as queue_reply
+from .handling import retry as retry_message
+from .permissions import Permission, can, require
+from .reports import EVERY_STATUS, PAGE_SIZE, counts, export_rows, inbox_query, render_export, today
+from .reports import statistics as figures
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 bp.after_request(private)
-
-
-def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Answer 403 to anyone but an admin."""
-
-    @wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if not current_user.is_admin:
-            abort(403)
-        return view(*args, **kwargs)
-
-    return wrapper
 
 
 @bp.before_request
@@ -73,55 +57,24 @@ def _require_login() -> BaseResponse | None:
     return enforce_idle_timeout()
 
 
-def _today() -> dt.date:
-    """Return today's date in Stockholm, the day due dates and "overdue" are counted in."""
-    return local_date(utcnow())
-
-
-TIME_FORMATS = {"date": "%Y-%m-%d", "minutes": "%Y-%m-%d %H:%M", "seconds": "%Y-%m-%d %H:%M:%S"}
-
-
-@pass_eval_context
-def staff_time(
-    context: EvalContext, value: dt.datetime | dt.date | None, precision: str = "minutes"
-) -> str:
-    """Show staff a stored time (naive UTC) in Stockholm time, or a date; a `<time>` in HTML."""
-    if value is None:
-        return "–"
-    if isinstance(value, dt.datetime):
-        value = local_time(value)
-        if precision == "date":
-            value = value.date()
-    if not isinstance(value, dt.datetime):
-        precision = "date"  # a date (a due day) has no time of day to show
-    shown = value.strftime(TIME_FORMATS[precision])
-    if not context.autoescape:  # a plain-text mail
-        return shown
-    machine = value.isoformat() if precision == "date" else value.isoformat(timespec=precision)
-    return Markup('<time class="nowrap" datetime="{}">{}</time>').format(machine, shown)
-
-
-def soft_breaks(text: str | None) -> Markup:
-    """Let a path or an address wrap after / . @ instead of inside a word on a narrow screen."""
-    return Markup("<wbr>").join(re.split(r"(?<=[/.@])", text or ""))
-
-
 @bp.get("/")
+@require(Permission.HANDLE)
 def inbox() -> str:
     """List cases with filters, due date first."""
     filters = {
         key: request.args.get(key, "") for key in ("kind", "status", "mine", "overdue", "spam")
     }
-    query = handling.inbox_query(filters, current_user, _today())
-    page = db.paginate(query, per_page=handling.PAGE_SIZE, error_out=False)
+    query = inbox_query(filters, current_user, today())
+    page = db.paginate(query, per_page=PAGE_SIZE, error_out=False)
     return render_template(
         "staff/inbox.html",
         cases=page.items,
         pagination=page,
         filters=filters,
-        counts=handling.counts(_today()),
-        today=_today(),
+        counts=counts(today()),
+        today=today(),
         status_labels=STATUS_LABELS,
+        every_status=EVERY_STATUS,
     )
 
 
@@ -134,10 +87,11 @@ def _case_or_404(reference: str) -> Case:
 
 
 @bp.get("/cases/<reference>")
+@require(Permission.HANDLE)
 def case_page(reference: str) -> str:
     """Show everything about one case, with the actions staff can take."""
     case = _case_or_404(reference)
-    audit("view", case.reference)
+    audit("view", case.reference, current_user)
     db.session.commit()
     return _render_case(case)
 
@@ -157,7 +111,7 @@ def _render_case(case: Case, **forms: FlaskForm) -> str:
     return render_template(
         "staff/case.html",
         case=case,
-        today=_today(),
+        today=today(),
         status_labels=STATUS_LABELS,
         format_labels=FORMAT_LABELS,
         assign_form=assign_form,
@@ -173,7 +127,7 @@ def _render_case(case: Case, **forms: FlaskForm) -> str:
 
 def _assignees(nobody: str) -> list[SelectChoice]:
     """Return the choices for assigning: nobody, then every active handler."""
-    people = {"": nobody} | {str(u.id): u.name for u in handling.handlers()}
+    people = {"": nobody} | {str(u.id): u.name for u in handlers()}
     return choices(people)
 
 
@@ -185,6 +139,7 @@ def _done(case: Case, message: str) -> BaseResponse:
 
 
 @bp.post("/cases/<reference>/assign")
+@require(Permission.HANDLE)
 def assign(reference: str) -> BaseResponse | str:
     """Assign the case."""
     case = _case_or_404(reference)
@@ -193,33 +148,36 @@ def assign(reference: str) -> BaseResponse | str:
     if not form.validate_on_submit():
         return _render_case(case, assign=form), 400
     user = db.session.get(StaffUser, int(form.assignee.data)) if form.assignee.data else None
-    handling.assign(case, user, current_user)
+    assign_case(case, user, current_user)
     return _done(case, _("The case was assigned."))
 
 
 @bp.post("/cases/<reference>/status")
+@require(Permission.HANDLE)
 def status(reference: str) -> BaseResponse | str:
     """Change the case's status."""
     case = _case_or_404(reference)
     form = StatusForm()
     if not form.validate_on_submit():
         return _render_case(case, status=form), 400
-    handling.set_status(case, form.status.data, form.reason.data, current_user)
+    set_status(case, form.status.data, form.reason.data, current_user)
     return _done(case, _("The status was changed."))
 
 
 @bp.post("/cases/<reference>/note")
+@require(Permission.HANDLE)
 def note(reference: str) -> BaseResponse | str:
     """Add an internal note."""
     case = _case_or_404(reference)
     form = NoteForm()
     if not form.validate_on_submit():
         return _render_case(case, note=form), 400
-    handling.add_note(case, form.note.data.strip(), current_user)
+    add_note(case, form.note.data.strip(), current_user)
     return _done(case, _("The note was saved."))
 
 
 @bp.post("/cases/<reference>/reply")
+@require(Permission.HANDLE)
 def reply(reference: str) -> BaseResponse | str:
     """Send a reply to the resident through the outbox."""
     case = _case_or_404(reference)
@@ -228,11 +186,12 @@ def reply(reference: str) -> BaseResponse | str:
         abort(409)
     if not form.validate_on_submit():
         return _render_case(case, reply=form), 400
-    handling.reply(case, form.reply.data.strip(), current_user)
+    queue_reply(case, form.reply.data.strip(), current_user)
     return _done(case, _("The reply is on its way to the resident."))
 
 
 @bp.post("/cases/<reference>/messages/<int:message_id>/retry")
+@require(Permission.HANDLE)
 def retry(reference: str, message_id: int) -> BaseResponse:
     """Queue a failed delivery again."""
     case = _case_or_404(reference)
@@ -246,18 +205,19 @@ def retry(reference: str, message_id: int) -> BaseResponse:
         or message.status != "failed"
     ):
         abort(400)
-    handling.retry(message, current_user)
+    retry_message(message, current_user)
     return _done(case, _("The message will be sent again."))
 
 
 @bp.post("/cases/<reference>/spam")
+@require(Permission.HANDLE)
 def spam(reference: str) -> BaseResponse:
     """Mark the case as spam, or not."""
     case = _case_or_404(reference)
     form = SimpleForm()
     if not form.validate_on_submit():
         abort(400)
-    handling.mark_spam(case, form.value.data == "1", current_user)
+    mark_spam(case, form.value.data == "1", current_user)
     return _done(
         case,
         _("The case was marked as spam.")
@@ -267,6 +227,7 @@ def spam(reference: str) -> BaseResponse:
 
 
 @bp.post("/cases/<reference>/publish")
+@require(Permission.HANDLE)
 def publish(reference: str) -> BaseResponse | str:
     """Publish a confirmed problem to the accessibility statement."""
     case = _case_or_404(reference)
@@ -275,15 +236,12 @@ def publish(reference: str) -> BaseResponse | str:
     form = PublishForm()
     if not form.validate_on_submit():
         return _render_case(case, publish=form), 400
-    texts = {
-        code: (getattr(form, f"what_{code}").data or "").strip()
-        for code in ("sv", "fi", "en", "ar")
-    }
-    handling.publish_problem(case, texts, form.criteria.data.split(", "), current_user)
+    publish_problem(case, form.texts(), form.criteria.data.split(", "), current_user)
     return _done(case, _("The problem is now shown in the accessibility statement."))
 
 
 @bp.post("/cases/<reference>/problems/<int:problem_id>/resolve")
+@require(Permission.HANDLE)
 def resolve(reference: str, problem_id: int) -> BaseResponse:
     """Take a fixed problem off the statement."""
     case = _case_or_404(reference)
@@ -291,25 +249,26 @@ def resolve(reference: str, problem_id: int) -> BaseResponse:
     problem = db.session.get(PublishedProblem, problem_id)
     if not form.validate_on_submit() or problem is None or problem.case_id != case.id:
         abort(400)
-    handling.resolve_problem(problem, case, current_user)
+    resolve_problem(problem, case, current_user)
     return _done(case, _("The problem was removed from the accessibility statement."))
 
 
 @bp.get("/statistik")
+@require(Permission.HANDLE)
 def statistics() -> str:
     """Show the figures a municipality reports to DIGG."""
-    return render_template("staff/statistics.html", figures=handling.statistics(_today()))
+    return render_template("staff/statistics.html", figures=figures(today()))
 
 
 @bp.get("/export.<fmt>")
-@admin_required
+@require(Permission.EXPORT)
 def export(fmt: str) -> Response:
     """Download every case as CSV or JSON (admins only)."""
     if fmt not in {"csv", "json"}:
         abort(404)
-    audit("export", fmt)
+    audit("export", fmt, current_user)
     db.session.commit()
-    body = render_export(fmt, handling.export_rows())
+    body = render_export(fmt, export_rows())
     mimetype = "text/csv" if fmt == "csv" else "application/json"
     response = Response(body, mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="arenden.{fmt}"'
@@ -317,36 +276,17 @@ def export(fmt: str) -> Response:
 
 
 @bp.get("/logg")
-@admin_required
+@require(Permission.AUDIT_LOG)
 def audit_log() -> str:
     """Show the audit log, newest first (admins only)."""
-    query = select(AuditEntry).order_by(AuditEntry.id.desc())
-    page = db.paginate(query, per_page=100, error_out=False)
+    page = db.paginate(newest_first(), per_page=100, error_out=False)
     return render_template("staff/audit.html", entries=page.items, pagination=page)
 
 
-def render_export(fmt: str, rows: list[dict[str, Any]]) -> str:
-    """Write the export rows as CSV or JSON text."""
-    if fmt == "json":
-        return json.dumps(rows, ensure_ascii=False, indent=2)
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=handling.EXPORT_FIELDS)
-    writer.writeheader()
-    for row in rows:
-        row = {**row, "answers": json.dumps(row["answers"], ensure_ascii=False)}
-        writer.writerow({key: _spreadsheet_safe(value) for key, value in row.items()})
-    return out.getvalue()
-
-
-def _spreadsheet_safe(value: Any) -> Any:
-    """Keep a resident's text from running as a spreadsheet formula (=, +, -, @)."""
-    if isinstance(value, str) and value[:1] in {"=", "+", "-", "@", "\t", "\r"}:
-        return "'" + value
-    return value
-
-
 def init_app(app: Flask) -> None:
-    """Register the staff area and its commands."""
+    """Register the staff pages, their filters, and what their templates may ask."""
     app.register_blueprint(bp)
-    app.add_template_filter(staff_time)
-    app.add_template_filter(soft_breaks)
+    register_filters(app)
+    app.add_template_global(can)
+    app.add_template_global(Permission, "Permission")
+    app.add_template_global(DEFAULT_LOCALE, "staff_locale")  # the staff area is in Swedish

@@ -16,8 +16,7 @@ from sqlalchemy import select
 
 from gvisite.extensions import db
 from gvisite.models import AuditEntry, Case, CaseEvent, OutboxMessage, utcnow
-from gvisite.staff.handling import export_rows
-from gvisite.staff.views import render_export
+from gvisite.staff.reports import export_rows, render_export
 from tests.fixtures_staff import ACCOUNTS, StaffSite, add_message, audit_rows, load_case
 
 RETENTION_DAYS = 60

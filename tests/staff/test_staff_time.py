@@ -8,7 +8,7 @@ import pytest
 from bs4 import BeautifulSoup
 from flask.testing import FlaskClient
 
-import gvisite.staff
+import gvisite.staff.reports
 from gvisite.extensions import db
 from gvisite.models import AuditEntry
 from tests.fixtures_staff import StaffSite
@@ -57,7 +57,7 @@ def inbox_cell(soup: BeautifulSoup, reference: str, column: int) -> BeautifulSou
 
 def clock_at(monkeypatch: pytest.MonkeyPatch, now: dt.datetime) -> None:
     """Set the clock the staff area reads "today" from (naive UTC)."""
-    monkeypatch.setattr(gvisite.staff, "utcnow", lambda: now)
+    monkeypatch.setattr(gvisite.staff.reports, "utcnow", lambda: now)
 
 
 @pytest.mark.parametrize(("stored", "shown", "machine"), SHOWN, ids=[s[1] for s in SHOWN])

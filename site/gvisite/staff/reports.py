@@ -1,0 +1,142 @@
+"""What staff read about cases in bulk: the inbox, its counts, the statistics and the export."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import statistics as stats
+from collections import Counter
+from typing import Any
+
+from sqlalchemy import Select, func, select
+
+from ..extensions import db
+from ..models import Case, StaffUser, Status, utcnow
+from ..workdays import local_date, local_time, working_days_between
+
+PAGE_SIZE = 50
+EVERY_STATUS = "alla"  # the inbox's status filter that shows closed cases too
+
+
+def today() -> dt.date:
+    """Return today's date in Stockholm, the day due dates and "overdue" are counted in."""
+    return local_date(utcnow())
+
+
+def inbox_query(filters: dict[str, str], user: StaffUser, today: dt.date) -> Select[Any]:
+    """Build the inbox's query from its filters; sorted by due date, oldest first."""
+    query = select(Case).where(Case.spam.is_(filters.get("spam") == "1"))
+    if filters.get("kind") in {"report", "format"}:
+        query = query.where(Case.kind == filters["kind"])
+    if filters.get("status") in Status.ALL:
+        query = query.where(Case.status == filters["status"])
+    elif filters.get("status") != EVERY_STATUS:
+        query = query.where(Case.status != Status.CLOSED)
+    if filters.get("mine") == "1":
+        query = query.where(Case.assignee_id == user.id)
+    if filters.get("overdue") == "1":
+        query = query.where(Case.status != Status.CLOSED, Case.due_on < today)
+    return query.order_by(Case.due_on.is_(None), Case.due_on, Case.id)
+
+
+def counts(today: dt.date) -> dict[str, int]:
+    """Count open, new, overdue and spam cases for the top of the inbox."""
+    open_ = (Case.status != Status.CLOSED) & Case.spam.is_(False)
+    row = db.session.execute(
+        select(
+            func.count().filter(open_),
+            func.count().filter(open_ & (Case.status == Status.NEW)),
+            func.count().filter(open_ & (Case.due_on < today)),
+            func.count().filter(Case.spam.is_(True)),
+        ).select_from(Case)
+    ).one()
+    return dict(zip(("open", "new", "overdue", "spam"), row, strict=True))
+
+
+def statistics(today: dt.date) -> dict[str, Any]:
+    """Figures a municipality reports to DIGG: per month and kind, reply times, on-time share."""
+    rows = db.session.execute(
+        select(Case.created_at, Case.kind, Case.first_reply_at, Case.closed_at, Case.due_on).where(
+            Case.spam.is_(False)
+        )
+    ).all()
+    per_month: Counter[tuple[str, str]] = Counter()
+    reply_days: list[int] = []
+    on_time = answered = 0
+    for created, kind, first_reply, closed, due in rows:
+        # Months and days are Stockholm's: a case sent at 00:30 on 1 May counts in May.
+        per_month[(local_time(created).strftime("%Y-%m"), kind)] += 1
+        answered_at = first_reply or closed
+        if answered_at is not None:
+            answered += 1
+            answered_on = local_date(answered_at)
+            reply_days.append(working_days_between(local_date(created), answered_on))
+            on_time += due is None or answered_on <= due
+    months = sorted({month for month, _ in per_month}, reverse=True)
+    return {
+        "months": [
+            {"month": m, "report": per_month[(m, "report")], "format": per_month[(m, "format")]}
+            for m in months
+        ],
+        "median_reply_days": stats.median(reply_days) if reply_days else None,
+        "on_time_share": round(100 * on_time / answered) if answered else None,
+        "answered": answered,
+        "counts": counts(today),
+    }
+
+
+EXPORT_FIELDS = (
+    "reference", "kind", "locale", "page", "status", "spam", "created_at", "due_on",
+    "first_reply_at", "closed_at", "purged_at", "assignee", "name", "email", "phone",
+    "address", "answers",
+)  # fmt: skip
+
+
+def export_rows() -> list[dict[str, Any]]:
+    """Return one row per case; purged data is simply gone."""
+    rows = []
+    for case in db.session.scalars(select(Case).order_by(Case.id)):
+        rows.append(
+            {
+                "reference": case.reference,
+                "kind": case.kind,
+                "locale": case.locale,
+                "page": case.page,
+                "status": case.status,
+                "spam": case.spam,
+                "created_at": case.created_at.isoformat(),
+                "due_on": case.due_on.isoformat() if case.due_on else None,
+                "first_reply_at": case.first_reply_at.isoformat() if case.first_reply_at else None,
+                "closed_at": case.closed_at.isoformat() if case.closed_at else None,
+                "purged_at": case.purged_at.isoformat() if case.purged_at else None,
+                "assignee": case.assignee.email if case.assignee else None,
+                "name": case.name,
+                "email": case.email,
+                "phone": case.phone,
+                "address": case.address,
+                "answers": case.answers,
+            }
+        )
+    return rows
+
+
+def render_export(fmt: str, rows: list[dict[str, Any]]) -> str:
+    """Write the export rows as CSV or JSON text."""
+    if fmt == "json":
+        return json.dumps(rows, ensure_ascii=False, indent=2)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS)
+    writer.writeheader()
+    for row in rows:
+        row = {**row, "answers": json.dumps(row["answers"], ensure_ascii=False)}
+        writer.writerow({key: _spreadsheet_safe(value) for key, value in row.items()})
+    return out.getvalue()
+
+
+def _spreadsheet_safe(value: Any) -> Any:
+    """Keep a resident's text from running as a spreadsheet formula (=, +, -, @)."""
+    if isinstance(value, str) and value[:1] in {"=", "+", "-", "@", "\t", "\r"}:
+        return "'" + value
+    return value

@@ -1,0 +1,58 @@
+"""How long case data is kept: personal data purged after the retention time, old spam deleted."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import delete, select, update
+
+from ..cases import RECEIPT_VALID
+from ..extensions import db
+from ..models import Case, CaseEvent, OutboxMessage, Receipt, Status
+from ..outbox import forget_copies
+from .audit import audit
+
+SPAM_KEEP_DAYS = 30
+
+
+def purge(now: dt.datetime, retention_days: int) -> tuple[int, int]:
+    """Remove personal data from cases closed long enough ago; delete old spam."""
+    cutoff = now - dt.timedelta(days=retention_days)
+    closed = list(
+        db.session.scalars(
+            select(Case).where(
+                Case.status == Status.CLOSED, Case.closed_at < cutoff, Case.purged_at.is_(None)
+            )
+        )
+    )
+    for case in closed:
+        case.name = case.email = case.phone = case.address = None
+        case.answers = {k: v for k, v in case.answers.items() if k in {"format", "delivery"}}
+        case.purged_at = now
+    ids = [case.id for case in closed]
+    mailed: list[int] = []
+    if ids:
+        db.session.execute(update(CaseEvent).where(CaseEvent.case_id.in_(ids)).values(detail=None))
+        mailed = list(
+            db.session.scalars(select(OutboxMessage.id).where(OutboxMessage.case_id.in_(ids)))
+        )
+        db.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.case_id.in_(ids))
+            .values(body="", subject="", recipients=[], reply_to=None)
+        )
+    # A receipt not shown in time still holds a status secret: drop it, and any of spam cases.
+    db.session.execute(delete(Receipt).where(Receipt.created_at < now - RECEIPT_VALID))
+    spam_cutoff = now - dt.timedelta(days=SPAM_KEEP_DAYS)
+    old_spam = list(
+        db.session.scalars(select(Case).where(Case.spam.is_(True), Case.created_at < spam_cutoff))
+    )
+    for case in old_spam:
+        mailed.extend(message.id for message in case.messages)  # marked spam after mailing
+        for child in (*case.messages, *case.events, *case.receipts):
+            db.session.delete(child)
+        db.session.delete(case)
+    audit("purge", f"{len(closed)}+{len(old_spam)}")
+    db.session.commit()
+    forget_copies(mailed)  # after the commit: a file is only removed once the row is blank
+    return len(closed), len(old_spam)
