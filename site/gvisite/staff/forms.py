@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from babel import Locale
+from flask_babel import LazyString, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import Field, HiddenField, RadioField, SelectField, StringField, TextAreaField
@@ -71,31 +72,20 @@ class SimpleForm(FlaskForm):
     value = HiddenField()
 
 
-# The publish form's label for each language, looked up by the language's English name so that
-# no locale code is spelled out here. Temporary: one message with the language's name from Babel
-# ("Description in %(language)s") would make this table unnecessary.
-_DESCRIPTION_LABELS = {
-    "Swedish": _l("Description in Swedish"),
-    "Finnish": _l("Description in Finnish (optional)"),
-    "English": _l("Description in English (optional)"),
-    "Arabic": _l("Description in Arabic (optional)"),
-}
-
-
-def _description_label(code: str) -> Any:
-    """Return the label of a language's description: its own, or the language's name."""
-    language = Locale.parse(code)
-    return _DESCRIPTION_LABELS.get(language.english_name) or language.get_display_name(
-        DEFAULT_LOCALE
-    )
+def language_name(code: str) -> LazyString:
+    """Return a language's name in the language the page is shown in (for staff: Swedish)."""
+    return LazyString(lambda: Locale.parse(code).get_display_name(str(get_locale())))
 
 
 def _description_field(code: str) -> Any:
     """Return the field for the description in one language: required in the default one."""
+    language = language_name(code)
     if code == DEFAULT_LOCALE:
-        required = Required(_l("Write the description in Swedish."))
-        return TextAreaField(_description_label(code), validators=[required, Length(max=2000)])
-    return TextAreaField(_description_label(code), validators=[Optional()])
+        required = Required(_l("Write the description in %(language)s.", language=language))
+        label = _l("Description in %(language)s", language=language)
+        return TextAreaField(label, validators=[required, Length(max=2000)])
+    label = _l("Description in %(language)s (optional)", language=language)
+    return TextAreaField(label, validators=[Optional()])
 
 
 # One `what_<code>` field per locale, the default first, declared before the criteria field
