@@ -21,14 +21,13 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user, login_user, logout_user
-from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 from wtforms import PasswordField, StringField
 
 from ..extensions import db, limiter
-from ..forms import Required, error_summary
+from ..forms import CONTROL, PostedForm, Required, error_summary
 from ..models import StaffUser
 from ..security import private
 from .audit import audit
@@ -41,7 +40,7 @@ bp.after_request(private)
 _DUMMY_HASH = hasher.hash("not a real password")
 
 
-class LoginForm(FlaskForm):
+class LoginForm(PostedForm):
     """E-mail address and password."""
 
     email = StringField(_l("Email address"), validators=[Required(_l("Enter your email address."))])
@@ -66,8 +65,9 @@ def safe_next(target: str | None) -> str:
     if not target:
         return url_for("staff.inbox")
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/staff") or "\\" in target:
-        return url_for("staff.inbox")
+    unsafe = parts.scheme or parts.netloc or "\\" in target or CONTROL.search(target)
+    if unsafe or not target.startswith("/staff"):
+        return url_for("staff.inbox")  # a line break would end in a header: a 500, or worse
     return target
 
 
@@ -103,7 +103,10 @@ def login() -> str | Response:
         message = _("You were logged out because you were inactive. Log in again.")
     if form.validate_on_submit():
         email = form.email.data.strip().lower()
-        user = db.session.scalar(select(StaffUser).where(StaffUser.email == email))
+        # No account has a control character (PostgreSQL would refuse a NUL in the query).
+        user = None
+        if not CONTROL.search(email) and len(email) <= 320:
+            user = db.session.scalar(select(StaffUser).where(StaffUser.email == email))
         if verify_password(user, form.password.data) and user and user.active:
             target = safe_next(request.args.get("next"))
             session.clear()  # a new session at login: nothing from before carries over

@@ -8,11 +8,10 @@ from typing import Any
 from babel import Locale
 from flask_babel import LazyString, get_locale
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import Field, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional, ValidationError
 
-from ..forms import Required, choices
+from ..forms import PostedForm, Required, choices
 from ..i18n import DEFAULT_LOCALE, LOCALES
 from ..models import Status
 
@@ -25,13 +24,13 @@ STATUS_LABELS = {
 _CRITERION = re.compile(r"^\d\.\d{1,2}\.\d{1,2}$")
 
 
-class AssignForm(FlaskForm):
+class AssignForm(PostedForm):
     """Give the case to someone."""
 
     assignee = SelectField(_l("Assign to"), coerce=str)
 
 
-class StatusForm(FlaskForm):
+class StatusForm(PostedForm):
     """Move the case on; closing needs a reason."""
 
     status = RadioField(_l("New status"), choices=choices(STATUS_LABELS), validate_choice=False)
@@ -48,7 +47,7 @@ class StatusForm(FlaskForm):
             raise ValidationError(_l("Write why the case is closed."))
 
 
-class NoteForm(FlaskForm):
+class NoteForm(PostedForm):
     """An internal note."""
 
     note = TextAreaField(
@@ -57,7 +56,7 @@ class NoteForm(FlaskForm):
     )
 
 
-class ReplyForm(FlaskForm):
+class ReplyForm(PostedForm):
     """A reply to the resident."""
 
     reply = TextAreaField(
@@ -66,7 +65,7 @@ class ReplyForm(FlaskForm):
     )
 
 
-class SimpleForm(FlaskForm):
+class SimpleForm(PostedForm):
     """An action with nothing but the CSRF token and perhaps a value."""
 
     value = HiddenField()
@@ -93,7 +92,7 @@ def _description_field(code: str) -> Any:
 DESCRIBED_LOCALES = sorted(LOCALES, key=lambda code: code != DEFAULT_LOCALE)
 _Descriptions = type(
     "_Descriptions",
-    (FlaskForm,),
+    (PostedForm,),
     {f"what_{code}": _description_field(code) for code in DESCRIBED_LOCALES},
 )
 

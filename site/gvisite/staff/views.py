@@ -20,6 +20,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 from wtforms.fields.choices import SelectChoice
 
+from ..cases import is_reference
 from ..extensions import db
 from ..feedback.forms import FORMAT_LABELS
 from ..forms import choices, error_summary
@@ -80,7 +81,9 @@ def inbox() -> str:
 
 def _case_or_404(reference: str) -> Case:
     """Return the case with this reference."""
-    case = db.session.scalar(select(Case).where(Case.reference == reference[:20]))
+    case = None
+    if is_reference(reference):  # anything else (a NUL) must not reach PostgreSQL
+        case = db.session.scalar(select(Case).where(Case.reference == reference))
     if case is None:
         abort(404)
     return case
