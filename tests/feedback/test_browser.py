@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import nullcontext
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 
+from tests.feedback.test_faults import database_down
 from tests.fixtures_forms import (
     ANSWERS,
     LOCALES,
@@ -67,34 +69,29 @@ def test_form_empty_with_errors_and_receipt_have_no_axe_violations(
 
 
 @pytest.mark.parametrize("locale", ["sv", "ar"])
-def test_the_page_for_a_body_that_is_not_a_form_has_no_axe_violations(
-    tab: Any, forms_live_server: LiveServer, locale: str
+@pytest.mark.parametrize("state", ["not a form", "database down"])
+def test_the_pages_for_a_form_that_was_not_sent_have_no_axe_violations(
+    tab: Any, forms_live_server: LiveServer, locale: str, state: str
 ) -> None:
-    """A form posted as text/plain (HTML allows that enctype) reaches the refusal page."""
-    open_form(tab, forms_live_server, locale, "report", page=None)
-    with tab.expect_navigation() as navigation:
-        tab.evaluate(
-            """() => { const form = document.querySelector("main form");
-                       form.enctype = "text/plain"; form.submit(); }"""
-        )
-    assert navigation.value.status == 415
-    assert tab.locator("main a[href$='/tillganglighet/rapportera']").count() == 1
-    assert_no_axe_violations(tab)
-
-
-@pytest.mark.parametrize("locale", ["sv", "ar"])
-def test_the_form_not_sent_during_an_outage_has_no_axe_violations(
-    tab: Any, forms_live_server: LiveServer, locale: str
-) -> None:
-    """The "not sent" alert and the answers under it, as a resident meets them."""
-    from tests.feedback.test_faults import database_down
-
+    """A form posted as text/plain (HTML allows that enctype): the refusal page (415). The
+    database down: the "not sent" alert with the answers under it (503)."""
     open_form(tab, forms_live_server, locale, "report", page=None)
     fill_in(tab, "report")
-    with database_down(forms_live_server.app), tab.expect_navigation() as navigation:
-        tab.click(SUBMIT)
-    assert navigation.value.status == 503
-    assert tab.locator("main [role=alert]").count() == 1
+    down = database_down(forms_live_server.app) if state == "database down" else nullcontext()
+    with down, tab.expect_navigation() as navigation:
+        if state == "not a form":
+            tab.evaluate(
+                """() => { const form = document.querySelector("main form");
+                           form.enctype = "text/plain"; form.submit(); }"""
+            )
+        else:
+            tab.click(SUBMIT)
+    if state == "not a form":
+        assert navigation.value.status == 415
+        assert tab.locator("main a[href$='/tillganglighet/rapportera']").count() == 1
+    else:
+        assert navigation.value.status == 503
+        assert tab.locator("main [role=alert]").count() == 1
     assert_no_axe_violations(tab)
 
 

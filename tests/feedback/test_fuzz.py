@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
 from urllib.parse import quote_from_bytes
 
 import pytest
@@ -19,12 +18,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete
 
-from gvisite import create_app
 from gvisite.extensions import db
 from gvisite.feedback.forms import PAGE_MAX, PROBLEM_MAX, SHORT_MAX
 from gvisite.models import Case, OutboxMessage, Receipt
-from tests.fixtures_forms import ANSWERS, form_url, forms_config, hidden_fields, migrate
-from tests.fixtures_servers import PostgresServer
+from tests.fixtures_forms import ANSWERS, form_url, hidden_fields
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "150"))
 FIELDS = sorted({name for answers in ANSWERS.values() for name in answers} | {"website"})
@@ -53,24 +50,11 @@ def encode(fields: dict[str, list[str | bytes]], token: dict[str, str]) -> bytes
     )
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def fuzz_app(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Flask]:
-    """A migrated app per database, with no rate limit and no wait before sending."""
-    folder = tmp_path_factory.mktemp(f"fuzz-{request.param}")
-    url = f"sqlite:///{folder / 'fuzz.sqlite3'}"
-    if request.param == "postgresql":
-        server: PostgresServer = request.getfixturevalue("postgres_server")
-        url = server.new_database()
-    config = forms_config(
-        folder / "instance", DATABASE_URL=url, SUBMISSION_RATE_LIMIT="1000000 per hour"
-    )
-    app = create_app(config)
-    migrate(app)
-    yield app
-    with app.app_context():
-        db.engine.dispose()
+@pytest.fixture
+def fuzz_app(db_app: Flask, monkeypatch: pytest.MonkeyPatch) -> Flask:
+    """The shared app of each database kind, with no rate limit (thousands of posts)."""
+    monkeypatch.setitem(db_app.config, "SUBMISSION_RATE_LIMIT", "1000000 per hour")
+    return db_app
 
 
 def assert_stored_cleanly(app: Flask) -> None:
