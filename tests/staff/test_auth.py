@@ -458,3 +458,36 @@ def test_expired_staff_action_says_nothing_was_changed(handler_client: FlaskClie
     assert response.status_code == 400
     heading = parse(response.data).select_one("main h1").get_text(strip=True)
     assert heading == translate(handler_client.application, "sv", "The page had expired")
+
+
+def test_failures_from_one_address_do_not_lock_the_owner_out(staff_site: StaffSite) -> None:
+    """An attacker's five wrong passwords stop the attacker, not the owner elsewhere."""
+    attacker = {"REMOTE_ADDR": "192.0.2.20"}
+    for attempt in range(5):
+        response = login(staff_site.client(), HANDLER_EMAIL, "gissning", environ_base=attacker)
+        assert response.status_code == 200, attempt
+    assert (
+        login(staff_site.client(), HANDLER_EMAIL, PASSWORD, environ_base=attacker).status_code
+        == 429
+    )
+    owner = {"REMOTE_ADDR": "198.51.100.7"}
+    assert (
+        login(staff_site.client(), HANDLER_EMAIL, PASSWORD, environ_base=owner).status_code == 303
+    )
+
+
+def test_many_addresses_trying_one_account_are_slowed_per_account(staff_site: StaffSite) -> None:
+    """Spread over addresses, attempts on one account still meet a limit (30 an hour)."""
+    for number in range(30):
+        address = {"REMOTE_ADDR": f"203.0.113.{number}"}
+        response = login(staff_site.client(), HANDLER_EMAIL, "gissning", environ_base=address)
+        assert response.status_code == 200, number
+    late = login(
+        staff_site.client(), HANDLER_EMAIL, "gissning", environ_base={"REMOTE_ADDR": "203.0.113.99"}
+    )
+    assert late.status_code == 429
+    # Another account is not affected.
+    other = login(
+        staff_site.client(), ACCOUNTS["colleague"][0], environ_base={"REMOTE_ADDR": "203.0.113.99"}
+    )
+    assert other.status_code == 303

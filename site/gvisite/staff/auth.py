@@ -20,6 +20,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
@@ -80,9 +81,19 @@ def verify_password(user: StaffUser | None, password: str) -> bool:
     return user is not None
 
 
+def _typed_account() -> str:
+    """Return the account a login attempt names, the way accounts are stored."""
+    return request.form.get("email", "").strip().lower()[:320]
+
+
+def _login_address_account_key() -> str:
+    """Key the close throttle on the client address and the account it tries."""
+    return f"login:{get_remote_address()}:{_typed_account()}"
+
+
 def _login_account_key() -> str:
-    """Key the per-account throttle on the e-mail address typed in."""
-    return "login-account:" + request.form.get("email", "").strip().lower()[:320]
+    """Key the slow throttle on the account alone, whichever addresses the attempts come from."""
+    return f"login-account:{_typed_account()}"
 
 
 def _failed(response: Response) -> bool:
@@ -90,11 +101,17 @@ def _failed(response: Response) -> bool:
     return response.status_code != 303
 
 
+# Failed attempts are throttled per address (20 in 15 minutes), per address and account (5),
+# and per account from anywhere (30 an hour). An attacker's failures from one address thus do
+# not lock the account: its owner, from another address, still logs in, unless many addresses
+# have been trying. The counts live in RATELIMIT_STORAGE_URI (Redis in production, so every
+# worker and server shares them).
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit("20 per 15 minutes", methods=["POST"], deduct_when=_failed)
 @limiter.limit(
-    "5 per 15 minutes", methods=["POST"], key_func=_login_account_key, deduct_when=_failed
+    "5 per 15 minutes", methods=["POST"], key_func=_login_address_account_key, deduct_when=_failed
 )
+@limiter.limit("30 per hour", methods=["POST"], key_func=_login_account_key, deduct_when=_failed)
 def login() -> str | Response:
     """Log a member of staff in, with a fresh session."""
     form = LoginForm()
