@@ -28,6 +28,7 @@ from tests.fixtures_forms import (
     all_messages,
     count,
     form_url,
+    form_values,
     migrate,
     send_case,
     submit,
@@ -92,14 +93,24 @@ def failing_template(case: Case) -> list[OutboxMessage]:
     raise RuntimeError("the template could not be rendered")
 
 
-@pytest.mark.parametrize("compose", [bad_message, failing_template], ids=["db-refuses", "raises"])
+@pytest.mark.parametrize(
+    ("compose", "status"),
+    [(bad_message, 503), (failing_template, 500)],
+    ids=["db-refuses", "raises"],
+)
 def test_nothing_is_stored_and_no_receipt_shown_when_the_mail_cannot_be_composed(
-    db_app: Flask, monkeypatch: pytest.MonkeyPatch, compose: Callable[[Case], list[OutboxMessage]]
+    db_app: Flask,
+    monkeypatch: pytest.MonkeyPatch,
+    compose: Callable[[Case], list[OutboxMessage]],
+    status: int,
 ) -> None:
+    """A refusing database gets the "not sent" page with the answers (503), a bug the 500."""
     monkeypatch.setattr(feedback, "compose_mail", compose)
     client = db_app.test_client()
     response = submit(client, form_url("sv", "report"), REPORT_ANSWERS)
-    assert response.status_code == 500
+    assert response.status_code == status
+    if status == 503:
+        assert form_values(response.data)["problem"] == REPORT_ANSWERS["problem"]
     assert count(db_app, Case) == 0
     assert count(db_app, OutboxMessage) == 0
     assert parse(client.get("/sv/tillganglighet/kvitto").data).select_one(".reference") is None

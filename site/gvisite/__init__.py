@@ -15,7 +15,19 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import assets, errors, feedback, formats, outbox, pages, security, sessions, staff, statement
+from . import (
+    assets,
+    errors,
+    feedback,
+    formats,
+    outbox,
+    pages,
+    ratelimits,  # noqa: F401  (defines the `database://` store for Flask-Limiter)
+    security,
+    sessions,
+    staff,
+    statement,
+)
 from .config import PROJECT_ROOT, configure
 from .database import init_database
 from .extensions import babel, csrf, limiter
@@ -41,7 +53,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         default_translation_directories=str(PROJECT_ROOT / "translations"),
     )
     init_database(app)
-    limiter.init_app(app)
+    limiter.init_app(app)  # counters in RATELIMIT_STORAGE_URI (ratelimits.py: `database://`)
     sessions.init_app(app)  # before anything that reads the session
     csrf.init_app(app)
     init_templating(app)

@@ -62,7 +62,8 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "ALT_FORMAT_MAILBOX": "",
         "FORM_MIN_SECONDS": 3,
         "SUBMISSION_RATE_LIMIT": "10 per hour",
-        "RATELIMIT_STORAGE_URI": "memory://",
+        # Counters every worker shares: in the database (ratelimits.py), or Redis (redis://).
+        "RATELIMIT_STORAGE_URI": "database://",
         "RATELIMIT_HEADERS_ENABLED": False,
         "MAX_CONTENT_LENGTH": 64 * 1024,
         "STAFF_IDLE_MINUTES": 30,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy import JSON, Float, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
@@ -190,3 +190,14 @@ class OutboxMessage(db.Model):
     sent_at: Mapped[dt.datetime | None]
 
     case: Mapped[Case | None] = relationship(back_populates="messages")
+
+
+class RateLimitCounter(db.Model):
+    """A rate-limit count in its fixed window (see ratelimits.py): no personal data."""
+
+    __tablename__ = "rate_limits"
+
+    # Flask-Limiter's key: the limit, and the client address or the account tried.
+    key: Mapped[str] = mapped_column(String(500), primary_key=True)
+    count: Mapped[int] = mapped_column(default=0)
+    expires_at: Mapped[float] = mapped_column(Float(), index=True)  # Unix time the window ends

@@ -491,3 +491,55 @@ def test_many_addresses_trying_one_account_are_slowed_per_account(staff_site: St
         staff_site.client(), ACCOUNTS["colleague"][0], environ_base={"REMOTE_ADDR": "203.0.113.99"}
     )
     assert other.status_code == 303
+
+
+# A second worker: its own process (Flask-Limiter's in-memory counts are per process), its own
+# app on the same database, trying logins and printing the statuses it got.
+SECOND_WORKER = """
+import json, sys
+from gvisite import create_app
+from tests.fixtures_staff import login
+config, email, passwords = json.load(sys.stdin)
+client = create_app(config).test_client()
+print(json.dumps([login(client, email, password).status_code for password in passwords]))
+"""
+
+
+def logins_in_another_process(config: dict, email: str, passwords: list[str]) -> list[int]:
+    """Log in through a second app in a child process; return the HTTP statuses."""
+    import json
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-c", SECOND_WORKER],
+        input=json.dumps([config, email, passwords]),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize(
+    ("storage", "database_url"),
+    [("database://", "sqlite"), ("database://", "postgresql"), ("memory://", "sqlite")],
+    indirect=["database_url"],
+)
+def test_the_throttle_is_shared_by_every_worker_on_the_database(
+    make_staff_app, database_url: str, tmp_path, storage: str
+) -> None:
+    """Two processes on one database (two gunicorn workers) count the same attempts."""
+    from tests.fixtures_forms import forms_config
+
+    first = make_staff_app(database_url, RATELIMIT_STORAGE_URI=storage)
+    config = forms_config(
+        tmp_path / "second", DATABASE_URL=database_url, RATELIMIT_STORAGE_URI=storage
+    )
+    for _ in range(3):
+        assert login(first.app.test_client(), HANDLER_EMAIL, "gissning").status_code == 200
+    statuses = logins_in_another_process(config, HANDLER_EMAIL, ["gissning", "gissning", PASSWORD])
+    # Five failures in all: shared counts refuse the sixth attempt. In memory each process
+    # counts alone: the second has seen two failures and lets the sixth in.
+    assert statuses == [200, 200, 429 if storage == "database://" else 303]

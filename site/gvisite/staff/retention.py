@@ -10,6 +10,7 @@ from ..cases import RECEIPT_VALID
 from ..extensions import db
 from ..models import Case, CaseEvent, OutboxMessage, Receipt, Status
 from ..outbox import forget_copies
+from ..ratelimits import forget_expired
 from .audit import audit
 
 SPAM_KEEP_DAYS = 30
@@ -52,6 +53,7 @@ def purge(now: dt.datetime, retention_days: int) -> tuple[int, int]:
         for child in (*case.messages, *case.events, *case.receipts):
             db.session.delete(child)
         db.session.delete(case)
+    forget_expired()  # rate-limit counters whose window is over (they hold addresses)
     audit("purge", f"{len(closed)}+{len(old_spam)}")
     db.session.commit()
     forget_copies(mailed)  # after the commit: a file is only removed once the row is blank
