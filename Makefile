@@ -14,7 +14,7 @@ TEST_DEBIAN := chromium default-jre-headless epubcheck postgresql
 PO_FILES := $(wildcard translations/*/LC_MESSAGES/messages.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
-.PHONY: run test lint format check-content translations-extract translations-update translations-compile serve bench fuzz clean
+.PHONY: run test lint format check-content translations-extract translations-update translations-compile serve bench soak fuzz clean
 
 run: $(VENV)/.run-installed debian-run translations-compile
 	$(FLASK) content check
@@ -76,6 +76,11 @@ check-content: $(VENV)/.run-installed
 
 bench: $(VENV)/.test-installed translations-compile
 	$(BIN)/python benchmarks/run.py
+
+# The fault soak: 3,000 submissions per database while workers, SMTP and PostgreSQL fail.
+SOAK ?= --submissions 3000
+soak: $(VENV)/.test-installed debian-test translations-compile
+	$(BIN)/python benchmarks/soak.py $(SOAK)
 
 # The long fuzz run of the public forms (make test runs a short one); FUZZ_EXAMPLES to change.
 FUZZ_EXAMPLES ?= 10000

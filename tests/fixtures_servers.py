@@ -198,6 +198,29 @@ class PostgresServer:
     """A throw-away PostgreSQL cluster on 127.0.0.1."""
 
     port: int
+    folder: Path
+
+    @property
+    def data(self) -> Path:
+        """Return the cluster's data folder."""
+        return self.folder / "data"
+
+    def _pg_ctl(self, *args: str, check: bool = True) -> None:
+        """Run pg_ctl on the cluster (as the postgres user when we are root)."""
+        command = [str(PG_BIN / "pg_ctl"), "-D", str(self.data), *args]
+        subprocess.run(_as_postgres(command), check=check, capture_output=True, timeout=120)
+
+    def start(self) -> None:
+        """Start the server and wait until it takes connections."""
+        options = (
+            f"-h 127.0.0.1 -p {self.port} -k {self.folder} -c fsync=off"
+            " -c full_page_writes=off -c synchronous_commit=off -c max_connections=200"
+        )
+        self._pg_ctl("-l", str(self.folder / "log"), "-w", "-o", options, "start")
+
+    def stop(self, mode: str = "immediate") -> None:
+        """Stop the server (`immediate`: as if it crashed; `fast`: a clean shutdown)."""
+        self._pg_ctl("-m", mode, "-w", "stop", check=False)
 
     def url(self, database: str = "postgres") -> str:
         """Return the address of a database in the cluster."""
@@ -218,48 +241,37 @@ def _as_postgres(command: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
-    """Start PostgreSQL 15 for the session; fail in CI, skip elsewhere, if it cannot start."""
+@contextmanager
+def running_postgres() -> Iterator[PostgresServer]:
+    """Start a throw-away PostgreSQL 15 cluster on 127.0.0.1; remove it afterwards."""
     require_tool((PG_BIN / "initdb").exists(), f"PostgreSQL 15 ({PG_BIN})")
     folder = Path(tempfile.mkdtemp(prefix="gvisite-pg-"))
     if os.geteuid() == 0:
         shutil.chown(folder, "postgres", "postgres")
-    data, port = folder / "data", free_port()
-    options = (
-        f"-h 127.0.0.1 -p {port} -k {folder} -c fsync=off -c full_page_writes=off"
-        " -c synchronous_commit=off -c max_connections=200"
-    )
-    pg_ctl = [str(PG_BIN / "pg_ctl"), "-D", str(data)]
-    started = False
+    server = PostgresServer(free_port(), folder)
     try:
         try:
             subprocess.run(
-                _as_postgres([str(PG_BIN / "initdb"), "-D", str(data), *INITDB_OPTIONS]),
+                _as_postgres([str(PG_BIN / "initdb"), "-D", str(server.data), *INITDB_OPTIONS]),
                 check=True,
                 capture_output=True,
                 timeout=120,
             )
-            subprocess.run(
-                _as_postgres([*pg_ctl, "-l", str(folder / "log"), "-w", "-o", options, "start"]),
-                check=True,
-                capture_output=True,
-                timeout=120,
-            )
-            started = True
+            server.start()
         except (OSError, subprocess.SubprocessError) as exc:
             detail = getattr(exc, "stderr", b"") or b""
             require_tool(False, f"a PostgreSQL server ({exc}: {detail.decode(errors='replace')})")
-        yield PostgresServer(port)
+        yield server
     finally:
-        if started:
-            subprocess.run(
-                _as_postgres([*pg_ctl, "-m", "immediate", "stop"]),
-                capture_output=True,
-                timeout=60,
-                check=False,
-            )
+        server.stop()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """Start PostgreSQL 15 for the session; fail in CI, skip elsewhere, if it cannot start."""
+    with running_postgres() as server:
+        yield server
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

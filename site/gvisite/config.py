@@ -21,6 +21,7 @@ _INT_VARS = {
     "PORT",
     "TRUSTED_PROXIES",
     "FORMATS_REFRESH_SECONDS",
+    "OUTBOX_CLAIM_SECONDS",
 }
 _STR_VARS = {
     "SECRET_KEY",
@@ -67,6 +68,9 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "RATELIMIT_HEADERS_ENABLED": False,
         "MAX_CONTENT_LENGTH": 64 * 1024,
         "STAFF_IDLE_MINUTES": 30,
+        # A sender that died mid-delivery leaves its message claimed this long; then another
+        # sends it again (with the same Message-ID). Longer than any SMTP delivery takes.
+        "OUTBOX_CLAIM_SECONDS": 300,
         "RETENTION_DAYS": 90,
         "FORMATS_DIR": str(Path(instance_path) / "formats"),
         "FORMATS_REFRESH_SECONDS": None,  # 60, or off while TESTING; 0 turns it off

@@ -29,9 +29,8 @@ log = logging.getLogger(__name__)
 # Growing delays between attempts; after the last one the message is marked failed.
 RETRY_DELAYS = [dt.timedelta(minutes=m) for m in (1, 5, 15, 60, 240, 720)]
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
-CLAIM_FOR = dt.timedelta(minutes=5)
 # Pauses (seconds) while the database refuses to record a delivery: about two minutes in
-# all, well inside the claim, so no other sender takes the message meanwhile.
+# all, inside the default claim (OUTBOX_CLAIM_SECONDS), so no other sender takes it meanwhile.
 SENT_RETRY_PAUSES = (0.5, 1, 2, 4, 8, 15, 30, 60)
 BATCH = 50
 MESSAGE_ID_PREFIX = "outbox-"  # <outbox-<row id>.<created>@<site host>>
@@ -117,6 +116,11 @@ def build_email(row: OutboxMessage, sender: str, domain: str) -> EmailMessage:
     return message
 
 
+def claim_period() -> dt.timedelta:
+    """Return how long a claimed message is left to its sender before another may take it."""
+    return dt.timedelta(seconds=current_app.config["OUTBOX_CLAIM_SECONDS"])
+
+
 def claim(message_id: int, token: str, now: dt.datetime) -> bool:
     """Claim one message for this sender; false if another sender got it first."""
     # The conditional UPDATE is the lock: on PostgreSQL a second sender waits for the first
@@ -128,7 +132,7 @@ def claim(message_id: int, token: str, now: dt.datetime) -> bool:
             OutboxMessage.status == "pending",
             or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
         )
-        .values(claimed_by=token, claimed_until=now + CLAIM_FOR)
+        .values(claimed_by=token, claimed_until=now + claim_period())
     )
     db.session.commit()
     return result.rowcount == 1
