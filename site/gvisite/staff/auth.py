@@ -271,10 +271,21 @@ def row_expiry(row: StaffSession, now: dt.datetime | None = None) -> str | None:
 def _cookie_idle(now: dt.datetime) -> bool:
     """Tell whether this copy of the cookie was last used longer ago than the idle limit."""
     # A copy of the cookie taken earlier carries an older stamp, so it dies of idleness even
-    # while its owner keeps the row itself alive.
+    # while its owner keeps the row alive (and the owner, whose copy is fresh, is not harmed).
     last = _from_stamp(session.get(STAMP_KEY))
     idle = dt.timedelta(minutes=current_app.config["STAFF_IDLE_MINUTES"])
     return last is None or now - last > idle
+
+
+def _refusal(row: StaffSession, now: dt.datetime) -> str | None:
+    """Tell why this request's session is refused, ending the row if the session is over."""
+    reason = row_expiry(row, now)
+    if reason is not None:
+        end_session(row, reason)
+        db.session.commit()
+        return reason
+    # A stale copy of the cookie is refused, but the row (and its owner's copy) lives on.
+    return SessionEnd.TIMEOUT if _cookie_idle(now) else None
 
 
 def enforce_idle_timeout() -> Response | None:
@@ -283,10 +294,8 @@ def enforce_idle_timeout() -> Response | None:
     if not current_user.is_authenticated or row is None:
         return None
     now = utcnow()
-    reason = row_expiry(row, now) or (SessionEnd.TIMEOUT if _cookie_idle(now) else None)
+    reason = _refusal(row, now)
     if reason is not None:
-        end_session(row, reason)
-        db.session.commit()
         logout_user()
         session.clear()
         return redirect(url_for("auth.login", **{_EXPIRED_FLAGS[reason]: 1}))
