@@ -13,7 +13,7 @@ from sqlalchemy import select
 from werkzeug.test import TestResponse
 
 from gvisite.extensions import db
-from gvisite.models import StaffSession, StaffUser, utcnow
+from gvisite.models import SessionEnd, StaffSession, StaffUser, utcnow
 from gvisite.staff import auth
 from gvisite.staff.auth import end_sessions
 from tests.fixtures_staff import (
@@ -401,7 +401,7 @@ def live_tabs(browser: Any, staff_live_server: StaffLiveServer) -> Iterator[tupl
         user = db.session.scalar(
             select(StaffUser).where(StaffUser.email == ACCOUNTS["colleague"][0])
         )
-        end_sessions(user.id, "logout")
+        end_sessions(user.id, SessionEnd.LOGOUT)  # left open by other tests in this server
         db.session.commit()
     with (
         desktop_tab(browser, staff_live_server.url) as first,
