@@ -24,6 +24,7 @@ EXPECTED_ROUTES = sorted(
         "GET /staff/cases/<reference>",
         "GET /staff/export.<fmt>",
         "GET /staff/logg",
+        "GET /staff/sessioner",
         "GET /staff/login",
         "GET /staff/statistik",
         "GET /static/<path:filename>",
@@ -39,6 +40,7 @@ EXPECTED_ROUTES = sorted(
         "POST /staff/cases/<reference>/status",
         "POST /staff/login",
         "POST /staff/logout",
+        "POST /staff/sessioner",
     ]
 )
 

@@ -16,6 +16,7 @@ _INT_VARS = {
     "FORM_MIN_SECONDS",
     "MAX_CONTENT_LENGTH",
     "STAFF_IDLE_MINUTES",
+    "STAFF_SESSION_HOURS",
     "RETENTION_DAYS",
     "SMTP_PORT",
     "PORT",
@@ -71,6 +72,7 @@ def defaults(instance_path: str) -> dict[str, Any]:
         # A sender that died mid-delivery leaves its message claimed this long; then another
         # sends it again (with the same Message-ID). Longer than any SMTP delivery takes.
         "OUTBOX_CLAIM_SECONDS": 300,
+        "STAFF_SESSION_HOURS": 12,  # a staff session ends this long after login, however busy
         "RETENTION_DAYS": 90,
         "FORMATS_DIR": str(Path(instance_path) / "formats"),
         "FORMATS_REFRESH_SECONDS": None,  # 60, or off while TESTING; 0 turns it off
@@ -123,6 +125,13 @@ def configure(
     config["SECRET_KEY"] = config["SECRET_KEY"] or _development_secret(Path(app.instance_path))
     config["SITE_URL"] = site_url(config)
     config["SESSION_COOKIE_SECURE"] = config["SITE_URL"].startswith("https://")
+    # Under HTTPS the `__Secure-` prefix makes browsers refuse the cookie unless it was set over
+    # HTTPS with `Secure`, so a plain-HTTP page (or a network attacker) cannot plant one.
+    # `__Host-` would be stronger but needs `Path=/`, and our cookies are path-scoped
+    # (`Path=/staff` and the form folders, see sessions.py) to keep them off reading pages.
+    config["SESSION_COOKIE_NAME"] = (
+        "__Secure-session" if config["SESSION_COOKIE_SECURE"] else "session"
+    )
     config["SQLALCHEMY_DATABASE_URI"] = sqlalchemy_url(config["DATABASE_URL"])
 
 

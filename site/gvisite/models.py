@@ -1,6 +1,7 @@
 """The site's tables: cases and their history, receipts, staff, the audit log, the outbox.
 
-The case statuses and staff roles are named here once, beside the columns that hold them.
+The case statuses, staff roles and why a staff session ended are named here once, beside
+the columns that hold them.
 """
 
 from __future__ import annotations
@@ -123,6 +124,39 @@ class StaffUser(db.Model):
     def get_id(self) -> str:
         """Return the id Flask-Login keeps in the session."""
         return str(self.id)
+
+
+class SessionEnd:
+    """Why a staff session ended; the values are stored."""
+
+    LOGOUT = "logout"
+    TIMEOUT = "timeout"
+    LIFETIME = "lifetime"
+    DEACTIVATED = "deactivated"
+    ENDED_BY_USER = "ended-by-user"
+    PASSWORD = "password"  # noqa: S105 (why a session ended: the password was changed)
+
+
+class StaffSession(db.Model):
+    """One login of a staff account; the cookie holds a random token, only its SHA-256 is kept."""
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # A session means nothing without its account (accounts are deactivated, not deleted).
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(index=True)
+    ended_reason: Mapped[str | None] = mapped_column(String(20))  # a SessionEnd value
+    # Browser and system names from the User-Agent ("Firefox/Windows"), for the staff's own
+    # list of sessions; never the address or the full header.
+    browser: Mapped[str] = mapped_column(String(60), default="")
+
+    user: Mapped[StaffUser] = relationship()
 
 
 class CaseEvent(db.Model):

@@ -184,9 +184,9 @@ def test_the_session_is_renewed_at_login(staff_site: StaffSite) -> None:
     assert is_logged_in(client)
 
 
-def set_session_cookie(response: TestResponse) -> str:
+def set_session_cookie(response: TestResponse, name: str = "session") -> str:
     """Return the Set-Cookie header that sets the session cookie."""
-    found = [c for c in response.headers.getlist("Set-Cookie") if c.startswith("session=")]
+    found = [c for c in response.headers.getlist("Set-Cookie") if c.startswith(f"{name}=")]
     assert len(found) == 1, response.headers.getlist("Set-Cookie")
     return found[0]
 
@@ -201,7 +201,7 @@ def test_session_cookie_flags_in_development(staff_site: StaffSite) -> None:
 def test_session_cookie_is_secure_over_https(make_staff_app: Callable[..., StaffSite]) -> None:
     site = make_staff_app(SITE_URL="https://gvi.jarfalla.se")
     response = site.app.test_client().get("/staff/login", base_url="https://gvi.jarfalla.se")
-    cookie = set_session_cookie(response)
+    cookie = set_session_cookie(response, "__Secure-session")
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
 

@@ -68,6 +68,7 @@ GET_PAGES: dict[str, tuple[str, dict[str, Any], dict[str | None, int | str]]] = 
     "staff.statistics": ("statistics", {}, {ANONYMOUS: LOGIN, HANDLER: 200, ADMIN: 200}),
     "staff.export": ("export", {"fmt": "csv"}, {ANONYMOUS: LOGIN, HANDLER: 403, ADMIN: 200}),
     "staff.audit_log": ("audit log", {}, {ANONYMOUS: LOGIN, HANDLER: 403, ADMIN: 200}),
+    "account.sessions": ("sessions", {}, {ANONYMOUS: LOGIN, HANDLER: 200, ADMIN: 200}),
 }
 EXTRA_GETS = [
     # Variants of a table row that must behave the same way.
@@ -90,8 +91,9 @@ ACTIONS: dict[str, dict[str, str]] = {
     "staff.spam": {"value": "1"},
     "staff.publish": {"what_sv": "Knappen saknar namn.", "criteria": "4.1.2"},
     "staff.resolve": {},
+    "account.end_sessions_view": {"value": "others"},
 }
-STAFF_ACTIONS = [endpoint for endpoint in ACTIONS if endpoint.startswith("staff.")]
+STAFF_ACTIONS = [endpoint for endpoint in ACTIONS if not endpoint.startswith("auth.")]
 
 
 def staff_rules(app: Flask) -> list[Any]:
@@ -265,6 +267,7 @@ def assert_private(response: TestResponse) -> None:
         "/staff/cases/TG-2026-NOSUCH",
         "/staff/statistik",
         "/staff/logg",
+        "/staff/sessioner",
         "/staff/export.csv",
         "/staff/export.json",
         "/staff/export.xml",

@@ -128,6 +128,7 @@ STAFF_PAGES = [
     ("case page (format request)", "handler", "/staff/cases/FORMAT"),
     ("statistics", "admin", "/staff/statistik"),
     ("audit log", "admin", "/staff/logg"),
+    ("session list", "handler", "/staff/sessioner"),
 ]
 
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import auth, cli, views
+from . import account, auth, cli, views
 
 
 def init_app(app: Flask) -> None:
-    """Register logging in, the staff pages and the `flask staff` and `flask cases` commands."""
+    """Register logging in, the staff pages, the account pages and the `flask` commands."""
     auth.init_app(app)
     views.init_app(app)
+    account.init_app(app)
     cli.init_app(app)

@@ -1,9 +1,14 @@
-"""Staff accounts and logging in: argon2 hashes, throttling, session renewal, idle timeout."""
+"""Staff accounts and logging in: argon2 hashes, throttling, session renewal, session rows.
+
+Each login is a row in `staff_sessions`; the signed cookie holds only a random token whose
+SHA-256 finds the row. So logging out, deactivating an account or ending a session from the
+list ends it on the server: a copy of the cookie kept elsewhere no longer opens anything.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import time
+import secrets
 from urllib.parse import urlsplit
 
 from argon2 import PasswordHasher
@@ -12,6 +17,7 @@ from flask import (
     Blueprint,
     Flask,
     current_app,
+    g,
     redirect,
     render_template,
     request,
@@ -23,13 +29,14 @@ from flask_babel import lazy_gettext as _l
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError
-from sqlalchemy import select
+from sqlalchemy import select, update
 from werkzeug.wrappers import Response
 from wtforms import PasswordField, StringField
 
+from ..cases import hash_secret
 from ..extensions import db, limiter
 from ..forms import CONTROL, PostedForm, Required, error_summary
-from ..models import StaffUser
+from ..models import SessionEnd, StaffSession, StaffUser, utcnow
 from ..security import private
 from .audit import audit
 
@@ -39,6 +46,27 @@ bp = Blueprint("auth", __name__, url_prefix="/staff")
 bp.after_request(private)
 # Verifying against this when the account does not exist keeps the timing the same.
 _DUMMY_HASH = hasher.hash("not a real password")
+ROW_KEY = "staff_session"  # the cookie session's key for the token of the session row
+STAMP_KEY = "last_seen"  # and for this cookie's own last request (seconds since the epoch)
+# What the login page says, by the flag in its address, when a session timed out.
+_EXPIRED_FLAGS = {SessionEnd.TIMEOUT: "timeout", SessionEnd.LIFETIME: "lifetime"}
+# Names looked for in the User-Agent, first match wins (Edge and Opera also say "Chrome").
+_BROWSERS = [
+    ("Edg/", "Edge"),
+    ("OPR/", "Opera"),
+    ("Firefox/", "Firefox"),
+    ("Chrome/", "Chrome"),
+    ("Safari/", "Safari"),
+]
+_SYSTEMS = [
+    ("Windows", "Windows"),
+    ("Android", "Android"),
+    ("iPhone", "iOS"),
+    ("iPad", "iPadOS"),
+    ("CrOS", "ChromeOS"),
+    ("Mac OS X", "macOS"),
+    ("Linux", "Linux"),
+]
 
 
 class LoginForm(PostedForm):
@@ -50,9 +78,12 @@ class LoginForm(PostedForm):
 
 @login_manager.user_loader
 def load_user(user_id: str) -> StaffUser | None:
-    """Return the logged-in account, or None if it was deactivated meanwhile."""
+    """Return the logged-in account, or None if it was deactivated or its session ended."""
     user = db.session.get(StaffUser, int(user_id)) if user_id.isdigit() else None
-    return user if user and user.active else None
+    row = current_session()
+    if user is None or not user.active or row is None or row.user_id != user.id:
+        return None
+    return user
 
 
 @login_manager.unauthorized_handler
@@ -118,6 +149,10 @@ def login() -> str | Response:
     message, refused = None, []
     if request.args.get("timeout"):
         message = _("You were logged out because you were inactive. Log in again.")
+    elif request.args.get("lifetime"):
+        message = _(
+            "You were logged out because you have been logged in for too long. Log in again."
+        )
     if form.validate_on_submit():
         email = form.email.data.strip().lower()
         # No account has a control character (PostgreSQL would refuse a NUL in the query).
@@ -128,7 +163,7 @@ def login() -> str | Response:
             target = safe_next(request.args.get("next"))
             session.clear()  # a new session at login: nothing from before carries over
             login_user(user)
-            session["last_seen"] = time.time()
+            start_session(user)
             audit("login", actor=user)
             if hasher.check_needs_rehash(user.password_hash):
                 user.password_hash = hasher.hash(form.password.data)
@@ -155,27 +190,135 @@ def expired_form(error: CSRFError) -> tuple[str, int]:
 
 @bp.post("/logout")
 def logout() -> Response:
-    """Log out and forget the session."""
+    """Log out: end the session row, so no copy of the cookie opens anything, and forget it."""
+    row = current_session()
+    if row is not None:
+        end_session(row, SessionEnd.LOGOUT)
     if current_user.is_authenticated:
         audit("logout", actor=current_user)
-        db.session.commit()
+    db.session.commit()
     logout_user()
     session.clear()
     return redirect(url_for("auth.login"), code=303)
 
 
-def enforce_idle_timeout() -> Response | None:
-    """Log out a session that has been idle longer than STAFF_IDLE_MINUTES."""
-    if not current_user.is_authenticated:
+def browser_of(user_agent: str) -> str:
+    """Name the browser and system in a User-Agent ("Firefox/Windows"), for the session list."""
+    browser = next((name for mark, name in _BROWSERS if mark in user_agent), "")
+    system = next((name for mark, name in _SYSTEMS if mark in user_agent), "")
+    return f"{browser}/{system}" if browser or system else ""
+
+
+def _stamp(moment: dt.datetime) -> float:
+    """Return a stored (naive UTC) time as seconds since the epoch, for the cookie."""
+    return moment.replace(tzinfo=dt.UTC).timestamp()
+
+
+def _from_stamp(value: object) -> dt.datetime | None:
+    """Read the cookie's time stamp back; None if it is missing or not a time."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    now = time.time()
-    idle = dt.timedelta(minutes=current_app.config["STAFF_IDLE_MINUTES"]).total_seconds()
-    last = session.get("last_seen")
-    if last is None or now - float(last) > idle:
+    try:
+        return dt.datetime.fromtimestamp(value, dt.UTC).replace(tzinfo=None)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def start_session(user: StaffUser) -> StaffSession:
+    """Store a new session row for a login and put its token in the (fresh) cookie session."""
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    row = StaffSession(
+        user_id=user.id,
+        token_hash=hash_secret(token),
+        created_at=now,
+        last_seen_at=now,
+        browser=browser_of(request.user_agent.string),
+    )
+    db.session.add(row)
+    session[ROW_KEY] = token
+    session[STAMP_KEY] = _stamp(now)
+    g.staff_session = row
+    return row
+
+
+def current_session() -> StaffSession | None:
+    """Return the open session row this request's cookie points at, if any."""
+    if "staff_session" not in g:
+        token = session.get(ROW_KEY)
+        row = None
+        if isinstance(token, str) and token:
+            row = db.session.scalar(
+                select(StaffSession).where(
+                    StaffSession.token_hash == hash_secret(token), StaffSession.ended_at.is_(None)
+                )
+            )
+        g.staff_session = row
+    return g.staff_session
+
+
+def end_session(row: StaffSession, reason: str) -> None:
+    """Mark one session row as ended (the caller commits)."""
+    row.ended_at = utcnow()
+    row.ended_reason = reason
+
+
+def end_sessions(user_id: int, reason: str, keep: StaffSession | None = None) -> int:
+    """End every open session of an account, but `keep`; return how many (the caller commits)."""
+    query = update(StaffSession).where(
+        StaffSession.user_id == user_id, StaffSession.ended_at.is_(None)
+    )
+    if keep is not None:
+        query = query.where(StaffSession.id != keep.id)
+    result = db.session.execute(query.values(ended_at=utcnow(), ended_reason=reason))
+    return result.rowcount
+
+
+def row_expiry(row: StaffSession, now: dt.datetime | None = None) -> str | None:
+    """Tell why an open session row may no longer be used (a SessionEnd value), or None."""
+    now = now or utcnow()
+    config = current_app.config
+    if now - row.created_at >= dt.timedelta(hours=config["STAFF_SESSION_HOURS"]):
+        return SessionEnd.LIFETIME
+    if now - row.last_seen_at > dt.timedelta(minutes=config["STAFF_IDLE_MINUTES"]):
+        return SessionEnd.TIMEOUT
+    return None
+
+
+def _cookie_idle(now: dt.datetime) -> bool:
+    """Tell whether this copy of the cookie was last used longer ago than the idle limit."""
+    # A copy of the cookie taken earlier carries an older stamp, so it dies of idleness even
+    # while its owner keeps the row alive (and the owner, whose copy is fresh, is not harmed).
+    last = _from_stamp(session.get(STAMP_KEY))
+    idle = dt.timedelta(minutes=current_app.config["STAFF_IDLE_MINUTES"])
+    return last is None or now - last > idle
+
+
+def _refusal(row: StaffSession, now: dt.datetime) -> str | None:
+    """Tell why this request's session is refused, ending the row if the session is over."""
+    reason = row_expiry(row, now)
+    if reason is not None:
+        end_session(row, reason)
+        db.session.commit()
+        return reason
+    # A stale copy of the cookie is refused, but the row (and its owner's copy) lives on.
+    return SessionEnd.TIMEOUT if _cookie_idle(now) else None
+
+
+def enforce_idle_timeout() -> Response | None:
+    """End a session idle longer than STAFF_IDLE_MINUTES or older than STAFF_SESSION_HOURS."""
+    row = current_session()
+    if not current_user.is_authenticated or row is None:
+        return None
+    now = utcnow()
+    reason = _refusal(row, now)
+    if reason is not None:
         logout_user()
         session.clear()
-        return redirect(url_for("auth.login", timeout=1))
-    session["last_seen"] = now
+        return redirect(url_for("auth.login", **{_EXPIRED_FLAGS[reason]: 1}))
+    row.last_seen_at = now
+    session[STAMP_KEY] = _stamp(now)
+    db.session.commit()
     return None
 
 

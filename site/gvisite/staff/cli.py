@@ -10,9 +10,9 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Role, StaffUser, utcnow
+from ..models import Role, SessionEnd, StaffUser, utcnow
 from .audit import audit
-from .auth import hasher
+from .auth import end_sessions, hasher
 from .reports import export_rows, render_export
 from .retention import purge
 
@@ -47,13 +47,14 @@ def create_command(email: str, name: str, role: str, password_stdin: bool) -> No
 @staff_cli.command("deactivate")
 @click.argument("email")
 def deactivate_command(email: str) -> None:
-    """Deactivate an account: it can no longer log in; its history stays."""
+    """Deactivate an account: it can no longer log in, its sessions end; its history stays."""
     user = db.session.scalar(select(StaffUser).where(StaffUser.email == email.strip().lower()))
     if user is None:
         raise click.ClickException(f"no account for {email}")
     user.active = False
+    ended = end_sessions(user.id, SessionEnd.DEACTIVATED)
     db.session.commit()
-    click.echo(f"deactivated {user.email}")
+    click.echo(f"deactivated {user.email}, {ended} session(s) ended")
 
 
 @staff_cli.command("list")

@@ -1,14 +1,14 @@
-"""How long case data is kept: personal data purged after the retention time, old spam deleted."""
+"""How long data is kept: case data purged after the retention time; old spam, sessions deleted."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
 from ..cases import RECEIPT_VALID
 from ..extensions import db
-from ..models import Case, CaseEvent, OutboxMessage, Receipt, Status
+from ..models import Case, CaseEvent, OutboxMessage, Receipt, StaffSession, Status
 from ..outbox import forget_copies
 from ..ratelimits import forget_expired
 from .audit import audit
@@ -17,7 +17,7 @@ SPAM_KEEP_DAYS = 30
 
 
 def purge(now: dt.datetime, retention_days: int) -> tuple[int, int]:
-    """Remove personal data from cases closed long enough ago; delete old spam."""
+    """Remove personal data from cases closed long enough ago; delete old spam and sessions."""
     cutoff = now - dt.timedelta(days=retention_days)
     closed = list(
         db.session.scalars(
@@ -54,6 +54,9 @@ def purge(now: dt.datetime, retention_days: int) -> tuple[int, int]:
             db.session.delete(child)
         db.session.delete(case)
     forget_expired()  # rate-limit counters whose window is over (they hold addresses)
+    # A staff session ended, or unused, that long ago says no more than the audit log does.
+    last_use = func.coalesce(StaffSession.ended_at, StaffSession.last_seen_at)
+    db.session.execute(delete(StaffSession).where(last_use < cutoff))
     audit("purge", f"{len(closed)}+{len(old_spam)}")
     db.session.commit()
     forget_copies(mailed)  # after the commit: a file is only removed once the row is blank

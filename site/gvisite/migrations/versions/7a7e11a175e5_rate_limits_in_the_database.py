@@ -1,7 +1,7 @@
 """rate limits in the database
 
 Revision ID: 7a7e11a175e5
-Revises: 813aa2572ec4
+Revises: 5e55104a11c3
 Create Date: 2026-12-01 21:30:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '7a7e11a175e5'
-down_revision = '813aa2572ec4'
+down_revision = '5e55104a11c3'
 branch_labels = None
 depends_on = None
 
