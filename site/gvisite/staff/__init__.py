@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import auth, cli, views
+from . import auth, cli, password_page, views
 
 
 def init_app(app: Flask) -> None:
     """Register logging in, the staff pages and the `flask staff` and `flask cases` commands."""
     auth.init_app(app)
     views.init_app(app)
+    password_page.init_app(app)
     cli.init_app(app)
