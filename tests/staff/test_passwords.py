@@ -27,6 +27,7 @@ from tests.fixtures_staff import (
     login,
 )
 from tests.helpers import assert_no_axe_violations, desktop_tab, nu_errors, parse, translate
+from tests.staff.test_auth import account, invoke
 
 HANDLER_EMAIL, HANDLER_NAME, _ = ACCOUNTS["handler"]
 NEW_PASSWORD = "blå cykel under gammal ek"
@@ -114,19 +115,6 @@ def test_the_common_list_is_the_top_ten_thousand() -> None:
 
 
 # --- The commands ------------------------------------------------------------------------------
-
-
-def invoke(site: StaffSite, *args: str, stdin: str | None = None):
-    """Run a `flask` command against the site's app."""
-    return site.app.test_cli_runner().invoke(args=list(args), input=stdin)
-
-
-def account(site: StaffSite, email: str) -> StaffUser | None:
-    """Return an account by address, detached."""
-    with site.app.app_context():
-        user = db.session.scalar(select(StaffUser).where(StaffUser.email == email))
-        db.session.expunge_all()
-        return user
 
 
 def create(site: StaffSite, email: str, password: str = NEW_PASSWORD, name: str = "Ny Person"):

@@ -17,13 +17,7 @@ from .permissions import Permission, require
 
 bp = Blueprint("password", __name__, url_prefix="/staff")
 bp.after_request(private)
-
-
-@bp.before_request
-@login_required
-def _require_login() -> Response | None:
-    """The page needs a live, logged-in session."""
-    return enforce_idle_timeout()
+bp.before_request(login_required(enforce_idle_timeout))  # a live, logged-in session
 
 
 def _account_key() -> str:
