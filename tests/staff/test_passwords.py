@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -388,3 +389,29 @@ def test_the_change_page_in_chromium(browser: Any, staff_live_server: StaffLiveS
         user = db.session.scalar(select(StaffUser).where(StaffUser.email == email))
         assert user is not None
         assert verify_password(user, NEW_PASSWORD) and not verify_password(user, PASSWORD)
+
+
+# --- On each database --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def site_on(make_staff_app: Callable[..., StaffSite], database_url: str) -> StaffSite:
+    """The staff site on each database the site supports."""
+    return make_staff_app(database_url)
+
+
+def test_commands_and_the_page_on_each_database(site_on: StaffSite) -> None:
+    nul = invoke(site_on, "staff", "password", f"{HANDLER_EMAIL}\x00", stdin=NEW_PASSWORD)
+    assert nul.exit_code == 1 and "no account for" in nul.output  # not a crash on PostgreSQL
+    assert create(site_on, "<script>@x.se").exit_code == 2
+    assert create(site_on, "ny.person@jarfalla.se", "passwordpassword").exit_code == 1
+    assert create(site_on, "ny.person@jarfalla.se").exit_code == 0
+    args = ("staff", "password", "ny.person@jarfalla.se", "--password-stdin")
+    assert invoke(site_on, *args, stdin=PASSWORD + "\n").exit_code == 0
+    client = site_on.client()
+    assert login(client, "ny.person@jarfalla.se", PASSWORD).status_code == 303
+    assert change(client, "fel lösenord", NEW_PASSWORD).status_code == 200
+    assert change(client, PASSWORD, NEW_PASSWORD).status_code == 303
+    assert login(site_on.client(), "ny.person@jarfalla.se", PASSWORD).status_code == 200
+    assert login(site_on.client(), "ny.person@jarfalla.se", NEW_PASSWORD).status_code == 303
+    assert [action for action, _, _ in audit_rows(site_on.app)].count("password") == 2

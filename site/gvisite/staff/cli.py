@@ -46,9 +46,13 @@ def _new_password(password_stdin: bool, email: str, name: str) -> str:
 
 def _account(email: str) -> StaffUser:
     """Return the account with this address, or stop with a message."""
-    user = db.session.scalar(select(StaffUser).where(StaffUser.email == email.strip().lower()))
+    email = email.strip().lower()
+    # No account has a control character (PostgreSQL would refuse a NUL in the query).
+    user = None
+    if not CONTROL.search(email):
+        user = db.session.scalar(select(StaffUser).where(StaffUser.email == email))
     if user is None:
-        raise click.ClickException(f"no account for {email}")
+        raise click.ClickException(f"no account for {email!r}")
     return user
 
 
