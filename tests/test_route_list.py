@@ -25,6 +25,7 @@ EXPECTED_ROUTES = sorted(
         "GET /staff/export.<fmt>",
         "GET /staff/logg",
         "GET /staff/sessioner",
+        "GET /staff/losenord",
         "GET /staff/login",
         "GET /staff/statistik",
         "GET /static/<path:filename>",
@@ -41,6 +42,7 @@ EXPECTED_ROUTES = sorted(
         "POST /staff/login",
         "POST /staff/logout",
         "POST /staff/sessioner",
+        "POST /staff/losenord",
     ]
 )
 

@@ -227,11 +227,11 @@ class OutboxMessage(db.Model):
 
 
 class RateLimitCounter(db.Model):
-    """A rate-limit count in its fixed window (see ratelimits.py): no personal data."""
+    """A rate-limit count in its fixed window (see ratelimits.py), under a hashed key."""
 
     __tablename__ = "rate_limits"
 
-    # Flask-Limiter's key: the limit, and the client address or the account tried.
+    # A hash of Flask-Limiter's key (the limit, and the client address or the account tried).
     key: Mapped[str] = mapped_column(String(500), primary_key=True)
     count: Mapped[int] = mapped_column(default=0)
     expires_at: Mapped[float] = mapped_column(Float(), index=True)  # Unix time the window ends

@@ -8,6 +8,7 @@ usual answer. Where there is no Redis, `database://` (the default) keeps the cou
 
 from __future__ import annotations
 
+import hashlib
 import time
 from typing import Any
 
@@ -21,6 +22,12 @@ from .extensions import db
 from .models import RateLimitCounter
 
 _TABLE = RateLimitCounter.__table__
+
+
+def _row(key: str) -> str:
+    """Return the stored name of a counter: a hash, so no address or account is kept in clear."""
+    # A key holds what a client typed (a NUL, say, which PostgreSQL refuses in text).
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _upsert(dialect: str) -> Any:
@@ -43,29 +50,26 @@ class DatabaseStorage(Storage):
 
     def incr(self, key: str, expiry: float, amount: int = 1) -> int:
         """Add to a counter, starting a new window if the old one ran out; return the count."""
-        now = time.time()
-        engine = db.engine
+        now, engine, name = time.time(), db.engine, _row(key)
+        row = _TABLE.c.key == name
+        insert = _upsert(engine.dialect.name).values(
+            key=name, count=amount, expires_at=now + expiry
+        )
+        add = insert.on_conflict_do_update(
+            index_elements=[_TABLE.c.key], set_={"count": _TABLE.c.count + amount}
+        )
         with engine.begin() as connection:  # its own transaction: never the request's
-            connection.execute(
-                delete(_TABLE).where(_TABLE.c.key == key, _TABLE.c.expires_at <= now)
-            )
-            insert = _upsert(engine.dialect.name).values(
-                key=key, count=amount, expires_at=now + expiry
-            )
-            connection.execute(
-                insert.on_conflict_do_update(
-                    index_elements=[_TABLE.c.key], set_={"count": _TABLE.c.count + amount}
-                )
-            )
-            return int(
-                connection.execute(select(_TABLE.c.count).where(_TABLE.c.key == key)).scalar_one()
-            )
+            connection.execute(delete(_TABLE).where(row, _TABLE.c.expires_at <= now))
+            connection.execute(add)
+            return int(connection.execute(select(_TABLE.c.count).where(row)).scalar_one())
 
     def decr(self, key: str, amount: int = 1) -> int:
         """Take from a counter (not below zero); return the count."""
         with db.engine.begin() as connection:
             connection.execute(
-                update(_TABLE).where(_TABLE.c.key == key).values(count=_TABLE.c.count - amount)
+                update(_TABLE)
+                .where(_TABLE.c.key == _row(key))
+                .values(count=_TABLE.c.count - amount)
             )
         return self.get(key)
 
@@ -73,7 +77,9 @@ class DatabaseStorage(Storage):
         """Return a counter's value in its current window (0 if none)."""
         with db.engine.connect() as connection:
             value = connection.execute(
-                select(_TABLE.c.count).where(_TABLE.c.key == key, _TABLE.c.expires_at > time.time())
+                select(_TABLE.c.count).where(
+                    _TABLE.c.key == _row(key), _TABLE.c.expires_at > time.time()
+                )
             ).scalar()
         return max(0, int(value or 0))
 
@@ -81,7 +87,7 @@ class DatabaseStorage(Storage):
         """Return when a counter's window ends (now, if it has none)."""
         with db.engine.connect() as connection:
             value = connection.execute(
-                select(_TABLE.c.expires_at).where(_TABLE.c.key == key)
+                select(_TABLE.c.expires_at).where(_TABLE.c.key == _row(key))
             ).scalar()
         return float(value) if value is not None else time.time()
 
@@ -102,7 +108,7 @@ class DatabaseStorage(Storage):
     def clear(self, key: str) -> None:
         """Forget one counter."""
         with db.engine.begin() as connection:
-            connection.execute(delete(_TABLE).where(_TABLE.c.key == key))
+            connection.execute(delete(_TABLE).where(_TABLE.c.key == _row(key)))
 
 
 def forget_expired() -> int:

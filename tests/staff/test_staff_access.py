@@ -24,6 +24,7 @@ from tests.fixtures_staff import (
 from tests.helpers import parse
 
 ANONYMOUS, HANDLER, ADMIN = None, "handler", "admin"
+NEW_PASSWORD = "blå cykel under gammal ek"
 LOGIN = "login"  # expected: a redirect to the login page that comes back here
 
 
@@ -69,6 +70,7 @@ GET_PAGES: dict[str, tuple[str, dict[str, Any], dict[str | None, int | str]]] = 
     "staff.export": ("export", {"fmt": "csv"}, {ANONYMOUS: LOGIN, HANDLER: 403, ADMIN: 200}),
     "staff.audit_log": ("audit log", {}, {ANONYMOUS: LOGIN, HANDLER: 403, ADMIN: 200}),
     "account.sessions": ("sessions", {}, {ANONYMOUS: LOGIN, HANDLER: 200, ADMIN: 200}),
+    "password.change": ("password", {}, {ANONYMOUS: LOGIN, HANDLER: 200, ADMIN: 200}),
 }
 EXTRA_GETS = [
     # Variants of a table row that must behave the same way.
@@ -92,6 +94,7 @@ ACTIONS: dict[str, dict[str, str]] = {
     "staff.publish": {"what_sv": "Knappen saknar namn.", "criteria": "4.1.2"},
     "staff.resolve": {},
     "account.end_sessions_view": {"value": "others"},
+    "password.change": {"current": PASSWORD, "new": NEW_PASSWORD, "again": NEW_PASSWORD},
 }
 STAFF_ACTIONS = [endpoint for endpoint in ACTIONS if not endpoint.startswith("auth.")]
 
@@ -209,7 +212,14 @@ def snapshot(app: Flask) -> dict[str, Any]:
             p.resolved_at
             for p in db.session.scalars(select(PublishedProblem).order_by(PublishedProblem.id))
         ]
-    return {"counts": counts, "cases": cases, "messages": messages, "problems": problems}
+        passwords = list(db.session.scalars(select(StaffUser.password_hash).order_by(StaffUser.id)))
+    return {
+        "counts": counts,
+        "cases": cases,
+        "messages": messages,
+        "problems": problems,
+        "passwords": passwords,
+    }
 
 
 @pytest.mark.parametrize("token", [None, "not-a-token"], ids=["missing", "forged"])

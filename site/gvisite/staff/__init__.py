@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import account, auth, cli, views
+from . import account, auth, cli, password_page, views
 
 
 def init_app(app: Flask) -> None:
@@ -16,4 +16,5 @@ def init_app(app: Flask) -> None:
     auth.init_app(app)
     views.init_app(app)
     account.init_app(app)
+    password_page.init_app(app)
     cli.init_app(app)

@@ -1,0 +1,116 @@
+"""The password policy, the one place a password is set, and the change-password form.
+
+The policy follows NIST SP 800-63B: a minimum length, no composition rules, and a check
+against common, repetitive and account-related passwords. Passphrases with spaces are welcome.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import Any
+
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from wtforms import PasswordField
+from wtforms.validators import ValidationError
+from zxcvbn import zxcvbn
+from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+from ..forms import PostedForm, Required
+from ..models import StaffUser
+from .auth import hasher
+
+MIN_LENGTH = 12
+# Argon2 takes any length; the cap keeps one request from hashing megabytes.
+MAX_LENGTH = 256
+COMMON_COUNT = 10_000
+# zxcvbn's estimate: below 10^8 guesses (its score 3) a word, a sequence, a repetition or a
+# keyboard pattern is found quickly; its estimate is slow on long input, hence the prefix.
+MIN_SCORE = 3
+ESTIMATE_PREFIX = 64
+_SEPARATORS = re.compile(r"[\s._@+-]+")
+
+
+@cache
+def common_passwords() -> frozenset[str]:
+    """Return the most common passwords (zxcvbn's ranked list), in lower case."""
+    return frozenset(word.lower() for word in FREQUENCY_LISTS["passwords"][:COMMON_COUNT])
+
+
+def _squashed(text: str) -> str:
+    """Lower-case a text and drop spaces and separators, to compare passwords loosely."""
+    return _SEPARATORS.sub("", text.casefold())
+
+
+def _account_words(email: str, name: str) -> list[str]:
+    """Return the e-mail address, its parts and the name's parts (things a guesser tries)."""
+    words = [email, name, *_SEPARATORS.split(email), *_SEPARATORS.split(name)]
+    return [word.casefold() for word in words if len(word) > 1]
+
+
+def password_problem(password: str, email: str = "", name: str = "") -> LazyString | None:
+    """Return why a new password is refused (a translatable message), or None if it is fine.
+
+    The password is kept exactly as typed (inner and outer spaces too, since logging in does
+    not trim), but the length is counted without outer spaces, so padding does not count.
+    """
+    trimmed = password.strip()
+    if not trimmed:
+        return _l("Enter a password that is not only spaces.")
+    if len(trimmed) < MIN_LENGTH:
+        return _l("Use a password of at least %(count)s characters.", count=MIN_LENGTH)
+    if len(password) > MAX_LENGTH:
+        return _l("Use a password of %(count)s characters or fewer.", count=MAX_LENGTH)
+    squashed = _squashed(trimmed)
+    if squashed in {_squashed(email), _squashed(name)} or (
+        email and squashed == _squashed(email.split("@")[0])
+    ):
+        return _l("Do not use your email address or your name as your password.")
+    if trimmed.casefold() in common_passwords() or squashed in common_passwords():
+        return _l("This is one of the most common passwords. Choose another.")
+    estimate = zxcvbn(trimmed[:ESTIMATE_PREFIX], user_inputs=_account_words(email, name))
+    if estimate["score"] < MIN_SCORE:
+        return _l(
+            "This password is too easy to guess. Avoid repetitions, sequences and your own "
+            "name; several words with spaces between them make a good password."
+        )
+    return None
+
+
+def set_password(user: StaffUser, password: str) -> None:
+    """Store a new password's argon2 hash on the account (the caller commits)."""
+    user.password_hash = hasher.hash(password)
+
+
+class ChangePasswordForm(PostedForm):
+    """The current password, and the new one twice."""
+
+    current = PasswordField(
+        _l("Current password"), validators=[Required(_l("Enter your current password."))]
+    )
+    new = PasswordField(_l("New password"))
+    again = PasswordField(_l("New password again"))
+
+    def validate_new(self, field: Any) -> None:
+        """Apply the policy to the new password, for the logged-in account."""
+        if not field.data:
+            raise ValidationError(_l("Enter a new password."))
+        problem = password_problem(field.data, current_user.email, current_user.name)
+        if problem is not None:
+            raise ValidationError(problem)
+        if field.data == self.current.data:
+            raise ValidationError(_l("Choose a password other than your current one."))
+
+    def validate_again(self, field: Any) -> None:
+        """Require the new password typed the same way twice."""
+        if not field.data:
+            raise ValidationError(_l("Enter the new password again."))
+        if field.data != self.new.data:
+            raise ValidationError(_l("The two new passwords are not the same."))
+
+    def clear(self) -> None:
+        """Forget what was typed, so no password is ever sent back in the page."""
+        for field in (self.current, self.new, self.again):
+            field.data = ""
