@@ -73,6 +73,8 @@ class Site:
             "OUTBOX_CLAIM_SECONDS": "20",
             "FORMATS_REFRESH_SECONDS": "0",
         }
+        self.log = folder / "gunicorn.log"  # read it when the site does not start
+        self.log_file = open(self.log, "ab")  # noqa: SIM115  (closed in stop)
         self.gunicorn: subprocess.Popen[bytes] | None = None
         self.workers: list[subprocess.Popen[bytes] | None] = [None, None]
 
@@ -91,7 +93,7 @@ class Site:
         self.gunicorn = subprocess.Popen(
             [str(BIN / "gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{self.port}",
              "--timeout", "60", "--graceful-timeout", "5", "wsgi:app"],
-            cwd=ROOT, env=self.env, stderr=subprocess.DEVNULL,
+            cwd=ROOT, env=self.env, stderr=self.log_file,
         )  # fmt: skip
         for index in range(2):
             self.start_worker(index)
@@ -102,7 +104,7 @@ class Site:
             except OSError:
                 pass
             time.sleep(0.5)
-        raise RuntimeError("gunicorn did not start")
+        raise RuntimeError(f"gunicorn did not start; see {self.log}")
 
     def start_worker(self, index: int) -> None:
         """Start outbox worker `index`."""
@@ -133,6 +135,8 @@ class Site:
                     process.wait(timeout=15)
                 except subprocess.TimeoutExpired:
                     process.kill()
+                    process.wait()
+        self.log_file.close()
 
 
 def request(
@@ -263,12 +267,16 @@ def run(database: str, submissions: int, clients: int, smtp_down: float) -> dict
             with figures.lock:
                 done["n"] += 1
 
+        running: list[threading.Thread] = []
+
         def injector() -> None:
             for at, name, action in faults:
                 while done["n"] < at * submissions:
                     time.sleep(0.05)
                 log.append(f"{time.strftime('%H:%M:%S')} after {done['n']}: {name}")
-                action()
+                # In a thread of its own: an outage lasts while the next faults come.
+                running.append(threading.Thread(target=action, daemon=True))
+                running[-1].start()
 
         started = time.monotonic()
         faulting = threading.Thread(target=injector, daemon=True)
@@ -276,6 +284,8 @@ def run(database: str, submissions: int, clients: int, smtp_down: float) -> dict
         with ThreadPoolExecutor(max_workers=clients) as pool:
             list(pool.map(one, range(submissions)))
         faulting.join(timeout=120)
+        for thread in running:
+            thread.join(timeout=120)  # every outage over before the outbox is left to drain
         seconds = time.monotonic() - started
         # Let the outbox drain: failed attempts wait 1 minute, then 5, before they are retried.
         deadline = time.monotonic() + 420

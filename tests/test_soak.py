@@ -1,0 +1,45 @@
+"""A short fault soak in the suite: workers killed, SMTP stopped, PostgreSQL restarted.
+
+`make soak` runs the long one (3,000 submissions per database; `SOAK=--submissions 10000`).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from typing import Any
+
+import pytest
+
+from tests.helpers import PROJECT_ROOT
+
+
+def soak_module() -> Any:
+    """Load benchmarks/soak.py (the benchmarks are scripts, not a package)."""
+    spec = importlib.util.spec_from_file_location("soak", PROJECT_ROOT / "benchmarks" / "soak.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["soak"] = module  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_a_short_soak_loses_nothing_and_sends_nothing_twice(
+    database: str, figures: list[str]
+) -> None:
+    """Every acknowledged report is stored with its staff mail; no 500; no mail twice."""
+    result = soak_module().run(database, submissions=150, clients=10, smtp_down=3)
+    refused = result["503 (refused, resent later)"]
+    figures.append(
+        f"soak ({database}, 150): acknowledged {result['acknowledged']}, lost {result['lost']},"
+        f" duplicated mails {result['duplicated mails']}, 503 {refused},"
+        f" p99 {result['p99 ms']} ms"
+    )
+    assert result["acknowledged"] == 150
+    assert result["lost"] == 0
+    assert result["cases without a staff mail"] == 0
+    assert result["5xx other than 503"] == 0
+    assert result["duplicated mails"] == 0
+    if database == "postgresql":  # the outage was real: someone was refused and sent again
+        assert len(result["faults"]) == 7
