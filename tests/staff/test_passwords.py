@@ -415,3 +415,20 @@ def test_commands_and_the_page_on_each_database(site_on: StaffSite) -> None:
     assert login(site_on.client(), "ny.person@jarfalla.se", PASSWORD).status_code == 200
     assert login(site_on.client(), "ny.person@jarfalla.se", NEW_PASSWORD).status_code == 303
     assert [action for action, _, _ in audit_rows(site_on.app)].count("password") == 2
+
+
+def test_a_changed_password_ends_the_accounts_other_sessions(staff_site: StaffSite) -> None:
+    """Whoever else is logged in as this account (a stolen cookie, say) is logged out."""
+    mine, elsewhere = staff_site.client("handler"), staff_site.client("handler")
+    assert elsewhere.get("/staff/").status_code == 200
+    assert change(mine, PASSWORD, NEW_PASSWORD).status_code == 303
+    assert mine.get("/staff/").status_code == 200  # the session that changed it stays
+    assert elsewhere.get("/staff/").status_code == 302  # to the login page
+
+
+def test_a_password_reset_ends_every_session_of_the_account(staff_site: StaffSite) -> None:
+    client = staff_site.client("handler")
+    assert client.get("/staff/").status_code == 200
+    result = invoke(staff_site, "staff", "password", HANDLER_EMAIL, stdin=f"{NEW_PASSWORD}\n" * 2)
+    assert result.exit_code == 0, result.output
+    assert client.get("/staff/").status_code == 302

@@ -83,6 +83,7 @@ def password_command(email: str, password_stdin: bool) -> None:
     """Set a new password for an account (asked for twice, or read from stdin)."""
     user = _account(email)
     set_password(user, _new_password(password_stdin, user.email, user.name))
+    end_sessions(user.id, SessionEnd.PASSWORD)  # a reset: every session of the account ends
     audit("password", str(user.id))  # by id: the audit log holds no personal data
     db.session.commit()
     click.echo(f"changed the password of {user.email}")

@@ -9,9 +9,10 @@ from werkzeug.wrappers import Response
 
 from ..extensions import db, limiter
 from ..forms import error_summary
+from ..models import SessionEnd
 from ..security import private
 from .audit import audit
-from .auth import enforce_idle_timeout, verify_password
+from .auth import current_session, end_sessions, enforce_idle_timeout, verify_password
 from .passwords import ChangePasswordForm, set_password
 from .permissions import Permission, require
 
@@ -44,6 +45,8 @@ def change() -> str | Response:
         right = bool(typed) and verify_password(current_user, typed)
         if valid and right:
             set_password(current_user, form.new.data)
+            # Whoever else holds a session of this account (ASVS 3.3.3) is logged out now.
+            end_sessions(current_user.id, SessionEnd.PASSWORD, keep=current_session())
             audit("password", str(current_user.id), actor=current_user)
             db.session.commit()
             flash(_("Your password has been changed."))
