@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import io
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, request, send_from_directory
+from flask import Flask, Response, request, send_file
 
 ONE_YEAR = 365 * 24 * 3600
 ONE_DAY = 24 * 3600
@@ -28,11 +29,20 @@ def init_app(app: Flask) -> None:
     static_folder = Path(app.static_folder or "static")
     hashes = fingerprints(static_folder)
 
-    # Browsers ask for /favicon.ico whatever the page links to; answer it from our own files.
+    # Browsers ask for /favicon.ico whatever the page links to; answer it from our own files,
+    # from memory: a browser that drops the request half-way leaves no open file behind.
+    icon = (static_folder / "img" / "favicon.ico").read_bytes()
+
     @app.get("/favicon.ico")
     def favicon() -> Response:
         """Serve the site's icon at the address browsers try first."""
-        response = send_from_directory(static_folder / "img", "favicon.ico", max_age=ONE_DAY)
+        response = send_file(
+            io.BytesIO(icon),
+            mimetype="image/vnd.microsoft.icon",
+            max_age=ONE_DAY,
+            etag=hashes["img/favicon.ico"],
+            conditional=True,
+        )
         response.cache_control.public = True
         return response
 

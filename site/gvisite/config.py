@@ -67,6 +67,9 @@ def defaults(instance_path: str) -> dict[str, Any]:
         # Counters every worker shares: in the database (ratelimits.py), or Redis (redis://).
         "RATELIMIT_STORAGE_URI": "database://",
         "RATELIMIT_HEADERS_ENABLED": False,
+        # A counter store that fails (the database down) must not turn a page into an error:
+        # the limit is then not counted, and the failure is logged.
+        "RATELIMIT_SWALLOW_ERRORS": True,
         "MAX_CONTENT_LENGTH": 64 * 1024,
         "STAFF_IDLE_MINUTES": 30,
         # A sender that died mid-delivery leaves its message claimed this long; then another
