@@ -16,6 +16,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, ValidationError
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# The fields every form carries that are no answers: the token, the honeypot, the start time.
+NOT_ANSWERS = frozenset({"csrf_token", "website", "started"})
 # Embeddings, overrides and isolates reorder the text around them when staff read it; the
 # direction marks (U+200E, U+200F) that right-to-left writing needs are left alone.
 _BIDI_CONTROLS = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
@@ -80,7 +82,7 @@ def error_summary(form: FlaskForm) -> list[dict[str, str]]:
     """List each field's first error with the id to link to, in the order of the form."""
     items = []
     for field in form:
-        if not field.errors or field.name in {"csrf_token", "website", "started"}:
+        if not field.errors or field.name in NOT_ANSWERS:
             continue
         target = f"{field.id}-0" if isinstance(field, RadioField) else field.id
         items.append({"href": f"#{target}", "text": str(field.errors[0])})

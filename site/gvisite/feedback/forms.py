@@ -18,7 +18,7 @@ from flask_wtf import FlaskForm
 from wtforms import Field, RadioField, StringField, TextAreaField
 from wtforms.validators import Length, Optional, StopValidation, ValidationError
 
-from ..forms import CONTROL, BaseForm, Required, choices, one_line
+from ..forms import CONTROL, NOT_ANSWERS, BaseForm, Required, choices, one_line
 from ..models import Case
 from ..pages.views import route_exists
 
@@ -48,8 +48,6 @@ DELIVERY_LABELS = dict(
     ]
 )
 _PHONE = re.compile(r"^\+?[0-9 ()\-]{6,25}$")
-# The fields every form has that are not answers: the token, the honeypot, the start time.
-NOT_ANSWERS = frozenset({"csrf_token", "website", "started"})
 
 
 def site_path(value: str | None) -> str | None:
