@@ -30,17 +30,41 @@ test: $(VENV)/.test-installed debian-run debian-test node_modules/.installed tra
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
 
+# Every package comes from a lock file with hashes (requirements/*.lock, made by `make lock`
+# from pyproject.toml): the same releases on every machine, and a tampered file is refused.
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
 
-$(VENV)/.run-installed: pyproject.toml | $(VENV)/bin/python
-	$(BIN)/pip install -q -e .
+$(VENV)/.run-installed: requirements/run.lock | $(VENV)/bin/python
+	$(BIN)/pip install -q --require-hashes -r requirements/run.lock
+	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
 	touch $@
 
-$(VENV)/.test-installed: pyproject.toml $(VENV)/.run-installed
-	$(BIN)/pip install -q -e '.[test]'
+$(VENV)/.test-installed: requirements/test.lock $(VENV)/.run-installed
+	$(BIN)/pip install -q --require-hashes -r requirements/test.lock
 	touch $@
+
+# The tools that make the locks and audit them live in a venv of their own.
+TOOLS := .venv-tools
+COMPILE := $(TOOLS)/bin/pip-compile -q --generate-hashes --allow-unsafe --strip-extras \
+  --no-emit-index-url --no-emit-find-links
+$(TOOLS)/.installed: requirements/tools.lock
+	python3 -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install -q --require-hashes -r requirements/tools.lock
+	touch $@
+
+.PHONY: lock audit
+# After changing the dependencies in pyproject.toml: new locks (the test lock keeps the run
+# lock's releases). `make lock UPGRADE=--upgrade` takes the newest allowed releases.
+lock: $(TOOLS)/.installed
+	$(COMPILE) $(UPGRADE) -o requirements/run.lock pyproject.toml requirements/build.in
+	$(COMPILE) $(UPGRADE) --extra test -c requirements/run.lock -o requirements/test.lock \
+	  pyproject.toml requirements/build.in
+	$(COMPILE) $(UPGRADE) -o requirements/tools.lock requirements/tools.in
+
+# Known vulnerabilities in every locked package; says plainly when no database answers.
+audit: $(TOOLS)/.installed
+	$(TOOLS)/bin/python scripts/audit.py requirements/test.lock
 
 .PHONY: debian-run debian-test
 debian-run:
@@ -88,4 +112,4 @@ fuzz: $(VENV)/.test-installed debian-test translations-compile
 	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -q tests/feedback/test_fuzz.py
 
 clean:
-	rm -rf $(VENV) node_modules instance .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) node_modules instance .pytest_cache .ruff_cache

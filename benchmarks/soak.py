@@ -158,16 +158,22 @@ def request(
 
 
 def submit(port: int, number: int, figures: Figures) -> None:
-    """Fill in the form as a resident would; after a 503, wait and send it again."""
+    """Fill in the form as a resident would; when no receipt comes, send the same page again."""
+    # After a 503 the page shown holds the answers: the resident waits and sends it. After a
+    # cut connection the browser sends the same request again on reload. Both are the same
+    # submission (its key is in the page), which the site must store once.
     problem = f"Soak {number}: knappen går inte att nå med tangentbordet."
+    hidden: dict[str, str] = {}
+    cookie = ""
     for _attempt in range(60):
         try:
-            status, page, cookie = request(port, "GET", FORM)
-            if status != 200:
-                figures.statuses[status] += 1
-                time.sleep(1)
-                continue
-            hidden = dict(FIELD.findall(page))
+            if not hidden:
+                status, page, cookie = request(port, "GET", FORM)
+                if status != 200:
+                    figures.statuses[status] += 1
+                    time.sleep(1)
+                    continue
+                hidden = dict(FIELD.findall(page))
             body = urlencode({**REPORT_ANSWERS, "problem": problem, "website": "", **hidden})
             started = time.monotonic()
             status, page, cookie2 = request(port, "POST", FORM, body.encode(), cookie)
@@ -180,6 +186,8 @@ def submit(port: int, number: int, figures: Figures) -> None:
                 with figures.lock:
                     figures.acknowledged[problem] = found[1] if found else "(no receipt page)"
                 return
+            hidden = dict(FIELD.findall(page))  # the page as shown again, answers kept
+            cookie = cookie2 or cookie
         except (OSError, http.client.HTTPException):
             with figures.lock:
                 figures.statuses[0] += 1  # the connection itself failed (a worker was killed)
@@ -235,6 +243,19 @@ def stored_cases(database_url: str) -> dict[str, tuple[str, str]]:
     engine.dispose()
     answers = {row[0]: json.loads(row[1]) if isinstance(row[1], str) else row[1] for row in rows}
     return {answers[reference]["problem"]: (reference, status) for reference, _, status in rows}
+
+
+def cases_per_problem(database_url: str) -> Counter[str]:
+    """Count the stored cases of each problem text: more than one is a submission stored twice."""
+    from sqlalchemy import create_engine, text
+
+    from gvisite.config import sqlalchemy_url
+
+    engine = create_engine(sqlalchemy_url(database_url))
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT answers FROM cases")).scalars().all()
+    engine.dispose()
+    return Counter((json.loads(a) if isinstance(a, str) else a)["problem"] for a in rows)
 
 
 def run(database: str, submissions: int, clients: int, smtp_down: float) -> dict[str, object]:
@@ -294,6 +315,7 @@ def run(database: str, submissions: int, clients: int, smtp_down: float) -> dict
             time.sleep(5)
             stored = stored_cases(url)
         site.stop()
+        per_problem = cases_per_problem(url)
     ids = Counter(mail.message["Message-ID"] for mail in smtp.received)
     staff_mails = Counter(
         re.match(r"\[([A-Z]{2}-\d{4}-[0-9A-Z]{6})\]", mail.message["Subject"] or "")[1]
@@ -307,6 +329,7 @@ def run(database: str, submissions: int, clients: int, smtp_down: float) -> dict
         "acknowledged": len(figures.acknowledged),
         "stored": len(stored),
         "lost": len(lost),
+        "stored twice": sum(n - 1 for n in per_problem.values() if n > 1),
         "cases without a staff mail": sum(staff_mails[r] == 0 for r, _ in stored.values()),
         "mails received": len(smtp.received),
         "duplicated mails": sum(n - 1 for n in ids.values() if n > 1),

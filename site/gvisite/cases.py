@@ -77,13 +77,43 @@ def secret_matches(case: Case | None, secret: str) -> bool:
     return hmac.compare_digest(expected, hash_secret(secret or "")) and case is not None
 
 
-def store_case(case: Case, compose: Callable[[Case], list[OutboxMessage]]) -> Case:
+class AlreadyStored(Exception):
+    """The same submission was stored before; its receipt ticket goes with the exception."""
+
+    def __init__(self, ticket: str) -> None:
+        super().__init__("submission already stored")
+        self.ticket = ticket
+
+
+def receipt_ticket_for(submission: str) -> str:
+    """Return the receipt ticket of a submission: the same one each time it arrives."""
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, b"receipt:" + submission.encode(), hashlib.sha256).hexdigest()
+
+
+def check_not_stored(submission: str | None) -> None:
+    """Raise AlreadyStored if a case was stored for this submission key already."""
+    if not submission:
+        return
+    found = db.session.scalar(
+        select(Case.id).where(Case.submission_hash == hash_secret(submission))
+    )
+    if found is not None:
+        raise AlreadyStored(receipt_ticket_for(submission))
+
+
+def store_case(
+    case: Case, compose: Callable[[Case], list[OutboxMessage]], submission: str | None = None
+) -> Case:
     """Store a case and its outgoing mail in one transaction, retrying a reference clash."""
     case.created_at = case.created_at or utcnow()  # the mail quotes it before the flush
     case.due_on = add_working_days(local_date(case.created_at), response_target_days())
     case.secret = secrets.token_urlsafe(24)
     case.secret_hash = hash_secret(case.secret)
-    case.receipt_ticket = secrets.token_urlsafe(24)
+    case.submission_hash = hash_secret(submission) if submission else None
+    case.receipt_ticket = (
+        receipt_ticket_for(submission) if submission else secrets.token_urlsafe(24)
+    )
     ticket_hash = hash_secret(case.receipt_ticket)
     case.receipts = [
         Receipt(ticket_hash=ticket_hash, secret=case.secret, created_at=case.created_at)
@@ -97,6 +127,8 @@ def store_case(case: Case, compose: Callable[[Case], list[OutboxMessage]]) -> Ca
             db.session.commit()
         except IntegrityError:
             db.session.rollback()
+            # The same submission committed meanwhile (a double click): that one counts.
+            check_not_stored(submission)
             if db.session.scalar(select(Case.id).where(Case.reference == case.reference)) is None:
                 raise
             continue

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 import time
 from typing import Any
 
@@ -94,15 +95,38 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="form-started")
 
 
-def issue_start_time() -> str:
-    """Return a signed timestamp for a form being shown now."""
-    return _serializer().dumps(time.time())
+def issue_start_time(submission: str | None = None) -> str:
+    """Return a signed start time for a form shown now, with the key of this submission."""
+    # The key stays the same while the same answers come back (an error, a 503, a double
+    # click), so a second arrival of one submission is recognised and not stored twice.
+    return _serializer().dumps([time.time(), submission or secrets.token_urlsafe(18)])
+
+
+def _read_start(token: str | None) -> tuple[float, str | None] | None:
+    """Return the signed start time and submission key, or None if the token is not ours."""
+    try:
+        value = _serializer().loads(token or "", max_age=7 * 24 * 3600)
+    except (BadSignature, ValueError, TypeError):
+        return None
+    if isinstance(value, list) and len(value) == 2 and isinstance(value[1], str):
+        value, key = value
+    else:  # a form shown before submission keys existed
+        key = None
+    try:
+        return float(value), key
+    except (ValueError, TypeError):
+        return None
+
+
+def submission_key(token: str | None) -> str | None:
+    """Return the key that identifies one submission of a form, if its token is ours."""
+    read = _read_start(token)
+    return read[1] if read else None
 
 
 def sent_too_fast(token: str | None) -> bool:
     """Tell whether the form came back sooner than a person could fill it in."""
-    try:
-        started = float(_serializer().loads(token or "", max_age=7 * 24 * 3600))
-    except (BadSignature, ValueError, TypeError):
+    read = _read_start(token)
+    if read is None:
         return True
-    return time.time() - started < current_app.config["FORM_MIN_SECONDS"]
+    return time.time() - read[0] < current_app.config["FORM_MIN_SECONDS"]

@@ -63,6 +63,9 @@ class Case(db.Model):
     purged_at: Mapped[dt.datetime | None]
     # The resident's status link carries a random secret; only its SHA-256 is kept.
     secret_hash: Mapped[str | None] = mapped_column(String(64))
+    # SHA-256 of the form's submission key: the same answers arriving twice (a resend after a
+    # lost answer, a double click) find the case stored the first time instead of a new one.
+    submission_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     messages: Mapped[list[OutboxMessage]] = relationship(
         back_populates="case", order_by="OutboxMessage.id"

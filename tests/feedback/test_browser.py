@@ -15,6 +15,7 @@ from tests.fixtures_forms import (
     LOCALES,
     REFERENCE,
     form_url,
+    hidden_fields,
     submit,
 )
 from tests.fixtures_servers import LiveServer
@@ -95,6 +96,24 @@ def test_the_pages_for_a_form_that_was_not_sent_have_no_axe_violations(
     assert_no_axe_violations(tab)
 
 
+@pytest.mark.parametrize("locale", ["sv", "ar"])
+def test_the_page_for_a_form_sent_twice_has_no_axe_violations(
+    tab: Any, forms_live_server: LiveServer, locale: str
+) -> None:
+    """The receipt seen, the same answers sent again: "you have already sent this form"."""
+    open_form(tab, forms_live_server, locale, "report", page=None)
+    fill_in(tab, "report")
+    answers = tab.evaluate("Object.fromEntries(new FormData(document.querySelector('main form')))")
+    with tab.expect_navigation(url="**/tillganglighet/kvitto*"):
+        tab.click(SUBMIT)
+    url = forms_live_server.url + form_url(locale, "report")
+    assert tab.request.post(url, form=answers, max_redirects=0).status == 303
+    tab.goto(tab.url, wait_until="load")
+    assert tab.locator("main .reference").count() == 0
+    assert tab.locator("h1").count() == 1
+    assert_no_axe_violations(tab)
+
+
 def test_forms_and_receipts_are_valid_html(forms_client: FlaskClient) -> None:
     documents: dict[str, str] = {}
     for locale in LOCALES:
@@ -104,10 +123,14 @@ def test_forms_and_receipts_are_valid_html(forms_client: FlaskClient) -> None:
             empty = {name: "" for name in ANSWERS[kind]}
             errors = submit(forms_client, url, empty)
             documents[f"{url} (errors)"] = errors.get_data(as_text=True)
-            sent = submit(forms_client, url, ANSWERS[kind])
+            answers = {**hidden_fields(forms_client, url), **ANSWERS[kind]}
+            sent = forms_client.post(url, data=answers)
             assert sent.status_code == 303
             receipt = forms_client.get(sent.headers["Location"])
             documents[f"{url} (receipt)"] = receipt.get_data(as_text=True)
+            assert forms_client.post(url, data=answers).status_code == 303  # sent once more
+            again = forms_client.get(sent.headers["Location"])
+            documents[f"{url} (sent twice)"] = again.get_data(as_text=True)
             refused = forms_client.post(url, data="{}", content_type="application/json")
             assert refused.status_code == 415
             documents[f"{url} (not a form)"] = refused.get_data(as_text=True)

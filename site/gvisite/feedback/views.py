@@ -25,10 +25,17 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response as BaseResponse
 
-from ..cases import is_reference, secret_matches, store_case, take_receipt
+from ..cases import (
+    AlreadyStored,
+    check_not_stored,
+    is_reference,
+    secret_matches,
+    store_case,
+    take_receipt,
+)
 from ..database import discard_session
 from ..extensions import db, limiter
-from ..forms import error_summary, issue_start_time, sent_too_fast
+from ..forms import error_summary, issue_start_time, sent_too_fast, submission_key
 from ..models import Case, Status
 from ..security import private
 from ..statement import current_statement
@@ -73,29 +80,43 @@ def _handle(kind: str, locale: str) -> str | BaseResponse:
         return _render(form)
     notice = None
     too_fast = sent_too_fast(form.started.data)
+    submission = submission_key(form.started.data)
     if form.validate():
         if too_fast:
             notice = _("Please check your answers and send the form again.")
-        elif (retry_after := submissions_exhausted()) is not None:
-            # Only a submission we would store counts, so mistakes never use up the limit.
-            return _not_sent(form, "limited", 429, retry_after)
         else:
             try:
-                ticket = _store(locale, form)
+                return _accept(locale, form, submission)
             except SQLAlchemyError:
                 # Not stored, so not acknowledged: the answers come back with what happened.
                 current_app.logger.error("a %s could not be stored: database unavailable", kind)
                 discard_session()
                 return _not_sent(form, "unavailable", 503, UNAVAILABLE_RETRY_SECONDS)
-            # Stored and committed: from here on nothing may read the database, so nothing
-            # can turn the acknowledgement into an error page (the resident would send again).
-            session["receipt"] = ticket  # a one-time ticket, not the case's secret
-            return redirect(url_for("feedback.receipt", locale=locale), code=303)
     elif form.csrf_token.errors:
         notice = _("The form had expired. Check your answers and send it again.")
     if notice or too_fast:
-        form.started.data = issue_start_time()
+        form.started.data = issue_start_time(submission)
     return _render(form, notice)
+
+
+def _accept(locale: str, form: FeedbackForm, submission: str | None) -> BaseResponse:
+    """Store a valid submission once, within the limit, and send the resident to the receipt."""
+    try:
+        check_not_stored(submission)
+        if (retry_after := submissions_exhausted()) is not None:
+            # Only a submission we would store counts, so mistakes never use up the limit.
+            return _not_sent(form, "limited", 429, retry_after)
+        ticket = _store(locale, form, submission)
+        session.pop("resent", None)
+    except AlreadyStored as stored:
+        # The answers reached us before (the resident never saw our answer, or clicked twice):
+        # the receipt of that first arrival, not a second case.
+        ticket = stored.ticket
+        session["resent"] = True
+    # Stored and committed: from here on nothing may read the database, so nothing can turn
+    # the acknowledgement into an error page (the resident would send again).
+    session["receipt"] = ticket  # a one-time ticket, not the case's secret
+    return redirect(url_for("feedback.receipt", locale=locale), code=303)
 
 
 def _render(form: FeedbackForm, notice: str | None = None, not_sent: str | None = None) -> str:
@@ -112,7 +133,8 @@ def _render(form: FeedbackForm, notice: str | None = None, not_sent: str | None 
 
 def _not_sent(form: FeedbackForm, why: str, status: int, retry_after: int) -> BaseResponse:
     """Show the answers again with why they were not sent, and when to try again."""
-    form.started.data = issue_start_time()  # the next try must not count as too fast
+    # The next try must not count as too fast, and is still the same submission.
+    form.started.data = issue_start_time(submission_key(form.started.data))
     response = make_response(_render(form, not_sent=why), status)
     response.headers["Retry-After"] = str(retry_after)
     return response
@@ -137,7 +159,7 @@ def _has_contact(case: Case) -> bool:
     return bool(case.email or case.phone or case.address)
 
 
-def _store(locale: str, form: FeedbackForm) -> str:
+def _store(locale: str, form: FeedbackForm, submission: str | None) -> str:
     """Store the case and its mail in one transaction; spam is stored but never mailed."""
     kind, data, answers = form.kind, form.columns(), form.answers()
     delivery = answers.get("delivery")
@@ -153,7 +175,9 @@ def _store(locale: str, form: FeedbackForm) -> str:
         address=(data.get("address") or None) if delivery == "post" else None,
         spam=form.is_spam(),
     )
-    stored = store_case(case, lambda stored: [] if stored.spam else compose_mail(stored))
+    stored = store_case(
+        case, lambda stored: [] if stored.spam else compose_mail(stored), submission
+    )
     return stored.receipt_ticket  # not a column: reading it cannot reload the case
 
 
@@ -162,8 +186,11 @@ def receipt(locale: str) -> Response:
     """Show the reference and what happens next, once, to the person who just sent the form."""
     # Shown once: on a shared computer the next person must not find it again.
     taken = take_receipt(session.pop("receipt", None))
+    resent = session.pop("resent", False)
     if taken is None:
-        page = render_template("feedback/receipt_gone.html", statement=current_statement())
+        page = render_template(
+            "feedback/receipt_gone.html", resent=resent, statement=current_statement()
+        )
         return private(make_response(page))
     case, secret = taken
     page = render_template(
