@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from flask import Blueprint, Flask, current_app, render_template
+from flask import Blueprint, Flask, Response, current_app, render_template
 from sqlalchemy import event, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from .extensions import db
 from .i18n import DEFAULT_LOCALE
 from .models import PublishedProblem
-from .pages.load import ContentError
+from .pages.load import ContentError, current_site
 from .workdays import local_date
 
 STATEMENT_FILE = "tillganglighet.yaml"
@@ -195,6 +196,87 @@ def statement(locale: str) -> str:
         updated_on=last_updated(),
         digg_url=DIGG_REPORT_URL,
     )
+
+
+# The yearly review the law asks for: staff are warned once the data is older than this.
+REVIEW_WARNING_MONTHS = 11
+JSON_SCHEMA_VERSION = 1
+COMPLIANCE_CODES = dict(
+    zip(COMPLIANCE_LEVELS, ("fully_compliant", "partially_compliant", "not_compliant"), strict=True)
+)
+
+
+def review_overdue(today: dt.date) -> dt.date | None:
+    """Return the date of the last review if it is more than 11 months old, else None."""
+    reviewed: dt.date = current_statement().data["updated_on"]
+    month = reviewed.month - 1 + REVIEW_WARNING_MONTHS
+    year, month = reviewed.year + month // 12, month % 12 + 1
+    day = min(reviewed.day, 28 if month == 2 else 30 if month in (4, 6, 9, 11) else 31)
+    return reviewed if today > dt.date(year, month, day) else None
+
+
+def _localized(value: dict[str, str] | str | None, locale: str) -> dict[str, str] | None:
+    """Return a text as data: the text and the language it is written in (a fallback says sv)."""
+    if not value:
+        return None
+    shown = current_statement().text(value, locale)
+    return {"text": " ".join(shown.text.split()), "lang": shown.lang}
+
+
+def statement_data(locale: str) -> dict[str, Any]:
+    """Return the statement's facts as the documented JSON structure (README, schema 1)."""
+    data, site = current_statement().data, current_app.config["SITE_URL"].rstrip("/")
+    contact = current_site().facts["contact"]
+    problems = [
+        {
+            "description": _localized(problem["what"], locale),
+            "wcag_criteria": list(problem.get("criteria") or []),
+            "alternative": _localized(problem.get("instead"), locale),
+            "fix_by": problem["fix_by"].isoformat() if problem.get("fix_by") else None,
+        }
+        for problem in known_problems()
+    ]
+
+    def exemptions(group: str) -> list[dict[str, Any]]:
+        return [
+            {"content": _localized(i["what"], locale), "reason": _localized(i["reason"], locale)}
+            for i in data.get(group) or []
+        ]
+
+    return {
+        "schema_version": JSON_SCHEMA_VERSION,
+        "language": locale,
+        "statement_url": f"{site}/{locale}/tillganglighet",
+        "website": {"name": _localized(data["website"], locale), "url": f"{site}/"},
+        "responsible": _localized(data["responsible"], locale),
+        "law": "Lag (2018:1937) om tillgänglighet till digital offentlig service",
+        "compliance": {"status": COMPLIANCE_CODES[data["compliance"]], "sv": data["compliance"]},
+        "known_problems": problems,
+        "disproportionate_burden": exemptions("disproportionate_burden"),
+        "outside_scope": exemptions("outside_scope"),
+        "assessment": {
+            "method": _localized(data["assessment"]["method"], locale),
+            "assessed_on": data["assessment"]["assessed_on"].isoformat(),
+        },
+        "published_on": data["published_on"].isoformat(),
+        "updated_on": last_updated().isoformat(),
+        "reviewed_on": data["updated_on"].isoformat(),
+        "response_target_working_days": int(data["response_target_days"]),
+        "contact": {"phone": contact["servicecenter"], "email": contact["email"]},
+        "feedback": {
+            "report_url": f"{site}/{locale}/tillganglighet/rapportera",
+            "alternative_format_url": f"{site}/{locale}/tillganglighet/alternativt-format",
+        },
+        "supervision": {"authority": "Myndigheten för digital förvaltning (DIGG)",
+                        "report_url": DIGG_REPORT_URL},
+    }  # fmt: skip
+
+
+@bp.get("/<locale:locale>/tillganglighet.json")
+def statement_json(locale: str) -> Response:
+    """Serve the statement's facts as data, for registers and monitoring tools."""
+    body = json.dumps(statement_data(locale), ensure_ascii=False, indent=2) + "\n"
+    return Response(body, mimetype="application/json")
 
 
 def init_app(app: Flask) -> None:

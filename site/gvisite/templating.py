@@ -21,7 +21,7 @@ def current_locale() -> str:
 
 # Public pages that are not Markdown but exist in every locale: the same page in each language.
 LOCALIZED_ENDPOINTS = frozenset(
-    {"statement.statement", "feedback.report", "feedback.alternative_format"}
+    {"statement.statement", "feedback.report", "feedback.alternative_format", "contact.contact"}
 )
 EASY_TO_READ = "lattlast"  # the folder of the easy-to-read pages, in the default locale (Swedish)
 
@@ -90,12 +90,17 @@ def breadcrumbs(page: Page) -> list[Page]:
     return list(reversed(trail))
 
 
-def servicecenter_phone() -> Markup:
-    """Return Servicecenter's number as a link that dials it and never breaks across lines."""
-    contact = current_site().facts["contact"]
+def phone_link(shown: str, number: str) -> Markup:
+    """Return a phone number as a link that dials it and never breaks across lines."""
     return Markup('<a class="nowrap" href="tel:{}"><bdi dir="ltr">{}</bdi></a>').format(
-        contact["servicecenter_tel"], contact["servicecenter"]
+        number, shown
     )
+
+
+def servicecenter_phone() -> Markup:
+    """Return Servicecenter's number as a link that dials it."""
+    contact = current_site().facts["contact"]
+    return phone_link(contact["servicecenter"], contact["servicecenter_tel"])
 
 
 def long_date(value: dt.date) -> str:
@@ -123,5 +128,6 @@ def init_templating(app: Flask) -> None:
             "is_easy_to_read": is_easy_to_read,
             "breadcrumbs": breadcrumbs,
             "servicecenter_phone": servicecenter_phone,
+            "phone_link": phone_link,
             "request_path": request.path,
         }

@@ -90,8 +90,13 @@ def sitemap() -> Response:
 
 
 def sitemap_extras() -> list[str]:
-    """Return the public pages that are not Markdown: the statement and its two forms."""
-    paths = ("tillganglighet", "tillganglighet/rapportera", "tillganglighet/alternativt-format")
+    """Return the public pages that are not Markdown: the statement, its two forms, contact."""
+    paths = (
+        "tillganglighet",
+        "tillganglighet/rapportera",
+        "tillganglighet/alternativt-format",
+        "kontakt",
+    )
     return [f"/{code}/{path}" for code in LOCALES for path in paths]
 
 

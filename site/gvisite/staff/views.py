@@ -27,6 +27,7 @@ from ..forms import choices, error_summary
 from ..i18n import DEFAULT_LOCALE
 from ..models import Case, OutboxMessage, PublishedProblem, StaffUser
 from ..security import private
+from ..statement import review_overdue
 from .audit import audit, newest_first
 from .auth import enforce_idle_timeout
 from .filters import register_filters
@@ -74,6 +75,7 @@ def inbox() -> str:
         filters=filters,
         counts=counts(today()),
         today=today(),
+        review_overdue=review_overdue(today()),
         status_labels=STATUS_LABELS,
         every_status=EVERY_STATUS,
     )
