@@ -24,6 +24,7 @@ from . import (
     outbox,
     pages,
     ratelimits,  # noqa: F401  (defines the `database://` store for Flask-Limiter)
+    search,
     security,
     sessions,
     staff,
@@ -38,7 +39,19 @@ from .templating import init_templating
 
 # The parts of the site, in the order they register. Pages come first: they load the content
 # the others read, and the URL converter for `/<locale>/` that every part's routes use.
-PARTS = (pages, statement, contact, feedback, staff, formats, outbox, security, assets, errors)
+PARTS = (
+    pages,
+    statement,
+    contact,
+    search,
+    feedback,
+    staff,
+    formats,
+    outbox,
+    security,
+    assets,
+    errors,
+)
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:

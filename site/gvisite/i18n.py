@@ -29,6 +29,7 @@ class SiteLocale:
     braille_table: str
     # Link texts that say nothing out of context (WCAG 2.4.4), lower case, for the linter.
     vague_link_texts: frozenset[str]
+    stemmer: str  # the Snowball stemmer the site search reduces words with
     direction: str = "ltr"
 
 
@@ -36,15 +37,15 @@ LOCALES: dict[str, SiteLocale] = {
     locale.code: locale
     for locale in (
         SiteLocale("sv", "Svenska", "sv", "swe", "sv-g0.utb",
-                   frozenset({"här", "klicka här", "läs mer", "mer", "länk"})),
+                   frozenset({"här", "klicka här", "läs mer", "mer", "länk"}), "swedish"),
         SiteLocale("fi", "Suomi", "fi", "fin", "fi.utb",
                    frozenset({"tästä", "täällä", "klikkaa tästä", "lue lisää", "lisää",
-                              "linkki"})),
+                              "linkki"}), "finnish"),
         SiteLocale("en", "English", "en-gb", "eng", "en-ueb-g1.ctb",
-                   frozenset({"here", "click here", "read more", "more", "link"})),
+                   frozenset({"here", "click here", "read more", "more", "link"}), "english"),
         SiteLocale("ar", "العربية", "ar", "ara", "ar-ar-g1.utb",
                    frozenset({"هنا", "اضغط هنا", "انقر هنا", "اقرأ المزيد", "المزيد", "رابط"}),
-                   direction="rtl"),
+                   "arabic", direction="rtl"),
     )
 }  # fmt: skip
 DEFAULT_LOCALE = "sv"  # Swedish first: the fallback for every text, and the staff area's
