@@ -17,6 +17,7 @@ import http.client
 import json
 import os
 import re
+import shutil
 import signal
 import statistics
 import subprocess
@@ -309,13 +310,20 @@ def run(database: str, submissions: int, clients: int, smtp_down: float) -> dict
             thread.join(timeout=120)  # every outage over before the outbox is left to drain
         seconds = time.monotonic() - started
         # Let the outbox drain: failed attempts wait 1 minute, then 5, before they are retried.
-        deadline = time.monotonic() + 420
+        # A busy machine drains slowly, so wait while mail still goes out (at most an hour),
+        # and give up only after 7 minutes without progress.
         stored = stored_cases(url)
-        while time.monotonic() < deadline and any(s != "sent" for _, s in stored.values()):
+        deadline, progress = time.monotonic() + 3600, time.monotonic()
+        unsent = sum(s != "sent" for _, s in stored.values())
+        while unsent and time.monotonic() < min(deadline, progress + 420):
             time.sleep(5)
             stored = stored_cases(url)
+            if (now_unsent := sum(s != "sent" for _, s in stored.values())) < unsent:
+                progress = time.monotonic()
+            unsent = now_unsent
         site.stop()
         per_problem = cases_per_problem(url)
+    shutil.rmtree(folder, ignore_errors=True)  # the database, the site's files and its log
     ids = Counter(mail.message["Message-ID"] for mail in smtp.received)
     staff_mails = Counter(
         re.match(r"\[([A-Z]{2}-\d{4}-[0-9A-Z]{6})\]", mail.message["Subject"] or "")[1]
