@@ -32,8 +32,11 @@ _INVISIBLE = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def drop_invisible(value: Any) -> Any:
-    """Remove control characters other than line breaks and tabs from a text answer."""
-    return _INVISIBLE.sub("", value) if isinstance(value, str) else value
+    """Remove control characters other than line breaks and tabs; end lines the Unix way."""
+    if not isinstance(value, str):
+        return value
+    # Browsers send a textarea's line breaks as CRLF: the staff mail and page want one kind.
+    return _INVISIBLE.sub("", value.replace("\r\n", "\n").replace("\r", "\n"))
 
 
 class AddInformationForm(BaseForm):
