@@ -26,6 +26,7 @@ from tests.fixtures_staff import (
     MadeCase,
     StaffSite,
     add_accounts,
+    audit_rows,
     empty_staff_tables,
     load_case,
     logged_in,
@@ -128,6 +129,11 @@ def test_an_addition_reaches_staff_and_reopens_a_waiting_case(
     assert [(e.action, e.detail, e.actor_id) for e in stored.events] == [
         ("resident:added", TEXT, None),
         ("status:pagaende", None, None),
+    ]
+    # In the audit log as the system's doing, like the lines staff actions leave.
+    assert audit_rows(app) == [
+        ("resident:added", case.reference, None),
+        ("status:pagaende", case.reference, None),
     ]
     [mail] = staff_mail(app, case)
     assert mail.recipients == mailboxes
@@ -402,6 +408,7 @@ def test_withdrawing_closes_the_case_and_removes_every_copy_of_its_personal_data
         ("resident:withdrawn", None),
     ]
     assert count(app, Receipt) == 0
+    assert ("resident:withdrawn", case.reference, None) in audit_rows(app)
     [addition_mail, withdrawn_mail] = staff_mail(app, case)
     assert (addition_mail.subject, addition_mail.body, addition_mail.recipients) == ("", "", [])
     assert case.reference in withdrawn_mail.subject

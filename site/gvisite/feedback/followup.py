@@ -26,6 +26,9 @@ ADDITION_MAX = 5000
 # The history's actions for what a resident did (the staff case page names them).
 ADDED = "resident:added"
 WITHDRAWN = "resident:withdrawn"
+REOPENED = f"status:{Status.IN_PROGRESS}"  # a status change, as staff record one
+# What the staff area audits of these (staff/audit.py): the public site cannot import it.
+RESIDENT_ACTIONS = frozenset({ADDED, WITHDRAWN, REOPENED})
 # Invisible control characters (from copying, or a robot) that no one means to send; line
 # breaks and tabs are text. NUL is already dropped by the forms' strip filter.
 _INVISIBLE = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -111,7 +114,7 @@ def store_addition(case: Case, text: str, submission: str | None) -> None:
     if reopened:
         # What staff waited for has come: back to their list, recorded as a status change.
         case.status = Status.IN_PROGRESS
-        db.session.add(CaseEvent(case=case, at=now, action=f"status:{Status.IN_PROGRESS}"))
+        db.session.add(CaseEvent(case=case, at=now, action=REOPENED))
     db.session.add(compose_addition(case, text, now, reopened))
     try:
         db.session.commit()
