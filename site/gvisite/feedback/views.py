@@ -253,27 +253,36 @@ def _back_to_status(locale: str, case: Case, secret: str, **flags: str) -> BaseR
 def case_status(locale: str, reference: str) -> Response:
     """Show a resident the status of their case: never its text or contact details."""
     secret = request.args.get("nyckel", "")
+    case = _resident_case(reference, secret)
+    return _status_page(reference, secret, case, added=request.args.get("tillagt") == "1")
+
+
+def _posted_secret(reference: str) -> str:
+    """Refuse a body no browser form sends and a reference no case has; return the secret."""
+    if request.mimetype not in FORM_TYPES:
+        abort(415)
+    if not is_reference(reference):
+        abort(404)
+    return request.form.get("nyckel", "")  # the body only: never from an address in a log
+
+
+def _resident_case(reference: str, secret: str) -> Case:
+    """Return the case the secret opens; any wrong link is a 404 like an unknown reference."""
     case = find_case(reference, secret)
     if case is None:
         abort(404)
-    return _status_page(reference, secret, case, added=request.args.get("tillagt") == "1")
+    return case
 
 
 @bp.post("/<locale:locale>/arende/<reference>")
 def add_information(locale: str, reference: str) -> BaseResponse:
     """Store what a resident adds to their open case, once, within the forms' limits."""
-    if request.mimetype not in FORM_TYPES:
-        abort(415)
+    secret = _posted_secret(reference)
     form = AddInformationForm()
-    secret = request.form.get("nyckel", "")
-    if not is_reference(reference):
-        abort(404)
     too_fast = sent_too_fast(form.started.data)
     submission = submission_key(form.started.data)
     try:
-        case = find_case(reference, secret)
-        if case is None:
-            abort(404)
+        case = _resident_case(reference, secret)
         if not case.is_open:  # closed meanwhile: the page now says so instead of the form
             return _back_to_status(locale, case, secret)
         if not form.validate() or too_fast:
@@ -313,16 +322,10 @@ def _not_sent_status(
 @bp.post("/<locale:locale>/arende/<reference>/aterkalla")
 def withdraw_case(locale: str, reference: str) -> BaseResponse:
     """Ask "are you sure?", then close the case and remove its personal data."""
-    if request.mimetype not in FORM_TYPES:
-        abort(415)
+    secret = _posted_secret(reference)
     form = WithdrawForm()
-    secret = request.form.get("nyckel", "")
-    if not is_reference(reference):
-        abort(404)
     try:
-        case = find_case(reference, secret)
-        if case is None:
-            abort(404)
+        case = _resident_case(reference, secret)
         if case.status == Status.CLOSED:  # withdrawn or closed already: nothing left to do
             return _back_to_status(locale, case, secret)
         if not form.is_confirmed():
