@@ -1,4 +1,4 @@
-"""The two public forms: report an accessibility problem, request an alternative format."""
+"""The two public forms (report a problem, request another format), receipts, the status page."""
 
 from __future__ import annotations
 
