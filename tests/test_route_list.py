@@ -12,6 +12,8 @@ EXPECTED_ROUTES = sorted(
         "GET /<locale:locale>/",
         "GET /<locale:locale>/<path:path>",
         "GET /<locale:locale>/arende/<reference>",
+        "POST /<locale:locale>/arende/<reference>",
+        "POST /<locale:locale>/arende/<reference>/aterkalla",
         "GET /<locale:locale>/nyheter/feed.atom",
         "GET /<locale:locale>/tillganglighet",
         "GET /<locale:locale>/tillganglighet.json",

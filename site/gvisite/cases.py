@@ -10,11 +10,11 @@ import secrets
 from collections.abc import Callable
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .extensions import db
-from .models import Case, OutboxMessage, Receipt, utcnow
+from .models import Case, CaseEvent, OutboxMessage, Receipt, utcnow
 from .workdays import add_working_days, local_date
 
 KINDS = {"report": "TG", "format": "AF"}  # kind -> reference prefix (tillgänglighet / alt. format)
@@ -24,6 +24,8 @@ REFERENCE_LENGTH = 6
 _REFERENCE = re.compile(
     rf"^(?:{'|'.join(KINDS.values())})-\d{{4}}-[{REFERENCE_ALPHABET}]{{{REFERENCE_LENGTH}}}$"
 )
+# What a case keeps of its answers once its personal data is removed: no free text.
+KEPT_ANSWERS = frozenset({"format", "delivery"})
 # How long the one-time receipt waits to be shown after the form was sent.
 RECEIPT_VALID = dt.timedelta(minutes=30)
 
@@ -151,3 +153,32 @@ def take_receipt(ticket: str | None) -> tuple[Case, str] | None:
     if utcnow() - created > RECEIPT_VALID:
         return None
     return case, secret or ""
+
+
+def erase_personal_data(cases: list[Case], now: dt.datetime) -> list[int]:
+    """Blank what identifies a resident in these cases; return their mail's ids (to forget)."""
+    # Every copy: the case's columns and free answers, the history's texts, the receipts
+    # (they hold the status secret) and the mail, which is also never sent once blank.
+    for case in cases:
+        case.name = case.email = case.phone = case.address = None
+        case.answers = {k: v for k, v in case.answers.items() if k in KEPT_ANSWERS}
+        case.purged_at = now
+    ids = [case.id for case in cases]
+    if not ids:
+        return []
+    db.session.execute(update(CaseEvent).where(CaseEvent.case_id.in_(ids)).values(detail=None))
+    db.session.execute(delete(Receipt).where(Receipt.case_id.in_(ids)))
+    mailed = list(
+        db.session.scalars(select(OutboxMessage.id).where(OutboxMessage.case_id.in_(ids)))
+    )
+    db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.case_id.in_(ids))
+        .values(body="", subject="", recipients=[], reply_to=None)
+    )
+    db.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.case_id.in_(ids), OutboxMessage.status == "pending")
+        .values(status="cancelled", claimed_by=None, claimed_until=None)
+    )
+    return mailed

@@ -173,6 +173,9 @@ class CaseEvent(db.Model):
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     action: Mapped[str] = mapped_column(String(30))
     detail: Mapped[str | None] = mapped_column(Text)  # free text: purged with the case
+    # SHA-256 of the status page form's submission key: information a resident added arrives
+    # once however often the same form is sent (a resend after a lost answer, a double click).
+    submission_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     case: Mapped[Case] = relationship(back_populates="events")
     actor: Mapped[StaffUser | None] = relationship()

@@ -1,6 +1,8 @@
-"""The mail a case sends when it is stored: the staff mail (in Swedish) and the receipt."""
+"""The mail about a case: the staff mail (in Swedish) and the receipt; later additions."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 from flask import current_app, render_template
 from flask_babel import force_locale
@@ -22,17 +24,27 @@ def status_url(case: Case, secret: str | None = None) -> str | None:
     return f"{base}/{case.locale}/arende/{case.reference}?nyckel={secret}"
 
 
+def case_staff_recipients(case: Case) -> list[str]:
+    """Return the staff who receive mail about this case: its team and the page's owner."""
+    page = page_at(case.page)
+    return staff_recipients(case.kind, page.owner.email if page else None)
+
+
+def _staff_case_url(case: Case) -> str:
+    """Return the address of the case in the staff area."""
+    return f"{current_app.config['SITE_URL']}/staff/cases/{case.reference}"
+
+
 def compose_mail(case: Case) -> list[OutboxMessage]:
     """Write the staff mail (in Swedish) and, if there is an address, the resident's receipt."""
     page = page_at(case.page)
-    owner = page.owner.email if page else None
     base_url = current_app.config["SITE_URL"]
     context = {
         "case": case,
         "page_title": page.title if page else None,
         # What the resident wrote may be a description rather than an address of ours.
         "page_url": f"{base_url}{case.page}" if case.page.startswith("/") else None,
-        "case_url": f"{base_url}/staff/cases/{case.reference}",
+        "case_url": _staff_case_url(case),
         "format_labels": FORMAT_LABELS,
         "target_days": current_statement().response_target_days,
         "status_url": status_url(case),
@@ -41,7 +53,7 @@ def compose_mail(case: Case) -> list[OutboxMessage]:
         messages = [
             OutboxMessage(
                 purpose="staff",
-                recipients=staff_recipients(case.kind, owner),
+                recipients=case_staff_recipients(case),
                 reply_to=case.email,
                 subject=render_template(f"emails/staff_{case.kind}_subject.txt", **context).strip(),
                 body=render_template(f"emails/staff_{case.kind}.txt", **context),
@@ -60,3 +72,27 @@ def compose_mail(case: Case) -> list[OutboxMessage]:
                 )
             )
     return messages
+
+
+def _staff_message(case: Case, template: str, **context: object) -> OutboxMessage:
+    """Write one mail (in Swedish) to the case's staff recipients from a pair of templates."""
+    context.update(case=case, case_url=_staff_case_url(case))
+    with force_locale(DEFAULT_LOCALE):
+        return OutboxMessage(
+            case=case,
+            purpose="staff",
+            recipients=case_staff_recipients(case),
+            reply_to=case.email,  # a reply goes to the resident, as with the first mail
+            subject=render_template(f"emails/{template}_subject.txt", **context).strip(),
+            body=render_template(f"emails/{template}.txt", **context),
+        )
+
+
+def compose_addition(case: Case, text: str, added_at: dt.datetime, reopened: bool) -> OutboxMessage:
+    """Tell the case's staff what the resident added on the status page."""
+    return _staff_message(case, "staff_addition", text=text, added_at=added_at, reopened=reopened)
+
+
+def compose_withdrawal(case: Case) -> OutboxMessage:
+    """Tell the case's staff that the resident withdrew it (no personal data is left to tell)."""
+    return _staff_message(case, "staff_withdrawn")

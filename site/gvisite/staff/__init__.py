@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import Flask
 
 from . import account, auth, cli, password_page, views
+from .audit import audit_residents
 
 
 def init_app(app: Flask) -> None:
@@ -18,3 +19,4 @@ def init_app(app: Flask) -> None:
     account.init_app(app)
     password_page.init_app(app)
     cli.init_app(app)
+    audit_residents()  # the public status page cannot import the audit log, so it is watched

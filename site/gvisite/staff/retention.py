@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select
 
-from ..cases import RECEIPT_VALID
+from ..cases import RECEIPT_VALID, erase_personal_data
 from ..extensions import db
-from ..models import Case, CaseEvent, OutboxMessage, Receipt, StaffSession, Status
+from ..models import Case, Receipt, StaffSession, Status
 from ..outbox import forget_copies
 from ..ratelimits import forget_expired
 from .audit import audit
@@ -26,22 +26,7 @@ def purge(now: dt.datetime, retention_days: int) -> tuple[int, int]:
             )
         )
     )
-    for case in closed:
-        case.name = case.email = case.phone = case.address = None
-        case.answers = {k: v for k, v in case.answers.items() if k in {"format", "delivery"}}
-        case.purged_at = now
-    ids = [case.id for case in closed]
-    mailed: list[int] = []
-    if ids:
-        db.session.execute(update(CaseEvent).where(CaseEvent.case_id.in_(ids)).values(detail=None))
-        mailed = list(
-            db.session.scalars(select(OutboxMessage.id).where(OutboxMessage.case_id.in_(ids)))
-        )
-        db.session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.case_id.in_(ids))
-            .values(body="", subject="", recipients=[], reply_to=None)
-        )
+    mailed = erase_personal_data(closed, now)
     # A receipt not shown in time still holds a status secret: drop it, and any of spam cases.
     db.session.execute(delete(Receipt).where(Receipt.created_at < now - RECEIPT_VALID))
     spam_cutoff = now - dt.timedelta(days=SPAM_KEEP_DAYS)

@@ -1,0 +1,136 @@
+"""What a resident can do on their private status page: add information, or withdraw the case.
+
+The page has no login and keeps no session: the status link's secret, posted back in the form's
+body (never in a URL the server logs), is what proves the resident may act on the case.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from wtforms import HiddenField, TextAreaField
+from wtforms.validators import Length
+
+from ..cases import erase_personal_data, hash_secret, is_reference, secret_matches
+from ..extensions import db
+from ..forms import BaseForm, PostedForm, Required
+from ..models import Case, CaseEvent, Status, utcnow
+from ..outbox import forget_copies
+from .mail import compose_addition, compose_withdrawal
+
+ADDITION_MAX = 5000
+# The history's actions for what a resident did (the staff case page names them).
+ADDED = "resident:added"
+WITHDRAWN = "resident:withdrawn"
+REOPENED = f"status:{Status.IN_PROGRESS}"  # a status change, as staff record one
+# What the staff area audits of these (staff/audit.py): the public site cannot import it.
+RESIDENT_ACTIONS = frozenset({ADDED, WITHDRAWN, REOPENED})
+# Invisible control characters (from copying, or a robot) that no one means to send; line
+# breaks and tabs are text. NUL is already dropped by the forms' strip filter.
+_INVISIBLE = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def drop_invisible(value: Any) -> Any:
+    """Remove control characters other than line breaks and tabs; end lines the Unix way."""
+    if not isinstance(value, str):
+        return value
+    # Browsers send a textarea's line breaks as CRLF: the staff mail and page want one kind.
+    return _INVISIBLE.sub("", value.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+class AddInformationForm(BaseForm):
+    """Add information to a case: one text, the honeypot and the signed start time."""
+
+    class Meta(BaseForm.Meta):
+        # Flask-WTF keeps its token in a session, and the status page has none (sessions.py):
+        # the posted status-link secret does that job, since no other site can know it.
+        csrf = False
+
+    information = TextAreaField(
+        _l("What do you want to add?"),
+        filters=[drop_invisible],
+        validators=[
+            Required(_l("Write what you want to add.")),
+            Length(max=ADDITION_MAX, message=_l("Use 5,000 characters or fewer.")),
+        ],
+    )
+
+
+class WithdrawForm(PostedForm):
+    """Withdraw a case: sent once to be asked "are you sure?", then again with the answer."""
+
+    class Meta(PostedForm.Meta):
+        csrf = False  # as for AddInformationForm: the posted secret is the proof
+
+    confirmed = HiddenField()
+
+    def is_confirmed(self) -> bool:
+        """Tell whether the resident answered yes on the confirmation page."""
+        return self.confirmed.data == "yes"
+
+
+def find_case(reference: str, secret: str) -> Case | None:
+    """Return the case the status link names, or None for any wrong or unknown link."""
+    case = None
+    if is_reference(reference):  # anything else (a NUL, a long string) must not reach the database
+        case = db.session.scalar(select(Case).where(Case.reference == reference))
+    if not secret_matches(case, secret or "") or case is None or case.spam:
+        return None  # a wrong secret looks exactly like an unknown reference
+    return case
+
+
+def was_withdrawn(case: Case) -> bool:
+    """Tell whether the resident withdrew the case."""
+    return any(event.action == WITHDRAWN for event in case.events)
+
+
+def addition_stored(submission: str | None) -> bool:
+    """Tell whether this submission of the form was stored already (a resend, a double click)."""
+    if not submission:
+        return False
+    found = db.session.scalar(
+        select(CaseEvent.id).where(CaseEvent.submission_hash == hash_secret(submission))
+    )
+    return found is not None
+
+
+def store_addition(case: Case, text: str, submission: str | None) -> None:
+    """Store what the resident added, and its staff mail, in one transaction; reopen if waiting."""
+    now = utcnow()
+    reopened = case.status == Status.WAITING
+    db.session.add(
+        CaseEvent(
+            case=case,
+            at=now,
+            action=ADDED,
+            detail=text,
+            submission_hash=hash_secret(submission) if submission else None,
+        )
+    )
+    if reopened:
+        # What staff waited for has come: back to their list, recorded as a status change.
+        case.status = Status.IN_PROGRESS
+        db.session.add(CaseEvent(case=case, at=now, action=REOPENED))
+    db.session.add(compose_addition(case, text, now, reopened))
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        if not addition_stored(submission):  # not the same form arriving twice at once
+            raise
+
+
+def withdraw(case: Case) -> None:
+    """Close the case as withdrawn by the resident and remove its personal data at once."""
+    now = utcnow()
+    case.status, case.closed_at = Status.CLOSED, now
+    # The same removal as after the retention time (cases.erase_personal_data), for one case.
+    mailed = erase_personal_data([case], now)
+    db.session.add(CaseEvent(case=case, at=now, action=WITHDRAWN))
+    db.session.add(compose_withdrawal(case))  # after the removal: it names only the reference
+    db.session.commit()
+    forget_copies(mailed)  # after the commit: a file is only removed once its row is blank

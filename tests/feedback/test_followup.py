@@ -1,0 +1,570 @@
+"""Following up on a case from the private status page: adding information, withdrawing it.
+
+On SQLite and PostgreSQL (`shared_db_app`), through the pages as a browser sends them; the
+mail is the outbox's real file backend.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from werkzeug.test import TestResponse
+
+from gvisite.extensions import db, limiter
+from gvisite.models import AuditEntry, Case, CaseEvent, OutboxMessage, Receipt
+from gvisite.outbox import send_due
+from tests.feedback.test_faults import database_down
+from tests.fixtures_forms import ALT_FORMAT_MAILBOX, DEFAULT_OWNER, STAFF_MAILBOX, count
+from tests.fixtures_staff import (
+    MadeCase,
+    StaffSite,
+    add_accounts,
+    audit_rows,
+    empty_staff_tables,
+    load_case,
+    logged_in,
+    make_case,
+)
+from tests.helpers import nu_errors, parse, translate
+
+TEXT = "Jag glömde säga att felet bara syns i mörkt läge.\nSkärmläsaren säger ingenting."
+PERSONAL = {"name": "Åsa Öberg", "email": "asa.oberg@example.se", "phone": "070-123 45 67"}
+THANKS = "Thank you. We have added your information to the case and told the staff who handle it."
+
+
+@pytest.fixture
+def site(shared_db_app: Flask) -> StaffSite:
+    """The module's app on each database, emptied (history included), with staff accounts."""
+    empty_staff_tables(shared_db_app)
+    with shared_db_app.app_context():
+        limiter.reset()
+    return StaffSite(shared_db_app, add_accounts(shared_db_app))
+
+
+def status_path(locale: str, case: MadeCase, secret: str | None = None) -> str:
+    """Return the case's private status link (its own secret, or another)."""
+    return f"/{locale}/arende/{case.reference}?nyckel={case.secret if secret is None else secret}"
+
+
+def add_form(page: BeautifulSoup) -> dict[str, str]:
+    """Return the fields the add form posts, as shown on a page."""
+    form = page.select_one("main form:has(textarea[name=information])")
+    assert form is not None, "no add form on the page"
+    fields = {tag["name"]: tag.get("value", "") for tag in form.select("input[name]")}
+    fields["information"] = form.select_one("textarea").get_text()
+    return fields
+
+
+def add(
+    client: FlaskClient, locale: str, case: MadeCase, text: str, **changes: str | None
+) -> TestResponse:
+    """Open the status page, write `text` in the add form and send it; `changes` edit fields."""
+    page = client.get(status_path(locale, case))
+    assert page.status_code == 200
+    data = {**add_form(parse(page.data)), "information": text}
+    for name, value in changes.items():
+        if value is None:
+            data.pop(name, None)
+        else:
+            data[name] = value
+    return client.post(f"/{locale}/arende/{case.reference}", data=data)
+
+
+def additions(app: Flask, case: MadeCase) -> list[str | None]:
+    """Return the texts the resident added to a case, oldest first."""
+    with app.app_context():
+        query = select(CaseEvent.detail).where(
+            CaseEvent.case_id == case.id, CaseEvent.action == "resident:added"
+        )
+        return list(db.session.scalars(query.order_by(CaseEvent.id)))
+
+
+def staff_mail(app: Flask, case: MadeCase) -> list[OutboxMessage]:
+    """Return the staff mail queued about a case, detached, oldest first."""
+    with app.app_context():
+        query = select(OutboxMessage).where(
+            OutboxMessage.case_id == case.id, OutboxMessage.purpose == "staff"
+        )
+        found = list(db.session.scalars(query.order_by(OutboxMessage.id)))
+        db.session.expunge_all()
+        return found
+
+
+def main_text(response: TestResponse) -> str:
+    """Return the text of a page's main element, white space collapsed."""
+    return " ".join(parse(response.data).select_one("main").get_text(" ").split())
+
+
+# --- Adding information ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "mailboxes"),
+    [("report", [STAFF_MAILBOX, DEFAULT_OWNER]), ("format", [ALT_FORMAT_MAILBOX, DEFAULT_OWNER])],
+)
+def test_an_addition_reaches_staff_and_reopens_a_waiting_case(
+    site: StaffSite, kind: str, mailboxes: list[str]
+) -> None:
+    app = site.app
+    case = site.case(kind, status="vantar", **PERSONAL)
+    resident = site.client()
+    response = add(resident, "sv", case, TEXT)
+    assert response.status_code == 303
+    assert response.headers["Location"] == status_path("sv", case) + "&tillagt=1"
+    confirmed = parse(resident.get(response.headers["Location"]).data)
+    assert confirmed.select_one("main [role=status]").get_text(strip=True) == translate(
+        app, "sv", THANKS
+    )
+    assert TEXT not in confirmed.get_text()  # anyone with the link sees the page: no text
+
+    stored = load_case(app, case.reference)
+    assert stored.status == "pagaende"
+    assert [(e.action, e.detail, e.actor_id) for e in stored.events] == [
+        ("resident:added", TEXT, None),
+        ("status:pagaende", None, None),
+    ]
+    # In the audit log as the system's doing, like the lines staff actions leave.
+    assert audit_rows(app) == [
+        ("resident:added", case.reference, None),
+        ("status:pagaende", case.reference, None),
+    ]
+    [mail] = staff_mail(app, case)
+    assert mail.recipients == mailboxes
+    assert mail.reply_to == PERSONAL["email"]
+    assert case.reference in mail.subject
+    assert TEXT in mail.body
+    assert f"/staff/cases/{case.reference}" in mail.body
+
+    staff_page = parse(logged_in(app, "handler").get(f"/staff/cases/{case.reference}").data)
+    history = [" ".join(item.get_text(" ").split()) for item in staff_page.select(".history li")]
+    resident_line = translate(app, "sv", "The resident")
+    added = translate(app, "sv", "added information on the status page")
+    assert any(
+        f"{resident_line}: {added}" in line and TEXT.split("\n")[0] in line for line in history
+    )
+    assert staff_page.select_one(".history .pre").get_text() == TEXT  # line breaks kept
+
+
+def test_an_addition_to_a_case_being_handled_leaves_its_status(site: StaffSite) -> None:
+    for status in ("ny", "pagaende"):
+        case = site.case(status=status)
+        assert add(site.client(), "fi", case, TEXT).status_code == 303
+        assert load_case(site.app, case.reference).status == status
+        assert additions(site.app, case) == [TEXT]
+
+
+def error_of(response: TestResponse) -> tuple[str, str]:
+    """Return the error summary's link target and text for a refused addition."""
+    link = parse(response.data).select_one("main .error-summary li a")
+    assert link is not None, "no error summary"
+    return link["href"], link.get_text(strip=True)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "Write what you want to add."),
+        (" \n\t ", "Write what you want to add."),
+        ("\x00\x01\x02", "Write what you want to add."),
+        ("å" * 5001, "Use 5,000 characters or fewer."),
+    ],
+    ids=["empty", "white space", "only control characters", "5,001 characters"],
+)
+@pytest.mark.parametrize("locale", ["sv", "ar"])
+def test_a_bad_addition_is_explained_with_the_text_kept(
+    site: StaffSite, text: str, message: str, locale: str
+) -> None:
+    case = site.case(status="vantar")
+    response = add(site.client(), locale, case, text)
+    assert response.status_code == 200
+    assert error_of(response) == ("#information", translate(site.app, locale, message))
+    page = parse(response.data)
+    assert page.title.get_text().startswith(translate(site.app, locale, "Error:"))
+    field = page.select_one("main textarea#information")
+    assert field["aria-invalid"] == "true"
+    assert "information-error" in field["aria-describedby"]
+    if len(text) > 5000:
+        assert field.get_text() == text  # kept to be shortened, not lost
+    assert add_form(page)["nyckel"] == case.secret  # the page can be sent again as it is
+    assert additions(site.app, case) == []
+    assert load_case(site.app, case.reference).status == "vantar"
+    assert staff_mail(site.app, case) == []
+
+
+def test_exactly_5000_characters_are_accepted(site: StaffSite) -> None:
+    case = site.case()
+    assert add(site.client(), "sv", case, "x" * 5000).status_code == 303
+    assert additions(site.app, case) == ["x" * 5000]
+
+
+def test_invisible_control_characters_are_dropped_and_line_breaks_kept(site: StaffSite) -> None:
+    """A NUL (PostgreSQL refuses it) or a stray control character is no reason for an error."""
+    case = site.case()
+    response = add(site.client(), "sv", case, "Rad ett\x00\x01\r\nRad\x7f två\x1b\t!")
+    assert response.status_code == 303
+    assert additions(site.app, case) == ["Rad ett\nRad två\t!"]
+
+
+@pytest.mark.parametrize("action", ["", "/aterkalla"])
+def test_a_json_body_is_refused_before_it_is_read(site: StaffSite, action: str) -> None:
+    case = site.case()
+    response = site.client().post(
+        f"/sv/arende/{case.reference}{action}",
+        json={"nyckel": case.secret, "information": TEXT, "confirmed": "yes"},
+    )
+    assert response.status_code == 415
+    assert additions(site.app, case) == []
+    assert load_case(site.app, case.reference).status == "ny"
+
+
+def wrong_links(case: MadeCase, other: MadeCase) -> dict[str, dict[str, str | None]]:
+    """Return ways to send the form without this case's secret in the body."""
+    return {
+        "no secret": {"nyckel": None},
+        "empty secret": {"nyckel": ""},
+        "wrong secret": {"nyckel": "fel" + case.secret[3:]},
+        "another case's secret": {"nyckel": other.secret},
+    }
+
+
+def test_an_addition_without_the_right_secret_is_404_and_stores_nothing(site: StaffSite) -> None:
+    case, other = site.case(), site.case()
+    client = site.client()
+    for name, changes in wrong_links(case, other).items():
+        assert add(client, "sv", case, TEXT, **changes).status_code == 404, name
+    # The secret is taken from the form's body only, never from the address.
+    data = {**add_form(parse(client.get(status_path("sv", case)).data)), "information": TEXT}
+    secret = data.pop("nyckel")
+    response = client.post(f"/sv/arende/{case.reference}?nyckel={secret}", data=data)
+    assert response.status_code == 404
+    unknown = client.post("/sv/arende/TG-2026-ZZZZZZ", data={**data, "nyckel": secret})
+    assert unknown.status_code == 404
+    assert client.post("/sv/arende/%00", data=data).status_code == 404
+    assert additions(site.app, case) == [] and additions(site.app, other) == []
+    assert count(site.app, OutboxMessage) == 0
+
+
+def test_the_same_addition_sent_twice_is_stored_once(site: StaffSite) -> None:
+    """A resend after a lost answer, or a double click: the same form, one addition."""
+    case = site.case(status="vantar")
+    client = site.client()
+    data = {**add_form(parse(client.get(status_path("sv", case)).data)), "information": TEXT}
+    first = client.post(f"/sv/arende/{case.reference}", data=data)
+    second = client.post(f"/sv/arende/{case.reference}", data=data)
+    assert first.status_code == second.status_code == 303
+    assert second.headers["Location"] == first.headers["Location"]
+    assert additions(site.app, case) == [TEXT]
+    assert len(staff_mail(site.app, case)) == 1
+    # A new form on the page is a new addition.
+    assert add(client, "sv", case, "Och en sak till.").status_code == 303
+    assert additions(site.app, case) == [TEXT, "Och en sak till."]
+
+
+def test_the_honeypot_stores_nothing_and_tells_the_robot_nothing(site: StaffSite) -> None:
+    case = site.case()
+    response = add(site.client(), "sv", case, TEXT, website="https://spam.example")
+    assert response.status_code == 303
+    assert additions(site.app, case) == [] and staff_mail(site.app, case) == []
+
+
+def test_an_addition_sent_too_fast_is_shown_again(
+    make_forms_app: Callable[..., Flask],
+) -> None:
+    app = make_forms_app(FORM_MIN_SECONDS=60)
+    case = make_case(app)
+    response = add(app.test_client(), "sv", case, TEXT)
+    assert response.status_code == 200
+    page = parse(response.data)
+    notice = translate(app, "sv", "Please check your answers and send the form again.")
+    assert page.select_one("main [data-error-summary]").get_text(strip=True) == notice
+    assert add_form(page)["information"] == TEXT
+    assert additions(app, case) == []
+
+
+def test_additions_count_against_the_forms_rate_limit(
+    make_forms_app: Callable[..., Flask],
+) -> None:
+    """The forms' limit per connection: the text comes back with the phone number."""
+    app = make_forms_app(SUBMISSION_RATE_LIMIT="1 per hour")
+    case = make_case(app)
+    client = app.test_client()
+    assert add(client, "sv", case, "", information="").status_code == 200  # an error: free
+    assert add(client, "sv", case, TEXT).status_code == 303
+    response = add(client, "sv", case, "Och en sak till.")
+    assert response.status_code == 429
+    assert int(response.headers["Retry-After"]) > 0
+    page = parse(response.data)
+    alert = page.select_one("main [role=alert] h2")
+    assert alert.get_text(strip=True) == translate(
+        app, "sv", "Too many messages from your connection"
+    )
+    assert page.select_one("main [role=alert] a[href^='tel:']") is not None
+    assert add_form(page)["information"] == "Och en sak till."
+    assert additions(app, case) == [TEXT]
+
+
+@pytest.mark.parametrize("locale", ["sv", "en"])
+def test_a_closed_case_gives_the_phone_number_instead_of_the_form(
+    site: StaffSite, locale: str
+) -> None:
+    """Closed means answered: more to say about it goes to a person, a new problem to the form."""
+    case = site.case(status="avslutad")
+    client = site.client()
+    page = parse(client.get(status_path(locale, case)).data)
+    assert page.select_one("main textarea") is None
+    assert page.select("main form") == []
+    text = " ".join(page.select_one("main").get_text(" ").split())
+    assert (
+        translate(site.app, locale, "This case is closed, so you cannot add anything to it here.")
+        in text
+    )
+    assert page.select_one("main .notice a[href^='tel:']") is not None
+    assert page.select_one(f"main a[href='/{locale}/tillganglighet/rapportera']") is not None
+    # A form shown before the case was closed: back to the page, nothing stored.
+    with site.app.app_context():
+        db.session.get(Case, case.id).status = "pagaende"
+        db.session.commit()
+    fields = {**add_form(parse(client.get(status_path(locale, case)).data)), "information": TEXT}
+    with site.app.app_context():
+        db.session.get(Case, case.id).status = "avslutad"
+        db.session.commit()
+    response = client.post(f"/{locale}/arende/{case.reference}", data=fields)
+    assert response.status_code == 303
+    assert response.headers["Location"] == status_path(locale, case)
+    assert additions(site.app, case) == []
+
+
+# --- Withdrawing -------------------------------------------------------------------------------
+
+
+def withdraw(client: FlaskClient, locale: str, case: MadeCase, confirmed: bool) -> TestResponse:
+    """Press "withdraw" on the status page, and "yes" on the question if `confirmed`."""
+    page = parse(client.get(status_path(locale, case)).data)
+    form = page.select_one("main form[action$='/aterkalla']")
+    assert form is not None, "no withdraw button"
+    data = {tag["name"]: tag["value"] for tag in form.select("input[name]")}
+    question = client.post(form["action"], data=data)
+    assert question.status_code == 200
+    if not confirmed:
+        return question
+    form = parse(question.data).select_one("main form[action$='/aterkalla']")
+    data = {tag["name"]: tag["value"] for tag in form.select("input[name]")}
+    return client.post(form["action"], data=data)
+
+
+def test_the_withdraw_button_asks_first_and_changes_nothing(site: StaffSite) -> None:
+    case = site.case(**PERSONAL)
+    client = site.client()
+    question = withdraw(client, "sv", case, confirmed=False)
+    page = parse(question.data)
+    assert page.h1.get_text(strip=True) == translate(
+        site.app,
+        "sv",
+        "Do you want to withdraw your request %(reference)s?",
+        reference=case.reference,
+    )
+    back = page.select_one("main a[href*='nyckel=']")
+    assert back["href"] == status_path("sv", case)
+    assert question.headers["Referrer-Policy"] == "no-referrer"
+    stored = load_case(site.app, case.reference)
+    assert (stored.status, stored.email, stored.events) == ("ny", PERSONAL["email"], [])
+
+
+@pytest.mark.parametrize("kind", ["report", "format"])
+def test_withdrawing_closes_the_case_and_removes_every_copy_of_its_personal_data(
+    site: StaffSite, kind: str
+) -> None:
+    app = site.app
+    case = site.case(kind, status="vantar", address="Storgatan 1, 177 30 Järfälla", **PERSONAL)
+    client = site.client()
+    assert add(client, "sv", case, TEXT).status_code == 303
+    with app.app_context():
+        db.session.add(Receipt(case_id=case.id, ticket_hash="a" * 64, secret="hemligt"))
+        db.session.commit()
+        send_due()  # the addition's staff mail is delivered: a file in instance/mail
+    mail_folder = Path(app.instance_path) / "mail"
+    assert any(TEXT.split("\n")[0] in p.read_text() for p in mail_folder.glob("*.eml"))
+
+    response = withdraw(client, "sv", case, confirmed=True)
+    assert response.status_code == 303
+    assert response.headers["Location"] == status_path("sv", case)
+
+    stored = load_case(app, case.reference)
+    assert stored.status == "avslutad" and stored.closed_at is not None
+    assert stored.purged_at is not None
+    assert (stored.name, stored.email, stored.phone, stored.address) == (None,) * 4
+    kept = {"format": "storstil", "delivery": "email"} if kind == "format" else {}
+    assert stored.answers == kept
+    assert [(e.action, e.detail) for e in stored.events] == [
+        ("resident:added", None),
+        ("status:pagaende", None),
+        ("resident:withdrawn", None),
+    ]
+    assert count(app, Receipt) == 0
+    assert ("resident:withdrawn", case.reference, None) in audit_rows(app)
+    [addition_mail, withdrawn_mail] = staff_mail(app, case)
+    assert (addition_mail.subject, addition_mail.body, addition_mail.recipients) == ("", "", [])
+    assert case.reference in withdrawn_mail.subject
+    with app.app_context():
+        rows = [
+            str([getattr(row, column.key) for column in type(row).__table__.columns])
+            for model in (Case, CaseEvent, OutboxMessage, Receipt, AuditEntry)
+            for row in db.session.scalars(select(model))
+        ]
+    everything = "\n".join(rows)
+    for private in [*PERSONAL.values(), "Storgatan", TEXT.split("\n")[0], "hemligt"]:
+        assert private not in everything, private
+    for file in mail_folder.glob("*.eml"):
+        content = file.read_text()
+        assert all(p not in content for p in [*PERSONAL.values(), TEXT.split("\n")[0]]), file
+
+    page = parse(client.get(status_path("sv", case)).data)
+    text = " ".join(page.select_one("main").get_text(" ").split())
+    assert translate(app, "sv", "Withdrawn by you") in text
+    assert page.select("main form") == []
+    again = client.post(
+        f"/sv/arende/{case.reference}/aterkalla", data={"nyckel": case.secret, "confirmed": "yes"}
+    )
+    assert again.status_code == 303  # withdrawn already: nothing more happens
+    assert len(staff_mail(app, case)) == 2
+
+    staff_page = parse(logged_in(app, "handler").get(f"/staff/cases/{case.reference}").data)
+    history = " ".join(staff_page.select_one(".history").get_text(" ").split())
+    assert (
+        translate(
+            app,
+            "sv",
+            "withdrew the request on the status page: the case was closed and its personal data"
+            " removed",
+        )
+        in history
+    )
+
+
+def test_mail_not_yet_delivered_is_never_sent_after_a_withdrawal(site: StaffSite) -> None:
+    case = site.case(**PERSONAL)
+    client = site.client()
+    assert add(client, "sv", case, TEXT).status_code == 303  # queued, not delivered
+    assert withdraw(client, "sv", case, confirmed=True).status_code == 303
+    [addition_mail, withdrawn_mail] = staff_mail(site.app, case)
+    assert (addition_mail.status, withdrawn_mail.status) == ("cancelled", "pending")
+    with site.app.app_context():
+        assert send_due() == (1, 0)  # only the withdrawal's own mail
+    staff_page = parse(logged_in(site.app, "handler").get(f"/staff/cases/{case.reference}").data)
+    assert (
+        translate(site.app, "sv", "Not sent: the personal data was removed")
+        in staff_page.get_text()
+    )
+
+
+def test_a_withdrawal_without_the_right_secret_is_404_and_changes_nothing(
+    site: StaffSite,
+) -> None:
+    case, other = site.case(**PERSONAL), site.case()
+    client = site.client()
+    url = f"/sv/arende/{case.reference}/aterkalla"
+    for name, changes in wrong_links(case, other).items():
+        data = {"confirmed": "yes", **{k: v for k, v in changes.items() if v is not None}}
+        assert client.post(url, data=data).status_code == 404, name
+    assert client.post(f"{url}?nyckel={case.secret}", data={"confirmed": "yes"}).status_code == 404
+    assert load_case(site.app, case.reference).email == PERSONAL["email"]
+
+
+# --- The database down, and what is logged -----------------------------------------------------
+
+
+@pytest.mark.parametrize("locale", ["sv", "ar"])
+def test_an_addition_during_an_outage_is_refused_with_the_text_kept(
+    site: StaffSite, caplog: pytest.LogCaptureFixture, locale: str
+) -> None:
+    app = site.app
+    case = site.case(status="vantar")
+    client = site.client()
+    data = {**add_form(parse(client.get(status_path(locale, case)).data)), "information": TEXT}
+    with caplog.at_level(logging.DEBUG), database_down(app):
+        response = client.post(f"/{locale}/arende/{case.reference}", data=data)
+        refused = client.post(
+            f"/{locale}/arende/{case.reference}/aterkalla",
+            data={"nyckel": case.secret, "confirmed": "yes"},
+        )
+    assert response.status_code == refused.status_code == 503
+    assert int(response.headers["Retry-After"]) > 0 and int(refused.headers["Retry-After"]) > 0
+    page = parse(response.data)
+    assert page.select_one("main [role=alert] h2").get_text(strip=True) == translate(
+        app, locale, "Your form was not sent"
+    )
+    shown = add_form(page)
+    assert shown["information"] == TEXT and shown["nyckel"] == case.secret
+    assert case.secret not in caplog.text and TEXT.split("\n")[0] not in caplog.text
+    assert "could not be stored" in caplog.text
+    # Back up: the page as shown sends, once.
+    assert client.post(f"/{locale}/arende/{case.reference}", data=shown).status_code == 303
+    assert client.post(f"/{locale}/arende/{case.reference}", data=shown).status_code == 303
+    assert additions(app, case) == [TEXT]
+    assert load_case(app, case.reference).status == "pagaende"
+
+
+def test_the_secret_stays_out_of_logs_addresses_and_referers(
+    site: StaffSite, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The forms post it in their body; every page that holds it sends no Referer."""
+    case = site.case(status="vantar", **PERSONAL)
+    client = site.client()
+    with caplog.at_level(logging.DEBUG):
+        shown = client.get(status_path("sv", case))
+        errors = add(client, "sv", case, "")
+        added = add(client, "sv", case, TEXT)
+        confirmed = client.get(added.headers["Location"])
+        question = withdraw(client, "sv", case, confirmed=False)
+    for response in (shown, errors, confirmed, question):
+        assert response.headers["Referrer-Policy"] == "no-referrer"
+        assert response.headers["Cache-Control"] == "no-store"
+        for form in parse(response.data).select("main form"):
+            assert case.secret not in form["action"]
+    assert "Set-Cookie" not in str(shown.headers) + str(added.headers)
+    assert case.secret not in caplog.text
+    assert TEXT.split("\n")[0] not in caplog.text
+
+
+# --- Valid HTML ----------------------------------------------------------------------------------
+
+
+def test_every_state_of_the_status_page_is_valid_html(site: StaffSite) -> None:
+    app = site.app
+    client = site.client()
+    documents: dict[str, str] = {}
+    for locale in ("sv", "ar"):
+        case = site.case(status="vantar", locale=locale)
+        documents[f"{locale} open"] = client.get(status_path(locale, case)).get_data(as_text=True)
+        documents[f"{locale} errors"] = add(client, locale, case, "").get_data(as_text=True)
+        added = add(client, locale, case, TEXT)
+        documents[f"{locale} added"] = client.get(added.headers["Location"]).get_data(as_text=True)
+        question = withdraw(client, locale, case, confirmed=False)
+        documents[f"{locale} are you sure"] = question.get_data(as_text=True)
+        with database_down(app):
+            data = {"nyckel": case.secret, "information": TEXT}
+            documents[f"{locale} 503"] = client.post(
+                f"/{locale}/arende/{case.reference}", data=data
+            ).get_data(as_text=True)
+            documents[f"{locale} withdraw 503"] = client.post(
+                f"/{locale}/arende/{case.reference}/aterkalla", data={**data, "confirmed": "yes"}
+            ).get_data(as_text=True)
+        assert withdraw(client, locale, case, confirmed=True).status_code == 303
+        documents[f"{locale} withdrawn"] = client.get(status_path(locale, case)).get_data(
+            as_text=True
+        )
+        closed = site.case(status="avslutad", locale=locale)
+        documents[f"{locale} closed"] = client.get(status_path(locale, closed)).get_data(
+            as_text=True
+        )
+        staff = logged_in(app, "handler").get(f"/staff/cases/{case.reference}")
+        documents[f"{locale} staff case"] = staff.get_data(as_text=True)
+    errors = nu_errors(documents)
+    assert not errors, "\n".join(errors)
