@@ -17,6 +17,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import (
     assets,
+    deploy,
     errors,
     feedback,
     formats,
@@ -37,7 +38,7 @@ from .templating import init_templating
 
 # The parts of the site, in the order they register. Pages come first: they load the content
 # the others read, and the URL converter for `/<locale>/` that every part's routes use.
-PARTS = (pages, statement, feedback, staff, formats, outbox, security, assets, errors)
+PARTS = (pages, statement, feedback, staff, formats, outbox, security, assets, errors, deploy)
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
