@@ -426,7 +426,13 @@ def running_nginx(folder: Path, ports: tuple[int, ...]) -> Iterator[NginxServer]
     try:
         up = wait_until(lambda: all(port_open(port) for port in ports), seconds=30)
         if not up or server.process.poll() is not None:
-            raise RuntimeError(f"nginx did not start: {server.error_log()}")
+            stop_process(server.process)
+            said = (
+                server.process.stderr.read().decode(errors="replace")
+                if server.process.stderr
+                else ""
+            )
+            raise RuntimeError(f"nginx did not start: {said} {server.error_log()}")
         yield server
     finally:
         stop_process(server.process, signal.SIGQUIT)  # a graceful stop: requests finish
