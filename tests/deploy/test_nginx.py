@@ -250,7 +250,10 @@ def test_format_files_are_served_by_nginx_with_the_apps_names_and_types(site: Fr
         for name in ("Content-Type", "Content-Disposition", "Cache-Control", "Link"):
             assert answer.all(name) == from_app.all(name), (path, name)
         assert_security_headers(answer)
-    # nginx answered them itself: the app saw only the requests made to it directly.
+    # nginx answered them itself: the app saw only the requests made to it directly (gunicorn
+    # logs each just after answering, so wait for the last line, then for any stragglers).
+    assert wait_until(lambda: len(app.requests()) - asked_before >= len(files), seconds=10)
+    time.sleep(0.5)
     assert len(app.requests()) - asked_before == len(files)
     names = {path: client.get(path).headers["Content-Disposition"] for path, _ in files}
     assert names["/formats/sv/om-gvi.storstil.pdf"] == "inline; filename=om-gvi-storstil.pdf"
