@@ -12,6 +12,7 @@ import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,7 +23,7 @@ from tests.conftest import close_database, make_app
 from tests.deploy.fronted import SERVER_NAME, Answer, Fronted, fronted_site, plain_request
 from tests.fixtures_forms import REPORT_ANSWERS
 from tests.fixtures_servers import wait_until
-from tests.helpers import parse
+from tests.helpers import assert_no_axe_violations, parse, watched_context
 
 HSTS = "Strict-Transport-Security"
 LIMIT = 2  # accepted submissions per client address and hour, in this module's app
@@ -186,10 +187,20 @@ DOWN_PAGES = {  # path: (the locale of its 503 page, that page's heading)
 }
 
 
-def test_while_the_app_is_down_nginx_answers_503_in_the_pages_language(site: Fronted) -> None:
+def test_while_the_app_is_down_nginx_answers_503_in_the_pages_language(
+    site: Fronted, browser: Any
+) -> None:
     client = site.client()
     site.apps[0].stop()
     try:
+        # What a resident sees: the site's page, styled, accessible, in right-to-left Arabic too.
+        for path in ("/ar/tillganglighet/rapportera", "/staff/login"):
+            with watched_context(browser, site.url, ignore_https_errors=True) as (context, log):
+                tab = context.new_page()
+                assert tab.goto(site.url + path).status == 503
+                assert tab.evaluate("getComputedStyle(document.body).margin") != "8px"
+                assert_no_axe_violations(tab)
+                assert not log.foreign
         for path, (locale, heading) in DOWN_PAGES.items():
             for method in ("GET", "POST"):
                 answer = client.request(method, path, b"a=b", {"Content-Type": "text/plain"})
