@@ -37,6 +37,7 @@ from tests.helpers import PROJECT_ROOT, require_tool
 
 BIN = Path(sys.executable).parent
 SERVER_NAME = "localhost"
+CACHE_SECONDS = 3  # NGINX_CACHE_SECONDS in the tests: short, so they can wait it out
 FIELD = re.compile(r'name="(csrf_token|started)"[^>]*value="([^"]*)"')
 
 
@@ -173,7 +174,7 @@ def site_env(folder: Path, https_port: int, **settings: str) -> dict[str, str]:
             "FORMATS_REFRESH_SECONDS": "0",  # no format builds eating the test machine's CPU
             "FORM_MIN_SECONDS": "0",
             "MAIL_BACKEND": "file",
-            "NGINX_CACHE_SECONDS": "2",
+            "NGINX_CACHE_SECONDS": str(CACHE_SECONDS),
         }
     )
     env.update(settings)

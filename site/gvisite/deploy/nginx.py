@@ -228,7 +228,7 @@ def context(app: Flask, site: NginxSite) -> dict[str, Any]:
         "status_folder": re.escape(STATUS_FOLDER),
         "staff_path": STAFF_PATH,
         "headers": security_headers(),
-        "max_body": int(config["MAX_CONTENT_LENGTH"]),
+        "max_body": int(config["MAX_CONTENT_LENGTH"] or 0),  # 0: no limit, in both
         "cache_seconds": int(config["NGINX_CACHE_SECONDS"]),
         "retry_after": RETRY_AFTER_SECONDS,
         "formats_dir": Path(config["FORMATS_DIR"]).resolve(),
