@@ -21,7 +21,6 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from email.message import Message
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from tests.fixtures_servers import (
@@ -283,15 +282,22 @@ class Client:
         """GET a path."""
         return self.request("GET", path, headers=headers)
 
-    def submit(self, path: str, answers: Mapping[str, str], **headers: str) -> Answer:
-        """Fill in a form as a browser would (token, start time, cookie) and send it."""
+    def form(self, path: str) -> dict[str, str]:
+        """Open a form and return its hidden fields (CSRF token, start time, honeypot)."""
         page = self.get(path)
         assert page.status == 200, (page.status, page.text[:500])
-        fields: dict[str, Any] = {**dict(FIELD.findall(page.text)), "website": "", **answers}
+        return {**dict(FIELD.findall(page.text)), "website": ""}
+
+    def post(self, path: str, fields: Mapping[str, str], **headers: str) -> Answer:
+        """Send a form's fields as a browser would, from the form's own page."""
         origin = f"https://{SERVER_NAME}:{self.port}"
         sent = {"Content-Type": "application/x-www-form-urlencoded", "Origin": origin,
                 "Referer": origin + urlsplit(path).path, **headers}  # fmt: skip
         return self.request("POST", path, urlencode(fields).encode(), sent)
+
+    def submit(self, path: str, answers: Mapping[str, str], **headers: str) -> Answer:
+        """Fill in a form as a browser would (token, start time, cookie) and send it."""
+        return self.post(path, {**self.form(path), **answers}, **headers)
 
 
 def plain_request(port: int, path: str, host: str = SERVER_NAME) -> Answer:

@@ -17,7 +17,14 @@ import pytest
 
 from tests.deploy.fronted import Client, Fronted, fronted_site
 from tests.fixtures_forms import ALT_FORMAT_MAILBOX, REPORT_ANSWERS, STAFF_MAILBOX
-from tests.fixtures_servers import PostgresServer, RedisServer, SmtpServer, wait_until
+from tests.fixtures_servers import (
+    PostgresServer,
+    RedisServer,
+    SmtpServer,
+    running_postgres,
+    wait_until,
+)
+from tests.helpers import parse
 
 LIMIT = 3  # accepted submissions per client address and hour
 FORM = "/sv/tillganglighet/rapportera"
@@ -25,11 +32,18 @@ RESIDENTS = 8
 
 
 @pytest.fixture(scope="module")
+def postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL cluster of this module's own, which a test stops and starts again."""
+    with running_postgres() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
 def cluster(
-    postgres_server: PostgresServer, redis_server: RedisServer, smtp_session: SmtpServer
+    postgres: PostgresServer, redis_server: RedisServer, smtp_session: SmtpServer
 ) -> Iterator[Fronted]:
     """Two app servers, two outbox workers and nginx over one PostgreSQL and one Redis."""
-    database = postgres_server.new_database()
+    database = postgres.new_database()
     with fronted_site(
         servers=2,
         workers=2,
@@ -127,3 +141,27 @@ def test_the_rate_limit_holds_across_both_servers(cluster: Fronted) -> None:
     assert all(seen.values()), seen  # both servers answered some, and counted them all
     # Another resident is not held back by this one.
     assert cluster.client("127.0.0.51").submit(FORM, answers).status == 303
+
+
+def test_while_the_database_is_down_the_form_comes_back_with_the_answers(
+    cluster: Fronted, postgres: PostgresServer
+) -> None:
+    client = cluster.client("127.0.0.60")
+    problem = "Under avbrottet: menyn går inte att öppna med tangentbordet."
+    fields = {**client.form(FORM), **REPORT_ANSWERS, "problem": problem}
+    postgres.stop("fast")
+    try:
+        # Sent again, as the page tells the resident to: each time the app's own page with
+        # the answers (nginx passes the app's 503 on), on whichever server it reaches.
+        for _ in range(len(cluster.apps) + 1):
+            answer = client.post(FORM, fields)
+            assert answer.status == 503
+            assert answer.headers["Retry-After"] == "60"
+            shown = parse(answer.body).select_one("textarea[name=problem]")
+            assert shown is not None, answer.text[:1000]
+            assert shown.get_text() == problem
+    finally:
+        postgres.start()
+    again = parse(answer.body)
+    fields.update({tag["name"]: tag["value"] for tag in again.select("input[type=hidden][name]")})
+    assert client.post(FORM, fields).status == 303
