@@ -155,4 +155,5 @@ def main(argv: list[str] | None = None) -> float:
 
 
 if __name__ == "__main__":
-    main()
+    # Run by benchmarks/run.py (runpy), the command line is run.py's: take the defaults then.
+    main(sys.argv[1:] if Path(sys.argv[0]).stem == "nginx" else [])
