@@ -188,6 +188,9 @@ def deploy(env: Mapping[str, str], out: Path, https: int, http: int, upstreams: 
             "--cert", str(cert), "--key", str(key)]  # fmt: skip
     for port in upstreams:
         args += ["--upstream", f"127.0.0.1:{port}"]
+    if os.geteuid() == 0:
+        # nginx's workers would run as `nobody`, who may not reach a checkout under /root.
+        args += ["--user", "root"]
     done = flask(env, *args)
     assert done.returncode == 0, done.stderr + done.stdout
 
