@@ -1,4 +1,5 @@
-"""The real servers the tests run against: HTTP in a thread, SMTP, PostgreSQL, Chromium.
+"""The real servers the tests run against: HTTP in a thread, SMTP, PostgreSQL, Redis, nginx,
+Chromium.
 
 Each starts on 127.0.0.1 only, on a free port, and stops when its scope ends.
 """
@@ -8,10 +9,12 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -283,6 +286,158 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'cases.sqlite3'}"
     server: PostgresServer = request.getfixturevalue("postgres_server")
     return server.new_database()
+
+
+# --- Redis ------------------------------------------------------------------------------------
+
+
+@dataclass
+class RedisServer:
+    """A throw-away Redis server on 127.0.0.1 that keeps nothing on disk."""
+
+    port: int
+    folder: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        """Return the address the app's RATELIMIT_STORAGE_URI takes."""
+        return f"redis://127.0.0.1:{self.port}"
+
+    def ping(self) -> bool:
+        """Tell whether the server answers PING."""
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=2) as connection:
+                connection.sendall(b"PING\r\n")
+                return connection.recv(64).startswith(b"+PONG")
+        except OSError:
+            return False
+
+
+@contextmanager
+def running_redis() -> Iterator[RedisServer]:
+    """Start Debian's redis-server on 127.0.0.1 and a free port; remove it afterwards."""
+    binary = shutil.which("redis-server")
+    require_tool(binary is not None, "Redis (Debian redis-server)")
+    assert binary is not None
+    folder = Path(tempfile.mkdtemp(prefix="gvisite-redis-"))
+    server = RedisServer(free_port(), folder)
+    options = ["--bind", "127.0.0.1", "--port", str(server.port), "--dir", str(folder)]
+    options += ["--save", "", "--appendonly", "no", "--daemonize", "no"]
+    log = open(folder / "log", "wb")  # noqa: SIM115  (closed below)
+    try:
+        server.process = subprocess.Popen([binary, *options], stdout=log, stderr=log)
+        if not wait_until(server.ping, seconds=30):
+            raise RuntimeError(f"redis-server did not start: {(folder / 'log').read_text()}")
+        yield server
+    finally:
+        stop_process(server.process)
+        log.close()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """Run Redis for the session; fail in CI, skip elsewhere, if it is not installed."""
+    with running_redis() as server:
+        yield server
+
+
+def wait_until(condition: Callable[[], bool], seconds: float, step: float = 0.1) -> bool:
+    """Poll a condition until it holds or the time is up; return whether it held."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(step)
+    return condition()
+
+
+def stop_process(process: subprocess.Popen[bytes] | None, sig: int = signal.SIGTERM) -> None:
+    """Stop a process we started and reap it (killed if it does not stop in 20 s)."""
+    if process is None or process.poll() is not None:
+        return
+    process.send_signal(sig)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def port_open(port: int) -> bool:
+    """Tell whether something accepts connections on 127.0.0.1:port."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+# --- nginx ------------------------------------------------------------------------------------
+
+
+def require_nginx() -> str:
+    """Return Debian's nginx; fail in CI, skip elsewhere, if it is not installed."""
+    binary = shutil.which("nginx") or (
+        "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
+    )
+    require_tool(binary is not None, "nginx (Debian nginx-light)")
+    assert binary is not None
+    return binary
+
+
+@dataclass
+class NginxServer:
+    """nginx running the configuration in a folder, as `flask deploy nginx` wrote it."""
+
+    folder: Path
+    ports: tuple[int, ...]
+    process: subprocess.Popen[bytes] | None = None
+
+    def command(self, *extra: str) -> list[str]:
+        """Return the nginx command line for this folder."""
+        return [
+            require_nginx(),
+            "-c",
+            str(self.folder / "nginx.conf"),
+            "-p",
+            str(self.folder),
+            *extra,
+        ]
+
+    def check(self) -> subprocess.CompletedProcess[str]:
+        """Run `nginx -t` on the configuration."""
+        return subprocess.run(self.command("-t"), capture_output=True, text=True, timeout=60)
+
+    def error_log(self) -> str:
+        """Return nginx's error log so far."""
+        path = self.folder / "logs" / "error.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+
+@contextmanager
+def running_nginx(folder: Path, ports: tuple[int, ...]) -> Iterator[NginxServer]:
+    """Run nginx in the foreground on a written configuration until the block ends."""
+    server = NginxServer(folder, ports)
+    server.process = subprocess.Popen(
+        server.command("-g", "daemon off;"), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    try:
+        up = wait_until(lambda: all(port_open(port) for port in ports), seconds=30)
+        if not up or server.process.poll() is not None:
+            stop_process(server.process)
+            said = (
+                server.process.stderr.read().decode(errors="replace")
+                if server.process.stderr
+                else ""
+            )
+            raise RuntimeError(f"nginx did not start: {said} {server.error_log()}")
+        yield server
+    finally:
+        stop_process(server.process, signal.SIGQUIT)  # a graceful stop: requests finish
+        if server.process.stderr is not None:
+            server.process.stderr.close()
 
 
 # --- Chromium -----------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from . import (
     assets,
     contact,
+    deploy,
     errors,
     feedback,
     formats,
@@ -51,6 +52,7 @@ PARTS = (
     security,
     assets,
     errors,
+    deploy,
 )
 
 

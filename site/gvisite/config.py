@@ -23,6 +23,7 @@ _INT_VARS = {
     "TRUSTED_PROXIES",
     "FORMATS_REFRESH_SECONDS",
     "OUTBOX_CLAIM_SECONDS",
+    "NGINX_CACHE_SECONDS",
 }
 _STR_VARS = {
     "SECRET_KEY",
@@ -80,6 +81,9 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "FORMATS_DIR": str(Path(instance_path) / "formats"),
         "FORMATS_REFRESH_SECONDS": None,  # 60, or off while TESTING; 0 turns it off
         "TRUSTED_PROXIES": 0,
+        # How long nginx (`flask deploy nginx`) serves a public page from its cache before it asks
+        # the app again: a published change to the statement shows within this many seconds.
+        "NGINX_CACHE_SECONDS": 5,
         "HOST": "127.0.0.1",
         "PORT": 5000,
         # Bound parameters are residents' answers: never in an error message or a log line.
