@@ -22,6 +22,7 @@ from . import (
     formats,
     outbox,
     pages,
+    prebuilt,
     ratelimits,  # noqa: F401  (defines the `database://` store for Flask-Limiter)
     security,
     sessions,
@@ -36,8 +37,9 @@ from .pages.cli import make_content_cli
 from .templating import init_templating
 
 # The parts of the site, in the order they register. Pages come first: they load the content
-# the others read, and the URL converter for `/<locale>/` that every part's routes use.
-PARTS = (pages, statement, feedback, staff, formats, outbox, security, assets, errors)
+# the others read, and the URL converter for `/<locale>/` that every part's routes use. The
+# pre-built pages wrap the app before security does: the host check stays in front of them.
+PARTS = (pages, statement, feedback, staff, formats, outbox, prebuilt, security, assets, errors)
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
