@@ -11,6 +11,8 @@ export HOST PORT
 # What the site itself needs from Debian (the other-format tools), and what the tests add.
 RUN_DEBIAN := espeak-ng liblouis-bin liblouis-data lame pandoc fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0
 TEST_DEBIAN := chromium default-jre-headless epubcheck postgresql
+# What `make bench` adds: the load generator, and nginx as the ceiling pages are measured against.
+BENCH_DEBIAN := wrk nginx-light
 PO_FILES := $(wildcard translations/*/LC_MESSAGES/messages.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
@@ -66,11 +68,13 @@ lock: $(TOOLS)/.installed
 audit: $(TOOLS)/.installed
 	$(TOOLS)/bin/python scripts/audit.py requirements/test.lock
 
-.PHONY: debian-run debian-test
+.PHONY: debian-run debian-test debian-bench
 debian-run:
 	@scripts/ensure-debian-packages $(RUN_DEBIAN)
 debian-test:
 	@scripts/ensure-debian-packages $(TEST_DEBIAN)
+debian-bench:
+	@scripts/ensure-debian-packages $(BENCH_DEBIAN)
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
@@ -98,7 +102,7 @@ format: $(VENV)/.test-installed
 check-content: $(VENV)/.run-installed
 	$(FLASK) content check
 
-bench: $(VENV)/.test-installed translations-compile
+bench: $(VENV)/.test-installed debian-bench translations-compile
 	$(BIN)/python benchmarks/run.py
 
 # The fault soak: 3,000 submissions per database while workers, SMTP and PostgreSQL fail.
