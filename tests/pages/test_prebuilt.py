@@ -132,7 +132,7 @@ def test_the_second_request_renders_no_template_and_reads_no_database(
 def test_a_page_asked_with_a_query_string_or_head_first_is_kept_as_the_page_itself(
     app: Flask, client: FlaskClient
 ) -> None:
-    _, headers, body = flask_answer(app, "/sv/tillganglighet")
+    _, _, body = flask_answer(app, "/sv/tillganglighet")
     head = client.head("/sv/tillganglighet?page=/sv/om-gvi")
     assert head.status_code == 200 and head.data == b""
     assert head.headers["Content-Length"] == str(len(body))
@@ -439,3 +439,32 @@ def test_reading_kept_pages_with_a_cookie_sets_none(site_client: FlaskClient, si
             response = site_client.get(url)
             assert response.status_code == 200
             assert "Set-Cookie" not in response.headers, url
+
+
+def test_over_https_a_kept_page_and_its_304_carry_hsts(tmp_path: Path) -> None:
+    app = create_app(app_config(tmp_path / "instance", SITE_URL="https://gvi.example.se"))
+    try:
+        client = app.test_client()
+        _, expected, _ = flask_answer(app, "/sv/om-gvi")
+        assert expected["Strict-Transport-Security"]
+        hsts = expected["Strict-Transport-Security"]
+        for _ in range(2):
+            page = client.get("/sv/om-gvi")
+            assert page.headers["Strict-Transport-Security"] == hsts
+        again = client.get("/sv/om-gvi", headers={"If-None-Match": page.headers["ETag"]})
+        assert again.status_code == 304
+        assert again.headers["Strict-Transport-Security"] == hsts
+    finally:
+        close_database(app)
+
+
+def test_a_forked_worker_starts_with_nothing_kept(app: Flask, client: FlaskClient) -> None:
+    """A worker forked from a process that served pages renders its first request itself."""
+    client.get("/sv/")
+    assert kept_paths(app) == {"/sv/"}
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child only reports through its exit status
+        os._exit(0 if kept_paths(app) == set() else 1)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert kept_paths(app) == {"/sv/"}
