@@ -303,12 +303,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=4.0, help="wrk's time per turn")
     parser.add_argument("--rounds", type=int, default=3, help="turns per server (median kept)")
-    args = parser.parse_args()
-    # A stop (timeout, Ctrl-C) still stops the servers and removes the temporary folder.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    # Run by benchmarks/run.py, whose own arguments (benchmark names) are left to it.
+    args, _names = parser.parse_known_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed: `make bench` installs it (Debian package wrk)")
-    report(*run(args.seconds, args.rounds))
+    # A stop (timeout, kill) still stops the servers and removes the temporary folder.
+    previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    try:
+        report(*run(args.seconds, args.rounds))
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":
