@@ -24,6 +24,7 @@ from . import (
     formats,
     outbox,
     pages,
+    prebuilt,
     ratelimits,  # noqa: F401  (defines the `database://` store for Flask-Limiter)
     search,
     security,
@@ -39,7 +40,8 @@ from .pages.cli import make_content_cli
 from .templating import init_templating
 
 # The parts of the site, in the order they register. Pages come first: they load the content
-# the others read, and the URL converter for `/<locale>/` that every part's routes use.
+# the others read, and the URL converter for `/<locale>/` that every part's routes use. The
+# pre-built pages wrap the app before security does: the host check stays in front of them.
 PARTS = (
     pages,
     statement,
@@ -49,6 +51,7 @@ PARTS = (
     staff,
     formats,
     outbox,
+    prebuilt,
     security,
     assets,
     errors,

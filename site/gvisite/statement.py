@@ -18,6 +18,7 @@ from .extensions import db
 from .i18n import DEFAULT_LOCALE
 from .models import PublishedProblem
 from .pages.load import ContentError, current_site
+from .prebuilt.stamp import dont_keep
 from .workdays import local_date
 
 STATEMENT_FILE = "tillganglighet.yaml"
@@ -128,6 +129,7 @@ def read_published(read: Callable[[], T], fallback: T) -> T:
     except SQLAlchemyError:
         current_app.logger.exception("cannot read published problems")
         db.session.rollback()
+        dont_keep()  # a statement without them must not be served on after the database is back
         return fallback
 
 

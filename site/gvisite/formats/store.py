@@ -15,6 +15,7 @@ from typing import Any
 
 from flask import Flask, current_app
 
+from ..prebuilt.stamp import pages_changed
 from ..statement import problems_version, read_published
 from .catalogue import Format
 from .source import STATEMENT, render_source
@@ -60,6 +61,7 @@ class Store:
         """Record a page's built files; readers see the old record or the new one, never half."""
         path = self.manifest_file(locale, name)
         write_atomic(path, json.dumps({"formats": entries}, indent=1, sort_keys=True).encode())
+        pages_changed(self.root)  # the page's "Other formats" block changed, in every process
 
 
 def write_atomic(path: Path, data: bytes) -> None:
