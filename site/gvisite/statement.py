@@ -252,7 +252,10 @@ def statement_data(locale: str) -> dict[str, Any]:
         "website": {"name": _localized(data["website"], locale), "url": f"{site}/"},
         "responsible": _localized(data["responsible"], locale),
         "law": "Lag (2018:1937) om tillgänglighet till digital offentlig service",
-        "compliance": {"status": COMPLIANCE_CODES[data["compliance"]], DEFAULT_LOCALE: data["compliance"]},
+        "compliance": {
+            "status": COMPLIANCE_CODES[data["compliance"]],
+            DEFAULT_LOCALE: data["compliance"],
+        },
         "known_problems": problems,
         "disproportionate_burden": exemptions("disproportionate_burden"),
         "outside_scope": exemptions("outside_scope"),

@@ -36,9 +36,10 @@ OURS = {"etag", "last-modified", "cache-control", "vary"}  # what the layer adds
 def public_urls(site: Site) -> list[str]:
     """Return every page the layer keeps: content, statements, feeds, sitemap, robots.txt."""
     pages = sorted(page.url for page in site.pages.values())
-    statements = [f"/{code}/tillganglighet" for code in LOCALES]
+    statements = [f"/{code}/tillganglighet{end}" for code in LOCALES for end in ("", ".json")]
+    contact = [f"/{code}/kontakt" for code in LOCALES]
     feeds = [f"/{code}/nyheter/feed.atom" for code in LOCALES]
-    return [*pages, *statements, *feeds, "/sitemap.xml", "/robots.txt"]
+    return [*pages, *statements, *contact, *feeds, "/sitemap.xml", "/robots.txt"]
 
 
 def layer(app: Flask) -> PrebuiltPages:
@@ -143,6 +144,14 @@ def test_a_page_asked_with_a_query_string_or_head_first_is_kept_as_the_page_itse
             assert response.headers["ETag"] == head.headers["ETag"]
     assert names == []
     assert kept_paths(app) == {"/sv/tillganglighet"}
+
+
+def test_search_results_are_never_kept(app: Flask, client: FlaskClient) -> None:
+    """The search page depends on its query: each query gets its own results, none is kept."""
+    found = client.get("/sv/sok", query_string={"q": "stöd"}).get_data(as_text=True)
+    nothing = client.get("/sv/sok", query_string={"q": "xylofonorkester"}).get_data(as_text=True)
+    assert 'class="search-results"' in found and 'class="search-results"' not in nothing
+    assert not any(path.endswith("/sok") for path in kept_paths(app))
 
 
 def test_head_sends_the_headers_of_get_without_the_body(site_client: FlaskClient) -> None:
