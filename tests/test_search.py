@@ -20,6 +20,7 @@ def results(client: FlaskClient, locale: str, query: str) -> list[str]:
     response = client.get(f"/{locale}/sok", query_string={"q": query})
     assert response.status_code == 200
     assert "Set-Cookie" not in response.headers
+    assert response.headers["Cache-Control"] == "no-store"  # not kept on a shared computer
     return [a["href"] for a in parse(response.data).select("main .search-results h3 a")]
 
 

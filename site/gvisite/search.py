@@ -17,12 +17,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 import snowballstemmer
-from flask import Blueprint, Flask, current_app, render_template, request
+from flask import Blueprint, Flask, Response, current_app, make_response, render_template, request
 from markupsafe import Markup, escape
 
 from .formats.text import read_blocks
 from .i18n import DEFAULT_LOCALE, LOCALES
 from .pages.load import Page, current_site
+from .security import private
 
 bp = Blueprint("search", __name__)
 
@@ -205,11 +206,11 @@ def search(query: str, locale: str) -> list[Result]:
 
 
 @bp.get("/<locale:locale>/sok")
-def results(locale: str) -> str:
-    """Show the results for `?q=`, or an empty search page."""
+def results(locale: str) -> Response:
+    """Show the results for `?q=`, or an empty search page; no cache keeps what was asked."""
     query = clean_query(request.args.get("q", ""))
     found = search(query, locale) if query else []
-    return render_template("search.html", query=query, results=found)
+    return private(make_response(render_template("search.html", query=query, results=found)))
 
 
 class _NoQueries(logging.Filter):
