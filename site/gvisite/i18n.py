@@ -2,7 +2,7 @@
 
 A `SiteLocale` is the only place a language is described: the language menu, the text
 direction, the voice that reads pages aloud, the braille table, the linter's vague link
-texts and the staff's publish form are all made from `LOCALES`. Adding a language is one
+texts, the easy-to-read pages and the staff's publish form are all made from `LOCALES`. Adding a language is one
 record here, plus its pages in `content/<code>/` and its catalog in `translations/<code>/`.
 """
 
@@ -13,6 +13,14 @@ from pathlib import Path
 
 from babel import Locale
 from flask import Flask, request
+
+
+@dataclass(frozen=True)
+class EasyToRead:
+    """A locale's easy-to-read pages (lättläst, selkokieli): a folder of its own, and its name."""
+
+    folder: str  # under content/<code>/; `<folder>/<path>` retells the ordinary page `<path>`
+    name: str  # in the language menu, written in the language itself
 
 
 @dataclass(frozen=True)
@@ -30,16 +38,19 @@ class SiteLocale:
     # Link texts that say nothing out of context (WCAG 2.4.4), lower case, for the linter.
     vague_link_texts: frozenset[str]
     direction: str = "ltr"
+    easy_to_read: EasyToRead | None = None  # None: the locale has no easy-to-read pages
 
 
 LOCALES: dict[str, SiteLocale] = {
     locale.code: locale
     for locale in (
         SiteLocale("sv", "Svenska", "sv", "swe", "sv-g0.utb",
-                   frozenset({"här", "klicka här", "läs mer", "mer", "länk"})),
+                   frozenset({"här", "klicka här", "läs mer", "mer", "länk"}),
+                   easy_to_read=EasyToRead("lattlast", "Lättläst")),
         SiteLocale("fi", "Suomi", "fi", "fin", "fi.utb",
                    frozenset({"tästä", "täällä", "klikkaa tästä", "lue lisää", "lisää",
-                              "linkki"})),
+                              "linkki"}),
+                   easy_to_read=EasyToRead("selko", "Selkosuomi")),
         SiteLocale("en", "English", "en-gb", "eng", "en-ueb-g1.ctb",
                    frozenset({"here", "click here", "read more", "more", "link"})),
         SiteLocale("ar", "العربية", "ar", "ara", "ar-ar-g1.utb",
