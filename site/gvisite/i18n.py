@@ -2,8 +2,9 @@
 
 A `SiteLocale` is the only place a language is described: the language menu, the text
 direction, the voice that reads pages aloud, the braille table, the linter's vague link
-texts, the easy-to-read pages and the staff's publish form are all made from `LOCALES`. Adding a language is one
-record here, plus its pages in `content/<code>/` and its catalog in `translations/<code>/`.
+texts, the easy-to-read pages and the staff's publish form are all made from `LOCALES`.
+Adding a language is one record here, plus its pages in `content/<code>/` and its catalog
+in `translations/<code>/`.
 """
 
 from __future__ import annotations
