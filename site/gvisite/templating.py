@@ -53,7 +53,9 @@ def easy_to_read_of(code: str) -> EasyToRead | None:
 
 def is_easy_to_read(page: Page | None) -> bool:
     """Tell whether a page is in its locale's easy-to-read folder (lättläst, selkosuomi)."""
-    easy = easy_to_read_of(page.locale) if page is not None else None
+    if page is None:
+        return False
+    easy = easy_to_read_of(page.locale)
     return easy is not None and f"{page.path}/".startswith(f"{easy.folder}/")
 
 
@@ -131,11 +133,11 @@ def language_links(page: Page | None) -> list[dict[str, Any]]:
         }
         for code, info in LOCALES.items()
     ]
-    folder = easy_to_read_of(locale)
-    if folder and (home := current_site().get(locale, folder.folder)):
+    own = easy_to_read_of(locale)
+    if own and (home := current_site().get(locale, own.folder)):
         # The page's own easy-to-read version (itself, on one), else the easy-to-read home.
         here = page if easy and page else easy_to_read_version(page) or home
-        link = {"code": locale, "name": folder.name, "url": here.url, "current": easy}
+        link = {"code": locale, "name": own.name, "url": here.url, "current": easy}
         links.append({**link, "easy": True})  # the same language: no second hreflang
     return links
 
