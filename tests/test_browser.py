@@ -69,7 +69,8 @@ def phone(browser: Any, live_server: Any) -> Iterator[Any]:
         yield context.new_page()
 
 
-FORM_PATH = re.compile(r"/tillganglighet/(rapportera|alternativt-format)$")
+# The forms themselves, not their lättläst introductions (/sv/lattlast/tillganglighet/...).
+FORM_PATH = re.compile(r"^/[a-z]{2}/tillganglighet/(rapportera|alternativt-format)$")
 
 
 def open_page(tab: Any, log: RequestLog | None, url: str, status: int = 200) -> None:

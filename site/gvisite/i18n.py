@@ -2,8 +2,9 @@
 
 A `SiteLocale` is the only place a language is described: the language menu, the text
 direction, the voice that reads pages aloud, the braille table, the linter's vague link
-texts and the staff's publish form are all made from `LOCALES`. Adding a language is one
-record here, plus its pages in `content/<code>/` and its catalog in `translations/<code>/`.
+texts, the easy-to-read pages and the staff's publish form are all made from `LOCALES`.
+Adding a language is one record here, plus its pages in `content/<code>/` and its catalog
+in `translations/<code>/`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,14 @@ from pathlib import Path
 
 from babel import Locale
 from flask import Flask, request
+
+
+@dataclass(frozen=True)
+class EasyToRead:
+    """A locale's easy-to-read pages (lättläst, selkokieli): a folder of its own, and its name."""
+
+    folder: str  # under content/<code>/; `<folder>/<path>` retells the ordinary page `<path>`
+    name: str  # in the language menu, written in the language itself
 
 
 @dataclass(frozen=True)
@@ -31,16 +40,19 @@ class SiteLocale:
     vague_link_texts: frozenset[str]
     stemmer: str  # the Snowball stemmer the site search reduces words with
     direction: str = "ltr"
+    easy_to_read: EasyToRead | None = None  # None: the locale has no easy-to-read pages
 
 
 LOCALES: dict[str, SiteLocale] = {
     locale.code: locale
     for locale in (
         SiteLocale("sv", "Svenska", "sv", "swe", "sv-g0.utb",
-                   frozenset({"här", "klicka här", "läs mer", "mer", "länk"}), "swedish"),
+                   frozenset({"här", "klicka här", "läs mer", "mer", "länk"}), "swedish",
+                   easy_to_read=EasyToRead("lattlast", "Lättläst")),
         SiteLocale("fi", "Suomi", "fi", "fin", "fi.utb",
                    frozenset({"tästä", "täällä", "klikkaa tästä", "lue lisää", "lisää",
-                              "linkki"}), "finnish"),
+                              "linkki"}), "finnish",
+                   easy_to_read=EasyToRead("selko", "Selkosuomi")),
         SiteLocale("en", "English", "en-gb", "eng", "en-ueb-g1.ctb",
                    frozenset({"here", "click here", "read more", "more", "link"}), "english"),
         SiteLocale("ar", "العربية", "ar", "ara", "ar-ar-g1.utb",

@@ -9,7 +9,7 @@ from flask import Flask, current_app, request, url_for
 from flask_babel import format_date, get_locale
 from markupsafe import Markup
 
-from .i18n import DEFAULT_LOCALE, LOCALES, direction
+from .i18n import DEFAULT_LOCALE, LOCALES, EasyToRead, direction
 from .pages.load import Page, current_site
 from .workdays import local_date
 
@@ -23,7 +23,6 @@ def current_locale() -> str:
 LOCALIZED_ENDPOINTS = frozenset(
     {"statement.statement", "feedback.report", "feedback.alternative_format", "contact.contact"}
 )
-EASY_TO_READ = "lattlast"  # the folder of the easy-to-read pages, in the default locale (Swedish)
 
 
 def same_page_in(code: str, page: Page | None, keep_query: bool = False) -> str | None:
@@ -46,35 +45,100 @@ def alternates(page: Page | None) -> dict[str, str]:
     return {code: base + url for code, url in found.items() if url}
 
 
+def easy_to_read_of(code: str) -> EasyToRead | None:
+    """Return a locale's easy-to-read pages (folder and name), if it has any."""
+    info = LOCALES.get(code)
+    return info.easy_to_read if info else None
+
+
 def is_easy_to_read(page: Page | None) -> bool:
-    """Tell whether a page is written in easy-to-read Swedish (lättläst)."""
-    return page is not None and page.locale == DEFAULT_LOCALE and page.path.startswith(EASY_TO_READ)
+    """Tell whether a page is in its locale's easy-to-read folder (lättläst, selkosuomi)."""
+    if page is None:
+        return False
+    easy = easy_to_read_of(page.locale)
+    return easy is not None and f"{page.path}/".startswith(f"{easy.folder}/")
+
+
+def _retold_path(page: Page) -> str:
+    """Return the path of the ordinary page an easy-to-read page retells: its folder removed."""
+    easy = easy_to_read_of(page.locale)
+    return page.path.removeprefix(easy.folder if easy else "").strip("/")
+
+
+def _endpoint_at(code: str, path: str) -> str | None:
+    """Return the statement's or a form's endpoint if it answers at `/<code>/<path>`."""
+    address = f"/{code}/{path}"
+    return next(
+        (e for e in sorted(LOCALIZED_ENDPOINTS) if url_for(e, locale=code) == address), None
+    )
 
 
 def ordinary_page(page: Page) -> Page | None:
-    """Return the ordinary Swedish page an easy-to-read page retells, if there is one."""
-    ordinary = current_site().get(DEFAULT_LOCALE, page.path.removeprefix(EASY_TO_READ).strip("/"))
+    """Return the ordinary content page, in the same locale, that an easy-to-read page retells."""
+    if not is_easy_to_read(page):
+        return None
+    ordinary = current_site().get(page.locale, _retold_path(page))
     return ordinary if ordinary and not is_easy_to_read(ordinary) else None
 
 
+def ordinary_in(code: str, page: Page) -> str | None:
+    """Return the address, in locale `code`, of what an easy-to-read page retells, if anything."""
+    if ordinary := ordinary_page(page):
+        return same_page_in(code, ordinary)
+    endpoint = _endpoint_at(page.locale, _retold_path(page)) if is_easy_to_read(page) else None
+    return url_for(endpoint, locale=code) if endpoint else None  # the statement or a form
+
+
+def easy_to_read_version(page: Page | None) -> Page | None:
+    """Return the easy-to-read page that retells a page, or this request's statement or form."""
+    code = page.locale if page is not None else current_locale()
+    easy = easy_to_read_of(code)
+    if easy is None or is_easy_to_read(page):
+        return None
+    if page is not None:
+        path = page.path
+    elif request.endpoint in LOCALIZED_ENDPOINTS:
+        path = request.path.removeprefix(f"/{code}/")
+    else:
+        return None
+    return current_site().get(code, f"{easy.folder}/{path}".rstrip("/"))
+
+
+def easy_to_read_switch(page: Page | None) -> dict[str, Any] | None:
+    """Return the in-page link between a page and its easy-to-read version, if it has one."""
+    if page is not None and is_easy_to_read(page):
+        url = ordinary_in(page.locale, page)
+        return {"url": url, "to_easy": False} if url else None
+    easy = easy_to_read_version(page)
+    return {"url": easy.url, "to_easy": True} if easy else None
+
+
+def _language_url(code: str, page: Page | None) -> str | None:
+    """Return the address of this page in a language; from an easy-to-read page, its original."""
+    if page is not None and is_easy_to_read(page):
+        return ordinary_in(code, page)
+    return same_page_in(code, page, keep_query=True)
+
+
 def language_links(page: Page | None) -> list[dict[str, Any]]:
-    """Link every language to the same page in it, or else to its home page; then Lättläst."""
+    """Link every language to the same page in it, or else to its home; then easy-to-read."""
     locale, easy = current_locale(), is_easy_to_read(page)
-    # From an easy-to-read page, the languages lead to the ordinary page it retells.
-    target = ordinary_page(page) if easy and page else page
     links = [
         {
             "code": code,
             "name": info.name,
-            "url": same_page_in(code, target, keep_query=True) or f"/{code}/",
+            "url": _language_url(code, page) or f"/{code}/",
             "current": code == locale and not easy,
             "easy": False,
         }
         for code, info in LOCALES.items()
     ]
-    if locale == DEFAULT_LOCALE and (easy_home := current_site().get(DEFAULT_LOCALE, EASY_TO_READ)):
-        link = {"code": DEFAULT_LOCALE, "name": "Lättläst", "url": easy_home.url, "current": easy}
-        links.append({**link, "easy": True})  # Swedish too: no second hreflang="sv"
+    own = easy_to_read_of(locale)
+    if own and (home := current_site().get(locale, own.folder)):
+        # The page's own easy-to-read version (itself, on one), else the easy-to-read home.
+        here = page if easy and page else easy_to_read_version(page) or home
+        link = {"code": locale, "name": own.name, "url": here.url, "current": easy}
+        links.append({**link, "easy": True})  # the same language: no second hreflang
     return links
 
 
@@ -126,6 +190,7 @@ def init_templating(app: Flask) -> None:
             "language_links": language_links,
             "alternates": alternates,
             "is_easy_to_read": is_easy_to_read,
+            "easy_to_read_switch": easy_to_read_switch,
             "breadcrumbs": breadcrumbs,
             "servicecenter_phone": servicecenter_phone,
             "phone_link": phone_link,

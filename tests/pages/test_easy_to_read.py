@@ -1,0 +1,346 @@
+"""Easy-to-read pages (lättläst, selkosuomi): each one and the page it retells link to each other,
+in the header and in the page; every one is reached from the home pages; the Swedish ones stay
+easy to read by the LIX measure; the new states are valid HTML with no axe violations."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import deque
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+import yaml
+from bs4 import BeautifulSoup, Tag
+from flask import Flask
+from flask.testing import FlaskClient
+
+from gvisite.i18n import LOCALES
+from gvisite.pages.load import SWEDISH_ONLY_PREFIXES, Page, load_site
+from tests.conftest import REAL_CONTENT
+from tests.helpers import (
+    app_sitemap_paths,
+    assert_no_axe_violations,
+    desktop_tab,
+    nu_errors,
+    parse,
+    translate,
+)
+
+TO_EASY = "Read this page in easy-to-read language"
+TO_ORDINARY = "Read this page in standard language"
+LIX_LIMIT = 25  # "very easy" on the LIX scale: children's books, easy-to-read texts
+# Read the real content at collection time, so each page is its own test case.
+REAL_SITE = load_site(REAL_CONTENT)[0]
+# The statement and its forms: pages that are not Markdown but have easy-to-read versions too.
+OTHER_PATHS = {
+    path
+    for path in app_sitemap_paths()
+    if REAL_SITE.get(*path.strip("/").partition("/")[::2]) is None
+}
+
+
+def folder_of(locale: str) -> str | None:
+    """Return the easy-to-read folder of a locale, if it has one."""
+    easy = LOCALES[locale].easy_to_read
+    return easy.folder if easy else None
+
+
+def is_easy(page: Page) -> bool:
+    """Tell whether a page is in its locale's easy-to-read folder."""
+    folder = folder_of(page.locale)
+    return folder is not None and f"{page.path}/".startswith(f"{folder}/")
+
+
+def retold_url(page: Page) -> str | None:
+    """Return the address of the ordinary page an easy-to-read page retells, if there is one."""
+    path = page.path.removeprefix(folder_of(page.locale) or "").strip("/")
+    if (ordinary := REAL_SITE.get(page.locale, path)) is not None:
+        return ordinary.url
+    address = f"/{page.locale}/{path}"
+    return address if address in OTHER_PATHS else None
+
+
+EASY_PAGES = sorted((p for p in REAL_SITE.pages.values() if is_easy(p)), key=lambda p: p.url)
+TWINS = [(page.url, url) for page in EASY_PAGES if (url := retold_url(page))]
+TWIN_IDS = [easy for easy, _ordinary in TWINS]
+RETOLD = {ordinary for _easy, ordinary in TWINS}
+# Ordinary pages with no easy-to-read version: in a locale with a folder, and in one without.
+ALONE = sorted(
+    page.url for page in REAL_SITE.pages.values() if not is_easy(page) and page.url not in RETOLD
+)
+SWEDISH_EASY = [page for page in EASY_PAGES if page.locale == "sv"]
+
+
+def menu_links(app: Flask, soup: BeautifulSoup, locale: str) -> list[Tag]:
+    """Return the links of the language menu."""
+    menu = soup.find("nav", attrs={"aria-label": translate(app, locale, "Languages")})
+    assert menu is not None, "no language menu"
+    return menu.find_all("a")
+
+
+def easy_link(app: Flask, soup: BeautifulSoup, locale: str) -> Tag | None:
+    """Return the language menu's easy-to-read link (Lättläst, Selkosuomi), if it has one."""
+    name = LOCALES[locale].easy_to_read.name if LOCALES[locale].easy_to_read else None
+    found = [a for a in menu_links(app, soup, locale) if a.get_text(strip=True) == name]
+    assert len(found) <= 1
+    return found[0] if found else None
+
+
+def switch_link(soup: BeautifulSoup) -> Tag | None:
+    """Return the link in the page between it and its easy-to-read version, if it has one."""
+    return soup.select_one("main .easy-to-read-switch a")
+
+
+def get(client: FlaskClient, url: str) -> BeautifulSoup:
+    """GET a page that must answer 200, and parse it."""
+    response = client.get(url)
+    assert response.status_code == 200, url
+    return parse(response.data)
+
+
+# --- What there is ------------------------------------------------------------------------------
+
+
+def test_every_main_page_has_an_easy_to_read_version_in_swedish() -> None:
+    ordinary = {p.url for p in REAL_SITE.in_locale("sv") if not is_easy(p)}
+    ordinary |= {path for path in OTHER_PATHS if path.startswith("/sv/")}
+    assert ordinary - RETOLD == set()  # the statement and both forms included
+
+
+def test_selkosuomi_has_a_home_what_gvi_is_and_where_to_get_help() -> None:
+    assert {"/fi/", "/fi/om-gvi"} <= RETOLD
+    assert {"/fi/selko", "/fi/selko/om-gvi", "/fi/selko/hjalp"} <= {p.url for p in EASY_PAGES}
+
+
+def test_easy_to_read_pages_are_not_listed_as_missing_translations() -> None:
+    """The content check must not ask for lättläst pages in Finnish, English or Arabic."""
+    assert folder_of("sv") in SWEDISH_ONLY_PREFIXES
+
+
+# --- Links between a page and its easy-to-read version -----------------------------------------
+
+
+@pytest.mark.parametrize(("easy", "ordinary"), TWINS, ids=TWIN_IDS)
+def test_an_ordinary_page_links_to_its_easy_to_read_version_in_the_header_and_the_page(
+    site_app: Flask, site_client: FlaskClient, easy: str, ordinary: str
+) -> None:
+    locale = easy.split("/")[1]
+    soup = get(site_client, ordinary)
+    header = easy_link(site_app, soup, locale)
+    assert header is not None and header["href"] == easy
+    assert header["lang"] == locale and not header.has_attr("hreflang")  # one hreflang a language
+    assert not header.has_attr("aria-current")
+    link = switch_link(soup)
+    assert link is not None and link["href"] == easy
+    assert link.get_text(strip=True) == translate(site_app, locale, TO_EASY)
+    # Near the title: the first heading after the link is the page's h1.
+    assert link.find_next(re.compile(r"^h[1-6]$")).name == "h1"
+
+
+@pytest.mark.parametrize(("easy", "ordinary"), TWINS, ids=TWIN_IDS)
+def test_an_easy_to_read_page_links_back_to_the_page_it_retells(
+    site_app: Flask, site_client: FlaskClient, easy: str, ordinary: str
+) -> None:
+    locale = easy.split("/")[1]
+    soup = get(site_client, easy)
+    assert soup.html["lang"] == locale
+    link = switch_link(soup)
+    assert link is not None and link["href"] == ordinary
+    assert link.get_text(strip=True) == translate(site_app, locale, TO_ORDINARY)
+    own_language = next(
+        a for a in menu_links(site_app, soup, locale) if a.get("hreflang") == locale
+    )
+    assert own_language["href"] == ordinary and not own_language.has_attr("aria-current")
+    header = easy_link(site_app, soup, locale)
+    assert header is not None and header["href"] == easy and header["aria-current"] == "true"
+
+
+@pytest.mark.parametrize("url", [p.url for p in EASY_PAGES if not retold_url(p)])
+def test_an_easy_to_read_page_of_its_own_has_no_link_to_an_ordinary_page(
+    site_app: Flask, site_client: FlaskClient, url: str
+) -> None:
+    locale = url.split("/")[1]
+    soup = get(site_client, url)
+    assert switch_link(soup) is None
+    header = easy_link(site_app, soup, locale)
+    assert header is not None and header["href"] == url and header["aria-current"] == "true"
+
+
+@pytest.mark.parametrize("url", ALONE)
+def test_a_page_without_an_easy_to_read_version_leads_to_the_easy_to_read_home(
+    site_app: Flask, site_client: FlaskClient, url: str
+) -> None:
+    locale = url.split("/")[1]
+    soup = get(site_client, url)
+    assert switch_link(soup) is None
+    header = easy_link(site_app, soup, locale)
+    folder = folder_of(locale)
+    assert (header is not None) == (folder is not None)
+    if header is not None:
+        assert header["href"] == f"/{locale}/{folder}"
+
+
+def test_a_form_keeps_its_page_for_the_languages_and_links_its_easy_to_read_introduction(
+    site_app: Flask, site_client: FlaskClient
+) -> None:
+    soup = get(site_client, "/sv/tillganglighet/alternativt-format?page=/sv/om-gvi")
+    assert switch_link(soup)["href"] == "/sv/lattlast/tillganglighet/alternativt-format"
+    finnish = next(a for a in menu_links(site_app, soup, "sv") if a.get("hreflang") == "fi")
+    assert finnish["href"] == "/fi/tillganglighet/alternativt-format?page=/sv/om-gvi"
+
+
+def test_pages_that_are_no_page_have_no_easy_to_read_link_in_them(site_client: FlaskClient) -> None:
+    response = site_client.get("/sv/finns-inte")
+    assert response.status_code == 404
+    soup = parse(response.data)
+    assert switch_link(soup) is None
+    assert soup.find("a", string="Lättläst")["href"] == "/sv/lattlast"
+
+
+# --- Reached from the home pages ---------------------------------------------------------------
+
+
+def reachable(client: FlaskClient, starts: list[str]) -> set[str]:
+    """Follow the site's own links from `starts`, without query strings; return the pages."""
+    seen, queue = set(starts), deque(starts)
+    while queue:
+        url = queue.popleft()
+        response = client.get(url)
+        if response.status_code != 200 or response.mimetype != "text/html":
+            continue
+        for a in parse(response.data).find_all("a", href=True):
+            parts = urlsplit(urljoin(f"http://localhost{url}", a["href"]))
+            own = parts.netloc == "localhost" and not parts.path.startswith(("/staff", "/formats"))
+            if own and parts.path not in seen:
+                seen.add(parts.path)
+                queue.append(parts.path)
+    return seen
+
+
+def test_every_easy_to_read_page_is_reached_from_the_home_pages(site_client: FlaskClient) -> None:
+    found = reachable(site_client, [f"/{code}/" for code in LOCALES])
+    assert {page.url for page in EASY_PAGES} - found == set()
+
+
+# --- Easy to read ------------------------------------------------------------------------------
+
+_BLOCKS = {"p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "dt", "dd", "td", "th"}
+_WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
+_SENTENCE_END = re.compile(r"[.:!?]+(?=\s|$)")
+
+
+class _Blocks(HTMLParser):
+    """Collect the text of each block (paragraph, list item, heading) of a page body."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.blocks: list[str] = []
+        self._text: list[str] = []
+
+    def _flush(self) -> None:
+        if "".join(self._text).strip():
+            self.blocks.append(" ".join("".join(self._text).split()))
+        self._text = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        """A block starts: the text before it is a block of its own."""
+        if tag in _BLOCKS:
+            self._flush()
+
+    def handle_endtag(self, tag: str) -> None:
+        """A block ends."""
+        if tag in _BLOCKS:
+            self._flush()
+
+    def handle_data(self, data: str) -> None:
+        """Collect text."""
+        self._text.append(data)
+
+
+def lix(page: Page) -> tuple[float, int, int, int]:
+    """Return a page's LIX (words per sentence + percent of words over six letters) and counts.
+
+    A sentence ends at . : ! or ?, and at the end of a heading or a list item (the title
+    counts as a heading). Numbers are not words.
+    """
+    parser = _Blocks()
+    parser.feed(f"<h1>{page.title}</h1>{page.html}")
+    parser.close()
+    words: list[str] = []
+    sentences = 0
+    for block in parser.blocks:
+        parts = [part for part in _SENTENCE_END.split(block) if _WORD.search(part)]
+        sentences += len(parts)
+        words += _WORD.findall(block)
+    long = sum(len(word.replace("-", "")) > 6 for word in words)
+    return len(words) / sentences + 100 * long / len(words), len(words), sentences, long
+
+
+def test_lix_counts_words_sentences_and_long_words() -> None:
+    """The measure itself, on a text worked out by hand: 8 words / 4 sentences + 100 * 2/8."""
+    html = "<p>Det är bra. Polisen är med</p><ul><li>här 112</li></ul>"
+    page = Page("sv", "x", "Kommunen", "", dt.date(2026, 1, 1), html, Path(), None)  # type: ignore[arg-type]
+    assert lix(page) == (27.0, 8, 4, 2)  # the title and the list item are sentences of their own
+
+
+@pytest.mark.parametrize("page", SWEDISH_EASY, ids=[p.url for p in SWEDISH_EASY])
+def test_every_lattlast_page_has_a_lix_under_25(page: Page, figures: list[str]) -> None:
+    score, words, sentences, long = lix(page)
+    figures.append(
+        f"LIX {score:4.1f} {page.url} ({words} words, {sentences} sentences, {long} long)"
+    )
+    assert score < LIX_LIMIT, f"{page.url}: LIX {score:.1f}"
+
+
+def test_the_easy_to_read_statement_and_forms_promise_the_statements_answer_time() -> None:
+    """The lättläst pages restate the response target: a review that changes it changes them."""
+    statement = yaml.safe_load((REAL_CONTENT / "tillganglighet.yaml").read_text(encoding="utf-8"))
+    promise = f"inom {statement['response_target_days']} arbetsdagar"
+    for path in (
+        "tillganglighet",
+        "tillganglighet/rapportera",
+        "tillganglighet/alternativt-format",
+    ):
+        page = REAL_SITE.get("sv", f"{folder_of('sv')}/{path}")
+        assert page is not None and promise in page.html, path
+
+
+# --- Valid and accessible ----------------------------------------------------------------------
+
+# One page of each new state: an ordinary page with a version, each kind of easy-to-read page.
+BROWSER_SAMPLES = [
+    "/sv/om-gvi",
+    "/sv/lattlast/om-gvi",
+    "/sv/lattlast/hjalp",
+    "/sv/tillganglighet",
+    "/sv/lattlast/tillganglighet",
+    "/sv/tillganglighet/rapportera?page=/sv/om-gvi",
+    "/sv/lattlast/tillganglighet/rapportera",
+    "/fi/",
+    "/fi/selko",
+    "/fi/selko/om-gvi",
+    "/fi/gvi-i-jarfalla",
+]
+
+
+def test_the_new_states_are_valid_html(site_client: FlaskClient) -> None:
+    documents = {url: site_client.get(url).data for url in BROWSER_SAMPLES}
+    assert nu_errors(documents) == []
+
+
+@pytest.mark.parametrize("width", [1280, 320])
+def test_the_new_states_have_no_axe_violations(browser: Any, live_server: Any, width: int) -> None:
+    with desktop_tab(browser, live_server.url) as tab:
+        tab.set_viewport_size({"width": width, "height": 900})
+        for url in BROWSER_SAMPLES:
+            response = tab.goto(live_server.url + url, wait_until="load")
+            assert response is not None and response.status == 200, url
+            assert_no_axe_violations(tab)
+            link = tab.locator("main .easy-to-read-switch a")
+            if link.count():  # the link is on the first screen, above the title
+                box, title = link.bounding_box(), tab.locator("h1").bounding_box()
+                assert box["y"] + box["height"] <= title["y"], url
