@@ -414,7 +414,7 @@ def test_header_leaves_room_for_the_heading_on_a_small_phone(
     phone_tab.goto(f"{live_server.url}/{locale}/{path}")
     top = phone_tab.evaluate(TOP_OF_PAGE)
     # 60 %: the Finnish header, with Selkosuomi on a second row of languages, is 58 % (329 px).
-    assert top["header"] <= 0.6 * top["height"], f"the header fills the screen: {top}"
+    assert top["header"] <= 0.57 * top["height"], f"the header fills the screen: {top}"
     assert top["h1"] <= top["height"], f"the page's heading is below the first screen: {top}"
 
 
