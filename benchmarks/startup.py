@@ -1,0 +1,251 @@
+"""Start-up time against content size: cold and warm starts with 4,000 more pages, and the CLI.
+
+Generates 1,000 extra pages per locale (realistic Markdown: paragraphs, headings, lists, links)
+into a temporary CONTENT_DIR beside a copy of content/, then times, each in a fresh process:
+a cold start (empty render cache) and a warm start with 4,000 more pages, a warm start with the
+shipped content, and `flask outbox send` with each. Prints the figures, the ratios against the
+goals of issue #12, and bleach's share of a cold start (cProfile).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CONTENT = ROOT / "content"
+LOCALES = [p.name for p in sorted(CONTENT.iterdir()) if p.is_dir()]
+EXTRA_PER_LOCALE = 1000
+FOLDERS = 20  # the extra pages sit in 20 folders of 50, as a grown site's sections would
+COLD_GOAL_SECONDS = 10.0
+WARM_GOAL_RATIO = 1.5
+CLI_GOAL_RATIO = 1.5
+TIMEOUT = 120  # one start; the whole benchmark stays within about three minutes
+
+WORDS = [
+    "stöd", "hjälp", "kommunen", "polisen", "socialtjänsten", "trygghet", "området", "familjen",
+    "skolan", "våldet", "grupper", "samtal", "kontakt", "förebygga", "ansvar", "arbetet", "möten",
+    "boende", "ungdomar", "föräldrar", "rådgivning", "säkerhet", "information", "myndigheter",
+    "samverkan", "insatser", "frivilligt", "avhoppare", "erbjudande", "konsekvenser",
+]  # fmt: skip
+
+
+def sentence(rng: random.Random) -> str:
+    """Return one sentence of 6 to 16 words, now and then with emphasis."""
+    words = [rng.choice(WORDS) for _ in range(rng.randint(6, 16))]
+    if rng.random() < 0.2:
+        words[2] = f"*{words[2]}*"
+    return " ".join(words).capitalize() + "."
+
+
+def paragraph(rng: random.Random, locale: str) -> str:
+    """Return a paragraph of a few sentences, some with an internal or external link."""
+    parts = [sentence(rng) for _ in range(rng.randint(2, 5))]
+    if rng.random() < 0.5:
+        parts.append(f"Läs mer om [{rng.choice(WORDS)}](/{locale}/om-gvi).")
+    if rng.random() < 0.3:
+        parts.append(f"Se [{rng.choice(WORDS)}s webbplats](https://www.polisen.se).")
+    return " ".join(parts)
+
+
+def page_text(rng: random.Random, locale: str, number: int) -> str:
+    """Return one generated page: front matter, then sections of paragraphs and lists."""
+    lines = [
+        "---",
+        f"title: Sida {number} om {rng.choice(WORDS)}",
+        f"description: En genererad sida nummer {number} om {rng.choice(WORDS)}.",
+        f"updated: 2026-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+        "---",
+        "",
+        paragraph(rng, locale),
+        "",
+    ]
+    for section in range(rng.randint(2, 4)):
+        lines += [f"## Avsnitt {section + 1}: {rng.choice(WORDS)}", "", paragraph(rng, locale), ""]
+        if rng.random() < 0.6:
+            lines += [f"- {sentence(rng)}" for _ in range(rng.randint(2, 5))] + [""]
+        if rng.random() < 0.4:
+            lines += [f"### {rng.choice(WORDS).capitalize()}", "", paragraph(rng, locale), ""]
+        if rng.random() < 0.2:
+            lines += [f"{n}. {sentence(rng)}" for n in range(1, rng.randint(3, 5))] + [""]
+    return "\n".join(lines)
+
+
+def make_content(folder: Path) -> Path:
+    """Copy content/ into `folder` and add EXTRA_PER_LOCALE generated pages to every locale."""
+    target = folder / "content"
+    shutil.copytree(CONTENT, target)
+    rng = random.Random(12)
+    for locale in LOCALES:
+        for number in range(EXTRA_PER_LOCALE):
+            path = target / locale / "fler" / f"del-{number % FOLDERS:02d}" / f"sida-{number}.md"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(page_text(rng, locale, number), encoding="utf-8")
+    return target
+
+
+# A fresh process that makes the app and prints how long its start took and what it rendered.
+# `render_many` is the one way into the renderer for a load (cache.py), so counting its texts
+# counts the pages rendered; `one_process` keeps the renderer in this process (no workers).
+START = """
+import json, sys, time
+started = time.perf_counter()
+from gvisite import create_app
+from gvisite.pages import cache
+rendered = []
+render_many = cache.render_many
+cache.render_many = lambda texts: rendered.append(len(texts)) or render_many(texts)
+if sys.argv[1] == "one_process":
+    cache.PARALLEL_MIN = 10**9
+app = create_app()
+seconds = time.perf_counter() - started
+pages = len(app.extensions["gvisite.site"].pages)
+print(json.dumps({"pages": pages, "rendered": sum(rendered), "in_process": seconds}))
+"""
+
+# The same cold start in one process under cProfile: each package's share of the time.
+PROFILE = """
+import cProfile, json, pstats
+from gvisite.pages import cache
+cache.PARALLEL_MIN = 10**9
+profile = cProfile.Profile()
+profile.enable()
+from gvisite import create_app
+create_app()
+profile.disable()
+stats = pstats.Stats(profile).stats
+total = sum(row[2] for row in stats.values())
+def share(part):
+    return sum(row[2] for (file, _, _), row in stats.items() if part in file) / total
+print(json.dumps({p: share(f"/{p}/") for p in ("bleach", "markdown", "yaml")}))
+"""
+
+
+def environment(instance: Path, content: Path) -> dict[str, str]:
+    """Return a child's environment: its own instance folder and content, nothing inherited."""
+    own = ("FLASK_", "INSTANCE_", "CONTENT_", "DATABASE_", "FORMATS_")
+    inherited = {name: os.environ[name] for name in os.environ if not name.startswith(own)}
+    return inherited | {
+        "INSTANCE_PATH": str(instance),
+        "CONTENT_DIR": str(content),
+        "SECRET_KEY": "benchmark-secret-key",
+        "SITE_URL": "http://127.0.0.1",
+    }
+
+
+def run(args: Sequence[str], env: dict[str, str]) -> tuple[float, str]:
+    """Run a fresh process; return its wall time and what it printed."""
+    started = time.perf_counter()
+    done = subprocess.run(
+        args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=TIMEOUT, check=False
+    )
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(args)} failed:\n{done.stderr[-3000:]}")
+    return seconds, done.stdout
+
+
+def start(instance: Path, content: Path, mode: str = "default") -> tuple[float, int, int]:
+    """Start the app in a fresh process; return seconds, pages loaded and pages rendered."""
+    seconds, out = run([sys.executable, "-c", START, mode], environment(instance, content))
+    figures = json.loads(out.strip().splitlines()[-1])
+    return seconds, figures["pages"], figures["rendered"]
+
+
+def median(values: Sequence[float]) -> float:
+    """Return the middle value (the mean of the middle two for an even count)."""
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def warm(instance: Path, content: Path, times: int = 3) -> float:
+    """Return the median of `times` warm starts (the cache filled by an earlier start)."""
+    runs = [start(instance, content) for _ in range(times)]
+    if any(rendered for _s, _p, rendered in runs):
+        raise SystemExit("a warm start rendered pages: the render cache did not hold")
+    return median([seconds for seconds, _p, _r in runs])
+
+
+def outbox_send(instance: Path, content: Path, times: int = 3) -> float:
+    """Return the median wall time of `flask outbox send` (database made beforehand)."""
+    env = environment(instance, content)
+    flask = [str(Path(sys.executable).with_name("flask")), "--app", "wsgi"]
+    run([*flask, "db", "upgrade"], env)
+    return median([run([*flask, "outbox", "send"], env)[0] for _ in range(times)])
+
+
+def verdict(ok: bool) -> str:
+    """Say whether a goal is met."""
+    return "goal met" if ok else "GOAL MISSED"
+
+
+def report_starts(folder: Path, big: Path) -> None:
+    """Time cold and warm starts, with 4,000 more pages and with the shipped content."""
+    cold, pages, rendered = start(folder / "cold", big)
+    print(f"cold start, {pages} pages ({rendered} rendered): {cold:.2f} s")
+    single, _p, _r = start(folder / "cold-one-process", big, "one_process")
+    print(f"  the same rendered in one process: {single:.2f} s ({single / cold:.2f}x)")
+    warm_big = warm(folder / "cold", big)
+    start(folder / "shipped", CONTENT)  # fills its cache
+    warm_shipped = warm(folder / "shipped", CONTENT)
+    print(f"warm start, {pages} pages: {warm_big:.2f} s (median of 3)")
+    print(f"warm start, shipped content: {warm_shipped:.2f} s (median of 3)")
+    met = verdict(cold <= COLD_GOAL_SECONDS)
+    print(f"goal: cold start with 4,000 more pages <= {COLD_GOAL_SECONDS:.0f} s: {met}")
+    ratio = warm_big / warm_shipped
+    met = verdict(ratio <= WARM_GOAL_RATIO)
+    print(f"goal: warm 4,000 / warm shipped = {ratio:.2f} <= {WARM_GOAL_RATIO}: {met}")
+
+
+def report_cli(folder: Path, big: Path) -> None:
+    """Time `flask outbox send` with 4,000 more pages and with the shipped content."""
+    big_send = outbox_send(folder / "send-big", big)
+    shipped_send = outbox_send(folder / "send-shipped", CONTENT)
+    print(f"flask outbox send, 4,000 more pages: {big_send:.2f} s (median of 3)")
+    print(f"flask outbox send, shipped content: {shipped_send:.2f} s (median of 3)")
+    ratio = big_send / shipped_send
+    met = verdict(ratio <= CLI_GOAL_RATIO)
+    print(f"goal: outbox send 4,000 / shipped = {ratio:.2f} <= {CLI_GOAL_RATIO}: {met}")
+
+
+def report_profile(folder: Path, big: Path) -> None:
+    """Print each package's share of a cold start rendered in one process, under cProfile."""
+    _seconds, out = run([sys.executable, "-c", PROFILE], environment(folder / "profile", big))
+    shares = json.loads(out.strip().splitlines()[-1])
+    print(
+        "cold start in one process under cProfile: "
+        + ", ".join(f"{name} {share:.0%}" for name, share in shares.items())
+    )
+
+
+def main() -> None:
+    """Generate the pages, measure, print the figures and clean up."""
+    folder = Path(tempfile.mkdtemp(prefix="gvisite-startup-bench-"))
+    began = time.perf_counter()
+    try:
+        big = make_content(folder)
+        cores = len(os.sched_getaffinity(0))
+        print(
+            f"{EXTRA_PER_LOCALE * len(LOCALES)} generated pages + content/, {cores} core(s), "
+            f"load average {os.getloadavg()[0]:.1f}"
+        )
+        report_starts(folder, big)
+        report_cli(folder, big)
+        report_profile(folder, big)
+        took = time.perf_counter() - began
+        print(f"(benchmark took {took:.0f} s, load average {os.getloadavg()[0]:.1f})")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
