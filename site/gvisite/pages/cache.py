@@ -24,6 +24,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -51,8 +52,12 @@ def render_many(texts: Sequence[str]) -> list[Rendered]:
     # Forked workers start at once with everything imported; only while the process has one
     # thread, since a fork copies no other thread (and any lock one holds stays locked).
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
-        return list(pool.map(render, texts, chunksize=max(1, len(texts) // (workers * 8))))
+    try:
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+            return list(pool.map(render, texts, chunksize=max(1, len(texts) // (workers * 8))))
+    except (OSError, BrokenProcessPool) as exc:  # no processes to be had: slower, not broken
+        log.warning("render cache: rendering in this process only (%s)", exc)
+        return [render(text) for text in texts]
 
 
 def _workers(count: int) -> int:

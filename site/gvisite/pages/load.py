@@ -7,11 +7,11 @@ as it is now; otherwise the cache gives it as it was loaded before.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import re
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from functools import cache
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -211,7 +211,7 @@ def page_path(locale_dir: Path, source: Path) -> str:
     return "/".join(parts)
 
 
-@cache
+@functools.cache
 def loader_version() -> str:
     """Return a digest of what shapes a loaded page: this code, the renderer's, PyYAML."""
     digest = hashlib.sha256(Path(__file__).read_bytes())
