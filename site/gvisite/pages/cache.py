@@ -54,7 +54,7 @@ def render_many(texts: Sequence[str]) -> list[Rendered]:
     context = multiprocessing.get_context("fork")
     try:
         with ProcessPoolExecutor(workers, mp_context=context) as pool:
-            return list(pool.map(render, texts, chunksize=max(1, len(texts) // (workers * 8))))
+            return list(pool.map(render, texts, chunksize=max(1, len(texts) // (workers * 32))))
     except (OSError, BrokenProcessPool) as exc:  # no processes to be had: slower, not broken
         log.warning("render cache: rendering in this process only (%s)", exc)
         return [render(text) for text in texts]
