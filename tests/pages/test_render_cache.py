@@ -196,13 +196,16 @@ def test_a_load_with_errors_keeps_the_cache(make_content: Callable, tmp_path: Pa
     assert sorted((instance / FOLDER).glob(f"*{SUFFIX}")) == before
 
 
-# Run in a fresh process: the test runner's own threads would keep rendering in one process.
+# In a fresh process: the test runner's own threads would keep rendering in this one.
 PARALLEL = """
 from pathlib import Path
 from gvisite.pages import cache
 from gvisite.pages.markdown import render
 texts = [p.read_text(encoding="utf-8") for p in sorted(Path("content").rglob("*.md"))]
 cache.PARALLEL_MIN = 2
+cache._idle_cores = lambda: 0.5  # a busy machine: another process would only slow it down
+assert cache._workers(len(texts)) == 1, "rendered in several processes on a busy machine"
+cache._idle_cores = lambda: 2.0  # an idle one (the machine running the tests may be busy)
 assert cache._workers(len(texts)) >= 2, "not rendered in several processes"
 assert cache.render_many(texts) == [render(text) for text in texts]
 print(len(texts))

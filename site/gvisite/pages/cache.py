@@ -8,7 +8,7 @@ start. Entries are written to a temporary file and renamed into place, so a proc
 half an entry; one that does not read back exactly as written (corrupt, truncated, unreadable)
 counts as missing. After a load without errors, entries the content no longer uses are removed.
 Missing pages are loaded under a lock, so gunicorn workers starting together render each page
-once between them, and in several processes when there are many (`render_many`).
+once between them, and in several processes when there are many and idle cores (`render_many`).
 """
 
 from __future__ import annotations
@@ -61,10 +61,17 @@ def render_many(texts: Sequence[str]) -> list[Rendered]:
 
 
 def _workers(count: int) -> int:
-    """Return how many processes should render `count` pages."""
+    """Return how many processes should render `count` pages: this one, and one per idle core."""
     if count < PARALLEL_MIN or threading.active_count() > 1:
         return 1
-    return len(os.sched_getaffinity(0))
+    # Another process helps only with a core of its own: on a busy machine it measured slower
+    # than one (Linux shares the CPU between sessions, not processes), and it costs CPU.
+    return max(1, min(len(os.sched_getaffinity(0)), 1 + int(_idle_cores())))
+
+
+def _idle_cores() -> float:
+    """Return how many cores the rest of the machine leaves idle (over the last minute)."""
+    return len(os.sched_getaffinity(0)) - os.getloadavg()[0]
 
 
 class RenderCache:
