@@ -266,7 +266,7 @@ def report_cli(folder: Path, big: Path) -> None:
 
 def report_profile(folder: Path) -> None:
     """Print each package's share of a cold start rendered in one process, under cProfile."""
-    # A quarter of the pages: cProfile slows the start down, and the shares hardly change.
+    # A quarter of the extra pages: cProfile slows a start down severalfold.
     content = make_content(folder / "profiled", PROFILED_PER_LOCALE)
     timing = run([sys.executable, "-c", PROFILE], environment(folder / "profile", content))
     shares = json.loads(timing.out.strip().splitlines()[-1])
