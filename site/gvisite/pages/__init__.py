@@ -1,25 +1,82 @@
-"""The editors' pages: loaded from `content/` once, rendered and sanitized, served per locale.
+"""The editors' pages: loaded from `content/`, rendered and sanitized, served per locale.
 
 `load` reads and checks the Markdown files and site facts, `markdown` is the only place
-Markdown becomes HTML (and HTML is sanitized), `views` serves them, `lint` and `cli` are the
-editors' `flask content check`.
+Markdown becomes HTML (and HTML is sanitized), `cache` keeps what it rendered in the instance
+folder so that unchanged pages are not rendered again, `views` serves them, `lint` and `cli`
+are the editors' `flask content check`.
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import click
 from flask import Flask
+from flask.cli import run_command
 
-from .load import ContentError, load_site
+from .cache import RenderCache
+from .load import ContentError, Page, Site, load_site
 from .views import LocaleConverter, bp
 
 
 def init_app(app: Flask) -> None:
-    """Load every page (any error stops start-up and names the file), then serve them."""
-    site, problems = load_site(Path(app.config["CONTENT_DIR"]))
-    if problems and not app.config["CONTENT_LENIENT"]:
-        raise ContentError(problems[0].source, "\n".join(str(p) for p in problems))
+    """Load every page (any error stops start-up and names the file), then serve them.
+
+    Under the `flask` command, except `flask run`, pages load on first use instead: the app is
+    made there to find a command, and most (`outbox send`, `cases purge`, `db upgrade`, ...)
+    never read a page. gunicorn, `flask run` and tests load them here.
+    """
+    site = LazySite(lambda: load_pages(app)) if _finding_a_command() else load_pages(app)
     app.extensions["gvisite.site"] = site
     app.url_map.converters["locale"] = LocaleConverter
     app.register_blueprint(bp)
+
+
+def load_pages(app: Flask) -> Site:
+    """Load the app's pages through its render cache; raise the errors unless lenient."""
+    site, problems = load_site(Path(app.config["CONTENT_DIR"]), RenderCache.for_app(app))
+    if problems and not app.config["CONTENT_LENIENT"]:
+        raise ContentError(problems[0].source, "\n".join(str(p) for p in problems))
+    return site
+
+
+def _finding_a_command() -> bool:
+    """Tell whether the `flask` command is making the app for a command other than `run`."""
+    context = click.get_current_context(silent=True)
+    # `flask run` makes the app inside its own command; every other command's app is made
+    # while the `flask` group looks the command up (or by `with_appcontext`, as `db` does).
+    return context is not None and context.command is not run_command
+
+
+class LazySite(Site):
+    """A Site that loads on first use: for commands that may never read a page."""
+
+    def __init__(self, load: Callable[[], Site]) -> None:  # no fields of its own until loaded
+        self._load = load
+        self._site: Site | None = None
+        self._lock = threading.Lock()
+
+    def _loaded(self) -> Site:
+        """Load the site once, whichever thread asks first."""
+        with self._lock:
+            if self._site is None:
+                self._site = self._load()
+            return self._site
+
+    @property  # type: ignore[override]
+    def facts(self) -> dict[str, Any]:
+        """Return the site facts, loading the site first."""
+        return self._loaded().facts
+
+    @property  # type: ignore[override]
+    def pages(self) -> dict[tuple[str, str], Page]:
+        """Return every page, loading the site first."""
+        return self._loaded().pages
+
+    @property
+    def loaded(self) -> bool:
+        """Tell whether the pages have been loaded yet."""
+        return self._site is not None

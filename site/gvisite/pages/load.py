@@ -1,18 +1,27 @@
-"""Pages and site facts: loaded from `content/`, validated and rendered once at start-up."""
+"""Pages and site facts: loaded from `content/`, validated, and rendered when their text changes.
+
+A page is read, checked and rendered only when its file is not in the render cache (cache.py)
+as it is now; otherwise the cache gives it as it was loaded before.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
 import re
+from contextlib import nullcontext
 from dataclasses import dataclass, field
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import yaml
-from flask import current_app
+from flask import current_app, has_app_context
 
 from ..i18n import DEFAULT_LOCALE, LOCALES
-from .markdown import render_markdown
+from .cache import RenderCache, render_many
+from .markdown import renderer_version
 
 FACTS_FILE = "site.yaml"
 NEWS_FOLDER = "nyheter"
@@ -25,6 +34,8 @@ _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 # A page path: slugs joined by "/".
 PAGE_PATH = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*(?:/[a-z0-9]+(?:-[a-z0-9]+)*)*$")
 _SENTENCE_END = re.compile(r"[.!?؟](?:\s+|$)")
+# libyaml's parser where PyYAML was built with it: several times faster, the same results.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class ContentError(Exception):
@@ -133,6 +144,11 @@ class Site:
         return value
 
 
+def _yaml(text: str) -> Any:
+    """Parse YAML with the safe loader (plain data only, no Python objects)."""
+    return yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506  (a safe loader, C or Python)
+
+
 def parse_front_matter(source: Path, raw: str) -> tuple[dict[str, Any], str]:
     """Split a file into its front matter and its Markdown body."""
     if not raw.startswith("---\n"):
@@ -141,7 +157,7 @@ def parse_front_matter(source: Path, raw: str) -> tuple[dict[str, Any], str]:
     if end == -1:
         raise ContentError(source, "the front-matter block is not closed with '---'")
     try:
-        meta = yaml.safe_load(raw[4:end]) or {}
+        meta = _yaml(raw[4:end]) or {}
     except ValueError as exc:  # PyYAML raises it for an impossible date such as 2026-13-45
         raise ContentError(source, f"front matter has an impossible date: {exc}") from exc
     except yaml.YAMLError as exc:
@@ -195,44 +211,72 @@ def page_path(locale_dir: Path, source: Path) -> str:
     return "/".join(parts)
 
 
-def _headings(html: str) -> tuple[Heading, ...]:
-    """List the headings of rendered HTML, for navigation and other formats."""
-    pattern = re.compile(r'<h([2-6]) id="([^"]*)">(.*?)</h\1>', re.S)
-    strip = re.compile(r"<[^>]+>")
-    return tuple(Heading(int(m[1]), m[2], strip.sub("", m[3])) for m in pattern.finditer(html))
+@functools.cache
+def loader_version() -> str:
+    """Return a digest of what shapes a loaded page: this code, the renderer's, PyYAML."""
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    digest.update(f"\0{renderer_version()}\0PyYAML={version('PyYAML')}".encode())
+    return digest.hexdigest()
 
 
-def load_page(locale: str, locale_dir: Path, source: Path, default_owner: Owner) -> Page:
-    """Read, validate and render one Markdown file."""
+def _read_page(locale_dir: Path, source: Path, data: bytes) -> tuple[dict[str, Any], str]:
+    """Check one Markdown file; return its cache entry so far (no HTML yet) and its body."""
     try:
-        raw = source.read_text(encoding="utf-8")
+        raw = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ContentError(source, "the file is not valid UTF-8") from exc
     path = page_path(locale_dir, source)
     meta, body = parse_front_matter(source, raw)
     _check_meta(source, meta, news_item=path.startswith(f"{NEWS_FOLDER}/"))
-    html = render_markdown(body)
-    owner = Owner(**meta["owner"]) if "owner" in meta else default_owner
+    owner = meta.get("owner")
+    published = meta.get("published")
+    entry = {
+        "path": path,
+        "title": meta["title"].strip(),
+        "description": meta["description"].strip(),
+        "updated": meta["updated"].isoformat(),
+        "order": meta.get("order"),
+        "published": published.isoformat() if published else None,
+        "owner": [owner["name"], owner["email"]] if owner else None,  # None: the site's
+    }
+    return entry, body
+
+
+def _page(locale: str, source: Path, entry: dict[str, Any], default_owner: Owner) -> Page:
+    """Make a Page of a cache entry; KeyError, TypeError or ValueError if it is not one."""
+    if not isinstance(entry["html"], str):
+        raise TypeError("the body is not text")
     return Page(
         locale=locale,
-        path=path,
-        title=meta["title"].strip(),
-        description=meta["description"].strip(),
-        updated=meta["updated"],
-        html=html,
+        path=entry["path"],
+        title=entry["title"],
+        description=entry["description"],
+        updated=dt.date.fromisoformat(entry["updated"]),
+        html=entry["html"],
         source=source,
-        owner=owner,
-        order=meta.get("order"),
-        published=meta.get("published"),
-        headings=_headings(html),
+        owner=Owner(*entry["owner"]) if entry["owner"] else default_owner,
+        order=entry["order"],
+        published=dt.date.fromisoformat(entry["published"]) if entry["published"] else None,
+        headings=tuple(Heading(int(lv), str(id_), str(t)) for lv, id_, t in entry["headings"]),
     )
+
+
+def _cached(
+    cache: RenderCache | None, key: str, locale: str, source: Path, default_owner: Owner
+) -> Page | None:
+    """Return the page as the cache has it, or None when it must be loaded."""
+    entry = cache.get(key) if cache is not None else None
+    try:
+        return _page(locale, source, entry, default_owner) if entry else None
+    except (KeyError, TypeError, ValueError):
+        return None  # an entry of another shape: load the page again
 
 
 def load_facts(content_dir: Path) -> dict[str, Any]:
     """Read the editors' site facts (names, numbers, owner, quick-exit address)."""
     source = content_dir / FACTS_FILE
     try:
-        facts = yaml.safe_load(source.read_text(encoding="utf-8"))
+        facts = _yaml(source.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError, ValueError) as exc:
         raise ContentError(source, f"cannot read site facts: {exc}") from exc
     required = {"site_name", "municipality", "default_owner", "contact", "quick_exit_url"}
@@ -249,8 +293,14 @@ def load_facts(content_dir: Path) -> dict[str, Any]:
     return facts
 
 
-def load_site(content_dir: Path) -> tuple[Site, list[ContentError]]:
-    """Load every page of every locale; return the site and every error found."""
+def load_site(
+    content_dir: Path, cache: RenderCache | None = None
+) -> tuple[Site, list[ContentError]]:
+    """Load every page of every locale; return the site and every error found.
+
+    Unchanged pages come from `cache`: by default the running app's (none outside an app)."""
+    if cache is None and has_app_context():
+        cache = RenderCache.for_app(current_app)
     errors: list[ContentError] = []
     try:
         facts = load_facts(content_dir)
@@ -258,25 +308,70 @@ def load_site(content_dir: Path) -> tuple[Site, list[ContentError]]:
     except (ContentError, TypeError) as exc:
         error = exc if isinstance(exc, ContentError) else ContentError(FACTS_FILE, str(exc))
         return Site({}, {}), [error]
-    pages: dict[tuple[str, str], Page] = {}
     for child in sorted(content_dir.iterdir()):
         if child.is_dir() and child.name not in LOCALES:
             errors.append(ContentError(child, "folder is not a known locale"))
+    pages = _load_pages(content_dir, default_owner, cache, errors)
+    errors.extend(_check_moved(content_dir / FACTS_FILE, facts["moved"], pages))
+    if cache is not None and not errors:
+        cache.prune()  # only now is it sure which entries the content uses
+    return Site(facts, pages), errors
+
+
+# A page still to render: its locale, file, cache key, cache entry so far and Markdown body.
+_Todo = tuple[str, Path, str, dict[str, Any], str]
+
+
+def _load_pages(
+    content_dir: Path, default_owner: Owner, cache: RenderCache | None, errors: list[ContentError]
+) -> dict[tuple[str, str], Page]:
+    """Load every page file, from the cache or read, checked and rendered; collect the errors."""
+    slots: list[Page | _Todo] = []  # in file order, as the site has always listed them
+    version, skip = loader_version(), len(str(content_dir)) + 1
     for locale in LOCALES:
         locale_dir = content_dir / locale
-        for source in sorted(locale_dir.rglob("*.md")):
+        home = False
+        for source in sorted(locale_dir.rglob("*.md"), key=lambda path: path.parts):
+            data = source.read_bytes()
+            key = RenderCache.key(version, str(source)[skip:], data)  # named as in the folder
+            if page := _cached(cache, key, locale, source, default_owner):
+                slots.append(page)
+                home = home or page.path == ""
+                continue
             try:
-                page = load_page(locale, locale_dir, source, default_owner)
+                entry, body = _read_page(locale_dir, source, data)
             except ContentError as exc:
                 errors.append(exc)
                 continue
-            pages[(locale, page.path)] = page
-        if (locale, "") not in pages and not any(
-            e.source.startswith(str(locale_dir)) for e in errors
-        ):
+            slots.append((locale, source, key, entry, body))
+            home = home or entry["path"] == ""
+        if not home and not any(e.source.startswith(str(locale_dir)) for e in errors):
             errors.append(ContentError(locale_dir / "index.md", "every locale needs a home page"))
-    errors.extend(_check_moved(content_dir / FACTS_FILE, facts["moved"], pages))
-    return Site(facts, pages), errors
+    todo = [slot for slot in slots if not isinstance(slot, Page)]
+    rendered = _render(todo, cache, default_owner)
+    pages = (slot if isinstance(slot, Page) else rendered[slot[2]] for slot in slots)
+    return {(page.locale, page.path): page for page in pages}
+
+
+def _render(todo: list[_Todo], cache: RenderCache | None, default_owner: Owner) -> dict[str, Page]:
+    """Render the pages the cache lacks (in parallel when many), keep them, return them by key."""
+    if not todo:
+        return {}  # a warm start takes no lock: it never waits for another process's render
+    with cache.locked() if cache is not None else nullcontext():
+        # Another process (a gunicorn worker starting too) may have rendered some meanwhile.
+        pages = {
+            key: page
+            for loc, src, key, _e, _b in todo
+            if (page := _cached(cache, key, loc, src, default_owner))
+        }
+        rest = [item for item in todo if item[2] not in pages]
+        bodies = render_many([body for *_, body in rest])
+        for (locale, source, key, entry, _body), body in zip(rest, bodies, strict=True):
+            entry = {**entry, "html": body.html, "headings": body.headings}
+            if cache is not None:
+                cache.put(key, entry)
+            pages[key] = _page(locale, source, entry, default_owner)
+    return pages
 
 
 def _check_moved(

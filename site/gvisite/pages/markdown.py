@@ -1,9 +1,24 @@
-"""The only place Markdown becomes HTML, and the only place HTML is sanitized."""
+"""The only place Markdown becomes HTML, and the only place HTML is sanitized.
+
+Everything the output depends on besides the text is in `renderer_version`: this file's code
+and the packages in `_PACKAGES`. The render cache (cache.py) keys on it, so a change here, or an
+upgrade of those packages, renders every page again; swapping bleach for another sanitizer is a
+change to this file only.
+"""
 
 from __future__ import annotations
 
-import bleach
+import hashlib
+import re
+import sys
+import threading
+from dataclasses import dataclass
+from functools import cache
+from importlib.metadata import version
+from pathlib import Path
+
 import markdown
+from bleach.sanitizer import Cleaner
 from markdown.extensions.toc import slugify_unicode
 
 ALLOWED_TAGS = frozenset(
@@ -27,6 +42,18 @@ ALLOWED_ATTRIBUTES = {
 ALLOWED_PROTOCOLS = frozenset({"http", "https", "mailto", "tel"})
 
 _EXTENSIONS = ["toc", "tables", "attr_list", "sane_lists", "def_list"]
+# The distributions whose code shapes the output (bleach carries its own copy of html5lib).
+_PACKAGES = ("Markdown", "bleach")
+_HEADING = re.compile(r'<h([2-6]) id="([^"]*)">(.*?)</h\1>', re.S)
+_TAG = re.compile(r"<[^>]+>")
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A page body as HTML, and its headings as (level, id, text)."""
+
+    html: str
+    headings: tuple[tuple[int, str, str], ...]
 
 
 def _slugify(value: str, separator: str) -> str:
@@ -34,20 +61,54 @@ def _slugify(value: str, separator: str) -> str:
     return slugify_unicode(value, separator)
 
 
+class _Renderer(threading.local):
+    """One Markdown converter and one cleaner per thread: building them costs more than a page."""
+
+    def __init__(self) -> None:
+        configs = {"toc": {"permalink": False, "slugify": _slugify}}
+        self.markdown = markdown.Markdown(
+            extensions=_EXTENSIONS, extension_configs=configs, output_format="html"
+        )
+        self.cleaner = Cleaner(
+            tags=ALLOWED_TAGS,
+            attributes=ALLOWED_ATTRIBUTES,
+            protocols=ALLOWED_PROTOCOLS,
+            strip=True,
+            strip_comments=True,
+        )
+
+
+_local = _Renderer()
+
+
 def sanitize(html: str) -> str:
     """Strip everything outside the allowlist: scripts, event handlers, iframes, bad URLs."""
-    return bleach.clean(
-        html,
-        tags=ALLOWED_TAGS,
-        attributes=ALLOWED_ATTRIBUTES,
-        protocols=ALLOWED_PROTOCOLS,
-        strip=True,
-        strip_comments=True,
-    )
+    return _local.cleaner.clean(html)
 
 
 def render_markdown(text: str) -> str:
     """Render an editor's Markdown to sanitized HTML."""
-    configs = {"toc": {"permalink": False, "slugify": _slugify}}
-    md = markdown.Markdown(extensions=_EXTENSIONS, extension_configs=configs, output_format="html")
-    return sanitize(md.convert(text))
+    converter = _local.markdown
+    converter.reset()  # forget the previous page's ids and references
+    return sanitize(converter.convert(text))
+
+
+def headings(html: str) -> tuple[tuple[int, str, str], ...]:
+    """List the h2-h6 headings of rendered HTML as (level, id, text without tags)."""
+    return tuple((int(m[1]), m[2], _TAG.sub("", m[3])) for m in _HEADING.finditer(html))
+
+
+def render(text: str) -> Rendered:
+    """Render a page body and list its headings: everything the render cache keeps."""
+    html = render_markdown(text)
+    return Rendered(html, headings(html))
+
+
+@cache
+def renderer_version() -> str:
+    """Return a digest of what shapes the output: this code, its packages, Python's version."""
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    for name in _PACKAGES:
+        digest.update(f"\0{name}={version(name)}".encode())
+    digest.update(f"\0python={sys.version_info[0]}.{sys.version_info[1]}".encode())
+    return digest.hexdigest()
