@@ -8,6 +8,7 @@ list ends it on the server: a copy of the cookie kept elsewhere no longer opens 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import secrets
 from urllib.parse import urlsplit
 
@@ -44,8 +45,15 @@ hasher = PasswordHasher()
 login_manager = LoginManager()
 bp = Blueprint("auth", __name__, url_prefix="/staff")
 bp.after_request(private)
-# Verifying against this when the account does not exist keeps the timing the same.
-_DUMMY_HASH = hasher.hash("not a real password")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Return a hash to verify against when the account does not exist: the same timing."""
+    # Made on first use, not at import: every command and worker start would pay for it.
+    return hasher.hash("not a real password")
+
+
 ROW_KEY = "staff_session"  # the cookie session's key for the token of the session row
 STAMP_KEY = "last_seen"  # and for this cookie's own last request (seconds since the epoch)
 # What the login page says, by the flag in its address, when a session timed out.
@@ -106,7 +114,7 @@ def safe_next(target: str | None) -> str:
 def verify_password(user: StaffUser | None, password: str) -> bool:
     """Check a password in about the same time whether or not the account exists."""
     try:
-        hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        hasher.verify(user.password_hash if user else _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         return False
     return user is not None
