@@ -71,7 +71,7 @@ class Site:
             "SMTP_PORT": str(smtp.port),
             "FORM_MIN_SECONDS": "0",
             "SUBMISSION_RATE_LIMIT": "1000000 per hour",
-            "OUTBOX_CLAIM_SECONDS": "20",
+            "OUTBOX_CLAIM_SECONDS": "60",
             "FORMATS_REFRESH_SECONDS": "0",
         }
         self.log = folder / "gunicorn.log"  # read it when the site does not start

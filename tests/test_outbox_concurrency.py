@@ -6,13 +6,17 @@ import os
 import re
 import subprocess
 import sys
+import threading
+import time
 from collections import Counter
+from email.message import EmailMessage
 from pathlib import Path
 
 from flask import Flask
 
 from gvisite.extensions import db
 from gvisite.models import OutboxMessage
+from gvisite.outbox import send_due
 from tests.fixtures_forms import STAFF_MAILBOX, all_messages
 from tests.fixtures_servers import SmtpServer
 from tests.helpers import PROJECT_ROOT
@@ -90,3 +94,39 @@ def test_two_sender_processes_deliver_each_message_exactly_once(
     rows = all_messages(app)
     assert {row.status for row in rows} == {"sent"}
     assert {row.attempts for row in rows} == {1}
+
+
+class SlowBackend:
+    """A mail server that takes a second per message and counts what it was given."""
+
+    def __init__(self) -> None:
+        self.received: Counter[str] = Counter()
+        self.lock = threading.Lock()
+
+    def send(self, message: EmailMessage) -> None:
+        """Take the message slowly."""
+        time.sleep(1.0)
+        with self.lock:
+            self.received[str(message["Message-ID"])] += 1
+
+
+def test_a_slow_sender_keeps_what_it_claimed(make_forms_app) -> None:
+    """Claims run from the moment each message is taken, not from its batch's start: a batch
+    that outlasts the claim period is not taken over message by message by a second sender."""
+    app = make_forms_app(OUTBOX_CLAIM_SECONDS=3)
+    queue(app, 6)
+    backend = SlowBackend()
+
+    def sender() -> None:
+        with app.app_context():
+            for _round in range(4):
+                send_due(backend)
+
+    threads = [threading.Thread(target=sender) for _ in range(SENDERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert len(backend.received) == 6
+    assert [n for n in backend.received.values() if n > 1] == []
+    assert {m.status for m in all_messages(app)} == {"sent"}
