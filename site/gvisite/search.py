@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import bisect
 import functools
-import itertools
 import logging
 import math
 import re
@@ -45,9 +44,16 @@ def _stemmer(locale: str) -> snowballstemmer.stemmer:
     return snowballstemmer.stemmer(LOCALES[locale].stemmer)
 
 
-def stems(text: str, locale: str) -> list[str]:
+def stems(text: str, locale: str, known: dict[str, str] | None = None) -> list[str]:
     """Split text into words and reduce each to its stem ("våldet" and "våld" → "våld")."""
-    return _stemmer(locale).stemWords([w.lower() for w in WORD.findall(text)])
+    words = [w.lower() for w in WORD.findall(text)]
+    if known is None:
+        return _stemmer(locale).stemWords(words)
+    # Each distinct word of the pages is stemmed once (the stemmer is pure Python, ~20 µs a
+    # word): indexing fills `known`, and marking the words of a result reads it.
+    new = [w for w in dict.fromkeys(words) if w not in known]
+    known.update(zip(new, _stemmer(locale).stemWords(new), strict=True))
+    return [known[w] for w in words]
 
 
 def _deletions(term: str) -> set[str]:
@@ -73,6 +79,7 @@ class LocaleIndex:
     entries: list[Entry] = field(default_factory=list)
     postings: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
     near: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    known: dict[str, str] = field(default_factory=dict)  # word -> stem of every indexed word
 
     def add(self, page: Page) -> None:
         """Index a page's title and text."""
@@ -80,12 +87,11 @@ class LocaleIndex:
         text = " ".join(block.text for block in blocks.blocks)
         sentences = [s.strip() for s in SENTENCE_END.split(text) if s.strip()]
         counts: dict[str, int] = defaultdict(int)
-        for stem in stems(f"{page.title} {page.description} {text}", self.locale):
+        for stem in stems(f"{page.title} {page.description} {text}", self.locale, self.known):
             counts[stem] += 1
         number = len(self.entries)
-        self.entries.append(
-            Entry(page, sentences, frozenset(stems(page.title, self.locale)), dict(counts))
-        )
+        title = frozenset(stems(page.title, self.locale, self.known))
+        self.entries.append(Entry(page, sentences, title, dict(counts)))
         for stem in counts:
             if stem not in self.postings:
                 for shorter in _deletions(stem) | {stem}:
@@ -101,12 +107,12 @@ class LocaleIndex:
         # next to "väkival"): one stem is the other plus at most a few letters.
         for length in range(max(MIN_FUZZY, len(stem) - MAX_ENDING), len(stem)):
             found |= {stem[:length]} & self.postings.keys()
-        start = bisect.bisect_left(self.vocabulary, stem)
-        for term in itertools.islice(self.vocabulary, start, None):
-            if not term.startswith(stem):
-                break
-            if len(term) - len(stem) <= MAX_ENDING:
-                found.add(term)
+        vocabulary = self.vocabulary
+        at = bisect.bisect_left(vocabulary, stem)
+        while at < len(vocabulary) and vocabulary[at].startswith(stem):
+            if len(vocabulary[at]) - len(stem) <= MAX_ENDING:
+                found.add(vocabulary[at])
+            at += 1
         found |= self.near.get(stem, set())  # one letter too few in the query
         for shorter in _deletions(stem):
             found |= {shorter} & self.postings.keys()  # one letter too many
@@ -174,12 +180,12 @@ def clean_query(raw: str) -> str:
     return " ".join(CONTROL.sub(" ", raw[: MAX_QUERY * 4]).split())[:MAX_QUERY]
 
 
-def excerpt(entry: Entry, matched: set[str], locale: str) -> Markup:
+def excerpt(entry: Entry, matched: set[str], index: LocaleIndex) -> Markup:
     """Return the first sentence with a matched word, each matched word in <mark>."""
     for sentence in entry.sentences or [entry.page.description]:
         words = WORD.split(sentence)
         found = WORD.findall(sentence)
-        marked = [s in matched for s in stems(" ".join(found), locale)] if found else []
+        marked = [s in matched for s in stems(" ".join(found), index.locale, index.known)]
         if any(marked):
             parts = [escape(words[0])]
             for word, hit, rest in zip(found, marked, words[1:], strict=False):
@@ -191,18 +197,21 @@ def excerpt(entry: Entry, matched: set[str], locale: str) -> Markup:
 
 def search(query: str, locale: str) -> list[Result]:
     """Search the locale's pages; Swedish pages with no version in the locale come after."""
-    results: list[Result] = []
+    results: list[tuple[Entry, set[str], LocaleIndex]] = []
     searched = [locale] if locale == DEFAULT_LOCALE else [locale, DEFAULT_LOCALE]
     site = current_site()
     for code in searched:
         query_stems = list(dict.fromkeys(stems(query, code)))[:MAX_TERMS]
         if not query_stems:
             return []
-        for _score, entry, matched in index_for(code).search(query_stems):
+        index = index_for(code)
+        for _score, entry, matched in index.search(query_stems):
             if code != locale and site.get(locale, entry.page.path) is not None:
                 continue  # the page exists in the visitor's language: that one was searched
-            results.append(Result(entry.page, excerpt(entry, matched, code), code))
-    return results[:MAX_RESULTS]
+            results.append((entry, matched, index))
+            if len(results) == MAX_RESULTS:
+                break
+    return [Result(e.page, excerpt(e, matched, ix), ix.locale) for e, matched, ix in results]
 
 
 @bp.get("/<locale:locale>/sok")
