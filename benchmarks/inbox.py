@@ -21,7 +21,7 @@ from flask_migrate import upgrade
 from sqlalchemy import insert, select
 
 from gvisite import create_app
-from gvisite.cases import new_reference
+from gvisite.cases import REFERENCE_ALPHABET, REFERENCE_LENGTH, new_reference
 from gvisite.extensions import db
 from gvisite.models import Case, CaseEvent, StaffUser, utcnow
 from gvisite.staff.auth import hasher
@@ -39,6 +39,15 @@ PAGES = {
     "case page": "/staff/cases/{reference}",
     "statistics": "/staff/statistik",
 }
+
+
+def numbered_reference(kind: str, created: dt.datetime, number: int) -> str:
+    """Return a reference unique to `number`, written in the alphabet real references use."""
+    digits = ""
+    for _ in range(REFERENCE_LENGTH):
+        number, digit = divmod(number, len(REFERENCE_ALPHABET))
+        digits = REFERENCE_ALPHABET[digit] + digits
+    return new_reference(kind, created)[:-REFERENCE_LENGTH] + digits
 
 
 def fill(app: Flask) -> tuple[str, int]:
@@ -63,7 +72,7 @@ def fill(app: Flask) -> tuple[str, int]:
             closed = created + dt.timedelta(days=rng.randrange(1, 20))
             rows.append(
                 {
-                    "reference": f"{new_reference(kind, created)[:-6]}{number:06d}",
+                    "reference": numbered_reference(kind, created, number),
                     "kind": kind,
                     "locale": rng.choice(["sv", "sv", "sv", "fi", "en", "ar"]),
                     "page": "/sv/om-gvi",
