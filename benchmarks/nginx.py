@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from gvisite.security import HEADERS  # noqa: E402
+from gvisite.security import HEADERS, STRICT_TRANSPORT_SECURITY  # noqa: E402
 from tests.deploy.fronted import SERVER_NAME, Client, Fronted, fronted_site  # noqa: E402
 from tests.fixtures_servers import free_port, running_nginx  # noqa: E402
 
@@ -94,7 +94,7 @@ http {{
             try_files /{page.name} =404;  # an address ending in / is a file here, not a folder
             types {{}}
             default_type "text/html; charset=utf-8";
-            add_header Strict-Transport-Security "max-age=31536000";
+            add_header Strict-Transport-Security "{STRICT_TRANSPORT_SECURITY}";
 {headers}
         }}
     }}

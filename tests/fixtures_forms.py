@@ -21,7 +21,7 @@ from werkzeug.test import TestResponse
 
 from gvisite import create_app
 from gvisite.extensions import db
-from gvisite.models import Case, OutboxMessage, Receipt
+from gvisite.models import AuditEntry, Case, CaseEvent, OutboxMessage, PublishedProblem, Receipt
 from tests.conftest import REAL_CONTENT, app_config
 from tests.fixtures_servers import LiveServer, serving
 from tests.helpers import parse
@@ -131,11 +131,10 @@ def all_messages(app: Flask) -> list[OutboxMessage]:
 
 
 def empty_tables(app: Flask) -> None:
-    """Delete every case and message (children first)."""
+    """Delete every case and what hangs on one (children first), and the audit log."""
     with app.app_context():
-        db.session.execute(delete(OutboxMessage))
-        db.session.execute(delete(Receipt))
-        db.session.execute(delete(Case))
+        for table in (OutboxMessage, Receipt, CaseEvent, PublishedProblem, AuditEntry, Case):
+            db.session.execute(delete(table))
         db.session.commit()
 
 

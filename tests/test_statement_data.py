@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 
 from gvisite.extensions import db
 from gvisite.models import PublishedProblem
+from gvisite.statement import REVIEW_WARNING_MONTHS, add_months
 from tests.fixtures_forms import LOCALES, copy_content
 from tests.fixtures_staff import StaffSite, today
 from tests.helpers import parse, translate
@@ -97,3 +98,19 @@ def test_staff_are_told_when_the_yearly_review_is_due(
     heading = translate(staff.app, "sv", "Time to review the accessibility statement")
     shown = [h2.get_text(strip=True) for h2 in page.select("main h2")]
     assert (heading in shown) is warned
+
+
+@pytest.mark.parametrize(
+    ("reviewed", "last_quiet_day"),
+    [
+        (dt.date(2026, 1, 31), dt.date(2026, 12, 31)),
+        (dt.date(2027, 3, 31), dt.date(2028, 2, 29)),  # a leap year's February has 29 days
+        (dt.date(2026, 3, 31), dt.date(2027, 2, 28)),
+        (dt.date(2026, 5, 31), dt.date(2027, 4, 30)),
+    ],
+)
+def test_the_review_warning_counts_eleven_calendar_months(
+    reviewed: dt.date, last_quiet_day: dt.date
+) -> None:
+    """The warning starts the day after the same date eleven months on (or that month's end)."""
+    assert add_months(reviewed, REVIEW_WARNING_MONTHS) == last_quiet_day

@@ -54,6 +54,7 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def cache_static(response: Response) -> Response:
         if request.endpoint == "static" and response.status_code == 200:
+            response.cache_control.no_cache = None  # send_file's default when no max-age is set
             filename = (request.view_args or {}).get("filename", "")
             if request.args.get("v") and request.args.get("v") == hashes.get(filename):
                 response.cache_control.max_age = ONE_YEAR

@@ -16,7 +16,8 @@ from wtforms import Field, HiddenField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, ValidationError
 
-CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# C0 and C1 controls: C1 too, as U+0085 (NEL) is a line break to str.splitlines().
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # The fields every form carries that are no answers: the token, the honeypot, the start time.
 NOT_ANSWERS = frozenset({"csrf_token", "website", "started"})
 # Embeddings, overrides and isolates reorder the text around them when staff read it; the

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import bisect
 import functools
-import logging
 import math
 import re
 from collections import defaultdict
@@ -20,6 +19,7 @@ from flask import Blueprint, Flask, Response, current_app, make_response, render
 from markupsafe import Markup, escape
 
 from .formats.text import read_blocks
+from .forms import CONTROL
 from .i18n import DEFAULT_LOCALE, LOCALES
 from .pages.load import Page, current_site
 from .security import private
@@ -35,7 +35,6 @@ MAX_ENDING = 3  # letters an inflection may add to a stem
 VARIANT_WEIGHT = 0.5  # a near match counts half an exact one
 WORD = re.compile(r"\w+", re.UNICODE)
 SENTENCE_END = re.compile(r"(?<=[.!?؟])\s+")
-CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 @functools.cache
@@ -222,20 +221,7 @@ def results(locale: str) -> Response:
     return private(make_response(render_template("search.html", query=query, results=found)))
 
 
-class _NoQueries(logging.Filter):
-    """Drop the query string of search requests from the development server's access log."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        """Rewrite `GET /sv/sok?q=... HTTP/1.1` to `GET /sv/sok HTTP/1.1`."""
-        if record.args and isinstance(record.args, tuple):
-            record.args = tuple(
-                re.sub(r"(/sok)\?\S*", r"\1", a) if isinstance(a, str) else a for a in record.args
-            )
-        return True
-
-
 def init_app(app: Flask) -> None:
-    """Serve the search page; keep queries out of the access log."""
+    """Serve the search page (security.py keeps queries out of the access log)."""
     app.extensions["gvisite.search"] = {}  # locale -> LocaleIndex, built when first needed
     app.register_blueprint(bp)
-    logging.getLogger("werkzeug").addFilter(_NoQueries())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -30,6 +31,9 @@ HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "X-Frame-Options": "DENY",
 }
+# Sent over HTTPS only (browsers ignore it over plain HTTP): one year, as browsers' lists ask.
+STRICT_TRANSPORT_SECURITY = "max-age=31536000"
+_QUERY = re.compile(r"\?\S*")  # in a request line: from the `?` to the space before HTTP/1.1
 
 
 def add_headers(response: Response) -> Response:
@@ -76,14 +80,26 @@ class RefuseBadHosts:
 def init_app(app: Flask) -> None:
     """Register the header hook; add HSTS when the site is served over HTTPS."""
     app.after_request(add_headers)
+    logging.getLogger("werkzeug").addFilter(NoQueryStrings())
     # A Host header Flask cannot build links for would make even the error page fail.
     app.wsgi_app = RefuseBadHosts(app.wsgi_app)  # type: ignore[method-assign]
     if app.config["SITE_URL"].startswith("https://"):
 
         @app.after_request
         def strict_transport(response: Response) -> Response:
-            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+            response.headers.setdefault("Strict-Transport-Security", STRICT_TRANSPORT_SECURITY)
             return response
+
+
+class NoQueryStrings(logging.Filter):
+    """Drop query strings from the development server's access log: they carry personal data."""
+
+    # Search words, a status page's key (`?nyckel=`), a page address a resident reported.
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite `GET /sv/sok?q=... HTTP/1.1` to `GET /sv/sok HTTP/1.1`."""
+        if record.args and isinstance(record.args, tuple):
+            record.args = tuple(_QUERY.sub("", a) if isinstance(a, str) else a for a in record.args)
+        return True
 
 
 def private(response: Response) -> Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import json
 from collections.abc import Callable
@@ -211,10 +212,14 @@ COMPLIANCE_CODES = dict(
 def review_overdue(today: dt.date) -> dt.date | None:
     """Return the date of the last review if it is more than 11 months old, else None."""
     reviewed: dt.date = current_statement().data["updated_on"]
-    month = reviewed.month - 1 + REVIEW_WARNING_MONTHS
-    year, month = reviewed.year + month // 12, month % 12 + 1
-    day = min(reviewed.day, 28 if month == 2 else 30 if month in (4, 6, 9, 11) else 31)
-    return reviewed if today > dt.date(year, month, day) else None
+    return reviewed if today > add_months(reviewed, REVIEW_WARNING_MONTHS) else None
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """Return the same day `months` later, or that month's last day if it is shorter."""
+    year, month = divmod(day.month - 1 + months, 12)
+    year += day.year
+    return dt.date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
 
 
 def _localized(value: dict[str, str] | str | None, locale: str) -> dict[str, str] | None:

@@ -169,6 +169,8 @@ VALIDATION_ERRORS = [
     ),
     pytest.param("report", {"browser": LONG}, "browser", None, id="r-browser-long"),
     pytest.param("report", {"name": LONG}, "name", None, id="r-name-long"),
+    # U+0085 (NEL) is a line break too, to Python's str.splitlines() among others.
+    pytest.param("report", {"name": "Åsa\x85Bcc: x"}, "name", ONE_LINE, id="r-name-nel"),
     pytest.param("report", {"email": "inte-en-adress"}, "email", EMAIL_FORMAT, id="r-email"),
     pytest.param(
         "format", {"page": ""}, "page", "Enter the page or document you need.", id="f-page"

@@ -296,6 +296,8 @@ def test_static_files_are_fingerprinted_and_cached_for_a_year(site_client: Flask
             assert response.cache_control.max_age == 365 * 24 * 3600
             assert response.cache_control.immutable
             assert response.cache_control.public
+            # "no-cache" would make browsers ask again every time, whatever the rest says.
+            assert not response.cache_control.no_cache, response.headers["Cache-Control"]
 
 
 def test_a_stale_fingerprint_is_not_cached_for_long(site_client: FlaskClient) -> None:
@@ -305,6 +307,7 @@ def test_a_stale_fingerprint_is_not_cached_for_long(site_client: FlaskClient) ->
             assert response.status_code == 200
             assert not response.cache_control.immutable
             assert (response.cache_control.max_age or 0) <= 3600
+            assert not response.cache_control.no_cache, response.headers["Cache-Control"]
 
 
 def test_a_changed_file_gets_a_new_address(tmp_path: Path) -> None:

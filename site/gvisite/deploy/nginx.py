@@ -25,12 +25,10 @@ from ..formats.catalogue import FORMATS
 from ..formats.source import source_names, source_url
 from ..formats.views import CACHE_SECONDS, download_name
 from ..i18n import DEFAULT_LOCALE, LOCALES
-from ..security import HEADERS
+from ..security import HEADERS, STRICT_TRANSPORT_SECURITY
 from ..sessions import FORMS_FOLDER, STAFF_PATH
 
 TEMPLATE = "nginx.conf"
-# What the app sends over HTTPS (security.init_app); browsers ignore it over plain HTTP.
-STRICT_TRANSPORT_SECURITY = "max-age=31536000"
 STATUS_FOLDER = "arende"  # the residents' status pages, /<locale>/arende/<reference>
 ERROR_PAGES = (ServiceUnavailable, RequestEntityTooLarge)  # the statuses nginx answers itself
 # The folders nginx writes to, inside the output folder.
