@@ -98,10 +98,13 @@ def check_page(page: Page, route_exists: Callable[[str], bool]) -> list[Problem]
 def over_the_line(score: Reading) -> str:
     """Say how far over its line a page is, and quote its longest sentences to shorten first."""
     kind = "an easy-to-read" if score.easy_to_read else "an ordinary"
+    per_sentence = score.words / max(score.sentences, 1)
+    long_share = 100 * score.long_words / max(score.words, 1)
     quoted = "".join(f"\n    ({len(s.words)} words) {s.text}" for s in score.longest)
     return (
-        f"{score.measure} {score.score:.1f} is over {score.line:g}, the line for {kind} page;"
-        f" shorten sentences, use common words. The longest sentences:{quoted}"
+        f"{score.measure} {score.score:.1f} is over {score.line:g}, the line for {kind} page"
+        f" ({per_sentence:.1f} words a sentence, {long_share:.0f} % of words over six letters):"
+        f" write shorter sentences and more common, shorter words. The longest sentences:{quoted}"
     )
 
 
