@@ -12,7 +12,7 @@ from gvisite.i18n import LOCALES
 from gvisite.pages.lint import over_the_line
 from gvisite.pages.load import Page, load_site
 from gvisite.pages.markdown import render_markdown
-from gvisite.pages.readability import MEASURES, Reading, page_sentences, reading
+from gvisite.pages.readability import MEASURES, Reading, page_sentences, reading, summary
 from tests.conftest import REAL_CONTENT
 
 REAL_SITE = load_site(REAL_CONTENT)[0]
@@ -138,6 +138,13 @@ def test_a_page_on_its_line_is_not_over_it() -> None:
     at = Reading("LIX", 40.0, 40, False, 100, 10, 30, ())
     assert not at.over
     assert Reading("LIX", 40.1, 40, False, 100, 10, 30, ()).over
+
+
+def test_a_page_too_short_to_score_is_never_over_its_line() -> None:
+    # Hem | Välkommen.: 2 words, 2 sentences, 1 long; LIX = 2/2 + 100 * 1/2 = 51
+    welcome = reading(page("<p>Välkommen.</p>", title="Hem"))
+    assert welcome is not None and (welcome.score, welcome.over) == (51.0, False)
+    assert "too short" in summary(welcome)
 
 
 # --- The real content ----------------------------------------------------------------------------

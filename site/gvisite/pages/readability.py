@@ -60,6 +60,9 @@ _END = re.compile(rf"{_CLOSING}[.!?…؟]+{_CLOSING}(?=\s)")
 # name ("kl. 10", "ca 20", "tel. 112"). Lower case.
 _ABBREVIATIONS = frozenset({"kl", "ca", "nr", "tel", "resp", "jfr", "inkl", "exkl", "s"})
 LONG_WORD = 6  # a word with more letters than this is long
+# A text shorter than this is scored but never over its line: the formulas are made for running
+# text, and on a page of a few words one long word decides the score ("Välkommen." is LIX 51).
+MIN_WORDS = 30
 
 
 @dataclass(frozen=True)
@@ -95,8 +98,8 @@ class Reading:
 
     @property
     def over(self) -> bool:
-        """Tell whether the page is over its line."""
-        return self.score > self.line
+        """Tell whether the page is over its line (a page too short to score never is)."""
+        return self.words >= MIN_WORDS and self.score > self.line
 
 
 class _Blocks(HTMLParser):
@@ -260,7 +263,8 @@ def reading(page: Page) -> Reading | None:
 
 def summary(score: Reading) -> str:
     """Describe a page's score in one line, for the editors' check."""
+    short = f"; under {MIN_WORDS} words, too short to hold to it" if score.words < MIN_WORDS else ""
     return (
         f"{score.measure} {score.score:.1f} (line {score.line:g}; {score.words} words,"
-        f" {score.sentences} sentences, {score.long_words} long words)"
+        f" {score.sentences} sentences, {score.long_words} long words{short})"
     )
