@@ -35,74 +35,94 @@ def counts(measured: Page) -> tuple[float, int, int, int]:
 # --- The counting rules, on texts counted by hand ------------------------------------------------
 
 
-def test_a_block_ends_a_sentence_and_a_number_is_a_short_word() -> None:
-    # Sentences: Kommunen | Det är bra. | Polisen är med | här 112  = 4 (title, list item: own)
-    # Words: Kommunen Det är bra Polisen är med här 112              = 9
-    # Long (over six letters): Kommunen (8), Polisen (7)             = 2
-    # LIX = 9/4 + 100 * 2/9 = 2.25 + 22.22 = 24.47
-    html = "<p>Det är bra. Polisen är med</p><ul><li>här 112</li></ul>"
-    assert counts(page(html)) == (24.47, 9, 4, 2)
-
-
-def test_abbreviations_numbers_and_addresses_are_one_word_and_end_no_sentence() -> None:
-    # Sentences: Kontakt | Ring t.ex. kl. 10 till Servicecenter på 08-580 285 00. |
-    #            Mejla dataskydd@jarfalla.se om du vill.                      = 3
+# Each sample: its title, its body, the sentences a reader sees, and (LIX, words, sentences, long
+# words), counted by hand in the comment above it. Long: over six letters.
+SAMPLES = [
+    # Words: Kommunen | Det är bra | Polisen är med | här 112 = 9 (a number is a word, short)
+    # Long: Kommunen (8), Polisen (7) = 2. LIX = 9/4 + 100 * 2/9 = 2.25 + 22.22 = 24.47
+    pytest.param(
+        "Kommunen",
+        "<p>Det är bra. Polisen är med</p><ul><li>här 112</li></ul>",
+        ["Kommunen", "Det är bra.", "Polisen är med", "här 112"],  # the title, a list item: own
+        (24.47, 9, 4, 2),
+        id="blocks-end-sentences",
+    ),
     # Words: Kontakt | Ring t.ex. kl 10 till Servicecenter på 08-580 285 00 |
-    #        Mejla dataskydd@jarfalla.se om du vill                  = 1 + 8 + 5 = 14
+    #        Mejla dataskydd@jarfalla.se om du vill = 1 + 8 + 5 = 14
     # Long: Kontakt (7), Servicecenter (13), dataskydd@jarfalla.se (19 letters) = 3
     # LIX = 14/3 + 100 * 3/14 = 4.67 + 21.43 = 26.10
-    html = (
+    pytest.param(
+        "Kontakt",
         "<p>Ring t.ex. kl. 10 till Servicecenter på 08-580 285 00. "
-        "Mejla dataskydd@jarfalla.se om du vill.</p>"
-    )
-    measured = page(html, title="Kontakt")
-    assert counts(measured) == (26.1, 14, 3, 3)
-    assert [s.text for s in page_sentences(measured.title, measured.html)][1:] == [
-        "Ring t.ex. kl. 10 till Servicecenter på 08-580 285 00.",
-        "Mejla dataskydd@jarfalla.se om du vill.",
-    ]
-
-
-def test_headings_list_items_and_line_breaks_end_sentences_a_colon_only_there() -> None:
-    # Sentences: Dina rättigheter | Att veta | Du har rätt att: |
-    #            få veta vilka uppgifter vi har | invända | Järfälla kommun | 177 80 Järfälla = 7
-    # Words: 2 + 2 + 4 + 6 + 1 + 2 + 2 ("177 80" is one number)                      = 19
-    # Long: rättigheter (11), uppgifter (9), invända (7), Järfälla (8) twice; kommun (6) is not = 5
+        "Mejla dataskydd@jarfalla.se om du vill.</p>",
+        [
+            "Kontakt",
+            "Ring t.ex. kl. 10 till Servicecenter på 08-580 285 00.",
+            "Mejla dataskydd@jarfalla.se om du vill.",
+        ],
+        (26.1, 14, 3, 3),
+        id="abbreviations-numbers-addresses",
+    ),
+    # Words: 2 + 2 + 4 + 6 + 1 + 2 + 2 ("177 80" is one number) = 19
+    # Long: rättigheter (11), uppgifter (9), invända (7), Järfälla (8) twice; kommun (6) not = 5
     # LIX = 19/7 + 100 * 5/19 = 2.71 + 26.32 = 29.03
-    html = (
+    pytest.param(
+        "Dina rättigheter",
         "<h2>Att veta</h2><p>Du har rätt att:</p>"
         "<ul><li>få veta vilka uppgifter vi har</li><li>invända</li></ul>"
-        "<p>Järfälla kommun<br>177 80 Järfälla</p>"
-    )
-    assert counts(page(html, title="Dina rättigheter")) == (29.03, 19, 7, 5)
-
-
-def test_quotes_small_letters_after_a_stop_hyphens_and_colons_inside_a_paragraph() -> None:
-    # Sentences: Röster | ”Vi ska stoppa våldet”, säger hon. | Hur mår du? frågade han. |
-    #            Ring oss: vi svarar. | Upplands-Bro har e-post.                          = 5
-    # Words: 1 + 6 + 5 + 4 + 3                                                             = 19
+        "<p>Järfälla kommun<br>177 80 Järfälla</p>",
+        [
+            "Dina rättigheter",
+            "Att veta",
+            "Du har rätt att:",  # the colon ends a sentence where the block ends, before a list
+            "få veta vilka uppgifter vi har",
+            "invända",
+            "Järfälla kommun",  # a line break ends one too
+            "177 80 Järfälla",
+        ],
+        (29.03, 19, 7, 5),
+        id="headings-lists-line-breaks",
+    ),
+    # Words: Röster | Vi ska stoppa våldet säger hon | Hur mår du frågade han | Ring oss vi svarar |
+    #        Upplands-Bro har e-post = 1 + 6 + 5 + 4 + 3 = 19
     # Long: frågade (7), Upplands-Bro (11 letters); e-post (5), Röster, stoppa, våldet (6) not = 2
     # LIX = 19/5 + 100 * 2/19 = 3.8 + 10.53 = 14.33
-    html = (
+    pytest.param(
+        "Röster",
         "<p>”Vi ska stoppa våldet”, säger hon. Hur mår du? frågade han. Ring oss: vi svarar. "
-        "Upplands-Bro har e-post.</p>"
-    )
-    measured = page(html, title="Röster")
-    assert counts(measured) == (14.33, 19, 5, 2)
-    assert page_sentences(measured.title, measured.html)[1].text == (
-        "”Vi ska stoppa våldet”, säger hon."
-    )
-
-
-def test_the_rendered_text_is_measured_not_the_markdown_link_addresses_or_alt_texts() -> None:
-    # Sentences: GVI | Läs mer om GVI i Järfälla.  = 2 (the image has no text a reader sees)
-    # Words: GVI | Läs mer om GVI i Järfälla       = 7; long: Järfälla = 1
+        "Upplands-Bro har e-post.</p>",
+        [
+            "Röster",
+            "”Vi ska stoppa våldet”, säger hon.",
+            "Hur mår du? frågade han.",  # a small letter after the stop: the sentence goes on
+            "Ring oss: vi svarar.",  # a colon inside a paragraph ends nothing
+            "Upplands-Bro har e-post.",
+        ],
+        (14.33, 19, 5, 2),
+        id="quotes-small-letters-colons-hyphens",
+    ),
+    # Rendered from Markdown; the link address and the image's alt text are not read as text.
+    # Words: GVI | Läs mer om GVI i Järfälla = 7; long: Järfälla = 1
     # LIX = 7/2 + 100 * 1/7 = 3.5 + 14.29 = 17.79
-    markdown = (
-        "Läs **mer** om [GVI i Järfälla](https://www.jarfalla.se/gruppvaldsintervention-i-kommunen)."
-        "\n\n![Karta över Järfälla kommun och Upplands-Bro](/static/karta.png)"
-    )
-    assert counts(page(render_markdown(markdown), title="GVI")) == (17.79, 7, 2, 1)
+    pytest.param(
+        "GVI",
+        render_markdown(
+            "Läs **mer** om [GVI i Järfälla](https://www.jarfalla.se/gruppvaldsintervention)."
+            "\n\n![Karta över Järfälla kommun och Upplands-Bro](/static/karta.png)"
+        ),
+        ["GVI", "Läs mer om GVI i Järfälla."],
+        (17.79, 7, 2, 1),
+        id="rendered-text-not-markdown",
+    ),
+]
+
+
+@pytest.mark.parametrize(("title", "html", "sentences", "expected"), SAMPLES)
+def test_lix_counts_like_the_hand_count(
+    title: str, html: str, sentences: list[str], expected: tuple[float, int, int, int]
+) -> None:
+    assert [sentence.text for sentence in page_sentences(title, html)] == sentences
+    assert counts(page(html, title=title)) == expected
 
 
 def test_english_is_scored_by_textstats_automated_readability_index() -> None:
