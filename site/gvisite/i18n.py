@@ -2,7 +2,8 @@
 
 A `SiteLocale` is the only place a language is described: the language menu, the text
 direction, the voice that reads pages aloud, the braille table, the linter's vague link
-texts, the easy-to-read pages and the staff's publish form are all made from `LOCALES`.
+texts and readability measure, the easy-to-read pages and the staff's publish form are all
+made from `LOCALES`.
 Adding a language is one record here, plus its pages in `content/<code>/` and its catalog
 in `translations/<code>/`.
 """
@@ -41,6 +42,9 @@ class SiteLocale:
     stemmer: str  # the Snowball stemmer the site search reduces words with
     direction: str = "ltr"
     easy_to_read: EasyToRead | None = None  # None: the locale has no easy-to-read pages
+    # The readability measure of `flask content check`, a key of pages/readability.py's
+    # MEASURES; None where no maintained package has an established one (the reasons are there).
+    readability: str | None = None
 
 
 LOCALES: dict[str, SiteLocale] = {
@@ -48,13 +52,14 @@ LOCALES: dict[str, SiteLocale] = {
     for locale in (
         SiteLocale("sv", "Svenska", "sv", "swe", "sv-g0.utb",
                    frozenset({"här", "klicka här", "läs mer", "mer", "länk"}), "swedish",
-                   easy_to_read=EasyToRead("lattlast", "Lättläst")),
+                   easy_to_read=EasyToRead("lattlast", "Lättläst"), readability="lix"),
         SiteLocale("fi", "Suomi", "fi", "fin", "fi.utb",
                    frozenset({"tästä", "täällä", "klikkaa tästä", "lue lisää", "lisää",
                               "linkki"}), "finnish",
                    easy_to_read=EasyToRead("selko", "Selkosuomi")),
         SiteLocale("en", "English", "en-gb", "eng", "en-ueb-g1.ctb",
-                   frozenset({"here", "click here", "read more", "more", "link"}), "english"),
+                   frozenset({"here", "click here", "read more", "more", "link"}), "english",
+                   readability="ari"),
         SiteLocale("ar", "العربية", "ar", "ara", "ar-ar-g1.utb",
                    frozenset({"هنا", "اضغط هنا", "انقر هنا", "اقرأ المزيد", "المزيد", "رابط"}),
                    "arabic", direction="rtl"),

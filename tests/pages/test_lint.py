@@ -136,3 +136,67 @@ def test_missing_translations_are_a_warning_not_an_error(check, make_content) ->
         "warning: content/ar: pages missing: om, stod",
         "warning: content/fi: pages missing: stod",
     ]
+
+
+# --- Readability --------------------------------------------------------------------------------
+
+# LIX 67.5: 30 words in 4 sentences (the title one of them), 18 of them over six letters.
+HARD = (
+    "Kommunstyrelsen ansvarar för personuppgiftsbehandlingen enligt dataskyddsförordningen och"
+    " kompletterande nationell lagstiftning som gäller för kommunala verksamheter."
+    " Överenskommelsen mellan myndigheterna reglerar informationsutbyte, sekretessprövning och"
+    " gemensamma prioriteringar. Sedan länge samarbetar förvaltningarna."
+)
+# LIX 32.0 (31 words, 5 sentences, 8 long): easy for an ordinary page, not for a lättläst one.
+EASY_ENOUGH = (
+    "Kommunen arbetar med Polisen mot våldet i Järfälla. Vi vill att alla ska känna sig trygga."
+    " Ring kommunens Servicecenter om du behöver hjälp eller stöd. Polisen svarar på 112."
+)
+
+
+def page_warnings(result: Result) -> list[str]:
+    """Return the warnings about one page (a readability warning), not about a whole locale."""
+    return [line for line in findings(result, "warning") if ".md: " in line]
+
+
+def test_a_page_over_its_line_is_a_warning_naming_the_file_score_and_longest_sentences(
+    check, make_content
+) -> None:
+    content = make_content({"sv/om.md": markdown_page(HARD)})
+    result = check(content)
+    assert result.exit_code == 0, result.output  # a warning: the page still publishes
+    warnings = page_warnings(result)
+    assert len(warnings) == 1, result.output
+    assert warnings[0].startswith(f"warning: {content / 'sv/om.md'}: LIX 67.5 is over 40,")
+    # The three longest sentences, longest first, each on a line of its own under the warning.
+    quoted = result.output.split(warnings[0], 1)[1].splitlines()[1:4]
+    assert [line.split(") ", 1)[1] for line in quoted] == [
+        HARD.split(". ")[0] + ".",
+        HARD.split(". ")[1] + ".",
+        "Sedan länge samarbetar förvaltningarna.",
+    ]
+    assert quoted[0].strip().startswith("(15 words)")
+
+
+def test_a_lattlast_page_is_held_to_the_lower_line(check, make_content) -> None:
+    content = make_content(
+        {"sv/om.md": markdown_page(EASY_ENOUGH), "sv/lattlast/om.md": markdown_page(EASY_ENOUGH)}
+    )
+    warnings = page_warnings(check(content))
+    assert [line.split(": ", 2)[1] for line in warnings] == [str(content / "sv/lattlast/om.md")]
+    assert "LIX 32.0 is over 25, the line for an easy-to-read page" in warnings[0]
+
+
+def test_every_pages_score_is_printed_and_languages_without_a_measure_say_so(
+    check, make_content
+) -> None:
+    files = {"sv/om.md": "Text.", "en/om.md": "Text.", "fi/om.md": "Teksti.", "ar/om.md": "نص."}
+    content = make_content({name: markdown_page(body) for name, body in files.items()})
+    lines = check(content).output.splitlines()
+    scores = [line for line in lines if line.startswith("readability: ")]
+    named = {line.split(": ", 2)[1]: line.split(": ", 2)[2] for line in scores}
+    measured = [str(content / f"{name}.md") for name in ("en/index", "en/om", "sv/index", "sv/om")]
+    assert list(named) == [*measured, "content/ar", "content/fi"]
+    assert named[str(content / "sv/om.md")].startswith("LIX 1.5 (line 40; 3 words, 2 sentences")
+    assert named[str(content / "en/om.md")].startswith("ARI ")
+    assert all("no established measure" in named[f"content/{code}"] for code in ("ar", "fi"))

@@ -10,7 +10,8 @@ import click
 from flask import Flask
 
 from .lint import check_site
-from .load import load_site
+from .load import Site, load_site
+from .readability import reading, summary
 from .views import route_exists
 
 
@@ -27,6 +28,8 @@ def make_content_cli(create_app: Callable[[Mapping[str, Any]], Flask]) -> click.
         with app.app_context():
             site, errors = load_site(Path(app.config["CONTENT_DIR"]))
             problems = check_site(site, errors, route_exists)
+        for line in readability_lines(site):
+            click.echo(line)
         for problem in problems:
             click.echo(str(problem), err=problem.level == "error")
         failed = sum(p.level == "error" for p in problems)
@@ -35,3 +38,20 @@ def make_content_cli(create_app: Callable[[Mapping[str, Any]], Flask]) -> click.
             raise SystemExit(1)
 
     return group
+
+
+def readability_lines(site: Site) -> list[str]:
+    """Return each page's readability score, and each language's lack of a measure, one a line."""
+    lines, unmeasured = [], set()
+    for page in sorted(site.pages.values(), key=lambda p: str(p.source)):
+        score = reading(page)
+        if score is None:
+            unmeasured.add(page.locale)
+        else:
+            lines.append(f"readability: {page.source}: {summary(score)}")
+    for locale in sorted(unmeasured):
+        lines.append(
+            f"readability: content/{locale}: no established measure for this language"
+            " (see site/gvisite/pages/readability.py)"
+        )
+    return lines

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from ..i18n import LOCALES
 from .load import ContentError, Page, Site, missing_translations
+from .readability import Reading, reading
 
 # Link texts that say nothing out of context (WCAG 2.4.4), in any of the site's languages: an
 # editor may quote one language inside another.
@@ -89,7 +90,22 @@ def check_page(page: Page, route_exists: Callable[[str], bool]) -> list[Problem]
                 error(f"broken internal link: {href}")
         elif not parts.scheme and parts.path and not href.startswith("#"):
             error(f"relative link {href!r}: write internal links from the root, like /sv/om-gvi")
+    if (score := reading(page)) is not None and score.over:
+        problems.append(Problem("warning", source, over_the_line(score)))
     return problems
+
+
+def over_the_line(score: Reading) -> str:
+    """Say how far over its line a page is, and quote its longest sentences to shorten first."""
+    kind = "an easy-to-read" if score.easy_to_read else "an ordinary"
+    per_sentence = score.words / max(score.sentences, 1)
+    long_share = 100 * score.long_words / max(score.words, 1)
+    quoted = "".join(f"\n    ({len(s.words)} words) {s.text}" for s in score.longest)
+    return (
+        f"{score.measure} {score.score:.1f} is over {score.line:g}, the line for {kind} page"
+        f" ({per_sentence:.1f} words a sentence, {long_share:.0f} % of words over six letters):"
+        f" write shorter sentences and more common, shorter words. The longest sentences:{quoted}"
+    )
 
 
 def check_site(
