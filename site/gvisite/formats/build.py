@@ -107,7 +107,7 @@ class Report:
             f"{len(self.failed)} failed, in {self.seconds:.1f} s"
         ]
         for key in FORMATS:
-            line = f"  {key:<5} built {self.built[key]:>4}  total {self.sizes[key] / 1e6:8.2f} MB"
+            line = f"  {key:<8} built {self.built[key]:>4}  total {self.sizes[key] / 1e6:8.2f} MB"
             if self.skipped[key]:
                 line += f"  skipped {self.skipped[key]} (tool missing)"
             lines.append(line)

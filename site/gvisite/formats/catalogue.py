@@ -31,7 +31,7 @@ class Format:
     attachment: bool = False  # save rather than show (files browsers cannot show)
     tools: tuple[str, ...] = ()  # the programs it needs (convert.TOOLS); built only where all are
     in_thread: bool = False  # waits on other programs: run in the pool, beside the PDFs
-    player: bool = False  # a recording: played at the top of the page and in the block
+    listen: Any = None  # a recording's player label ("At normal speed"); None: no player
 
     @property
     def content_type(self) -> str:
@@ -48,11 +48,11 @@ FORMATS: dict[str, Format] = {
         Format("pdf", ".storstil.pdf", "application/pdf", None, _l("Large print"), "PDF",
                "-storstil.pdf", make_pdf, tools=("weasyprint",)),
         Format("mp3", ".mp3", "audio/mpeg", None, _l("Audio"), "MP3", ".mp3", make_mp3,
-               tools=("espeak-ng", "lame"), in_thread=True, player=True),
+               tools=("espeak-ng", "lame"), in_thread=True, listen=_l("At normal speed")),
         # The same, read at 70 % of the pace with longer pauses (speech.py), right beside it.
         Format("mp3-slow", ".langsam.mp3", "audio/mpeg", None, _l("Audio, read slowly"), "MP3",
                "-langsam.mp3", make_slow_mp3, tools=("espeak-ng", "lame"), in_thread=True,
-               player=True),
+               listen=_l("Slowly, with longer pauses")),
         Format("txt", ".txt", "text/plain", "utf-8", _l("Plain text"), _l("text file"),
                ".txt", make_txt),
         Format("brf", ".brf", "text/plain", "us-ascii", _l("Braille"), "BRF", ".brf", make_brf,

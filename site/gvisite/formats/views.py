@@ -30,14 +30,20 @@ class FormatLink:
     hreflang: str
     filename: str
     attachment: bool
+    listen: str | None  # a recording's player label; None for files that are not played
+
+    @property
+    def saved(self) -> bool:
+        """Whether the link saves the file: attachments, and recordings (not opened in a tab)."""
+        return self.attachment or self.listen is not None
 
 
 @dataclass(frozen=True)
 class Offer:
-    """What the block shows for a page: the built files, the audio, and the request form."""
+    """What the block shows for a page: the built files, the players, and the request form."""
 
     links: list[FormatLink]
-    audio: FormatLink | None
+    players: list[FormatLink]  # the recordings (normal, slow) built for the page now
     request_url: str
 
 
@@ -103,11 +109,12 @@ def _offer(locale: str, name: str, page_url: str) -> Offer:
                 locale,
                 download_name(locale, name, fmt),
                 fmt.attachment,
+                str(fmt.listen) if fmt.listen is not None else None,
             )
         )
-    audio = next((link for link in links if link.key == "mp3"), None)
+    players = [link for link in links if link.listen is not None]
     request_url = url_for("feedback.alternative_format", locale=locale, page=page_url)
-    return Offer(links, audio, request_url)
+    return Offer(links, players, request_url)
 
 
 # --- Serving --------------------------------------------------------------------------------
