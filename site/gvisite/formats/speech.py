@@ -23,10 +23,13 @@ from .convert import Prepared, run_tool
 from .text import to_sentences, to_ssml
 
 SPEECH_RATE = "160"  # words per minute; espeak-ng's default 175 is fast for listening to a page
-# The slow version: 112 words a minute is 70 % of SPEECH_RATE (160), the pace read-aloud
-# services offer as "slow" for people with aphasia, dyslexia or a new language; slower still,
-# espeak-ng's voices (floor 80) drag their vowels until words are harder to recognise.
+# The slow version's pace: 70 % of SPEECH_RATE (160 x 0.7 = 112). espeak-ng's -s is in words a
+# minute, so the ratio of the rates is the ratio of the speeds; 70 % is the pace asked for by
+# people with aphasia, dyslexia or a new language (issue #13). espeak-ng goes no lower than 80.
 SLOW_SPEECH_RATE = "112"
+# Mono at a constant rate: clear speech at about 240 kB a minute, and a file's size tells its
+# length (the players' labels say how many minutes a recording lasts before it is loaded).
+BITRATE_KBPS = 32
 # The slow version's silences, in milliseconds, by what comes before the sentence (text.py):
 # about twice the pauses of the normal version, so each sentence can be taken in on its own.
 SLOW_PAUSES_MS = {"none": 0, "title": 1200, "sentence": 900, "block": 1400,
@@ -66,11 +69,16 @@ def _encode(wav: bytes, page: Prepared) -> bytes:
             "--ty", page.year, "--tv", f"TLAN={LOCALES[locale].id3_language}"]  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="gvisite-mp3-") as folder:
         output = Path(folder) / "page.mp3"
-        # Mono, 32 kbit/s: clear speech at about 240 kB a minute. UTF-16 tags hold any script.
-        encode = ["lame", "--quiet", "-m", "m", "-q", "7", "-b", "32", "--id3v2-only",
-                  "--id3v2-utf16", *tags, "-", str(output)]  # fmt: skip
+        # Mono at a constant BITRATE_KBPS. UTF-16 tags hold any script.
+        encode = ["lame", "--quiet", "-m", "m", "-q", "7", "-b", str(BITRATE_KBPS),
+                  "--id3v2-only", "--id3v2-utf16", *tags, "-", str(output)]  # fmt: skip
         run_tool(encode, wav)
         return output.read_bytes()
+
+
+def minutes(size: int) -> int:
+    """Return how many minutes, rounded and at least one, an MP3 of `size` bytes plays."""
+    return max(1, round(size * 8 / (BITRATE_KBPS * 1000) / 60))
 
 
 def make_mp3(page: Prepared) -> bytes:

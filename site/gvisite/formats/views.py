@@ -12,6 +12,7 @@ from ..i18n import DEFAULT_LOCALE, LOCALES
 from ..pages.load import Page
 from .catalogue import FORMATS, Format
 from .source import HOME, STATEMENT, STATEMENT_PATH, is_source, name_for, source_url
+from .speech import minutes
 from .store import available, store
 
 bp = Blueprint("formats", __name__)
@@ -31,6 +32,7 @@ class FormatLink:
     filename: str
     attachment: bool
     listen: str | None  # a recording's player label; None for files that are not played
+    minutes: int  # how long a recording plays (0 for other files)
 
     @property
     def saved(self) -> bool:
@@ -110,6 +112,7 @@ def _offer(locale: str, name: str, page_url: str) -> Offer:
                 download_name(locale, name, fmt),
                 fmt.attachment,
                 str(fmt.listen) if fmt.listen is not None else None,
+                minutes(int(entry["size"])) if fmt.listen is not None else 0,
             )
         )
     players = [link for link in links if link.listen is not None]
