@@ -225,7 +225,8 @@ def _convert_all(
 
 def _prune(files: Store, sources: set[tuple[str, str]]) -> None:
     """Delete the files of pages that no longer exist (and leftovers of stopped builds)."""
-    suffixes = (*(fmt.suffix for fmt in FORMATS.values()), ".json")
+    # Longest first: "om-gvi.langsam.mp3" is om-gvi's slow recording, not a page "om-gvi.langsam".
+    suffixes = sorted((*(fmt.suffix for fmt in FORMATS.values()), ".json"), key=len, reverse=True)
     for folder in files.root.iterdir():
         if not folder.is_dir():
             continue
