@@ -24,6 +24,7 @@ from gvisite.formats.source import STATEMENT, render_source
 from gvisite.formats.text import to_sentences
 from gvisite.i18n import LOCALES
 from tests.conftest import app_config, close_database
+from tests.fixtures_forms import ALT_FORMAT_MAILBOX, all_cases, all_messages, form_url, send_case
 from tests.formats import test_formats as shared
 from tests.formats.test_formats import Built, built_file, fetch, need, page_url, sources
 from tests.helpers import assert_no_axe_violations, parse, require_tool, translate
@@ -238,3 +239,25 @@ def test_the_slow_player_plays_a_longer_recording(built: Built, tab: Any) -> Non
     )
     normal, slow = durations
     assert normal > 10 and slow >= 1.3 * normal, durations
+
+
+# --- Asking for it by hand ------------------------------------------------------------------
+
+
+def test_the_request_form_offers_slow_reading_and_staff_are_told_what_was_asked(
+    forms_app: Any, forms_client: Any
+) -> None:
+    wanted = "Read aloud slowly, with longer pauses (audio)"
+    for locale in LOCALES:
+        page = parse(forms_client.get(form_url(locale, "format")).data)
+        radio = page.find("input", attrs={"type": "radio", "value": "ljud-langsam"})
+        assert radio is not None, locale
+        label = page.find("label", attrs={"for": radio["id"]}).get_text(strip=True)
+        assert label == translate(forms_app, locale, wanted), locale
+    reference = send_case(forms_client, "fi", "format", format="ljud-langsam")
+    [case] = [c for c in all_cases(forms_app) if c.reference == reference]
+    assert case.answers["format"] == "ljud-langsam"
+    mails = [m for m in all_messages(forms_app) if ALT_FORMAT_MAILBOX in m.recipients]
+    # Staff read the request in Swedish, the format named, not its code.
+    staff_mail = next(m for m in mails if reference in m.subject)
+    assert f"Format: {translate(forms_app, 'sv', wanted)}" in staff_mail.body
