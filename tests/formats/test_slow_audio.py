@@ -72,6 +72,15 @@ def pauses(mp3: Path, folder: Path) -> list[float]:
     return found
 
 
+def test_sentences_end_at_a_full_stop_before_a_capital_or_arabic_not_inside_abbreviations() -> None:
+    from gvisite.formats.text import sentences
+
+    assert sentences("Ring oss, t.ex. på måndag. Vi svarar! Vad gäller det? Hej [2]") == [
+        "Ring oss, t.ex. på måndag.", "Vi svarar!", "Vad gäller det?", "Hej."]  # fmt: skip
+    assert sentences("يمكنك الحصول على المساعدة. اتصل بنا؟ نحن هنا") == [
+        "يمكنك الحصول على المساعدة.", "اتصل بنا؟", "نحن هنا."]  # fmt: skip
+
+
 def test_every_page_has_both_players_beside_its_title_in_its_language(
     built: Built, client: Any
 ) -> None:
