@@ -48,6 +48,7 @@ def main() -> None:
             print(
                 f"  {fmt.suffix.lstrip('.'):<14} {first.built[key]:>4} files"
                 f"  total {total / 1e6:8.2f} MB  average {average / 1e3:8.1f} kB"
+                f"  converting {first.busy[key]:7.1f} s"
             )
         print(f"  all formats    total {sum(first.sizes.values()) / 1e6:8.2f} MB")
         for failure in first.failed:

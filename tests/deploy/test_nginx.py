@@ -283,6 +283,13 @@ def test_format_files_are_served_by_nginx_with_the_apps_names_and_types(site: Fr
     names = {path: client.get(path).headers["Content-Disposition"] for path, _ in files}
     assert names["/formats/sv/om-gvi.storstil.pdf"] == "inline; filename=om-gvi-storstil.pdf"
     assert names["/formats/fi/index.brf"] == "attachment; filename=start-fi.brf"
+    # The slow recording: its own name beside the normal one's, played as audio, not confused
+    # with `.mp3` (a page's name has no dot, so each suffix has one location).
+    assert names["/formats/fi/index.langsam.mp3"] == "inline; filename=start-fi-langsam.mp3"
+    assert names["/formats/fi/index.mp3"] == "inline; filename=start-fi.mp3"
+    slow = client.get("/formats/sv/om-gvi.langsam.mp3")
+    assert slow.headers["Content-Type"] == "audio/mpeg"
+    assert slow.body == b"mp3-slow of sv/om-gvi"
 
 
 def test_a_format_file_nginx_does_not_know_goes_to_the_app(site: Fronted) -> None:

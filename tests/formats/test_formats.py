@@ -144,7 +144,7 @@ def page_text(client: FlaskClient, locale: str, name: str) -> PageText:
     assert response.status_code == 200, page_url(locale, name)
     article = parse(response.data).find("article")
     assert isinstance(article, Tag)
-    for extra in article.select("section.other-formats, dl.page-facts"):
+    for extra in article.select("div.listen, section.other-formats, dl.page-facts"):
         extra.decompose()
     h1 = article.find("h1")
     assert isinstance(h1, Tag)
@@ -280,7 +280,7 @@ def test_each_download_names_one_charset_and_the_one_it_is_written_in(
 
 @pytest.mark.parametrize(
     ("page", "count"),
-    [("/sv/om-gvi", 6), ("/en/tillganglighet", 6), ("/fi/", 6), ("/sv/finns-inte", 0),
+    [("/sv/om-gvi", 7), ("/en/tillganglighet", 7), ("/fi/", 7), ("/sv/finns-inte", 0),
      ("/xx/om-gvi", 0), ("/sv/../etc/passwd", 0), ("", 0), ("https://annan.example/sv/", 0)],
 )  # fmt: skip
 def test_the_request_form_can_list_the_formats_to_be_had_at_once(
@@ -636,7 +636,8 @@ def test_page_with_the_block_passes_axe(built: Built, tab: Any, locale: str) -> 
     need(built, "mp3")
     for path in (f"/{locale}/om-gvi", f"/{locale}/tillganglighet"):
         tab.goto(f"{built.url}{path}")
-        assert tab.locator("section.other-formats audio[controls]").count() == 1
+        assert tab.locator("section.other-formats audio[controls]").count() == 2  # normal, slow
+        assert tab.locator("div.listen audio[controls]").count() == 2  # beside the title
         assert_no_axe_violations(tab)
 
 

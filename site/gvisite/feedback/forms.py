@@ -32,6 +32,8 @@ FORMAT_LABELS = dict(
         ("storstil", _l("Large print")),
         ("punktskrift", _l("Braille")),
         ("ljud", _l("Read aloud (audio)")),
+        # Like the slow audio every page has (formats/speech.py), for what is not on the site.
+        ("ljud-langsam", _l("Read aloud slowly, with longer pauses (audio)")),
         ("daisy", _l("DAISY talking book")),
         ("tillganglig-fil", _l("Accessible PDF, Word, HTML or text file")),
         ("textning", _l("Captions or audio description")),

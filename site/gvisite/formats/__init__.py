@@ -1,4 +1,4 @@
-"""Every page in other formats: large print (HTML, PDF), audio, braille, plain text and EPUB.
+"""Every page in other formats: large print (HTML, PDF), audio (also slow), braille, text, EPUB.
 
 catalogue.py lists the formats (one record each), source.py renders what they are made from,
 convert.py and text.py make the files, build.py builds them ahead of time into store.py's

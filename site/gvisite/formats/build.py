@@ -99,6 +99,7 @@ class Report:
     failed: list[Failure] = field(default_factory=list)
     seconds: float = 0.0
     sizes: Counter[str] = field(default_factory=Counter)  # format: bytes of all its files
+    busy: Counter[str] = field(default_factory=Counter)  # format: seconds its conversions took
 
     def summary(self) -> list[str]:
         """Return the report as lines for the command line."""
@@ -107,7 +108,10 @@ class Report:
             f"{len(self.failed)} failed, in {self.seconds:.1f} s"
         ]
         for key in FORMATS:
-            line = f"  {key:<5} built {self.built[key]:>4}  total {self.sizes[key] / 1e6:8.2f} MB"
+            line = (
+                f"  {key:<8} built {self.built[key]:>4}  total {self.sizes[key] / 1e6:8.2f} MB"
+                f"  {self.busy[key]:7.1f} s"
+            )
             if self.skipped[key]:
                 line += f"  skipped {self.skipped[key]} (tool missing)"
             lines.append(line)
@@ -191,11 +195,11 @@ def _convert_all(
 ) -> None:
     """Run the conversions: other programs' in threads, the PDFs meanwhile on this thread."""
 
-    def finish(task: _Task, convert: Callable[[], bytes]) -> None:
+    def finish(task: _Task, convert: Callable[[], tuple[bytes, float]]) -> None:
         source = task.prepared.source
         manifest = manifests[(source.locale, source.name)]
         try:
-            data = convert()
+            data, seconds = convert()
         except Exception as exc:  # report every failure, build the rest
             manifest.pop(task.key, None)
             report.failed.append(Failure(source.locale, source.name, task.key, str(exc)))
@@ -208,24 +212,31 @@ def _convert_all(
             "etag": hashlib.sha256(data).hexdigest()[:32],
         }
         report.built[task.key] += 1
+        report.busy[task.key] += seconds
 
     workers = max(1, jobs or len(os.sched_getaffinity(0)))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="formats") as pool:
-        pending: list[tuple[_Task, Future[bytes]]] = [
-            (task, pool.submit(FORMATS[task.key].convert, task.prepared))
-            for task in tasks
-            if FORMATS[task.key].in_thread
+        pending: list[tuple[_Task, Future[tuple[bytes, float]]]] = [
+            (task, pool.submit(_timed, task)) for task in tasks if FORMATS[task.key].in_thread
         ]
         for task in tasks:
             if not FORMATS[task.key].in_thread:
-                finish(task, lambda t=task: FORMATS[t.key].convert(t.prepared))
+                finish(task, lambda t=task: _timed(t))
         for task, future in pending:
             finish(task, future.result)
 
 
+def _timed(task: _Task) -> tuple[bytes, float]:
+    """Convert, and say how long it took (the benchmark's time per format)."""
+    started = time.perf_counter()
+    data = FORMATS[task.key].convert(task.prepared)
+    return data, time.perf_counter() - started
+
+
 def _prune(files: Store, sources: set[tuple[str, str]]) -> None:
     """Delete the files of pages that no longer exist (and leftovers of stopped builds)."""
-    suffixes = (*(fmt.suffix for fmt in FORMATS.values()), ".json")
+    # Longest first: "om-gvi.langsam.mp3" is om-gvi's slow recording, not a page "om-gvi.langsam".
+    suffixes = sorted((*(fmt.suffix for fmt in FORMATS.values()), ".json"), key=len, reverse=True)
     for folder in files.root.iterdir():
         if not folder.is_dir():
             continue

@@ -12,7 +12,8 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
-from .convert import Prepared, make_brf, make_epub, make_html, make_mp3, make_pdf, make_txt
+from .convert import Prepared, make_brf, make_epub, make_html, make_pdf, make_txt
+from .speech import make_mp3, make_slow_mp3
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class Format:
     attachment: bool = False  # save rather than show (files browsers cannot show)
     tools: tuple[str, ...] = ()  # the programs it needs (convert.TOOLS); built only where all are
     in_thread: bool = False  # waits on other programs: run in the pool, beside the PDFs
+    listen: Any = None  # a recording's player label ("At normal speed"); None: no player
 
     @property
     def content_type(self) -> str:
@@ -46,7 +48,11 @@ FORMATS: dict[str, Format] = {
         Format("pdf", ".storstil.pdf", "application/pdf", None, _l("Large print"), "PDF",
                "-storstil.pdf", make_pdf, tools=("weasyprint",)),
         Format("mp3", ".mp3", "audio/mpeg", None, _l("Audio"), "MP3", ".mp3", make_mp3,
-               tools=("espeak-ng", "lame"), in_thread=True),
+               tools=("espeak-ng", "lame"), in_thread=True, listen=_l("At normal speed")),
+        # The same, read at 70 % of the pace with longer pauses (speech.py), right beside it.
+        Format("mp3-slow", ".langsam.mp3", "audio/mpeg", None, _l("Audio, read slowly"), "MP3",
+               "-langsam.mp3", make_slow_mp3, tools=("espeak-ng", "lame"), in_thread=True,
+               listen=_l("Slowly, with longer pauses")),
         Format("txt", ".txt", "text/plain", "utf-8", _l("Plain text"), _l("text file"),
                ".txt", make_txt),
         Format("brf", ".brf", "text/plain", "us-ascii", _l("Braille"), "BRF", ".brf", make_brf,

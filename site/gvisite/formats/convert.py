@@ -1,4 +1,5 @@
-"""The converters behind `flask formats build`: one function per format, and the tools they use.
+"""The converters behind `flask formats build`: one function per format (the audio ones are in
+speech.py), and the tools they use.
 
 Which converter makes which format, and in which thread, is in each format's record
 (catalogue.py); this module knows nothing of the list of formats.
@@ -16,7 +17,6 @@ import json
 import logging
 import re
 import shutil
-import struct
 import subprocess
 import tempfile
 import zipfile
@@ -39,14 +39,12 @@ from .text import (
     paginate,
     read_blocks,
     to_brf,
-    to_ssml,
     to_text,
 )
 
 PACKAGE = Path(__file__).parents[1]  # gvisite: its templates and static files
 LARGE_PRINT_CSS = PACKAGE / "static" / "css" / "largeprint.css"
 TIMEOUT = 600  # seconds for one conversion: a stuck tool must not hang the build
-SPEECH_RATE = "160"  # words per minute; espeak-ng's default 175 is fast for listening to a page
 # Output is North American ASCII braille, what .brf files, embossers and braille displays expect;
 # each locale's table is in its record (i18n.LOCALES).
 BRAILLE_DISPLAY = "en-us-brf.dis"
@@ -159,7 +157,7 @@ def prepare(app: Flask, source: Source) -> Prepared:
 # --- Converters ----------------------------------------------------------------------------
 
 
-def _run(command: list[str], data: bytes | None = None) -> bytes:
+def run_tool(command: list[str], data: bytes | None = None) -> bytes:
     """Run a tool; raise with what it printed if it fails."""
     result = subprocess.run(command, input=data, capture_output=True, timeout=TIMEOUT, check=False)
     if result.returncode != 0:
@@ -194,50 +192,11 @@ def make_pdf(page: Prepared) -> bytes:
     return document.write_pdf(stylesheets=[css], pdf_variant="pdf/ua-1")
 
 
-def with_real_length(wav: bytes) -> bytes:
-    """Write a WAV's true sizes into its header.
-
-    espeak-ng writing to a pipe cannot go back to fill them in and leaves 0x7FFFFFFF, which lame
-    took for 13.5 hours of sound and wrote into the MP3's length tag (TLEN).
-    """
-    if wav[:4] != b"RIFF" or wav[8:12] != b"WAVE":
-        raise RuntimeError("espeak-ng did not write a WAV file")
-    fixed = bytearray(wav)
-    struct.pack_into("<I", fixed, 4, len(wav) - 8)
-    offset = 12
-    while offset + 8 <= len(wav):
-        chunk, size = wav[offset : offset + 4], struct.unpack_from("<I", wav, offset + 4)[0]
-        if chunk == b"data":
-            struct.pack_into("<I", fixed, offset + 4, len(wav) - offset - 8)
-            return bytes(fixed)
-        offset += 8 + size + size % 2  # chunks are padded to an even length
-    raise RuntimeError("espeak-ng wrote a WAV file without sound")
-
-
-def make_mp3(page: Prepared) -> bytes:
-    """The page read aloud by espeak-ng, as MP3 with title and language tags."""
-    locale = page.source.locale
-    ssml = to_ssml(page.source.title, page.doc, page.labels, locale)
-    wav = _run(
-        ["espeak-ng", "-v", LOCALES[locale].voice, "-s", SPEECH_RATE, "-m", "--stdout"],
-        ssml.encode("utf-8"),
-    )
-    tags = ["--tt", page.source.title, "--ta", page.source.owner.name, "--tl", page.site_name,
-            "--ty", page.year, "--tv", f"TLAN={LOCALES[locale].id3_language}"]  # fmt: skip
-    with tempfile.TemporaryDirectory(prefix="gvisite-mp3-") as folder:
-        output = Path(folder) / "page.mp3"
-        # Mono, 32 kbit/s: clear speech at about 240 kB a minute. UTF-16 tags hold any script.
-        encode = ["lame", "--quiet", "-m", "m", "-q", "7", "-b", "32", "--id3v2-only",
-                  "--id3v2-utf16", *tags, "-", str(output)]  # fmt: skip
-        _run(encode, with_real_length(wav))
-        return output.read_bytes()
-
-
 def translate_braille(locale: str, lines: list[str]) -> list[str]:
     """Translate lines to ASCII braille with liblouis, one output line per input line."""
     table = f"{BRAILLE_DISPLAY},{LOCALES[locale].braille_table}"
     data = "".join(f"{line}\n" for line in lines).encode("utf-8")
-    output = _run(["lou_translate", "--forward", table], data).decode("ascii")
+    output = run_tool(["lou_translate", "--forward", table], data).decode("ascii")
     translated = output.split("\n")[: len(lines)]
     if len(translated) != len(lines):
         raise RuntimeError("lou_translate returned fewer lines than it was given")
@@ -272,7 +231,7 @@ def make_epub(page: Prepared) -> bytes:
         command = ["pandoc", "-f", "html", "-t", "epub3", "--toc-depth", "4",
                    "--metadata-file", str(meta_file),
                    "-o", str(output), str(html_file)]  # fmt: skip
-        _run(command)
+        run_tool(command)
         return accessible_epub(output.read_bytes(), page)
 
 

@@ -220,6 +220,52 @@ def to_ssml(title: str, doc: Document, labels: Labels, lang: str) -> str:
     return f'<speak version="1.0" xml:lang="{lang}">\n{body}\n</speak>\n'
 
 
+# Where a sentence may end: after . ! ? or the Arabic question mark, and a space.
+_SENTENCE_GAP = re.compile(r"(?<=[.!?؟])\s+")
+
+
+@dataclass(frozen=True)
+class Spoken:
+    """One sentence of the speech script, and the kind of pause before it."""
+
+    text: str
+    pause: str  # "none" | "title" | "sentence" | "block" | "before_heading" | "after_heading"
+
+
+def sentences(text: str) -> list[str]:
+    """Split a block's text into sentences, each ending like one.
+
+    A gap before a lower-case letter is no sentence end ("t.ex. så", "approx. five"); Arabic
+    has no case, so every full stop there ends one. A wrong split costs only an extra pause.
+    """
+    cleaned = _REFERENCE.sub("", plain(text)).strip()
+    found, start = [], 0
+    for gap in _SENTENCE_GAP.finditer(cleaned):
+        if gap.end() < len(cleaned) and not cleaned[gap.end()].islower():
+            found.append(cleaned[start : gap.start()])
+            start = gap.end()
+    found.append(cleaned[start:])
+    return [_sentence(part) for part in found if part.strip()]
+
+
+def _spoken(text: str, pause: str) -> list[Spoken]:
+    """Return a block's sentences: the first after `pause`, the others after a sentence's."""
+    return [Spoken(s, pause if i == 0 else "sentence") for i, s in enumerate(sentences(text))]
+
+
+def to_sentences(title: str, doc: Document, labels: Labels) -> list[Spoken]:
+    """Write the speech script as sentences, with the words and in the order of `to_ssml`."""
+    spoken = [*_spoken(title, "none"), *_spoken(labels.last_updated, "title")]
+    after_heading = False
+    for block in doc.blocks:
+        if block.kind == "heading":
+            spoken += _spoken(labels.heading % {"text": block.text}, "before_heading")
+        else:
+            spoken += _spoken(block.text, "after_heading" if after_heading else "block")
+        after_heading = block.kind == "heading"
+    return spoken
+
+
 def word_count(doc: Document) -> int:
     """Count the words of a document's text, as the duration check counts them."""
     return sum(len(_REFERENCE.sub("", b.text).split()) for b in doc.blocks)

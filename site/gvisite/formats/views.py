@@ -12,6 +12,7 @@ from ..i18n import DEFAULT_LOCALE, LOCALES
 from ..pages.load import Page
 from .catalogue import FORMATS, Format
 from .source import HOME, STATEMENT, STATEMENT_PATH, is_source, name_for, source_url
+from .speech import minutes
 from .store import available, store
 
 bp = Blueprint("formats", __name__)
@@ -30,14 +31,21 @@ class FormatLink:
     hreflang: str
     filename: str
     attachment: bool
+    listen: str | None  # a recording's player label; None for files that are not played
+    minutes: int  # how long a recording plays (0 for other files)
+
+    @property
+    def saved(self) -> bool:
+        """Whether the link saves the file: attachments, and recordings (not opened in a tab)."""
+        return self.attachment or self.listen is not None
 
 
 @dataclass(frozen=True)
 class Offer:
-    """What the block shows for a page: the built files, the audio, and the request form."""
+    """What the block shows for a page: the built files, the players, and the request form."""
 
     links: list[FormatLink]
-    audio: FormatLink | None
+    players: list[FormatLink]  # the recordings (normal, slow) built for the page now
     request_url: str
 
 
@@ -103,11 +111,13 @@ def _offer(locale: str, name: str, page_url: str) -> Offer:
                 locale,
                 download_name(locale, name, fmt),
                 fmt.attachment,
+                str(fmt.listen) if fmt.listen is not None else None,
+                minutes(int(entry["size"])) if fmt.listen is not None else 0,
             )
         )
-    audio = next((link for link in links if link.key == "mp3"), None)
+    players = [link for link in links if link.listen is not None]
     request_url = url_for("feedback.alternative_format", locale=locale, page=page_url)
-    return Offer(links, audio, request_url)
+    return Offer(links, players, request_url)
 
 
 # --- Serving --------------------------------------------------------------------------------
