@@ -104,6 +104,34 @@ def test_public_pages_come_from_the_cache_with_the_apps_headers(site: Fronted) -
     assert "Set-Cookie" not in again.headers
 
 
+@pytest.mark.parametrize(
+    ("browsers", "encoding"),
+    [
+        (("gzip, deflate, br, zstd", "br, gzip", "deflate, gzip, br"), "br"),
+        (("gzip, deflate", "x-gzip"), "gzip"),
+        (("", "deflate", "identity"), None),
+        (("gzip;q=0, br;q=0",), None),  # weights: the app reads them, and refuses both here
+    ],
+)
+def test_one_cached_copy_per_encoding_whatever_the_browser_writes(
+    site: Fronted, browsers: tuple[str, ...], encoding: str | None
+) -> None:
+    """Browsers write Accept-Encoding many ways; each gets the right body, from one copy."""
+    path = f"/fi/om-gvi?encoding-test={len(browsers)}-{encoding}"
+    client = site.client()
+    answers = []
+    for browser in browsers:
+        answers.append(client.request("GET", path, headers={"Accept-Encoding": browser}))
+        answers.append(client.request("GET", path, headers={"Accept-Encoding": browser}))
+    for answer in answers:
+        assert answer.status == 200
+        assert answer.headers.get("Content-Encoding") == encoding
+        assert "Accept-Encoding" in answer.headers["Vary"]  # for browsers and other caches
+        assert answer.body == answers[0].body
+    statuses = [answer.headers["X-Cache-Status"] for answer in answers]
+    assert statuses[1:] == ["HIT"] * (len(answers) - 1), statuses
+
+
 def test_forms_status_pages_and_staff_are_never_cached(site: Fronted) -> None:
     client = site.client()
     searches = ("/sv/sok?q=st%C3%B6d", "/ar/sok")  # a query may name someone: no copy kept
@@ -237,14 +265,16 @@ def test_while_the_app_is_down_nginx_answers_503_in_the_pages_language(
     assert client.get("/fi/tillganglighet/rapportera").status == 200
 
 
-def built_files(site: Fronted) -> list[tuple[str, bytes]]:
-    """Put files of every format for two pages into FORMATS_DIR, as the build records them."""
+def built_files(
+    site: Fronted, pages: tuple[tuple[str, str], ...] = (("sv", "om-gvi"), ("fi", "index"))
+) -> list[tuple[str, bytes]]:
+    """Put files of every format for pages into FORMATS_DIR, as the build records them."""
     instance = Path(site.env["FORMATS_DIR"]).parent / "digest-instance"
     app = make_app(instance, SITE_URL=site.env["SITE_URL"], FORMATS_DIR=site.env["FORMATS_DIR"])
     paths = []
     try:
         with app.test_request_context("/"):
-            for locale, name in (("sv", "om-gvi"), ("fi", "index")):
+            for locale, name in pages:
                 entries = {}
                 for fmt in FORMATS.values():
                     data = f"{fmt.key} of {locale}/{name}".encode()
@@ -330,3 +360,24 @@ def test_the_cache_asks_the_app_again_after_a_few_seconds(site: Fronted) -> None
     assert wait_until(expired, seconds=CACHE_SECONDS + 5), statuses
     assert wait_until(lambda: len(app.requests()) > asked, seconds=10), app.requests()
     assert app.requests()[-1][1] == "/en/om-gvi"
+
+
+def test_a_changed_page_reaches_readers_through_the_cache(site: Fronted) -> None:
+    """Its recordings built, a cached page shows its players once nginx has asked again."""
+    client = site.client()
+    client.get("/en/om-gvi")
+    before = client.get("/en/om-gvi")
+    assert before.headers["X-Cache-Status"] == "HIT"
+    assert b"<audio" not in before.body
+    built_files(site, (("en", "om-gvi"),))
+    answers: list[Answer] = []
+
+    def players_shown() -> bool:
+        answers.append(client.get("/en/om-gvi"))
+        return b"<audio" in answers[-1].body
+
+    assert wait_until(players_shown, seconds=CACHE_SECONDS * 3 + 10), [
+        a.headers.get("X-Cache-Status") for a in answers
+    ]
+    # And the new copy is what the cache now gives, not the old one kept open.
+    assert b"<audio" in client.get("/en/om-gvi").body
