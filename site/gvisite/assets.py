@@ -4,40 +4,66 @@ from __future__ import annotations
 
 import hashlib
 import io
+import mimetypes
+import time
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, request, send_file
+from flask import Flask, Response, abort, request, send_file
 
 ONE_YEAR = 365 * 24 * 3600
 ONE_DAY = 24 * 3600
 
 
-def fingerprints(static_folder: Path) -> dict[str, str]:
-    """Hash every static file once at start-up."""
+def read_static(static_folder: Path) -> dict[str, bytes]:
+    """Read every static file once at start-up (the folder holds a few kilobytes)."""
     return {
-        path.relative_to(static_folder).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()[
-            :12
-        ]
+        path.relative_to(static_folder).as_posix(): path.read_bytes()
         for path in static_folder.rglob("*")
         if path.is_file()
     }
 
 
+def fingerprints(static_folder: Path) -> dict[str, str]:
+    """Hash every static file once at start-up."""
+    return {name: digest(data) for name, data in read_static(static_folder).items()}
+
+
+def digest(data: bytes) -> str:
+    """Return a file's fingerprint: the start of its SHA-256."""
+    return hashlib.sha256(data).hexdigest()[:12]
+
+
 def init_app(app: Flask) -> None:
     """Add `?v=<hash>` to static URLs and long cache lifetimes to fingerprinted responses."""
     static_folder = Path(app.static_folder or "static")
-    hashes = fingerprints(static_folder)
+    files = read_static(static_folder)
+    hashes = {name: digest(data) for name, data in files.items()}
+    started = time.time()
 
-    # Browsers ask for /favicon.ico whatever the page links to; answer it from our own files,
-    # from memory: a browser that drops the request half-way leaves no open file behind.
-    icon = (static_folder / "img" / "favicon.ico").read_bytes()
+    # Served from memory, not from open files: a browser that drops a request half-way (a
+    # closed tab) leaves no file open behind it. In production nginx serves them from disk.
+    def static(filename: str) -> Response:
+        """Serve a static file with its fingerprint as ETag."""
+        if (data := files.get(filename)) is None:
+            abort(404)
+        mimetype = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+        return send_file(
+            io.BytesIO(data),
+            mimetype=mimetype,
+            etag=hashes[filename],
+            last_modified=started,
+            conditional=True,
+        )
 
+    app.view_functions["static"] = static
+
+    # Browsers ask for /favicon.ico whatever the page links to; answer it from our own files.
     @app.get("/favicon.ico")
     def favicon() -> Response:
         """Serve the site's icon at the address browsers try first."""
         response = send_file(
-            io.BytesIO(icon),
+            io.BytesIO(files["img/favicon.ico"]),
             mimetype="image/vnd.microsoft.icon",
             max_age=ONE_DAY,
             etag=hashes["img/favicon.ico"],
