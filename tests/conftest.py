@@ -15,7 +15,7 @@ from flask.testing import FlaskClient, FlaskCliRunner
 
 from gvisite import create_app
 from gvisite.extensions import db
-from gvisite.pages.load import Site
+from gvisite.pages.model import Site
 from tests.helpers import PROJECT_ROOT
 
 pytest_plugins = ["tests.fixtures_servers", "tests.fixtures_forms", "tests.fixtures_staff"]

@@ -14,7 +14,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from gvisite.i18n import LOCALES
-from gvisite.pages.load import Page, Site, load_site
+from gvisite.pages.load import load_site
+from gvisite.pages.model import Page, Site
 from tests.conftest import REAL_CONTENT, close_database, make_app, markdown_page
 from tests.helpers import app_sitemap_paths, parse, translate, watched_context
 

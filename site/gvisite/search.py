@@ -21,7 +21,8 @@ from markupsafe import Markup, escape
 from .formats.text import read_blocks
 from .forms import CONTROL
 from .i18n import DEFAULT_LOCALE, LOCALES
-from .pages.load import Page, current_site
+from .pages.load import current_site
+from .pages.model import Page
 from .security import private
 
 bp = Blueprint("search", __name__)

@@ -10,7 +10,8 @@ from flask_babel import format_date, get_locale
 from markupsafe import Markup
 
 from .i18n import DEFAULT_LOCALE, LOCALES, EasyToRead, direction
-from .pages.load import Page, current_site
+from .pages.load import current_site
+from .pages.model import Page
 from .workdays import local_date
 
 

@@ -36,7 +36,7 @@ from gvisite.formats.convert import tool_versions
 from gvisite.formats.source import STATEMENT, Source, name_for, source_names
 from gvisite.formats.store import Store
 from gvisite.i18n import LOCALES
-from gvisite.pages.load import Owner
+from gvisite.pages.model import Owner
 from tests.conftest import app_config
 from tests.fixtures_servers import BuiltLiveServer
 from tests.helpers import (

@@ -26,7 +26,8 @@ from gvisite.formats.text import (
     wrap_cells,
 )
 from gvisite.formats.views import download_name, file_size, split_filename
-from gvisite.pages.load import Owner, Page
+from gvisite.pages.body import Body
+from gvisite.pages.model import Owner, Page
 
 LABELS = Labels(
     last_updated="Senast uppdaterad: 1 januari 2026",
@@ -92,8 +93,9 @@ def test_article_body_drops_the_title_and_page_facts(app: Flask) -> None:
     # The formats' text is the shared article partial rendered alone (no longer cut out of the
     # rendered page): the dated line and the prose, without the h1 and the page facts.
     day = dt.date(2026, 1, 1)
-    page = Page("sv", "nyheter/x", "T", "", day, "<p>X</p>", Path("x.md"), Owner("A", "a@b.se"),
-                published=day)  # fmt: skip
+    owner = Owner("A", "a@b.se")
+    body, source = Body("<p>X</p>"), Path("x.md")
+    page = Page("sv", "nyheter/x", "T", "", day, body, source, owner, published=day)
     with app.test_request_context("/sv/"):
         published = gettext("Published %(date)s", date=format_date(day, "long"))
         body = render_template(ARTICLE_TEMPLATE, page=page).strip()

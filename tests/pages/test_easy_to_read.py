@@ -17,7 +17,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from gvisite.i18n import LOCALES
-from gvisite.pages.load import Page, load_site, missing_translations
+from gvisite.pages.load import load_site, missing_translations
+from gvisite.pages.model import Page
 from gvisite.pages.readability import is_easy_to_read as is_easy
 from tests.conftest import REAL_CONTENT
 from tests.helpers import (

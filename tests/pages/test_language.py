@@ -11,7 +11,8 @@ import yaml
 from bs4 import BeautifulSoup, NavigableString, Tag
 from flask.testing import FlaskClient
 
-from gvisite.pages.load import Site, load_site
+from gvisite.pages.load import load_site
+from gvisite.pages.model import Site
 from tests.conftest import REAL_CONTENT
 from tests.fixtures_servers import LiveServer
 from tests.helpers import parse, translate, watched_context

@@ -22,7 +22,7 @@ from gvisite import create_app
 from gvisite.extensions import db
 from gvisite.i18n import LOCALES
 from gvisite.models import PublishedProblem
-from gvisite.pages.load import Site
+from gvisite.pages.model import Site
 from gvisite.prebuilt.kept import accepted_codings, prepare
 from gvisite.prebuilt.layer import PrebuiltPages
 from gvisite.prebuilt.stamp import EXTENSION, stamp_file

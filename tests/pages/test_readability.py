@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 
 from gvisite.i18n import LOCALES
+from gvisite.pages.body import Body
 from gvisite.pages.lint import over_the_line
-from gvisite.pages.load import Page, load_site
+from gvisite.pages.load import load_site
 from gvisite.pages.markdown import render_markdown
+from gvisite.pages.model import Page
 from gvisite.pages.readability import MEASURES, Reading, page_sentences, reading, summary
 from tests.conftest import REAL_CONTENT
 
@@ -22,7 +24,7 @@ MEASURED = sorted((p for p in REAL_SITE.pages.values() if reading(p)), key=lambd
 def page(html: str, title: str = "Kommunen", locale: str = "sv", path: str = "om") -> Page:
     """Return a page with this title and body, as the meter sees it."""
     source = Path(f"content/{locale}/{path}.md")
-    return Page(locale, path, title, "", dt.date(2026, 1, 1), html, source, None)  # type: ignore[arg-type]
+    return Page(locale, path, title, "", dt.date(2026, 1, 1), Body(html), source, None)  # type: ignore[arg-type]
 
 
 def counts(measured: Page) -> tuple[float, int, int, int]:

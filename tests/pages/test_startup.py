@@ -19,7 +19,8 @@ from gvisite import create_app
 from gvisite.config import PROJECT_ROOT
 from gvisite.pages import LazySite, load_pages
 from gvisite.pages.cache import FOLDER
-from gvisite.pages.load import ContentError, Site, current_site
+from gvisite.pages.load import ContentError, current_site
+from gvisite.pages.model import Site
 from tests.conftest import app_config, markdown_page
 from tests.pages.conftest import flask_environment
 

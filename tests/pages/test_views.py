@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 
 from gvisite import assets
 from gvisite.i18n import LOCALES
-from gvisite.pages.load import Site
+from gvisite.pages.model import Site
 from tests.helpers import ATOM_NS, parse, parse_xml, sitemap_entries, translate
 
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"

@@ -19,7 +19,8 @@ from flask import Flask, g, render_template
 from flask_babel import gettext
 
 from ..i18n import LOCALES
-from ..pages.load import Owner, current_site
+from ..pages.load import current_site
+from ..pages.model import Owner
 from ..statement import DIGG_REPORT_URL, current_statement, known_problems, last_updated
 
 STATEMENT = "statement"  # the accessibility statement's name among the pages

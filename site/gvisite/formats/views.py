@@ -9,7 +9,7 @@ from flask import Blueprint, Response, abort, current_app, g, request, send_file
 from flask_babel import format_decimal, gettext
 
 from ..i18n import DEFAULT_LOCALE, LOCALES
-from ..pages.load import Page
+from ..pages.model import Page
 from .catalogue import FORMATS, Format
 from .source import HOME, STATEMENT, STATEMENT_PATH, is_source, name_for, source_url
 from .speech import minutes

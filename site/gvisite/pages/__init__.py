@@ -2,8 +2,9 @@
 
 `load` reads and checks the Markdown files and site facts, `markdown` is the only place
 Markdown becomes HTML (and HTML is sanitized), `cache` keeps what it rendered in the instance
-folder so that unchanged pages are not rendered again, `views` serves them, `lint` and `cli`
-are the editors' `flask content check`.
+folder so that unchanged pages are not rendered again (`body` and `warm` let a start with many
+pages missing serve before they are rendered), `views` serves them, `lint` and `cli` are the
+editors' `flask content check`.
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ import click
 from flask import Flask
 from flask.cli import run_command
 
+from .body import warm_up
 from .cache import RenderCache
-from .load import ContentError, Page, Site, load_site
+from .load import ContentError, load_site
+from .model import Page, Site
 from .views import LocaleConverter, bp
 
 
@@ -29,17 +32,26 @@ def init_app(app: Flask) -> None:
     made there to find a command, and most (`outbox send`, `cases purge`, `db upgrade`, ...)
     never read a page. gunicorn, `flask run` and tests load them here.
     """
-    site = LazySite(lambda: load_pages(app)) if _finding_a_command() else load_pages(app)
+    if _finding_a_command():
+        site: Site = LazySite(lambda: load_pages(app, later=False))
+    else:
+        site = load_pages(app)
     app.extensions["gvisite.site"] = site
     app.url_map.converters["locale"] = LocaleConverter
     app.register_blueprint(bp)
 
 
-def load_pages(app: Flask) -> Site:
-    """Load the app's pages through its render cache; raise the errors unless lenient."""
-    site, problems = load_site(Path(app.config["CONTENT_DIR"]), RenderCache.for_app(app))
+def load_pages(app: Flask, later: bool = True) -> Site:
+    """Load the app's pages through its render cache; raise the errors unless lenient.
+
+    With `later`, when many pages are missing from the cache, the app serves at once and a
+    warm-up process renders them (body.py); `app.extensions["gvisite.warm_up"]` is that
+    process, or None. A command that reads pages renders them at once, in parallel."""
+    content, cache = Path(app.config["CONTENT_DIR"]), RenderCache.for_app(app)
+    site, problems = load_site(content, cache, later)
     if problems and not app.config["CONTENT_LENIENT"]:
         raise ContentError(problems[0].source, "\n".join(str(p) for p in problems))
+    app.extensions["gvisite.warm_up"] = warm_up(content, cache.folder) if site.later else None
     return site
 
 

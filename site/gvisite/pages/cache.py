@@ -9,6 +9,7 @@ half an entry; one that does not read back exactly as written (corrupt, truncate
 counts as missing. After a load without errors, entries the content no longer uses are removed.
 Missing pages are loaded under a lock, so gunicorn workers starting together render each page
 once between them, and in several processes when there are many and idle cores (`render_many`).
+A server that finds many missing does not wait: a warm-up process renders them (body.py).
 """
 
 from __future__ import annotations
@@ -126,6 +127,16 @@ class RenderCache:
             if self._writable:  # once per load, not once per page
                 log.warning("render cache: cannot write to %s: %s", self.folder, exc)
             self._writable = False
+
+    def filled(self, key: str, entry: dict[str, Any], text: str) -> dict[str, Any]:
+        """Return a page's whole entry: as another process kept it, or rendered and kept now."""
+        kept = self.get(key)
+        if kept is not None and isinstance(kept.get("html"), str) and "headings" in kept:
+            return kept
+        body = render(text)
+        whole = {**entry, "html": body.html, "headings": body.headings}
+        self.put(key, whole)
+        return whole
 
     def prune(self) -> int:
         """Remove entries not asked for since this cache was made; return how many."""

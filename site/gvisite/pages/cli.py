@@ -10,7 +10,8 @@ import click
 from flask import Flask
 
 from .lint import check_site
-from .load import Site, load_site
+from .load import load_site
+from .model import Site
 from .readability import reading, summary
 from .views import route_exists
 

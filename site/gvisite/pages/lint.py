@@ -8,7 +8,8 @@ from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
 from ..i18n import LOCALES
-from .load import ContentError, Page, Site, missing_translations
+from .load import ContentError, missing_translations
+from .model import Page, Site
 from .readability import Reading, reading
 
 # Link texts that say nothing out of context (WCAG 2.4.4), in any of the site's languages: an

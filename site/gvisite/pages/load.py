@@ -1,7 +1,8 @@
 """Pages and site facts: loaded from `content/`, validated, and rendered when their text changes.
 
 A page is read, checked and rendered only when its file is not in the render cache (cache.py)
-as it is now; otherwise the cache gives it as it was loaded before.
+as it is now; otherwise the cache gives it as it was loaded before. A server that finds many
+pages missing renders their bodies later (body.py). The pages themselves are in model.py.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import functools
 import hashlib
 import re
 from contextlib import nullcontext
-from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -20,11 +20,12 @@ import yaml
 from flask import current_app, has_app_context
 
 from ..i18n import DEFAULT_LOCALE, LOCALES
-from .cache import RenderCache, render_many
+from .body import Body
+from .cache import PARALLEL_MIN, RenderCache, render_many
 from .markdown import renderer_version
+from .model import NEWS_FOLDER, Heading, Owner, Page, Site
 
 FACTS_FILE = "site.yaml"
-NEWS_FOLDER = "nyheter"
 _REQUIRED = {"title", "description", "updated"}
 _OPTIONAL = {"order", "owner", "published"}
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -42,103 +43,6 @@ class ContentError(Exception):
         super().__init__(f"{source}: {reason}")
         self.source = str(source)
         self.reason = reason
-
-
-@dataclass(frozen=True)
-class Owner:
-    """Who answers for a page: a name and a functional mailbox."""
-
-    name: str
-    email: str
-
-
-@dataclass(frozen=True)
-class Heading:
-    """A heading inside a page body."""
-
-    level: int
-    id: str
-    text: str
-
-
-@dataclass(frozen=True)
-class Page:
-    """One page in one language, rendered once; Jinja prints it without `|safe`."""
-
-    locale: str
-    path: str
-    title: str
-    description: str
-    updated: dt.date
-    html: str
-    source: Path
-    owner: Owner
-    order: int | None = None
-    published: dt.date | None = None
-    headings: tuple[Heading, ...] = field(default=())
-
-    def __html__(self) -> str:
-        """Return the sanitized body HTML."""
-        return self.html
-
-    @property
-    def url(self) -> str:
-        """Return the page's canonical path on the site."""
-        return f"/{self.locale}/{self.path}" if self.path else f"/{self.locale}/"
-
-    @property
-    def is_news_item(self) -> bool:
-        """Tell whether the page is a dated item in the news folder."""
-        return self.path.startswith(f"{NEWS_FOLDER}/")
-
-    @property
-    def parent_path(self) -> str | None:
-        """Return the path of the page above this one, or None for the home page."""
-        if not self.path:
-            return None
-        return self.path.rpartition("/")[0]
-
-
-@dataclass
-class Site:
-    """All pages of all locales, plus the editors' site facts."""
-
-    facts: dict[str, Any]
-    pages: dict[tuple[str, str], Page]
-
-    def get(self, locale: str, path: str) -> Page | None:
-        """Return the page at a locale and path, if it exists."""
-        return self.pages.get((locale, path))
-
-    def in_locale(self, locale: str) -> list[Page]:
-        """Return every page of a locale, sorted by path."""
-        return sorted((p for p in self.pages.values() if p.locale == locale), key=lambda p: p.path)
-
-    def navigation(self, locale: str) -> list[Page]:
-        """Return the pages of the main menu, in their editors' order."""
-        ordered = [p for p in self.in_locale(locale) if p.order is not None]
-        return sorted(ordered, key=lambda p: (p.order, p.title))
-
-    def news(self, locale: str) -> list[Page]:
-        """Return the news items of a locale, newest first."""
-        items = [p for p in self.in_locale(locale) if p.is_news_item]
-        return sorted(items, key=lambda p: (p.published, p.path), reverse=True)
-
-    def moved_to(self, locale: str, path: str) -> Page | None:
-        """Return the page an old address moved to, if it moved."""
-        new = self.facts.get("moved", {}).get(path)
-        return self.get(locale, new) if new else None
-
-    def alternates(self, path: str) -> dict[str, Page]:
-        """Return the same page in every locale that has it."""
-        return {code: page for code in LOCALES if (page := self.get(code, path))}
-
-    def text(self, key: str, locale: str) -> str:
-        """Return a localized site fact, falling back to Swedish."""
-        value = self.facts[key]
-        if isinstance(value, dict):
-            return value.get(locale) or value[DEFAULT_LOCALE]
-        return value
 
 
 def _yaml(text: str) -> Any:
@@ -239,22 +143,29 @@ def _read_page(locale_dir: Path, source: Path, data: bytes) -> tuple[dict[str, A
     return entry, body
 
 
-def _page(locale: str, source: Path, entry: dict[str, Any], default_owner: Owner) -> Page:
-    """Make a Page of a cache entry; KeyError, TypeError or ValueError if it is not one."""
+def _parts(entry: dict[str, Any]) -> tuple[str, tuple[Heading, ...]]:
+    """Return a cache entry's HTML and headings; KeyError, TypeError or ValueError if none."""
     if not isinstance(entry["html"], str):
         raise TypeError("the body is not text")
+    return entry["html"], tuple(Heading(int(lv), str(i), str(t)) for lv, i, t in entry["headings"])
+
+
+def _page(
+    locale: str, source: Path, entry: dict[str, Any], default_owner: Owner, body: Body | None = None
+) -> Page:
+    """Make a Page of a cache entry (or of its fields and `body`); KeyError, TypeError or
+    ValueError if it is not one."""
     return Page(
         locale=locale,
         path=entry["path"],
         title=entry["title"],
         description=entry["description"],
         updated=dt.date.fromisoformat(entry["updated"]),
-        html=entry["html"],
+        body=body if body is not None else Body(*_parts(entry)),
         source=source,
         owner=Owner(*entry["owner"]) if entry["owner"] else default_owner,
         order=entry["order"],
         published=dt.date.fromisoformat(entry["published"]) if entry["published"] else None,
-        headings=tuple(Heading(int(lv), str(id_), str(t)) for lv, id_, t in entry["headings"]),
     )
 
 
@@ -291,11 +202,12 @@ def load_facts(content_dir: Path) -> dict[str, Any]:
 
 
 def load_site(
-    content_dir: Path, cache: RenderCache | None = None
+    content_dir: Path, cache: RenderCache | None = None, later: bool = False
 ) -> tuple[Site, list[ContentError]]:
     """Load every page of every locale; return the site and every error found.
 
-    Unchanged pages come from `cache`: by default the running app's (none outside an app)."""
+    Unchanged pages come from `cache`: by default the running app's (none outside an app).
+    With `later`, many missing pages render on first use instead (body.py)."""
     if cache is None and has_app_context():
         cache = RenderCache.for_app(current_app)
     errors: list[ContentError] = []
@@ -308,11 +220,11 @@ def load_site(
     for child in sorted(content_dir.iterdir()):
         if child.is_dir() and child.name not in LOCALES:
             errors.append(ContentError(child, "folder is not a known locale"))
-    pages = _load_pages(content_dir, default_owner, cache, errors)
+    pages = _load_pages(content_dir, default_owner, cache, errors, later)
     errors.extend(_check_moved(content_dir / FACTS_FILE, facts["moved"], pages))
     if cache is not None and not errors:
         cache.prune()  # only now is it sure which entries the content uses
-    return Site(facts, pages), errors
+    return Site(facts, pages, sum(not p.body.rendered for p in pages.values())), errors
 
 
 # A page still to render: its locale, file, cache key, cache entry so far and Markdown body.
@@ -320,7 +232,11 @@ _Todo = tuple[str, Path, str, dict[str, Any], str]
 
 
 def _load_pages(
-    content_dir: Path, default_owner: Owner, cache: RenderCache | None, errors: list[ContentError]
+    content_dir: Path,
+    default_owner: Owner,
+    cache: RenderCache | None,
+    errors: list[ContentError],
+    later: bool,
 ) -> dict[tuple[str, str], Page]:
     """Load every page file, from the cache or read, checked and rendered; collect the errors."""
     slots: list[Page | _Todo] = []  # in file order, as the site has always listed them
@@ -345,7 +261,10 @@ def _load_pages(
         if not home and not any(e.source.startswith(str(locale_dir)) for e in errors):
             errors.append(ContentError(locale_dir / "index.md", "every locale needs a home page"))
     todo = [slot for slot in slots if not isinstance(slot, Page)]
-    rendered = _render(todo, cache, default_owner)
+    if later and cache is not None and len(todo) >= PARALLEL_MIN:
+        rendered = _later(todo, cache, default_owner)
+    else:
+        rendered = _render(todo, cache, default_owner)
     pages = (slot if isinstance(slot, Page) else rendered[slot[2]] for slot in slots)
     return {(page.locale, page.path): page for page in pages}
 
@@ -369,6 +288,18 @@ def _render(todo: list[_Todo], cache: RenderCache | None, default_owner: Owner) 
                 cache.put(key, entry)
             pages[key] = _page(locale, source, entry, default_owner)
     return pages
+
+
+def _later(todo: list[_Todo], cache: RenderCache, default_owner: Owner) -> dict[str, Page]:
+    """Make the pages the cache lacks with bodies that render on first use (body.py)."""
+
+    def body(key: str, entry: dict[str, Any], text: str) -> Body:
+        return Body.later(lambda: _parts(cache.filled(key, entry, text)))
+
+    return {
+        key: _page(loc, src, entry, default_owner, body(key, entry, text))
+        for loc, src, key, entry, text in todo
+    }
 
 
 def _check_moved(

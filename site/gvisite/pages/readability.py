@@ -33,7 +33,7 @@ from html import escape
 from html.parser import HTMLParser
 
 from ..i18n import LOCALES
-from .load import Page
+from .model import Page
 
 # Tags whose end ends a sentence, punctuated or not: a reader takes a heading, a paragraph, a
 # list item, a table cell or a term as one unit. A line break (`<br>`) ends one too.

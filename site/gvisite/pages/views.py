@@ -16,7 +16,8 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import BaseConverter, RequestRedirect
 
 from ..i18n import DEFAULT_LOCALE, LOCALES
-from .load import PAGE_PATH, Page, current_site
+from .load import PAGE_PATH, current_site
+from .model import Page
 
 bp = Blueprint("pages", __name__)
 

@@ -1,0 +1,123 @@
+"""What the site is made of: pages (with their owners and headings) and the site they form.
+
+load.py makes them from `content/`; everything else reads them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..i18n import DEFAULT_LOCALE, LOCALES
+from .body import Body
+
+NEWS_FOLDER = "nyheter"
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Who answers for a page: a name and a functional mailbox."""
+
+    name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class Heading:
+    """A heading inside a page body."""
+
+    level: int
+    id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page in one language, rendered once; Jinja prints it without `|safe`."""
+
+    locale: str
+    path: str
+    title: str
+    description: str
+    updated: dt.date
+    body: Body
+    source: Path
+    owner: Owner
+    order: int | None = None
+    published: dt.date | None = None
+
+    def __html__(self) -> str:
+        """Return the sanitized body HTML."""
+        return self.body.html
+
+    @property
+    def html(self) -> str:
+        """Return the sanitized body HTML (rendered now if it was left for later)."""
+        return self.body.html
+
+    @property
+    def headings(self) -> tuple[Heading, ...]:
+        """Return the headings of the body, h2 to h6."""
+        return self.body.headings
+
+    @property
+    def url(self) -> str:
+        """Return the page's canonical path on the site."""
+        return f"/{self.locale}/{self.path}" if self.path else f"/{self.locale}/"
+
+    @property
+    def is_news_item(self) -> bool:
+        """Tell whether the page is a dated item in the news folder."""
+        return self.path.startswith(f"{NEWS_FOLDER}/")
+
+    @property
+    def parent_path(self) -> str | None:
+        """Return the path of the page above this one, or None for the home page."""
+        if not self.path:
+            return None
+        return self.path.rpartition("/")[0]
+
+
+@dataclass
+class Site:
+    """All pages of all locales, plus the editors' site facts."""
+
+    facts: dict[str, Any]
+    pages: dict[tuple[str, str], Page]
+    later: int = 0  # pages whose bodies render on first use (body.py)
+
+    def get(self, locale: str, path: str) -> Page | None:
+        """Return the page at a locale and path, if it exists."""
+        return self.pages.get((locale, path))
+
+    def in_locale(self, locale: str) -> list[Page]:
+        """Return every page of a locale, sorted by path."""
+        return sorted((p for p in self.pages.values() if p.locale == locale), key=lambda p: p.path)
+
+    def navigation(self, locale: str) -> list[Page]:
+        """Return the pages of the main menu, in their editors' order."""
+        ordered = [p for p in self.in_locale(locale) if p.order is not None]
+        return sorted(ordered, key=lambda p: (p.order, p.title))
+
+    def news(self, locale: str) -> list[Page]:
+        """Return the news items of a locale, newest first."""
+        items = [p for p in self.in_locale(locale) if p.is_news_item]
+        return sorted(items, key=lambda p: (p.published, p.path), reverse=True)
+
+    def moved_to(self, locale: str, path: str) -> Page | None:
+        """Return the page an old address moved to, if it moved."""
+        new = self.facts.get("moved", {}).get(path)
+        return self.get(locale, new) if new else None
+
+    def alternates(self, path: str) -> dict[str, Page]:
+        """Return the same page in every locale that has it."""
+        return {code: page for code in LOCALES if (page := self.get(code, path))}
+
+    def text(self, key: str, locale: str) -> str:
+        """Return a localized site fact, falling back to Swedish."""
+        value = self.facts[key]
+        if isinstance(value, dict):
+            return value.get(locale) or value[DEFAULT_LOCALE]
+        return value
