@@ -10,9 +10,13 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import JSON, Float, ForeignKey, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from .extensions import db
+
+# A mail subject's longest: mail programs show far less, and the page a resident named may run
+# to 500 characters (the body quotes it whole), more than the outbox's subject column holds.
+SUBJECT_MAX = 150
 
 
 class Status:
@@ -230,6 +234,12 @@ class OutboxMessage(db.Model):
     sent_at: Mapped[dt.datetime | None]
 
     case: Mapped[Case | None] = relationship(back_populates="messages")
+
+    @validates("subject")
+    def _short_subject(self, _key: str, value: str) -> str:
+        """Keep every subject on one line and within SUBJECT_MAX, the reference first."""
+        line = " ".join(value.split())
+        return line if len(line) <= SUBJECT_MAX else line[: SUBJECT_MAX - 1].rstrip() + "…"
 
 
 class RateLimitCounter(db.Model):

@@ -10,7 +10,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from gvisite.models import Case, OutboxMessage
+from gvisite.feedback.forms import PAGE_MAX, SHORT_MAX
+from gvisite.models import SUBJECT_MAX, Case, OutboxMessage
 from tests.fixtures_forms import (
     ANSWERS,
     all_cases,
@@ -257,3 +258,28 @@ def test_direction_overrides_are_not_stored(forms_app: Flask, forms_client: Flas
     assert case.answers["problem"] == "الزر lacol لا يعمل \u200fهنا"
     assert case.name == "Åsa Öberg"
     assert not set(BIDI_CONTROLS) & set(case.answers["problem"] + case.name)
+
+
+@pytest.mark.parametrize("kind", ["report", "format"])
+def test_the_longest_answers_allowed_are_stored_on_either_database(
+    db_app: Flask, kind: str
+) -> None:
+    """A 500-character page once overflowed the subject column on PostgreSQL (a 503)."""
+    client = db_app.test_client()
+    url = form_url("sv", kind)
+    longest = {
+        "page": "Sidan om " + "å" * (PAGE_MAX - 9),
+        "name": "Ö" * SHORT_MAX,
+        "email": "a" * 64 + "@" + "b" * 63 + "." + "c" * 63 + ".se",
+    }
+    data = {**hidden_fields(client, url), **ANSWERS[kind], **longest}
+    response = client.post(url, data=data)
+    assert response.status_code == 303, response.status_code
+    (case,) = all_cases(db_app)
+    assert (case.page, case.name, case.email) == tuple(longest.values())
+    messages = all_messages(db_app)
+    assert [m.purpose for m in messages] == ["staff", "receipt"]
+    staff = messages[0]
+    assert staff.subject.startswith(f"[{case.reference}] ") and staff.subject.endswith("…")
+    assert len(staff.subject) == SUBJECT_MAX
+    assert longest["page"] in staff.body  # the whole page, where staff read it
