@@ -5,8 +5,10 @@ warm-up leaves every page in the cache, so that the next start renders nothing."
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -133,3 +135,21 @@ def test_without_a_warm_up_process_every_page_still_serves(
     for n in range(MANY):
         response = client.get(f"/sv/sida-{n}")
         assert response.status_code == 200 and f"Sida {n} om stöd.".encode() in response.data
+
+
+def test_a_failed_warm_up_is_reaped_and_logged_and_pages_still_serve(
+    make_content: Callable,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setattr(body_module, "sys", SimpleNamespace(executable="/bin/false"))
+    app = create_app(app_config(tmp_path / "instance", CONTENT_DIR=str(make_content(PAGES))))
+    warm_up = app.extensions["gvisite.warm_up"]
+    deadline = time.monotonic() + 30
+    while warm_up.returncode is None and time.monotonic() < deadline:
+        time.sleep(0.05)  # the server's reaper thread waits for it, not this test
+    assert warm_up.returncode == 1  # reaped: no zombie left behind
+    assert "render warm-up: ended with 1" in caplog.text
+    response = app.test_client().get("/sv/sida-3")
+    assert response.status_code == 200 and "Sida 3 om stöd.".encode() in response.data

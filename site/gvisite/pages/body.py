@@ -82,7 +82,15 @@ def warm_up(content_dir: Path, cache_folder: Path) -> subprocess.Popen[bytes] | 
     # instead of taking turns with requests for the interpreter lock.
     args = [sys.executable, "-m", "gvisite.pages.warm", str(content_dir), str(cache_folder)]
     try:
-        return subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+        process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
     except OSError as exc:
         log.warning("render warm-up: cannot start (%s); pages render when first asked for", exc)
         return None
+    threading.Thread(target=_reap, args=(process,), name="render-warm-up", daemon=True).start()
+    return process
+
+
+def _reap(process: subprocess.Popen[bytes]) -> None:
+    """Wait for the warm-up to end (so it leaves no zombie) and say if it failed."""
+    if (code := process.wait()) != 0:
+        log.warning("render warm-up: ended with %s; pages render when first asked for", code)
