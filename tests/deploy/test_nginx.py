@@ -358,8 +358,12 @@ def test_the_cache_asks_the_app_again_after_a_few_seconds(site: Fronted) -> None
         return statuses[-1] in {"STALE", "EXPIRED", "REVALIDATED"}
 
     assert wait_until(expired, seconds=CACHE_SECONDS + 5), statuses
-    assert wait_until(lambda: len(app.requests()) > asked, seconds=10), app.requests()
-    assert app.requests()[-1][1] == "/en/om-gvi"
+
+    # Another page's background refresh, started by an earlier test, may land here too.
+    def asked_again() -> bool:
+        return any(request[1] == "/en/om-gvi" for request in app.requests()[asked:])
+
+    assert wait_until(asked_again, seconds=10), app.requests()[asked:]
 
 
 def test_a_changed_page_reaches_readers_through_the_cache(site: Fronted) -> None:
