@@ -128,16 +128,6 @@ class RenderCache:
                 log.warning("render cache: cannot write to %s: %s", self.folder, exc)
             self._writable = False
 
-    def filled(self, key: str, entry: dict[str, Any], text: str) -> dict[str, Any]:
-        """Return a page's whole entry: as another process kept it, or rendered and kept now."""
-        kept = self.get(key)
-        if kept is not None and isinstance(kept.get("html"), str) and "headings" in kept:
-            return kept
-        body = render(text)
-        whole = {**entry, "html": body.html, "headings": body.headings}
-        self.put(key, whole)
-        return whole
-
     def prune(self) -> int:
         """Remove entries not asked for since this cache was made; return how many."""
         removed = 0

@@ -11,7 +11,7 @@ import datetime as dt
 import functools
 import hashlib
 import re
-from contextlib import nullcontext
+from contextlib import nullcontext, suppress
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from flask import current_app, has_app_context
 from ..i18n import DEFAULT_LOCALE, LOCALES
 from .body import Body
 from .cache import PARALLEL_MIN, RenderCache, render_many
-from .markdown import renderer_version
+from .markdown import Rendered, renderer_version
 from .model import NEWS_FOLDER, Heading, Owner, Page, Site
 
 FACTS_FILE = "site.yaml"
@@ -224,7 +224,7 @@ def load_site(
     errors.extend(_check_moved(content_dir / FACTS_FILE, facts["moved"], pages))
     if cache is not None and not errors:
         cache.prune()  # only now is it sure which entries the content uses
-    return Site(facts, pages, sum(not p.body.rendered for p in pages.values())), errors
+    return Site(facts, pages), errors
 
 
 # A page still to render: its locale, file, cache key, cache entry so far and Markdown body.
@@ -283,23 +283,40 @@ def _render(todo: list[_Todo], cache: RenderCache | None, default_owner: Owner) 
         rest = [item for item in todo if item[2] not in pages]
         bodies = render_many([body for *_, body in rest])
         for (locale, source, key, entry, _body), body in zip(rest, bodies, strict=True):
-            entry = {**entry, "html": body.html, "headings": body.headings}
-            if cache is not None:
-                cache.put(key, entry)
-            pages[key] = _page(locale, source, entry, default_owner)
+            pages[key] = _page(locale, source, _keep(cache, key, entry, body), default_owner)
     return pages
+
+
+def _keep(
+    cache: RenderCache | None, key: str, entry: dict[str, Any], body: Rendered
+) -> dict[str, Any]:
+    """Complete a page's cache entry with its rendered body, keep it, and return it."""
+    whole = {**entry, "html": body.html, "headings": body.headings}
+    if cache is not None:
+        cache.put(key, whole)
+    return whole
 
 
 def _later(todo: list[_Todo], cache: RenderCache, default_owner: Owner) -> dict[str, Page]:
     """Make the pages the cache lacks with bodies that render on first use (body.py)."""
 
     def body(key: str, entry: dict[str, Any], text: str) -> Body:
-        return Body.later(lambda: _parts(cache.filled(key, entry, text)))
+        return Body.later(lambda: _parts_now(cache, key, entry, text))
 
     return {
         key: _page(loc, src, entry, default_owner, body(key, entry, text))
         for loc, src, key, entry, text in todo
     }
+
+
+def _parts_now(
+    cache: RenderCache, key: str, entry: dict[str, Any], text: str
+) -> tuple[str, tuple[Heading, ...]]:
+    """Return a body left for later: as the warm-up kept it, or rendered (and kept) now."""
+    if kept := cache.get(key):
+        with suppress(KeyError, TypeError, ValueError):  # an entry of another shape
+            return _parts(kept)
+    return _parts(_keep(cache, key, entry, render_many([text])[0]))
 
 
 def _check_moved(

@@ -86,7 +86,11 @@ class Site:
 
     facts: dict[str, Any]
     pages: dict[tuple[str, str], Page]
-    later: int = 0  # pages whose bodies render on first use (body.py)
+
+    @property
+    def later(self) -> int:
+        """Count the pages whose bodies are still to render, on first use (body.py)."""
+        return sum(not page.body.rendered for page in self.pages.values())
 
     def get(self, locale: str, path: str) -> Page | None:
         """Return the page at a locale and path, if it exists."""
