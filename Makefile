@@ -38,7 +38,11 @@ test: $(VENV)/.test-installed debian-run debian-test node_modules/.installed tra
 $(VENV)/bin/python:
 	python3 -m venv $(VENV)
 
-$(VENV)/.run-installed: requirements/run.lock | $(VENV)/bin/python
+$(VENV)/.pip-installed: requirements/pip.lock | $(VENV)/bin/python
+	$(BIN)/pip install -q --require-hashes -r requirements/pip.lock
+	touch $@
+
+$(VENV)/.run-installed: requirements/run.lock $(VENV)/.pip-installed
 	$(BIN)/pip install -q --require-hashes -r requirements/run.lock
 	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
 	touch $@
