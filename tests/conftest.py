@@ -4,6 +4,8 @@ The real servers (HTTP, SMTP, PostgreSQL, Chromium) are in fixtures_servers.py."
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 import shutil
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -16,6 +18,7 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from gvisite import create_app
 from gvisite.extensions import db
 from gvisite.pages.model import Site
+from gvisite.workdays import CLOCK_SHIFT_VAR, STOCKHOLM
 from tests.helpers import PROJECT_ROOT
 
 pytest_plugins = ["tests.fixtures_servers", "tests.fixtures_forms", "tests.fixtures_staff"]
@@ -24,6 +27,23 @@ REAL_CONTENT = PROJECT_ROOT / "content"
 # The data files a content folder needs besides its pages; sample trees copy the real ones.
 DATA_FILES = ("site.yaml", "tillganglighet.yaml")
 HOME_PAGE = "---\ntitle: Hem\ndescription: Startsidan.\nupdated: 2026-01-01\n---\n\nVälkommen.\n"
+
+
+# The day the whole suite runs on, whatever the machine's date: an ordinary Wednesday morning in
+# Stockholm. `pytest --clock 2026-12-05T10:00` runs it on another day (a Saturday, a holiday).
+SUITE_CLOCK = "2026-03-11T10:00"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Add --clock: the Stockholm time the suite's processes start from."""
+    parser.addoption("--clock", default=SUITE_CLOCK, help="Stockholm time the site's clock shows")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Shift the site's clock to --clock in this process and every server it starts."""
+    wanted = dt.datetime.fromisoformat(config.getoption("--clock")).replace(tzinfo=STOCKHOLM)
+    # Set once as an offset, so the test process and its server processes tell the same time.
+    os.environ[CLOCK_SHIFT_VAR] = str((wanted - dt.datetime.now(dt.UTC)).total_seconds())
 
 
 def markdown_page(body: str = "Text.", **front_matter: str) -> str:

@@ -12,6 +12,7 @@ from gvisite.workdays import (
     is_working_day,
     local_date,
     local_time,
+    utcnow,
     working_days_between,
 )
 from tests.fixtures_forms import send_case
@@ -140,3 +141,10 @@ def test_a_submission_is_due_counted_from_the_stockholm_date(
     assert case.created_at == now
     assert case.due_on == add_working_days(received, target)
     assert working_days_between(received, case.due_on) == target
+
+
+def test_the_suite_runs_on_its_own_clock(pytestconfig: pytest.Config) -> None:
+    # Every test sees the day given by --clock, not the machine's: a weekend cannot fail the suite.
+    wanted = dt.datetime.fromisoformat(pytestconfig.getoption("--clock"))
+    shown = local_time(utcnow()).replace(tzinfo=None)
+    assert dt.timedelta(0) <= shown - wanted < dt.timedelta(hours=2)

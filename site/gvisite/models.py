@@ -13,6 +13,7 @@ from sqlalchemy import JSON, Float, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from .extensions import db
+from .workdays import utcnow as utcnow  # the one clock; the tables' defaults read it
 
 # A mail subject's longest: mail programs show far less, and the page a resident named may run
 # to 500 characters (the body quotes it whole), more than the outbox's subject column holds.
@@ -35,11 +36,6 @@ class Role:
     HANDLER = "handler"
     ADMIN = "admin"
     ALL = (HANDLER, ADMIN)
-
-
-def utcnow() -> dt.datetime:
-    """Return the current time in UTC, without tzinfo (stored as UTC everywhere)."""
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 class Case(db.Model):

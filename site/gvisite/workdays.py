@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -11,6 +12,17 @@ import holidays
 # Times are stored as naive UTC; days (received, due, today, overdue) are Stockholm's days.
 # ZoneInfo raises at import if the system has no time zone data (then install `tzdata`).
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
+
+# Moves the site's clock (seconds, may be negative) without touching the machine's: the test
+# suite runs every process on the same fixed day this way, and a rehearsal can try a weekend
+# or a holiday. Read on every call, so a process sees it however early it imported this module.
+CLOCK_SHIFT_VAR = "CLOCK_SHIFT_SECONDS"
+
+
+def utcnow() -> dt.datetime:
+    """Return the site's current time in UTC, without tzinfo (stored as UTC everywhere)."""
+    shift = float(os.environ.get(CLOCK_SHIFT_VAR) or 0)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(seconds=shift)
 
 
 def local_time(utc: dt.datetime) -> dt.datetime:

@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 
 from gvisite.models import utcnow
 from tests.fixtures_forms import send_case
-from tests.fixtures_staff import HOSTILE, StaffSite, add_account, post_action
+from tests.fixtures_staff import HOSTILE, StaffSite, add_account, post_action, today
 from tests.helpers import parse, translate
 
 
@@ -169,6 +169,18 @@ def test_sorted_by_due_date(staff_site: StaffSite, handler_client: FlaskClient) 
     dues = [row.due.split()[0] for row in rows(inbox(handler_client))]
     assert dues == sorted(dues)
     assert len(dues) == 6
+
+
+def test_cases_due_the_same_day_come_oldest_first(
+    staff_site: StaffSite, handler_client: FlaskClient
+) -> None:
+    # Stored newest first, so the database's own order (by id) would show them the wrong way.
+    due = today() + dt.timedelta(days=3)
+    newest = staff_site.case(created_at=days_ago(0), due_on=due)
+    middle = staff_site.case(created_at=days_ago(1), due_on=due)
+    oldest = staff_site.case(created_at=days_ago(2), due_on=due)
+    listed = [row.reference for row in rows(inbox(handler_client))]
+    assert listed == [oldest.reference, middle.reference, newest.reference]
 
 
 def test_pagination_keeps_the_filters(staff_site: StaffSite, handler_client: FlaskClient) -> None:

@@ -26,7 +26,7 @@ def today() -> dt.date:
 
 
 def inbox_query(filters: dict[str, str], user: StaffUser, today: dt.date) -> Select[Any]:
-    """Build the inbox's query from its filters; sorted by due date, oldest first."""
+    """Build the inbox's query from its filters; sorted by due date, then oldest received first."""
     query = select(Case).where(Case.spam.is_(filters.get("spam") == "1"))
     if filters.get("kind") in {"report", "format"}:
         query = query.where(Case.kind == filters["kind"])
@@ -38,7 +38,8 @@ def inbox_query(filters: dict[str, str], user: StaffUser, today: dt.date) -> Sel
         query = query.where(Case.assignee_id == user.id)
     if filters.get("overdue") == "1":
         query = query.where(Case.status != Status.CLOSED, Case.due_on < today)
-    return query.order_by(Case.due_on.is_(None), Case.due_on, Case.id)
+    # Cases due the same day (a weekend makes many) come in the order they arrived, as in a queue.
+    return query.order_by(Case.due_on.is_(None), Case.due_on, Case.created_at, Case.id)
 
 
 def counts(today: dt.date) -> dict[str, int]:
