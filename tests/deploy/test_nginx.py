@@ -110,14 +110,15 @@ def test_public_pages_come_from_the_cache_with_the_apps_headers(site: Fronted) -
         (("gzip, deflate, br, zstd", "br, gzip", "deflate, gzip, br"), "br"),
         (("gzip, deflate", "x-gzip"), "gzip"),
         (("", "deflate", "identity"), None),
-        (("gzip;q=0, br;q=0",), None),  # weights: the app reads them, and refuses both here
+        (("gzip;q=0, br;q=0", "br;q=0"), None),  # weights: nginx reads them; q=0 refuses
+        (("gzip;q=0.9, br;q=1.0", "br;q=0.5, gzip"), "br"),
     ],
 )
 def test_one_cached_copy_per_encoding_whatever_the_browser_writes(
     site: Fronted, browsers: tuple[str, ...], encoding: str | None
 ) -> None:
     """Browsers write Accept-Encoding many ways; each gets the right body, from one copy."""
-    path = f"/fi/om-gvi?encoding-test={len(browsers)}-{encoding}"
+    path = f"/fi/om-gvi?encoding-test={len(browsers)}-{encoding}"  # the query changes no copy
     client = site.client()
     answers = []
     for browser in browsers:

@@ -65,6 +65,11 @@ FILE = click.Path(exists=True, dir_okay=False, resolve_path=True, path_type=Path
     default=None,
     help="The account nginx's workers run as, when nginx is started as root.",
 )
+@click.option(
+    "--group",
+    default=None,
+    help="The workers' group (with --user); by default the user's own primary group.",
+)
 def nginx_command(
     out: Path,
     server_name: str,
@@ -74,10 +79,11 @@ def nginx_command(
     cert: Path,
     key: Path,
     user: str | None,
+    group: str | None,
 ) -> None:
     """Write OUT/nginx.conf; run it with `nginx -c OUT/nginx.conf -p OUT -g 'daemon off;'`."""
     try:
-        site = NginxSite(out.resolve(), server_name, https, http, upstreams, cert, key, user)
+        site = NginxSite(out.resolve(), server_name, https, http, upstreams, cert, key, user, group)
         config = write_nginx(current_app._get_current_object(), site)  # type: ignore[attr-defined]
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc

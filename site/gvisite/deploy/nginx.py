@@ -10,6 +10,8 @@ template nginx.conf beside this module.
 
 from __future__ import annotations
 
+import grp
+import pwd
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +36,8 @@ ERROR_PAGES = (ServiceUnavailable, RequestEntityTooLarge)  # the statuses nginx 
 # The folders nginx writes to, inside the output folder.
 WORK_FOLDERS = ("logs", "cache", "temp", "errors", "acme")
 _HOST_NAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
+# A POSIX account or group name (useradd's rule, as Debian allows it).
+_ACCOUNT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?$")
 # nginx reads `$` as a variable and `"`/`\` end or escape a quoted string: none is ever needed.
 _UNQUOTABLE = re.compile(r'["\\$\x00-\x1f]')
 
@@ -71,6 +75,7 @@ class NginxSite:
     cert: Path
     key: Path
     user: str | None = None
+    group: str | None = None
 
     @property
     def public_url(self) -> str:
@@ -208,6 +213,37 @@ def _code(error: type[HTTPException]) -> int:
     return int(error.code or 500)
 
 
+@dataclass(frozen=True)
+class Account:
+    """The user and group nginx's workers run as."""
+
+    user: str
+    group: str
+
+
+def worker_account(user: str | None, group: str | None) -> Account | None:
+    """Return the workers' account: the group named, else the user's own primary group.
+
+    nginx's default group is one named like the user, and Debian has no `nobody` group: `user
+    nobody;` alone is a configuration nginx refuses to start with.
+    """
+    if user is None:
+        if group is not None:
+            raise ValueError("--group needs --user")
+        return None
+    for name in (user, group):
+        if name is not None and not _ACCOUNT_NAME.match(name):
+            raise ValueError(f"{name!r} is not a user or group name")
+    if group is None:
+        try:
+            group = grp.getgrgid(pwd.getpwnam(user).pw_gid).gr_name
+        except KeyError:
+            raise ValueError(
+                f"no user {user!r} or no group of it on this machine: name its --group"
+            ) from None
+    return Account(user, group)
+
+
 def context(app: Flask, site: NginxSite) -> dict[str, Any]:
     """Return everything the template needs."""
     config = app.config
@@ -219,6 +255,7 @@ def context(app: Flask, site: NginxSite) -> dict[str, Any]:
     static = static_files(app)
     return {
         "site": site,
+        "account": worker_account(site.user, site.group),
         "out": site.out,
         "locales": "|".join(re.escape(code) for code in LOCALES),
         "default_locale": DEFAULT_LOCALE,
