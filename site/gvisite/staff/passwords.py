@@ -34,6 +34,10 @@ COMMON_COUNT = 10_000
 # keyboard pattern is found quickly; its estimate is slow on long input, hence the prefix.
 MIN_SCORE = 3
 ESTIMATE_PREFIX = 64
+# A password is too easy if, once the site's and the account's words (of MIN_WORD letters or
+# more) and the digits are taken out, fewer than MIN_REST letters are left.
+MIN_WORD = 3
+MIN_REST = 4
 _SEPARATORS = re.compile(r"[\s._@+-]+")
 _SPACES = re.compile(r"\s+")
 # Words anyone guessing at this site's accounts tries first; the site facts add its own names.
@@ -78,6 +82,15 @@ def _guessable_words(email: str, name: str) -> list[str]:
     return sorted(word for word in folded if len(word) > 1)
 
 
+def _only_guessable(squashed: str, words: list[str]) -> bool:
+    """Tell whether a password is made of guessable words and digits alone ("GVI Järfälla 2026")."""
+    rest = _folded(squashed)
+    for word in sorted({_folded(_squashed(w)) for w in words}, key=len, reverse=True):
+        if len(word) >= MIN_WORD:  # shorter ones ("in", "se") are inside too many real words
+            rest = rest.replace(word, "")
+    return len(re.sub(r"\d", "", rest)) < MIN_REST
+
+
 def password_problem(password: str, email: str = "", name: str = "") -> LazyString | None:
     """Return why a new password is refused (a translatable message), or None if it is fine.
 
@@ -105,7 +118,7 @@ def password_problem(password: str, email: str = "", name: str = "") -> LazyStri
         zxcvbn(text[:ESTIMATE_PREFIX], user_inputs=words)["score"]
         for text in {trimmed, _SPACES.sub("", trimmed)}
     )
-    if score < MIN_SCORE:
+    if score < MIN_SCORE or _only_guessable(squashed, words):
         return _l(
             "This password is too easy to guess. Avoid repetitions, sequences and your own "
             "name; several words with spaces between them make a good password."
