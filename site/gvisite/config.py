@@ -69,7 +69,8 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "RATELIMIT_STORAGE_URI": "database://",
         "RATELIMIT_HEADERS_ENABLED": False,
         # A counter store that fails (the database down) must not turn a page into an error:
-        # the limit is then not counted, and the failure is logged.
+        # the limit is then not counted, and the failure is logged. The staff login is the
+        # exception: it counts for itself and refuses when it cannot count (staff/throttle.py).
         "RATELIMIT_SWALLOW_ERRORS": True,
         "MAX_CONTENT_LENGTH": 64 * 1024,
         "STAFF_IDLE_MINUTES": 30,

@@ -1,9 +1,18 @@
-"""The audit log: who viewed, changed, replied to, exported or purged what, by reference only."""
+"""The audit log: who viewed, changed, replied to, exported or purged what, by reference only.
+
+Every line is also written to the `gvisite.staff.audit` logger, so the server's log shows it
+(security events, such as failed logins, at WARNING). No line holds a password or an e-mail
+address: an account someone tried to log in to is named by `account_tag`, a keyed hash.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import logging
 from typing import Any
 
+from flask import current_app, has_request_context, request
 from sqlalchemy import Select, event, select
 from sqlalchemy.orm import Session
 
@@ -11,9 +20,34 @@ from ..extensions import db
 from ..feedback.followup import RESIDENT_ACTIONS
 from ..models import AuditEntry, CaseEvent, StaffUser
 
+log = logging.getLogger(__name__)
 
-def audit(action: str, target: str | None = None, actor: StaffUser | None = None) -> None:
+
+def account_tag(email: str) -> str:
+    """Name an account by a keyed hash of its address: matchable in the log, not reversible."""
+    # Keyed with SECRET_KEY: without it, hashing a list of likely addresses finds nothing.
+    key = current_app.config["SECRET_KEY"]
+    key = key if isinstance(key, bytes) else str(key).encode("utf-8")
+    message = b"staff-account\0" + email.encode("utf-8", "surrogatepass")
+    return "acct-" + hmac.new(key, message, hashlib.sha256).hexdigest()[:32]  # fits `target`
+
+
+def audit(
+    action: str,
+    target: str | None = None,
+    actor: StaffUser | None = None,
+    level: int = logging.INFO,
+) -> None:
     """Add a line to the audit log: the actor (None for the system), the action, a reference."""
+    address = request.remote_addr if has_request_context() else None
+    log.log(
+        level,
+        "audit: %s target=%s actor=%s address=%s",
+        action,
+        target or "-",
+        actor.id if actor else "system",
+        address or "-",
+    )
     db.session.add(AuditEntry(actor_id=actor.id if actor else None, action=action, target=target))
 
 

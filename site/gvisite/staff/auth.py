@@ -1,4 +1,4 @@
-"""Staff accounts and logging in: argon2 hashes, throttling, session renewal, session rows.
+"""Staff accounts and logging in: argon2 hashes, throttling (throttle.py), sessions, session rows.
 
 Each login is a row in `staff_sessions`; the signed cookie holds only a random token whose
 SHA-256 finds the row. So logging out, deactivating an account or ending a session from the
@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import logging
+import math
 import secrets
 from urllib.parse import urlsplit
 
@@ -19,6 +21,7 @@ from flask import (
     Flask,
     current_app,
     g,
+    make_response,
     redirect,
     render_template,
     request,
@@ -27,19 +30,23 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_limiter.util import get_remote_address
+from flask_babel import ngettext
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select, update
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
 from wtforms import PasswordField, StringField
 
 from ..cases import hash_secret
-from ..extensions import db, limiter
+from ..database import discard_session
+from ..errors import RETRY_AFTER_SECONDS
+from ..extensions import db
 from ..forms import CONTROL, PostedForm, Required, error_summary
 from ..models import SessionEnd, StaffSession, StaffUser, utcnow
 from ..security import private
-from .audit import audit
+from . import throttle
+from .audit import account_tag, audit
 
 hasher = PasswordHasher()
 login_manager = LoginManager()
@@ -120,37 +127,11 @@ def verify_password(user: StaffUser | None, password: str) -> bool:
     return user is not None
 
 
-def _typed_account() -> str:
-    """Return the account a login attempt names, the way accounts are stored."""
-    return request.form.get("email", "").strip().lower()[:320]
-
-
-def _login_address_account_key() -> str:
-    """Key the close throttle on the client address and the account it tries."""
-    return f"login:{get_remote_address()}:{_typed_account()}"
-
-
-def _login_account_key() -> str:
-    """Key the slow throttle on the account alone, whichever addresses the attempts come from."""
-    return f"login-account:{_typed_account()}"
-
-
-def _failed(response: Response) -> bool:
-    """Count only failed attempts against the throttle."""
-    return response.status_code != 303
-
-
-# Failed attempts are throttled per address (20 in 15 minutes), per address and account (5),
-# and per account from anywhere (30 an hour). An attacker's failures from one address thus do
-# not lock the account: its owner, from another address, still logs in, unless many addresses
-# have been trying. The counts live in RATELIMIT_STORAGE_URI (Redis in production, so every
-# worker and server shares them).
+# Failed attempts are counted by `throttle`: per browser for a browser that logged in to the
+# account before (its device cookie), else per address, per address and account, and per
+# account. So strangers guessing from many addresses slow down guessing without locking out the
+# owner's browser. If the counts cannot be kept, nobody logs in (the attempt would be free).
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit("20 per 15 minutes", methods=["POST"], deduct_when=_failed)
-@limiter.limit(
-    "5 per 15 minutes", methods=["POST"], key_func=_login_address_account_key, deduct_when=_failed
-)
-@limiter.limit("30 per hour", methods=["POST"], key_func=_login_account_key, deduct_when=_failed)
 def login() -> str | Response:
     """Log a member of staff in, with a fresh session."""
     form = LoginForm()
@@ -163,23 +144,80 @@ def login() -> str | Response:
         )
     if form.validate_on_submit():
         email = form.email.data.strip().lower()
+        tag = account_tag(email[:320])  # the account as the log names it: never the address
+        try:
+            attempt = throttle.attempt(tag)
+            wait = throttle.seconds_to_wait(attempt)
+        except throttle.CannotCount as exc:
+            return _cannot_count(form, tag, exc)
+        if wait is not None:
+            return _throttled(form, tag, wait)
         # No account has a control character (PostgreSQL would refuse a NUL in the query).
         user = None
         if not CONTROL.search(email) and len(email) <= 320:
             user = db.session.scalar(select(StaffUser).where(StaffUser.email == email))
         if verify_password(user, form.password.data) and user and user.active:
-            target = safe_next(request.args.get("next"))
-            session.clear()  # a new session at login: nothing from before carries over
-            login_user(user)
-            start_session(user)
-            audit("login", actor=user)
-            if hasher.check_needs_rehash(user.password_hash):
-                user.password_hash = hasher.hash(form.password.data)
-            db.session.commit()
-            return redirect(target, code=303)
+            return _logged_in(user, form.password.data, tag)
+        try:
+            throttle.count_failure(attempt)
+        except throttle.CannotCount as exc:
+            return _cannot_count(form, tag, exc)
+        audit("login-failed", tag, level=logging.WARNING)
+        db.session.commit()
         wrong = _("The email address or password is wrong, or the account is not active.")
         refused = [{"href": "#email", "text": wrong}]
     return _login_page(form, message, error_summary(form) + refused)
+
+
+def _logged_in(user: StaffUser, password: str, tag: str) -> Response:
+    """Start a fresh session for the account and trust this browser for it from now on."""
+    target = safe_next(request.args.get("next"))
+    session.clear()  # a new session at login: nothing from before carries over
+    login_user(user)
+    start_session(user)
+    audit("login", actor=user)
+    if hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hasher.hash(password)
+    db.session.commit()
+    response = redirect(target, code=303)
+    throttle.remember_device(response, tag)
+    return response
+
+
+def _refused(form: LoginForm, text: str, status: int, retry_after: int) -> Response:
+    """Answer the login form with why it was refused, and when to try again."""
+    page = _login_page(form, None, [{"href": "#email", "text": text}])
+    response = make_response(page, status)
+    response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+def _throttled(form: LoginForm, tag: str, wait: int) -> Response:
+    """Refuse an attempt over a limit: 429, saying how long to wait."""
+    audit("login-throttled", tag, level=logging.WARNING)
+    db.session.commit()
+    minutes = math.ceil(wait / 60)
+    text = _(
+        "There have been too many failed attempts to log in. Try again in %(wait)s, or ask "
+        "an administrator for help.",
+        wait=ngettext("%(num)d minute", "%(num)d minutes", minutes),
+    )
+    return _refused(form, text, 429, wait)
+
+
+def _cannot_count(form: LoginForm, tag: str, error: throttle.CannotCount) -> Response:
+    """Refuse a login whose attempt cannot be counted (fail closed): 503, and say so in the log."""
+    current_app.logger.error("login refused: the rate-limit store failed (%s)", error)
+    audit("login-uncounted", tag, level=logging.ERROR)
+    try:
+        db.session.commit()  # the store may be the database itself: the log line is what counts
+    except SQLAlchemyError:
+        discard_session()
+    text = _(
+        "Logging in is not possible right now because of a technical fault. Try again in a few "
+        "minutes."
+    )
+    return _refused(form, text, 503, RETRY_AFTER_SECONDS)
 
 
 def _login_page(form: LoginForm, message: str | None, errors: list[dict[str, str]]) -> str:

@@ -72,6 +72,8 @@ def create_command(email: str, name: str, role: str, password_stdin: bool) -> No
     user = StaffUser(email=email, name=name, role=role)
     set_password(user, _new_password(password_stdin, email, name))
     db.session.add(user)
+    db.session.flush()  # for the id the audit line names
+    audit(f"create:{role}", str(user.id))  # by id: the audit log holds no personal data
     db.session.commit()
     click.echo(f"created {role} {email}")
 
@@ -98,6 +100,7 @@ def deactivate_command(email: str) -> None:
         raise click.ClickException(f"no account for {email}")
     user.active = False
     ended = end_sessions(user.id, SessionEnd.DEACTIVATED)
+    audit("deactivate", str(user.id))
     db.session.commit()
     click.echo(f"deactivated {user.email}, {ended} session(s) ended")
 

@@ -7,9 +7,12 @@ against common, repetitive and account-related passwords. Passphrases with space
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import cache
+from pathlib import Path
 from typing import Any
 
+from flask import current_app, has_app_context
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -20,6 +23,7 @@ from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from ..forms import PostedForm, Required
 from ..models import StaffUser
+from ..pages.load import ContentError, load_facts
 from .auth import hasher
 
 MIN_LENGTH = 12
@@ -30,7 +34,14 @@ COMMON_COUNT = 10_000
 # keyboard pattern is found quickly; its estimate is slow on long input, hence the prefix.
 MIN_SCORE = 3
 ESTIMATE_PREFIX = 64
+# A password is too easy if, once the site's and the account's words (of MIN_WORD letters or
+# more) and the digits are taken out, fewer than MIN_REST letters are left.
+MIN_WORD = 3
+MIN_REST = 4
 _SEPARATORS = re.compile(r"[\s._@+-]+")
+_SPACES = re.compile(r"\s+")
+# Words anyone guessing at this site's accounts tries first; the site facts add its own names.
+SITE_WORDS = ("Järfälla", "kommun", "Järfälla kommun", "GVI", "Group Violence Intervention")
 
 
 @cache
@@ -44,10 +55,40 @@ def _squashed(text: str) -> str:
     return _SEPARATORS.sub("", text.casefold())
 
 
-def _account_words(email: str, name: str) -> list[str]:
-    """Return the e-mail address, its parts and the name's parts (things a guesser tries)."""
-    words = [email, name, *_SEPARATORS.split(email), *_SEPARATORS.split(name)]
-    return [word.casefold() for word in words if len(word) > 1]
+def _folded(text: str) -> str:
+    """Drop accents, as people do on a foreign keyboard: Järfälla becomes Jarfalla."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+def _site_names() -> list[str]:
+    """Return the municipality and the site's name in every language, from the site facts."""
+    if not has_app_context():
+        return []
+    try:
+        facts = load_facts(Path(current_app.config["CONTENT_DIR"]))
+    except ContentError:
+        return []  # the content check reports it; the built-in words still apply
+    names = facts.get("site_name")
+    names = list(names.values()) if isinstance(names, dict) else [names]
+    return [str(name) for name in [facts.get("municipality"), *names] if name]
+
+
+def _guessable_words(email: str, name: str) -> list[str]:
+    """Return what a guesser tries first: the site's words, the address, the name, their parts."""
+    phrases = [*SITE_WORDS, *_site_names(), email, name, email.split("@")[0]]
+    words = [*phrases, *(_squashed(p) for p in phrases)]
+    words += [part for phrase in phrases for part in _SEPARATORS.split(phrase)]
+    folded = {word.casefold() for word in words} | {_folded(word).casefold() for word in words}
+    return sorted(word for word in folded if len(word) > 1)
+
+
+def _only_guessable(squashed: str, words: list[str]) -> bool:
+    """Tell whether a password is made of guessable words and digits alone ("GVI Järfälla 2026")."""
+    rest = _folded(squashed)
+    for word in sorted({_folded(_squashed(w)) for w in words}, key=len, reverse=True):
+        if len(word) >= MIN_WORD:  # shorter ones ("in", "se") are inside too many real words
+            rest = rest.replace(word, "")
+    return len(re.sub(r"\d", "", rest)) < MIN_REST
 
 
 def password_problem(password: str, email: str = "", name: str = "") -> LazyString | None:
@@ -70,8 +111,14 @@ def password_problem(password: str, email: str = "", name: str = "") -> LazyStri
         return _l("Do not use your email address or your name as your password.")
     if trimmed.casefold() in common_passwords() or squashed in common_passwords():
         return _l("This is one of the most common passwords. Choose another.")
-    estimate = zxcvbn(trimmed[:ESTIMATE_PREFIX], user_inputs=_account_words(email, name))
-    if estimate["score"] < MIN_SCORE:
+    # A passphrase is judged as typed and with its spaces removed: "jarfalla jarfalla" hides
+    # its repetition from zxcvbn behind the space, "jarfallajarfalla" does not.
+    words = _guessable_words(email, name)
+    score = min(
+        zxcvbn(text[:ESTIMATE_PREFIX], user_inputs=words)["score"]
+        for text in {trimmed, _SPACES.sub("", trimmed)}
+    )
+    if score < MIN_SCORE or _only_guessable(squashed, words):
         return _l(
             "This password is too easy to guess. Avoid repetitions, sequences and your own "
             "name; several words with spaces between them make a good password."

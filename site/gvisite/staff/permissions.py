@@ -6,14 +6,17 @@ and only this module knows which roles hold it.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import abort
+from flask import abort, request
 from flask_login import current_user
 
+from ..extensions import db
 from ..models import Role, StaffUser
+from .audit import audit
 
 
 class Permission:
@@ -49,6 +52,10 @@ def require(permission: str) -> Callable[[Callable[..., Any]], Callable[..., Any
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             if not can(permission):
+                # Logged and kept: a handler probing admin pages is worth an administrator's look.
+                actor = current_user if current_user.is_authenticated else None
+                audit("forbidden", request.endpoint, actor, level=logging.WARNING)
+                db.session.commit()
                 abort(403)
             return view(*args, **kwargs)
 
