@@ -16,10 +16,15 @@ from gvisite.extensions import db, limiter
 from tests.fixtures_servers import free_port
 from tests.fixtures_staff import ACCOUNTS, PASSWORD, StaffSite, audit_rows, login
 from tests.helpers import parse, translate
+from tests.staff.test_passwords import NEW_PASSWORD, change
 
 HANDLER_EMAIL = ACCOUNTS["handler"][0]
 CANNOT_COUNT = (
     "Logging in is not possible right now because of a technical fault. Try again in a few minutes."
+)
+CANNOT_CHANGE = (
+    "Your password cannot be changed right now because of a technical fault. Try again in a "
+    "few minutes."
 )
 
 
@@ -96,3 +101,25 @@ def test_logging_in_works_again_once_the_store_is_back(
         db.session.commit()
     assert login(site.client(), HANDLER_EMAIL).status_code == 303
     assert [row[0] for row in audit_rows(site.app)] == ["login-uncounted", "login"]
+
+
+@pytest.mark.usefixtures("limiter_restored")
+def test_guessing_the_current_password_fails_closed_too(
+    make_staff_app: Callable[..., StaffSite], caplog: pytest.LogCaptureFixture
+) -> None:
+    # A stolen session guessing the current password on "Byt lösenord" while the store is down.
+    site = make_staff_app(RATELIMIT_STORAGE_URI="database://", RATELIMIT_SWALLOW_ERRORS=True)
+    client = site.client("handler")
+    with site.app.app_context():
+        db.session.execute(text("DROP TABLE rate_limits"))
+        db.session.commit()
+    caplog.set_level(logging.INFO)
+    refusal = translate(site.app, "sv", CANNOT_CHANGE)
+    for guess in ("gissning-1", "gissning-2", PASSWORD):
+        response = change(client, guess, NEW_PASSWORD)
+        assert response.status_code == 503
+        assert response.headers["Retry-After"]
+        assert refusal in parse(response.data).select_one(".error-summary").get_text(" ")
+    assert login(site.client(), HANDLER_EMAIL, NEW_PASSWORD).status_code != 303
+    assert "password-uncounted" in [row[0] for row in audit_rows(site.app)]
+    assert any(record.levelno >= logging.ERROR for record in caplog.records)

@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, flash, g, redirect, render_template, url_for
+import logging
+
+from flask import (
+    Blueprint,
+    Flask,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    url_for,
+)
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
+from limits import parse
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
 
-from ..extensions import db, limiter
+from ..database import discard_session
+from ..extensions import db
 from ..forms import error_summary
 from ..models import SessionEnd
 from ..security import private
@@ -15,31 +30,36 @@ from .audit import audit
 from .auth import current_session, end_sessions, enforce_idle_timeout, verify_password
 from .passwords import ChangePasswordForm, set_password
 from .permissions import Permission, require
+from .throttle import Attempt, CannotCount, count_failure, seconds_to_wait
 
 bp = Blueprint("password", __name__, url_prefix="/staff")
 bp.after_request(private)
 bp.before_request(login_required(enforce_idle_timeout))  # a live, logged-in session
 
 
-def _account_key() -> str:
-    """Throttle guesses at the current password per account, not per address."""
-    return f"password-change:{current_user.get_id()}"
+# Wrong current passwords per account, whatever the address: a stolen session must not guess
+# it freely. Counted like the login's (throttle.py), and refused when it cannot be counted.
+GUESS_LIMIT = parse("10 per 15 minutes")
+RETRY_AFTER_SECONDS = 60
 
 
-def _guessed_wrong(response: Response) -> bool:
-    """Count only wrong current passwords: a stolen session must not guess it freely."""
-    return bool(g.get("wrong_current_password"))
+def _guesses() -> Attempt:
+    """Return the counter of wrong current passwords for the logged-in account."""
+    return Attempt(((GUESS_LIMIT, f"password-change:{current_user.get_id()}"),), trusted=True)
 
 
 @bp.route("/losenord", methods=["GET", "POST"])
 @require(Permission.HANDLE)
-@limiter.limit(
-    "10 per 15 minutes", methods=["POST"], key_func=_account_key, deduct_when=_guessed_wrong
-)
 def change() -> str | Response:
     """Change the logged-in account's password: the current one first, the new one twice."""
     form = ChangePasswordForm()
     if form.is_submitted():
+        try:
+            wait = seconds_to_wait(_guesses())
+        except CannotCount as exc:
+            return _cannot_count(form, exc)
+        if wait is not None:
+            return _throttled(form, wait)
         valid = form.validate()
         typed = form.current.data
         right = bool(typed) and verify_password(current_user, typed)
@@ -52,11 +72,51 @@ def change() -> str | Response:
             flash(_("Your password has been changed."))
             return redirect(url_for("password.change"), code=303)
         if typed and not right:
-            g.wrong_current_password = True
+            try:
+                count_failure(_guesses())
+            except CannotCount as exc:
+                return _cannot_count(form, exc)
             form.current.errors = [_("The current password is wrong.")]
-    errors = error_summary(form)
+    return _page(form)
+
+
+def _page(form: ChangePasswordForm, refused: str | None = None, status: int = 200) -> Response:
+    """Render the form with its errors (and why it was refused); no password is sent back."""
+    errors = error_summary(form) + ([{"href": "#current", "text": refused}] if refused else [])
     form.clear()
-    return render_template("staff/password.html", form=form, errors=errors)
+    page = render_template("staff/password.html", form=form, errors=errors)
+    return make_response(page, status)
+
+
+def _throttled(form: ChangePasswordForm, wait: int) -> Response:
+    """Refuse a try over the limit: 429, saying how long to wait."""
+    audit("password-throttled", str(current_user.id), actor=current_user, level=logging.WARNING)
+    db.session.commit()
+    minutes = -(-wait // 60)
+    text = _(
+        "There have been too many wrong passwords. Try again in %(wait)s.",
+        wait=ngettext("%(num)d minute", "%(num)d minutes", minutes),
+    )
+    response = _page(form, text, 429)
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
+def _cannot_count(form: ChangePasswordForm, error: CannotCount) -> Response:
+    """Refuse a try that cannot be counted (fail closed): 503, and say so in the log."""
+    current_app.logger.error("password change refused: the rate-limit store failed (%s)", error)
+    audit("password-uncounted", str(current_user.id), actor=current_user, level=logging.ERROR)
+    try:
+        db.session.commit()  # the store may be the database itself: the log line is what counts
+    except SQLAlchemyError:
+        discard_session()
+    text = _(
+        "Your password cannot be changed right now because of a technical fault. Try again in a "
+        "few minutes."
+    )
+    response = _page(form, text, 503)
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 def init_app(app: Flask) -> None:
