@@ -21,7 +21,6 @@ import mimetypes
 import re
 import shutil
 import zipfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -176,18 +175,24 @@ def make_html(page: Prepared) -> bytes:
     return page.large_print.encode("utf-8")
 
 
-def static_fetcher(site_url: str) -> Callable[..., dict[str, Any]]:
+def static_fetcher(site_url: str) -> Any:
     """Return WeasyPrint's URL fetcher: the site's own static files, and nothing else."""
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
     prefix = site_url.rstrip("/") + STATIC_PREFIX
 
-    def fetch(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        site_path = url[len(prefix) - len(STATIC_PREFIX) :] if url.startswith(prefix) else ""
-        path = static_image(site_path)
-        if path is None:  # a file:// URL, another host, a path outside the static files
-            raise ValueError(f"not fetched: {url}")
-        return {"string": path.read_bytes(), "mime_type": mimetypes.guess_type(path.name)[0]}
+    class StaticFiles(URLFetcher):  # type: ignore[misc]
+        """Answer with a static file of the site; refuse any other address."""
 
-    return fetch
+        def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
+            site_path = url[len(prefix) - len(STATIC_PREFIX) :] if url.startswith(prefix) else ""
+            path = static_image(site_path)
+            if path is None:  # a file:// URL, another host, a path outside the static files
+                raise ValueError(f"not fetched: {url}")
+            kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": kind})
+
+    return StaticFiles()
 
 
 def make_pdf(page: Prepared) -> bytes:

@@ -118,7 +118,7 @@ def run(
     *,
     stdin: bytes = b"",
     files: Mapping[str, bytes] | None = None,
-    limits: Limits = LIMITS,
+    limits: Limits | None = None,
     sandboxed: bool = True,
 ) -> Outcome:
     """Run a tool on `stdin` and `files`; return what it wrote. Raise ToolFailed if it fails.
@@ -138,7 +138,7 @@ def run(
         program = shutil.which(words[0])
         if program is None:
             raise ToolFailed(f"{words[0]} is not installed")
-        stdout = _execute([program, *words[1:]], root, limits, sandboxed)
+        stdout = _execute([program, *words[1:]], root, limits or LIMITS, sandboxed)
         written = {path.name: path.read_bytes() for path in outputs.iterdir() if path.is_file()}
         return Outcome(stdout, written)
 
