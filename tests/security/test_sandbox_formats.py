@@ -180,7 +180,7 @@ def test_hostile_text_and_images_reach_no_file_no_network_and_no_shell(
     body = "\n\n".join([
         f'`<break time="1ms"/><audio src="$(touch {touched[0]})"/>` {MARKER} hälsar.',
         '`<break time="36000s"/>` ' * 50 + "Slut.",
-        "![Miljön](../../../../proc/self/environ)",
+        f"![Miljön]({up}proc/self/environ)",
         "![Nyckeln](instance/secret_key)",
         f"![Filen]({up}{str(canary_file).lstrip('/')})",
         f"![Servern]({canary_server.url}/bild.png)",
