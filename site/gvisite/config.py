@@ -25,6 +25,8 @@ _INT_VARS = {
     "OUTBOX_CLAIM_SECONDS",
     "NGINX_CACHE_SECONDS",
 }
+# Yes-or-no settings: 1, true, yes or on (any case) is yes; anything else is no.
+_BOOL_VARS = {"FORMATS_WITHOUT_SANDBOX"}
 _STR_VARS = {
     "SECRET_KEY",
     "DATABASE_URL",
@@ -81,6 +83,10 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "RETENTION_DAYS": 90,
         "FORMATS_DIR": str(Path(instance_path) / "formats"),
         "FORMATS_REFRESH_SECONDS": None,  # 60, or off while TESTING; 0 turns it off
+        # The formats' tools read editors' text, so they run in a bubblewrap sandbox
+        # (formats/sandbox.py) and the build refuses where it cannot run. True lets them run
+        # without it there (with the same limits, a warning logged at every build).
+        "FORMATS_WITHOUT_SANDBOX": False,
         "TRUSTED_PROXIES": 0,
         # How long nginx (`flask deploy nginx`) serves a public page from its cache before it asks
         # the app again: a published change to the statement shows within this many seconds.
@@ -100,11 +106,14 @@ def defaults(instance_path: str) -> dict[str, Any]:
 def from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
     """Read the documented variables that are set in the environment."""
     found: dict[str, Any] = {}
-    for name in _STR_VARS | _INT_VARS:
+    for name in _STR_VARS | _INT_VARS | _BOOL_VARS:
         value = environ.get(name)
         if value is None or value == "":
             continue
-        found[name] = int(value) if name in _INT_VARS else value
+        if name in _BOOL_VARS:
+            found[name] = value.strip().lower() in {"1", "true", "yes", "on"}
+        else:
+            found[name] = int(value) if name in _INT_VARS else value
     return found
 
 

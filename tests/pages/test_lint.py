@@ -63,8 +63,13 @@ RULES = [
         "## Del\n\nText.\n\n#### Detalj\n\nText.",
         "h2 followed by h4",
     ),
-    ("image-no-alt", "sv/om.md", "![](/static/karta.png)", "without alt text"),
-    ("image-blank-alt", "sv/om.md", '<img src="/static/karta.png" alt=" ">', "without alt text"),
+    ("image-no-alt", "sv/om.md", "![](/static/img/favicon.svg)", "without alt text"),
+    (
+        "image-blank-alt",
+        "sv/om.md",
+        '<img src="/static/img/favicon.svg" alt=" ">',
+        "without alt text",
+    ),
     ("vague-sv-har", "sv/om.md", "Läs om GVI [här](/sv/).", "does not say where"),
     ("vague-sv-klicka", "sv/om.md", "[Klicka här](/sv/) för mer.", "does not say where"),
     (

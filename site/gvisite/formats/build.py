@@ -29,6 +29,7 @@ from flask import Flask
 from ..i18n import LOCALES
 from .catalogue import FORMATS
 from .convert import LARGE_PRINT_CSS, PACKAGE, Prepared, prepare, tool_versions
+from .sandbox import sandboxed_for
 from .source import ARTICLE_TEMPLATE, Source, render_source, source_names
 from .store import Store, store, write_atomic
 
@@ -138,13 +139,20 @@ def build_lock(files: Store) -> Iterator[None]:
 
 
 def build(app: Flask, *, force: bool = False, jobs: int | None = None) -> Report:
-    """Build what is missing or stale in `FORMATS_DIR`; return what was done."""
+    """Build what is missing or stale in `FORMATS_DIR`; return what was done.
+
+    Raise SandboxUnavailable, before anything is built, if the tools cannot run in the sandbox
+    and the operator has not allowed them to run without it.
+    """
+    sandboxed = sandboxed_for(app)
     files = store(app)
     with build_lock(files):
-        return _build_locked(app, files, force, jobs)
+        return _build_locked(app, files, force, jobs, sandboxed)
 
 
-def _build_locked(app: Flask, files: Store, force: bool, jobs: int | None) -> Report:
+def _build_locked(
+    app: Flask, files: Store, force: bool, jobs: int | None, sandboxed: bool
+) -> Report:
     """Build with the folder locked."""
     started = time.monotonic()
     report = Report()
@@ -173,7 +181,7 @@ def _build_locked(app: Flask, files: Store, force: bool, jobs: int | None) -> Re
             if not force and current and files.file(locale, name, fmt).is_file():
                 report.current += 1
                 continue
-            prepared = prepared or prepare(app, source)
+            prepared = prepared or prepare(app, source, sandboxed=sandboxed)
             tasks.append(_Task(prepared, key, wanted))
     _convert_all(files, tasks, manifests, report, jobs)
     for (locale, name), manifest in manifests.items():

@@ -5,22 +5,24 @@ Which converter makes which format, and in which thread, is in each format's rec
 (catalogue.py); this module knows nothing of the list of formats.
 
 Each converter takes a page prepared once (its blocks, labels and large-print HTML, rendered
-in the page's language) and returns the file's bytes. Other programs run with a time limit;
-WeasyPrint runs in this process and may fetch nothing from outside.
+in the page's language) and returns the file's bytes. Other programs run in the sandbox
+(sandbox.py); WeasyPrint runs in this process and may fetch nothing but the site's own static
+files.
 """
 
 from __future__ import annotations
 
+import base64
 import html
 import io
 import json
 import logging
+import mimetypes
 import re
 import shutil
-import subprocess
-import tempfile
 import zipfile
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,9 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from ..i18n import LOCALES, direction
+from ..pages.markdown import STATIC_PREFIX, static_image
+from . import sandbox
+from .sandbox import In, Out
 from .source import Source, page_context
 from .text import (
     Document,
@@ -44,7 +49,6 @@ from .text import (
 
 PACKAGE = Path(__file__).parents[1]  # gvisite: its templates and static files
 LARGE_PRINT_CSS = PACKAGE / "static" / "css" / "largeprint.css"
-TIMEOUT = 600  # seconds for one conversion: a stuck tool must not hang the build
 # Output is North American ASCII braille, what .brf files, embossers and braille displays expect;
 # each locale's table is in its record (i18n.LOCALES).
 BRAILLE_DISPLAY = "en-us-brf.dis"
@@ -79,11 +83,13 @@ def _first_line(command: tuple[str, ...]) -> str | None:
     """Return the first line a tool prints about its version, or None if it cannot run."""
     if shutil.which(command[0]) is None:
         return None
+    # No page text here, so it may run unsandboxed where bubblewrap cannot (the build refuses).
+    limits = sandbox.Limits(seconds=30)
     try:
-        result = subprocess.run(command, capture_output=True, text=True, timeout=30, check=False)
-    except OSError:
+        said = sandbox.run(list(command), limits=limits, sandboxed=sandbox.problem() is None)
+    except (OSError, sandbox.ToolFailed):
         return None
-    lines = (result.stdout or result.stderr).strip().splitlines()
+    lines = said.stdout.decode("utf-8", "replace").strip().splitlines()
     return lines[0].strip() if lines else command[0]
 
 
@@ -116,12 +122,13 @@ class Prepared:
     large_print: str  # the large-print page, linking its stylesheet
     large_print_pdf: str  # the same without the stylesheet link (WeasyPrint gets it directly)
     epub: str  # the page as one simple HTML document, for pandoc
+    sandboxed: bool  # whether the tools run in the sandbox (sandbox.sandboxed_for)
     accessibility_summary: str  # for the EPUB's metadata
     site_name: str
     year: str
 
 
-def prepare(app: Flask, source: Source) -> Prepared:
+def prepare(app: Flask, source: Source, *, sandboxed: bool = True) -> Prepared:
     """Render everything the converters need for a page, in the page's language."""
     with page_context(app, source.url):
         site = app.extensions["gvisite.site"]
@@ -148,6 +155,7 @@ def prepare(app: Flask, source: Source) -> Prepared:
             ),
             large_print_pdf=render_template("formats/largeprint.html", stylesheet=None, **context),
             epub=render_template("formats/epub.html", **context),
+            sandboxed=sandboxed,
             accessibility_summary=str(SUMMARY),  # translated now, in the page's language
             site_name=site.text("site_name", source.locale),
             year=str(source.updated.year),
@@ -155,15 +163,6 @@ def prepare(app: Flask, source: Source) -> Prepared:
 
 
 # --- Converters ----------------------------------------------------------------------------
-
-
-def run_tool(command: list[str], data: bytes | None = None) -> bytes:
-    """Run a tool; raise with what it printed if it fails."""
-    result = subprocess.run(command, input=data, capture_output=True, timeout=TIMEOUT, check=False)
-    if result.returncode != 0:
-        message = result.stderr.decode("utf-8", "replace").strip()[-500:]
-        raise RuntimeError(f"{command[0]} exited with {result.returncode}: {message}")
-    return result.stdout
 
 
 def make_txt(page: Prepared) -> bytes:
@@ -176,9 +175,24 @@ def make_html(page: Prepared) -> bytes:
     return page.large_print.encode("utf-8")
 
 
-def _no_fetching(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
-    """Refuse WeasyPrint any outside resource: the PDF is made from the page alone."""
-    raise ValueError(f"not fetched: {url}")
+def static_fetcher(site_url: str) -> Any:
+    """Return WeasyPrint's URL fetcher: the site's own static files, and nothing else."""
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    prefix = site_url.rstrip("/") + STATIC_PREFIX
+
+    class StaticFiles(URLFetcher):  # type: ignore[misc]
+        """Answer with a static file of the site; refuse any other address."""
+
+        def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
+            site_path = url[len(prefix) - len(STATIC_PREFIX) :] if url.startswith(prefix) else ""
+            path = static_image(site_path)
+            if path is None:  # a file:// URL, another host, a path outside the static files
+                raise ValueError(f"not fetched: {url}")
+            kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": kind})
+
+    return StaticFiles()
 
 
 def make_pdf(page: Prepared) -> bytes:
@@ -188,15 +202,19 @@ def make_pdf(page: Prepared) -> bytes:
     # WeasyPrint logs every CSS rule it skips; the sheet is shared with browsers, so keep quiet.
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     css = weasyprint.CSS(filename=str(LARGE_PRINT_CSS))
-    document = weasyprint.HTML(string=page.large_print_pdf, url_fetcher=_no_fetching)
+    fetcher = static_fetcher(page.source.site_url)
+    document = weasyprint.HTML(
+        string=page.large_print_pdf, base_url=page.source.page_url, url_fetcher=fetcher
+    )
     return document.write_pdf(stylesheets=[css], pdf_variant="pdf/ua-1")
 
 
-def translate_braille(locale: str, lines: list[str]) -> list[str]:
+def translate_braille(locale: str, lines: list[str], sandboxed: bool = True) -> list[str]:
     """Translate lines to ASCII braille with liblouis, one output line per input line."""
     table = f"{BRAILLE_DISPLAY},{LOCALES[locale].braille_table}"
     data = "".join(f"{line}\n" for line in lines).encode("utf-8")
-    output = run_tool(["lou_translate", "--forward", table], data).decode("ascii")
+    command: list[str | In | Out] = ["lou_translate", "--forward", table]
+    output = sandbox.run(command, stdin=data, sandboxed=sandboxed).stdout.decode("ascii")
     translated = output.split("\n")[: len(lines)]
     if len(translated) != len(lines):
         raise RuntimeError("lou_translate returned fewer lines than it was given")
@@ -206,8 +224,9 @@ def translate_braille(locale: str, lines: list[str]) -> list[str]:
 def make_brf(page: Prepared) -> bytes:
     """A braille-ready file: 40 cells a line, 25 lines a page, numbered pages."""
     lines = braille_lines(page.source.title, page.doc, page.labels)
-    pages = paginate(lines, translate_braille(page.source.locale, [line.text for line in lines]))
-    numbers = translate_braille(page.source.locale, [str(n) for n in range(1, len(pages) + 1)])
+    locale, sandboxed = page.source.locale, page.sandboxed
+    pages = paginate(lines, translate_braille(locale, [line.text for line in lines], sandboxed))
+    numbers = translate_braille(locale, [str(n) for n in range(1, len(pages) + 1)], sandboxed)
     return to_brf(pages, numbers).encode("ascii")
 
 
@@ -223,16 +242,54 @@ def make_epub(page: Prepared) -> bytes:
         "publisher": page.site_name,
         "page-progression-direction": direction(source.locale),
     }
-    with tempfile.TemporaryDirectory(prefix="gvisite-epub-") as folder:
-        meta_file, html_file = Path(folder) / "meta.json", Path(folder) / "page.html"
-        output = Path(folder) / "page.epub"
-        meta_file.write_text(json.dumps(metadata), encoding="utf-8")
-        html_file.write_text(page.epub, encoding="utf-8")
-        command = ["pandoc", "-f", "html", "-t", "epub3", "--toc-depth", "4",
-                   "--metadata-file", str(meta_file),
-                   "-o", str(output), str(html_file)]  # fmt: skip
-        run_tool(command)
-        return accessible_epub(output.read_bytes(), page)
+    files = {
+        "meta.json": json.dumps(metadata).encode("utf-8"),
+        "page.html": embedded_images(page.epub, page.source.site_url).encode("utf-8"),
+    }
+    # pandoc may read only what it is given: its own --sandbox where it can make an EPUB with
+    # it, and in any case the sandbox, where only /usr and the two files above are to be seen.
+    own_sandbox = ["--sandbox"] if pandoc_sandbox_works(page.sandboxed) else []
+    command = ["pandoc", *own_sandbox, "-f", "html", "-t", "epub3", "--toc-depth", "4",
+               "--metadata-file", In("meta.json"),
+               "-o", Out("page.epub"), In("page.html")]  # fmt: skip
+    book = sandbox.run(command, files=files, sandboxed=page.sandboxed).files["page.epub"]
+    return accessible_epub(book, page)
+
+
+_IMAGE_SOURCE = re.compile(r'(<img\b[^>]*?\ssrc=")([^"]*)(")')
+
+
+def embedded_images(document: str, site_url: str) -> str:
+    """Put the site's own images into the document as data: URLs, and drop every other source.
+
+    pandoc then has nothing to fetch: the sanitizer lets only the site's static images through
+    (pages/markdown.py), and those are read here, from the site's own files.
+    """
+
+    def data_url(match: re.Match[str]) -> str:
+        source = html.unescape(match[2])
+        base = site_url.rstrip("/")
+        path = static_image(source[len(base) :] if source.startswith(base + "/") else source)
+        if path is None:
+            return f"{match[1]}{match[3]}"
+        kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        encoded = base64.b64encode(path.read_bytes()).decode("ascii")
+        return f"{match[1]}data:{kind};base64,{encoded}{match[3]}"
+
+    return _IMAGE_SOURCE.sub(data_url, document)
+
+
+@cache
+def pandoc_sandbox_works(sandboxed: bool) -> bool:
+    """Tell whether this pandoc makes an EPUB with --sandbox (2.17, Debian 12's, cannot)."""
+    files = {"page.html": b"<p>x</p>"}
+    command = ["pandoc", "--sandbox", "-f", "html", "-t", "epub3", "--metadata", "title=x",
+               "-o", Out("page.epub"), In("page.html")]  # fmt: skip
+    try:
+        sandbox.run(command, files=files, sandboxed=sandboxed, limits=sandbox.Limits(seconds=60))
+    except sandbox.ToolFailed:
+        return False
+    return True
 
 
 # DPUB-ARIA roles for the epub:type values pandoc writes; the others (bodymatter, titlepage...)

@@ -11,16 +11,15 @@ written into the sound itself is as long as asked, in every language.
 
 from __future__ import annotations
 
-import html
 import io
 import struct
-import tempfile
 import wave
-from pathlib import Path
 
 from ..i18n import LOCALES
-from .convert import Prepared, run_tool
-from .text import to_sentences, to_ssml
+from . import sandbox
+from .convert import Prepared
+from .sandbox import In, Out
+from .text import speak_ssml, to_sentences, to_ssml
 
 SPEECH_RATE = "160"  # words per minute; espeak-ng's default 175 is fast for listening to a page
 # The slow version's pace: 70 % of SPEECH_RATE (160 x 0.7 = 112). espeak-ng's -s is in words a
@@ -56,10 +55,13 @@ def with_real_length(wav: bytes) -> bytes:
     raise RuntimeError("espeak-ng wrote a WAV file without sound")
 
 
-def _speak(ssml: str, locale: str, rate: str) -> bytes:
+def _speak(ssml: str, locale: str, rate: str, sandboxed: bool) -> bytes:
     """Return espeak-ng's reading of an SSML script as a WAV file with its true length."""
-    command = ["espeak-ng", "-v", LOCALES[locale].voice, "-s", rate, "-m", "--stdout"]
-    return with_real_length(run_tool(command, ssml.encode("utf-8")))
+    command: list[str | In | Out] = [
+        "espeak-ng", "-v", LOCALES[locale].voice, "-s", rate, "-m", "--stdout"
+    ]  # fmt: skip
+    said = sandbox.run(command, stdin=ssml.encode("utf-8"), sandboxed=sandboxed)
+    return with_real_length(said.stdout)
 
 
 def _encode(wav: bytes, page: Prepared) -> bytes:
@@ -67,13 +69,12 @@ def _encode(wav: bytes, page: Prepared) -> bytes:
     locale = page.source.locale
     tags = ["--tt", page.source.title, "--ta", page.source.owner.name, "--tl", page.site_name,
             "--ty", page.year, "--tv", f"TLAN={LOCALES[locale].id3_language}"]  # fmt: skip
-    with tempfile.TemporaryDirectory(prefix="gvisite-mp3-") as folder:
-        output = Path(folder) / "page.mp3"
-        # Mono at a constant BITRATE_KBPS. UTF-16 tags hold any script.
-        encode = ["lame", "--quiet", "-m", "m", "-q", "7", "-b", str(BITRATE_KBPS),
-                  "--id3v2-only", "--id3v2-utf16", *tags, "-", str(output)]  # fmt: skip
-        run_tool(encode, wav)
-        return output.read_bytes()
+    # Mono at a constant BITRATE_KBPS. UTF-16 tags hold any script.
+    encode: list[str | In | Out] = [
+        "lame", "--quiet", "-m", "m", "-q", "7", "-b", str(BITRATE_KBPS),
+        "--id3v2-only", "--id3v2-utf16", *tags, "-", Out("page.mp3")
+    ]  # fmt: skip
+    return sandbox.run(encode, stdin=wav, sandboxed=page.sandboxed).files["page.mp3"]
 
 
 def minutes(size: int) -> int:
@@ -85,13 +86,12 @@ def make_mp3(page: Prepared) -> bytes:
     """The page read aloud by espeak-ng, as MP3 with title and language tags."""
     locale = page.source.locale
     ssml = to_ssml(page.source.title, page.doc, page.labels, locale)
-    return _encode(_speak(ssml, locale, SPEECH_RATE), page)
+    return _encode(_speak(ssml, locale, SPEECH_RATE, page.sandboxed), page)
 
 
-def _read_slowly(text: str, locale: str) -> bytes:
+def _read_slowly(text: str, locale: str, sandboxed: bool) -> bytes:
     """Return one sentence read at the slow rate, as a WAV file."""
-    script = f'<speak version="1.0" xml:lang="{locale}">{html.escape(text, False)}</speak>'
-    return _speak(script, locale, SLOW_SPEECH_RATE)
+    return _speak(speak_ssml([text], locale), locale, SLOW_SPEECH_RATE, sandboxed)
 
 
 def make_slow_mp3(page: Prepared) -> bytes:
@@ -99,7 +99,7 @@ def make_slow_mp3(page: Prepared) -> bytes:
     locale = page.source.locale
     out, joined = io.BytesIO(), None
     for spoken in to_sentences(page.source.title, page.doc, page.labels):
-        with wave.open(io.BytesIO(_read_slowly(spoken.text, locale))) as sentence:
+        with wave.open(io.BytesIO(_read_slowly(spoken.text, locale, page.sandboxed))) as sentence:
             if joined is None:
                 joined = wave.open(out, "wb")  # noqa: SIM115  (closed below, after the last)
                 joined.setparams(sentence.getparams())

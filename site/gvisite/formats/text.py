@@ -207,17 +207,39 @@ def _sentence(text: str) -> str:
     return text if text.endswith(_SENTENCE_END) else f"{text}."
 
 
+@dataclass(frozen=True)
+class Pause:
+    """A silence in the speech script: written as SSML by this module, never from the text."""
+
+    ms: int
+
+
+# The speech script's pauses, in milliseconds; fixed here, so the text cannot ask for others.
+_TITLE_PAUSE, _BEFORE_HEADING, _AFTER_HEADING, _AFTER_BLOCK = (
+    Pause(600), Pause(900), Pause(400), Pause(300)
+)  # fmt: skip
+
+
+def speak_ssml(parts: list[str | Pause], lang: str) -> str:
+    """Write SSML: every text part escaped, every pause a break element of its own."""
+    body = "\n".join(
+        f'<break time="{part.ms}ms"/>' if isinstance(part, Pause)
+        else html.escape(plain(part), quote=False)
+        for part in parts
+    )  # fmt: skip
+    return f'<speak version="1.0" xml:lang="{html.escape(lang)}">\n{body}\n</speak>\n'
+
+
 def to_ssml(title: str, doc: Document, labels: Labels, lang: str) -> str:
     """Write the speech script as SSML: the title, then the text, headings announced as such."""
-    parts = [_sentence(title), '<break time="600ms"/>', _sentence(labels.last_updated)]
+    parts: list[str | Pause] = [_sentence(title), _TITLE_PAUSE, _sentence(labels.last_updated)]
     for block in doc.blocks:
         if block.kind == "heading":
             spoken = labels.heading % {"text": block.text}
-            parts += ['<break time="900ms"/>', _sentence(spoken), '<break time="400ms"/>']
+            parts += [_BEFORE_HEADING, _sentence(spoken), _AFTER_HEADING]
         else:
-            parts += [_sentence(block.text), '<break time="300ms"/>']
-    body = "\n".join(p if p.startswith("<break") else html.escape(plain(p), False) for p in parts)
-    return f'<speak version="1.0" xml:lang="{lang}">\n{body}\n</speak>\n'
+            parts += [_sentence(block.text), _AFTER_BLOCK]
+    return speak_ssml(parts, lang)
 
 
 # Where a sentence may end: after . ! ? or the Arabic question mark, and a space.

@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from html.parser import HTMLParser
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from ..i18n import LOCALES
 from .load import ContentError, missing_translations
+from .markdown import image_problem
 from .model import Page, Site
 from .readability import Reading, reading
 
 # Link texts that say nothing out of context (WCAG 2.4.4), in any of the site's languages: an
 # editor may quote one language inside another.
 VAGUE_LINK_TEXTS = frozenset().union(*(locale.vague_link_texts for locale in LOCALES.values()))
+# Where a page's Markdown names an image: inline, by reference, or as raw HTML.
+_INLINE_IMAGE = re.compile(r"!\[(?:[^\]\\]|\\.)*\]\(\s*(?:<([^>]*)>|([^)\s]*))")
+_REFERENCE_IMAGE = re.compile(r"!\[((?:[^\]\\]|\\.)*)\](?:\[([^\]]*)\])?")
+_DEFINITION = re.compile(r"^ {0,3}\[([^\]]+)\]:\s*(?:<([^>]*)>|(\S+))", re.M)
+_HTML_IMAGE = re.compile(r"""<img\b[^>]*?\ssrc\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
 
 
 @dataclass(frozen=True)
@@ -37,6 +45,7 @@ class _BodyScanner(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.headings: list[int] = []
         self.images_without_alt = 0
+        self.images_without_source = 0  # the sanitizer dropped a source not of the site
         self.links: list[tuple[str, str]] = []
         self._href: str | None = None
         self._text: list[str] = []
@@ -46,8 +55,9 @@ class _BodyScanner(HTMLParser):
         attributes = dict(attrs)
         if len(tag) == 2 and tag[0] == "h" and tag[1].isdigit():
             self.headings.append(int(tag[1]))
-        elif tag == "img" and not (attributes.get("alt") or "").strip():
-            self.images_without_alt += 1
+        elif tag == "img":
+            self.images_without_alt += not (attributes.get("alt") or "").strip()
+            self.images_without_source += not attributes.get("src")
         elif tag == "a":
             self._href, self._text = attributes.get("href") or "", []
 
@@ -82,6 +92,11 @@ def check_page(page: Page, route_exists: Callable[[str], bool]) -> list[Problem]
         previous = level
     if scanner.images_without_alt:
         error(f"{scanner.images_without_alt} image(s) without alt text")
+    found = [(line, reason) for line, src in image_sources(page.source)
+             if (reason := image_problem(src)) is not None]  # fmt: skip
+    problems.extend(Problem("error", f"{source}:{line}", reason) for line, reason in found)
+    if scanner.images_without_source > len(found):  # written some way the scan above missed
+        error("an image's source is not a file of the site's static files")
     for href, text in scanner.links:
         if text.strip(" .:!").lower() in VAGUE_LINK_TEXTS or not text:
             error(f"link text {text!r} does not say where the link goes ({href})")
@@ -94,6 +109,31 @@ def check_page(page: Page, route_exists: Callable[[str], bool]) -> list[Problem]
     if (score := reading(page)) is not None and score.over:
         problems.append(Problem("warning", source, over_the_line(score)))
     return problems
+
+
+def image_sources(path: Path) -> Iterator[tuple[int, str]]:
+    """Yield (line, source) of every image a page's Markdown file names."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return  # the loader reports a file it cannot read
+    definitions = {
+        " ".join(m[1].lower().split()): m[2] if m[2] is not None else m[3]
+        for m in _DEFINITION.finditer(text)
+    }
+    found: list[tuple[int, str]] = []
+    for match in _INLINE_IMAGE.finditer(text):
+        found.append((match.start(), match[1] if match[1] is not None else match[2]))
+    for match in _REFERENCE_IMAGE.finditer(text):
+        if text.startswith("(", match.end()):
+            continue  # inline, above
+        label = " ".join((match[2] or match[1]).lower().split())
+        if label in definitions:
+            found.append((match.start(), definitions[label]))
+    for match in _HTML_IMAGE.finditer(text):
+        found.append((match.start(), next(g for g in match.groups() if g is not None)))
+    for offset, src in sorted(found):
+        yield text.count("\n", 0, offset) + 1, src
 
 
 def over_the_line(score: Reading) -> str:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import version
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import markdown
 from bleach.sanitizer import Cleaner
@@ -40,6 +41,11 @@ ALLOWED_ATTRIBUTES = {
     "ol": [*_COMMON, "start"],
 }
 ALLOWED_PROTOCOLS = frozenset({"http", "https", "mailto", "tel"})
+# Images are files of the site's own, served from its static folder: nothing else is ever
+# shown, fetched or read when a page, its PDF or its EPUB is made (the sanitizer drops any other
+# source, and `flask content check` names the line).
+STATIC_FOLDER = Path(__file__).parents[1] / "static"
+STATIC_PREFIX = "/static/"
 
 _EXTENSIONS = ["toc", "tables", "attr_list", "sane_lists", "def_list"]
 # The distributions whose code shapes the output (bleach carries its own copy of html5lib).
@@ -61,6 +67,35 @@ def _slugify(value: str, separator: str) -> str:
     return slugify_unicode(value, separator)
 
 
+def image_problem(src: str) -> str | None:
+    """Say why an image source is not a file of the site's own, or None if it is one."""
+    parts = urlsplit(src)
+    if parts.scheme or parts.netloc or src.startswith("//"):
+        return f"image {src!r} is not a file of the site: copy it into the site's static files"
+    if not src.startswith(STATIC_PREFIX) or parts.query or parts.fragment or "\\" in src:
+        return f"image {src!r}: write an image of the site as {STATIC_PREFIX}img/<file name>"
+    names = unquote(parts.path[len(STATIC_PREFIX) :]).split("/")
+    if any(name in {"", ".", ".."} or name.startswith(".") for name in names):
+        return f"image {src!r} points outside the site's static files"
+    if not STATIC_FOLDER.joinpath(*names).is_file():
+        return f"image {src!r} is missing from the site's static files"
+    return None
+
+
+def static_image(src: str) -> Path | None:
+    """Return the file an image source names if it is one of the site's own, else None."""
+    if image_problem(src) is not None:
+        return None
+    return STATIC_FOLDER.joinpath(*unquote(urlsplit(src).path[len(STATIC_PREFIX) :]).split("/"))
+
+
+def _allowed_attribute(tag: str, name: str, value: str) -> bool:
+    """Keep an allowed attribute; an image's source only if it is a file of the site."""
+    if name not in ALLOWED_ATTRIBUTES.get(tag, []) and name not in _COMMON:
+        return False
+    return not (tag == "img" and name == "src" and image_problem(value) is not None)
+
+
 class _Renderer(threading.local):
     """One Markdown converter and one cleaner per thread: building them costs more than a page."""
 
@@ -71,7 +106,7 @@ class _Renderer(threading.local):
         )
         self.cleaner = Cleaner(
             tags=ALLOWED_TAGS,
-            attributes=ALLOWED_ATTRIBUTES,
+            attributes=_allowed_attribute,
             protocols=ALLOWED_PROTOCOLS,
             strip=True,
             strip_comments=True,
@@ -111,4 +146,7 @@ def renderer_version() -> str:
     for name in _PACKAGES:
         digest.update(f"\0{name}={version(name)}".encode())
     digest.update(f"\0python={sys.version_info[0]}.{sys.version_info[1]}".encode())
+    # Which images a page may show depends on the static files there are.
+    for path in sorted(STATIC_FOLDER.rglob("*")):
+        digest.update(f"\0{path.relative_to(STATIC_FOLDER).as_posix()}".encode())
     return digest.hexdigest()
