@@ -22,6 +22,8 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 ERASED_TABLES = ("cases", "case_events", "receipts", "outbox")
 # How long a VACUUM after an erasure waits for a lock before it leaves the work to autovacuum.
 VACUUM_LOCK_TIMEOUT = "2s"
+BUSY_TIMEOUT_MS = 10000  # how long a SQLite write waits for another
+CHECKPOINT_WAIT_MS = 2000  # how long emptying the WAL after an erasure waits for readers
 PRIVATE_FILE = 0o600  # the database and its WAL: for the app's user only
 PRIVATE_FOLDER = 0o700
 
@@ -33,7 +35,7 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
         cursor = connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         # Deleted and overwritten content is zeroed, not left in free space for `strings`.
         cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
@@ -111,7 +113,10 @@ def forget_old_versions() -> None:
     try:
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             if engine.dialect.name == "sqlite":
+                # Readers hold it back: wait for them briefly, not a whole busy_timeout.
+                connection.exec_driver_sql(f"PRAGMA busy_timeout={CHECKPOINT_WAIT_MS}")
                 busy = connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").scalar()
+                connection.exec_driver_sql(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
                 if busy:
                     log.warning("erasure: the SQLite WAL is in use; it is emptied next time")
             elif engine.dialect.name == "postgresql":

@@ -62,7 +62,9 @@ def test_a_site_path_stays_as_the_page(site: StaffSite) -> None:
     )
 
 
-def test_the_migration_moves_descriptions_out_of_the_page_column(tmp_path: Path) -> None:
+def test_the_migration_moves_descriptions_out_of_page_and_secrets_out_of_sent_mail(
+    tmp_path: Path,
+) -> None:
     app = create_app(forms_config(tmp_path / "instance"))
     migrate(app, upgrade, None, "b7d2e4f6a810")  # the schema before this change
     insert = text(
@@ -80,8 +82,18 @@ def test_the_migration_moves_descriptions_out_of_the_page_column(tmp_path: Path)
             db.session.execute(
                 insert, {"reference": reference, "page": page, "now": utcnow(), "purged": purged}
             )
+        db.session.execute(
+            text(
+                "INSERT INTO outbox (purpose, recipients, subject, body, status, attempts,"
+                " next_attempt_at, created_at) VALUES ('receipt', '[]', 'Kvitto', :body, 'sent',"
+                " 1, :now, :now)"
+            ),
+            {"body": "Din länk: /sv/arende/TG-2026-AAAAAA?nyckel=hemlig", "now": utcnow()},
+        )
         db.session.commit()
     migrate(app)
+    with app.app_context():
+        assert db.session.scalars(text("SELECT body FROM outbox")).all() == [""]
     found = {ref: (case.page, case.answers) for ref in rows for case in [load_case(app, ref)]}
     assert found == {
         "TG-2026-AAAAAA": ("/sv/om-gvi", {}),

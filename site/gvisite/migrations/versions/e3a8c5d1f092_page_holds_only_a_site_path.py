@@ -1,4 +1,5 @@
-"""page holds only a site path: a resident's description moves to the answers
+"""page holds only a site path: a resident's description moves to the answers; sent mail
+keeps no body
 
 Revision ID: e3a8c5d1f092
 Revises: b7d2e4f6a810
@@ -8,6 +9,9 @@ A case's `page` was kept after its personal data was removed, and it could hold 
 characters of what a resident wrote ("a letter about my son ..."). Now it holds only a path of
 a page of the site; anything else moves to the answer `page_description`, erased with the other
 answers. A case whose data was removed already loses that text here.
+
+A delivered message keeps no body from now on (it held the status link's secret): the bodies
+of messages delivered before go too.
 """
 import json
 import re
@@ -68,6 +72,9 @@ def upgrade():
         connection.execute(
             sa.update(_cases).where(_cases.c.id == case_id).values(page='', answers=answers)
         )
+
+
+    op.execute("UPDATE outbox SET body = '' WHERE status = 'sent'")
 
 
 def downgrade():
