@@ -83,6 +83,8 @@ def reply(case: Case, text: str, actor: StaffUser) -> OutboxMessage:
 
 def retry(message: OutboxMessage, actor: StaffUser) -> None:
     """Queue a failed message again, from the first attempt."""
+    if message.case and not message.recipients:
+        takes_text(message.case)  # blanked by an erasure: there is nothing left to send
     message.status, message.attempts, message.next_attempt_at = "pending", 0, utcnow()
     message.claimed_by = message.claimed_until = None
     if message.case:
