@@ -33,7 +33,7 @@ from . import (
     statement,
 )
 from .config import PROJECT_ROOT, configure
-from .database import init_database
+from .database import init_database, private_folder
 from .extensions import babel, csrf, limiter
 from .i18n import best_locale, check_locales
 from .pages.cli import make_content_cli
@@ -63,7 +63,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Create the app: config from defaults, then the environment, then `test_config`."""
     instance = (test_config or {}).get("INSTANCE_PATH") or os.environ.get("INSTANCE_PATH")
     app = Flask(__name__, instance_path=str(instance or PROJECT_ROOT / "instance"))
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    private_folder(Path(app.instance_path))  # the database, mail and keys: the app's user only
     configure(app, os.environ, test_config)
     check_locales(app)
     babel.init_app(

@@ -15,8 +15,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 from .extensions import db
 from .workdays import utcnow as utcnow  # the one clock; the tables' defaults read it
 
-# A mail subject's longest: mail programs show far less, and the page a resident named may run
-# to 500 characters (the body quotes it whole), more than the outbox's subject column holds.
+# A mail subject's longest: mail programs show far less, and the page a resident described may
+# run to 500 characters (the body quotes it whole), more than the outbox's subject column holds.
 SUBJECT_MAX = 150
 
 
@@ -47,7 +47,9 @@ class Case(db.Model):
     reference: Mapped[str] = mapped_column(String(20), unique=True, index=True)
     kind: Mapped[str] = mapped_column(String(10), index=True)
     locale: Mapped[str] = mapped_column(String(5))
-    page: Mapped[str] = mapped_column(String(500))
+    # A path of a page on the site, checked when the form was sent, or "": what a resident wrote
+    # instead (a letter, a document) is free text, kept in `answers` and erased with them.
+    page: Mapped[str] = mapped_column(String(500), default="")
     answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     name: Mapped[str | None] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(320))
@@ -76,6 +78,12 @@ class Case(db.Model):
     # Set only in the request that created the case: shown once on the receipt and in its mail.
     secret = None  # str | None; not a column
     receipt_ticket = None  # str | None; not a column: goes into the form session once
+
+    @property
+    def erased(self) -> bool:
+        """Tell whether the case's personal data was removed (withdrawn, or kept long enough)."""
+        # Final: an erased case takes no more free text, and cannot be reopened.
+        return self.purged_at is not None
 
     @property
     def is_open(self) -> bool:

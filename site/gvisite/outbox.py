@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import smtplib
 import ssl
 import time
@@ -20,7 +21,7 @@ from flask.cli import AppGroup
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from .database import discard_session
+from .database import PRIVATE_FILE, discard_session, private_folder
 from .extensions import db
 from .models import OutboxMessage, utcnow
 
@@ -51,9 +52,16 @@ class FileBackend:
 
     def send(self, message: EmailMessage) -> None:
         """Write the message to `<folder>/<message id>.eml`: a resend replaces, never doubles."""
-        self.folder.mkdir(parents=True, exist_ok=True)
+        private_folder(self.folder)
         local_part = str(message["Message-ID"]).strip("<>").partition("@")[0]
-        (self.folder / f"{local_part}.eml").write_bytes(bytes(message))
+        path = self.folder / f"{local_part}.eml"
+        # A mailbox of residents' mail: the app's user's only, whatever the umask.
+        with os.fdopen(
+            os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE), "wb"
+        ) as file:
+            file.write(bytes(message))
+        if path.stat().st_mode & 0o077:  # written before files were kept private
+            path.chmod(PRIVATE_FILE)
 
     def forget(self, message_ids: list[int]) -> int:
         """Delete the files of these outbox messages (purge: we keep no copy); return how many."""
@@ -166,7 +174,10 @@ def deliver(row: OutboxMessage, backend: Backend, now: dt.datetime) -> bool:
 
 
 def record_sent(message_id: int, token: str, attempts: int) -> None:
-    """Mark a delivered message sent, waiting out a database hiccup rather than giving up."""
+    """Mark a delivered message sent and drop its text, waiting out a database hiccup."""
+    # Once delivered, the row keeps what the staff page shows (who, subject, when) and no
+    # longer the body: it held the status link's secret and the resident's text, and the
+    # mail server (or the file backend's folder, which stands for it) has the copy now.
     # Delivered but not marked, a message would go out again once its claim ran out: the
     # only duplicate left is a sender killed between the server's "250 OK" and this commit.
     for pause in (*SENT_RETRY_PAUSES, None):
@@ -176,6 +187,7 @@ def record_sent(message_id: int, token: str, attempts: int) -> None:
                 .where(OutboxMessage.id == message_id, OutboxMessage.claimed_by == token)
                 .values(
                     status="sent",
+                    body="",
                     attempts=attempts,
                     sent_at=utcnow(),
                     last_error=None,

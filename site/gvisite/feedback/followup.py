@@ -16,6 +16,7 @@ from wtforms import HiddenField, TextAreaField
 from wtforms.validators import Length
 
 from ..cases import erase_personal_data, hash_secret, is_reference, secret_matches
+from ..database import forget_old_versions
 from ..extensions import db
 from ..forms import BaseForm, PostedForm, Required
 from ..models import Case, CaseEvent, Status, utcnow
@@ -100,6 +101,8 @@ def addition_stored(submission: str | None) -> bool:
 
 def store_addition(case: Case, text: str, submission: str | None) -> None:
     """Store what the resident added, and its staff mail, in one transaction; reopen if waiting."""
+    if case.erased:  # withdrawn or purged: it takes no more text (the page offers no form)
+        return
     now = utcnow()
     reopened = case.status == Status.WAITING
     db.session.add(
@@ -131,6 +134,9 @@ def withdraw(case: Case) -> None:
     # The same removal as after the retention time (cases.erase_personal_data), for one case.
     mailed = erase_personal_data([case], now)
     db.session.add(CaseEvent(case=case, at=now, action=WITHDRAWN))
-    db.session.add(compose_withdrawal(case))  # after the removal: it names only the reference
+    notice = compose_withdrawal(case)  # after the removal: it names only the reference
+    notice.created_at = now  # stamped with the erasure: a later purge leaves it (cases.py)
+    db.session.add(notice)
     db.session.commit()
     forget_copies(mailed)  # after the commit: a file is only removed once its row is blank
+    forget_old_versions()  # and the database's own old copies of the rows

@@ -18,6 +18,7 @@ from flask_wtf import FlaskForm
 from wtforms import Field, RadioField, StringField, TextAreaField
 from wtforms.validators import Length, Optional, StopValidation, ValidationError
 
+from ..cases import PAGE_DESCRIPTION
 from ..forms import CONTROL, NOT_ANSWERS, BaseForm, Required, choices, one_line
 from ..models import Case
 from ..pages.views import route_exists
@@ -101,16 +102,22 @@ class FeedbackForm(BaseForm):
     def columns(self) -> dict[str, Any]:
         """Return the answers that have a column of their own on the case."""
         names = Case.__table__.columns.keys()
-        return {field.name: field.data for field in self if field.name in names}
+        found = {field.name: field.data for field in self if field.name in names}
+        # The page column holds only a path of the site: free text is an answer (erasable).
+        found["page"] = site_path(self.page.data) or ""
+        return found
 
     def answers(self) -> dict[str, Any]:
         """Return every other answer, kept as the case's free text."""
         names = Case.__table__.columns.keys()
-        return {
+        found = {
             field.name: field.data or ""
             for field in self
             if field.name not in names and field.name not in NOT_ANSWERS
         }
+        if not site_path(self.page.data):  # a description: a letter, a document, a place
+            found[PAGE_DESCRIPTION] = self.page.data or ""
+        return found
 
 
 class ReportForm(FeedbackForm):

@@ -26,7 +26,7 @@ def status_url(case: Case, secret: str | None = None) -> str | None:
 
 def case_staff_recipients(case: Case) -> list[str]:
     """Return the staff who receive mail about this case: its team and the page's owner."""
-    page = page_at(case.page)
+    page = page_at(case.page) if case.page else None
     return staff_recipients(case.kind, page.owner.email if page else None)
 
 
@@ -37,13 +37,13 @@ def _staff_case_url(case: Case) -> str:
 
 def compose_mail(case: Case) -> list[OutboxMessage]:
     """Write the staff mail (in Swedish) and, if there is an address, the resident's receipt."""
-    page = page_at(case.page)
+    page = page_at(case.page) if case.page else None
     base_url = current_app.config["SITE_URL"]
     context = {
         "case": case,
         "page_title": page.title if page else None,
         # What the resident wrote may be a description rather than an address of ours.
-        "page_url": f"{base_url}{case.page}" if case.page.startswith("/") else None,
+        "page_url": f"{base_url}{case.page}" if case.page else None,
         "case_url": _staff_case_url(case),
         "format_labels": FORMAT_LABELS,
         "target_days": current_statement().response_target_days,

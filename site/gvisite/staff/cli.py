@@ -119,8 +119,10 @@ cases_cli = AppGroup("cases", help="Purge and export cases.")
 @cases_cli.command("purge")
 def purge_command() -> None:
     """Remove personal data from cases closed more than RETENTION_DAYS ago; delete old spam."""
-    purged, deleted = purge(utcnow(), current_app.config["RETENTION_DAYS"])
+    purged, deleted, again = purge(utcnow(), current_app.config["RETENTION_DAYS"])
     click.echo(f"{purged} case(s) purged of personal data, {deleted} spam case(s) deleted")
+    if again:
+        click.echo(f"{again} erased case(s) had text added since and were erased again")
 
 
 @cases_cli.command("export")

@@ -14,9 +14,25 @@ from ..statement import statement_changes_on_commit
 from .audit import audit
 
 
+class CaseErased(Exception):
+    """The case's personal data was removed: it takes no more notes, replies or status changes."""
+
+    def __init__(self, case: Case) -> None:
+        super().__init__(case.reference)
+        self.reference = case.reference
+
+
+def takes_text(case: Case) -> None:
+    """Refuse free text (and reopening) for a case whose personal data was removed."""
+    if case.erased:
+        raise CaseErased(case)
+
+
 def record(case: Case, actor: StaffUser | None, action: str, detail: str | None = None) -> None:
     """Add a line to the case's history and the audit log (the audit line without details)."""
     actor_id = actor.id if actor else None
+    if case.erased:
+        detail = None  # an erased case keeps no text: not even an assignee's name or a summary
     db.session.add(CaseEvent(case=case, actor_id=actor_id, action=action, detail=detail))
     audit(action, case.reference, actor)
 
@@ -33,6 +49,7 @@ def set_status(case: Case, status: str, reason: str | None, actor: StaffUser) ->
     """Move the case to a status; closing needs a reason."""
     if status not in Status.ALL:
         raise ValueError(status)
+    takes_text(case)
     case.status = status
     case.closed_at = utcnow() if status == Status.CLOSED else None
     record(case, actor, f"status:{status}", reason or None)
@@ -40,11 +57,13 @@ def set_status(case: Case, status: str, reason: str | None, actor: StaffUser) ->
 
 def add_note(case: Case, text: str, actor: StaffUser) -> None:
     """Add an internal note, seen only by staff."""
+    takes_text(case)
     record(case, actor, "note", text)
 
 
 def reply(case: Case, text: str, actor: StaffUser) -> OutboxMessage:
     """Queue a reply to the resident in their language, with the reference in the subject."""
+    takes_text(case)
     with force_locale(case.locale):
         subject = render_template("emails/reply_subject.txt", case=case).strip()
         body = render_template("emails/reply.txt", case=case, text=text)
@@ -64,6 +83,8 @@ def reply(case: Case, text: str, actor: StaffUser) -> OutboxMessage:
 
 def retry(message: OutboxMessage, actor: StaffUser) -> None:
     """Queue a failed message again, from the first attempt."""
+    if message.case and not message.recipients:
+        takes_text(message.case)  # blanked by an erasure: there is nothing left to send
     message.status, message.attempts, message.next_attempt_at = "pending", 0, utcnow()
     message.claimed_by = message.claimed_until = None
     if message.case:

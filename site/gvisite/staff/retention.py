@@ -6,7 +6,8 @@ import datetime as dt
 
 from sqlalchemy import delete, func, select
 
-from ..cases import RECEIPT_VALID, erase_personal_data
+from ..cases import RECEIPT_VALID, erase_personal_data, erased_with_text_since
+from ..database import forget_old_versions
 from ..extensions import db
 from ..models import Case, Receipt, StaffSession, Status
 from ..outbox import forget_copies
@@ -16,8 +17,12 @@ from .audit import audit
 SPAM_KEEP_DAYS = 30
 
 
-def purge(now: dt.datetime, retention_days: int) -> tuple[int, int]:
-    """Remove personal data from cases closed long enough ago; delete old spam and sessions."""
+def purge(now: dt.datetime, retention_days: int) -> tuple[int, int, int]:
+    """Remove personal data from cases closed long enough ago; delete old spam and sessions.
+
+    Return how many cases were erased, how many spam cases deleted, and how many erased
+    cases had text again (added while they were being erased) and were erased once more.
+    """
     cutoff = now - dt.timedelta(days=retention_days)
     closed = list(
         db.session.scalars(
@@ -27,6 +32,8 @@ def purge(now: dt.datetime, retention_days: int) -> tuple[int, int]:
         )
     )
     mailed = erase_personal_data(closed, now)
+    again = erased_with_text_since()
+    mailed.extend(erase_personal_data(again, now))
     # A receipt not shown in time still holds a status secret: drop it, and any of spam cases.
     db.session.execute(delete(Receipt).where(Receipt.created_at < now - RECEIPT_VALID))
     spam_cutoff = now - dt.timedelta(days=SPAM_KEEP_DAYS)
@@ -42,7 +49,8 @@ def purge(now: dt.datetime, retention_days: int) -> tuple[int, int]:
     # A staff session ended, or unused, that long ago says no more than the audit log does.
     last_use = func.coalesce(StaffSession.ended_at, StaffSession.last_seen_at)
     db.session.execute(delete(StaffSession).where(last_use < cutoff))
-    audit("purge", f"{len(closed)}+{len(old_spam)}")
+    audit("purge", f"{len(closed)}+{len(old_spam)}" + (f"+{len(again)}" if again else ""))
     db.session.commit()
     forget_copies(mailed)  # after the commit: a file is only removed once the row is blank
-    return len(closed), len(old_spam)
+    forget_old_versions()  # the erased rows' old versions: SQLite's WAL, PostgreSQL's dead rows
+    return len(closed), len(old_spam), len(again)

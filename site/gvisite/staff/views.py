@@ -40,7 +40,15 @@ from .forms import (
     SimpleForm,
     StatusForm,
 )
-from .handling import add_note, handlers, mark_spam, publish_problem, resolve_problem, set_status
+from .handling import (
+    CaseErased,
+    add_note,
+    handlers,
+    mark_spam,
+    publish_problem,
+    resolve_problem,
+    set_status,
+)
 from .handling import assign as assign_case
 from .handling import reply as queue_reply
 from .handling import retry as retry_message
@@ -141,6 +149,14 @@ def _done(case: Case, message: str) -> BaseResponse:
     db.session.commit()
     flash(message)
     return redirect(url_for("staff.case_page", reference=case.reference), code=303)
+
+
+@bp.errorhandler(CaseErased)
+def _case_erased(error: CaseErased) -> BaseResponse:
+    """Say plainly that an erased case takes no more text (a page opened before the erasure)."""
+    db.session.rollback()
+    flash(_("Nothing was saved: the personal data of this case has been removed."))
+    return redirect(url_for("staff.case_page", reference=error.reference), code=303)
 
 
 @bp.post("/cases/<reference>/assign")
