@@ -71,7 +71,9 @@ def defaults(instance_path: str) -> dict[str, Any]:
         # A counter store that fails (the database down) must not turn a page into an error:
         # the limit is then not counted, and the failure is logged.
         "RATELIMIT_SWALLOW_ERRORS": True,
-        "MAX_CONTENT_LENGTH": 64 * 1024,
+        # None: derived from the forms' length limits at start-up (forms.py `limit_bodies`), so
+        # a form filled in to every limit, in emoji, is never refused as too large.
+        "MAX_CONTENT_LENGTH": None,
         "STAFF_IDLE_MINUTES": 30,
         # A sender that died mid-delivery leaves its message claimed this long; then another
         # sends it again (with the same Message-ID). Longer than any SMTP delivery takes.

@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
-from flask import current_app, request
+from flask import current_app, has_request_context, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import Field, RadioField, StringField, TextAreaField
@@ -21,6 +21,7 @@ from wtforms.validators import Length, Optional, StopValidation, ValidationError
 from ..forms import CONTROL, NOT_ANSWERS, BaseForm, Required, choices, one_line
 from ..models import Case
 from ..pages.views import route_exists
+from ..security import split_url
 
 PROBLEM_MAX = 5000
 SHORT_MAX = 200
@@ -54,12 +55,17 @@ _PHONE = re.compile(r"^\+?[0-9 ()\-]{6,25}$")
 
 def site_path(value: str | None) -> str | None:
     """Return the path of an address on this site (full or from the root), or None."""
-    if not value or len(value) > PAGE_MAX or CONTROL.search(value):
+    # Browsers read a backslash as a slash: `/\\evil.example` is another site's address.
+    if not value or len(value) > PAGE_MAX or CONTROL.search(value) or "\\" in value:
         return None
-    parts = urlsplit(value.strip())
+    parts = split_url(value.strip())
+    if parts is None:
+        return None
     if parts.scheme or parts.netloc:
         # The address the site calls itself, or the one the resident reached it by.
-        ours = {urlsplit(current_app.config["SITE_URL"]).netloc, request.host}
+        ours = {urlsplit(current_app.config["SITE_URL"]).netloc}
+        if has_request_context():
+            ours.add(request.host)
         if parts.scheme not in {"http", "https"} or parts.netloc.lower() not in ours:
             return None
     path = parts.path or "/"

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import secrets
-from urllib.parse import urlsplit
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -38,7 +37,7 @@ from ..cases import hash_secret
 from ..extensions import db, limiter
 from ..forms import CONTROL, PostedForm, Required, error_summary
 from ..models import SessionEnd, StaffSession, StaffUser, utcnow
-from ..security import private
+from ..security import private, split_url
 from .audit import audit
 
 hasher = PasswordHasher()
@@ -104,8 +103,8 @@ def safe_next(target: str | None) -> str:
     """Return the `next` target only if it stays on this site's staff area."""
     if not target:
         return url_for("staff.inbox")
-    parts = urlsplit(target)
-    unsafe = parts.scheme or parts.netloc or "\\" in target or CONTROL.search(target)
+    parts = split_url(target)
+    unsafe = not parts or parts.scheme or parts.netloc or "\\" in target or CONTROL.search(target)
     if unsafe or not target.startswith("/staff"):
         return url_for("staff.inbox")  # a line break would end in a header: a 500, or worse
     return target
