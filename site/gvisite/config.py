@@ -45,6 +45,9 @@ _STR_VARS = {
     "FORMATS_DIR",
 }
 
+# Switches, read as on for 1, true, yes or on (any case), and off for anything else.
+_BOOL_VARS = {"SMTP_UTF8"}
+
 
 def defaults(instance_path: str) -> dict[str, Any]:
     """Return the built-in defaults, safe for a fresh development machine."""
@@ -60,6 +63,9 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "SMTP_USER": "",
         "SMTP_PASSWORD": "",
         "SMTP_SECURITY": "none",
+        # Whether the mail server takes SMTPUTF8 (RFC 6531): only then can an address have
+        # letters like å before the @. A domain like järfälla.se goes out as punycode anyway.
+        "SMTP_UTF8": False,
         "MAIL_FROM": "Järfälla kommun <no-reply@jarfalla.se>",
         "STAFF_MAILBOX": "tillganglighet@jarfalla.se",
         "ALT_FORMAT_MAILBOX": "",
@@ -101,11 +107,14 @@ def defaults(instance_path: str) -> dict[str, Any]:
 def from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
     """Read the documented variables that are set in the environment."""
     found: dict[str, Any] = {}
-    for name in _STR_VARS | _INT_VARS:
+    for name in _STR_VARS | _INT_VARS | _BOOL_VARS:
         value = environ.get(name)
         if value is None or value == "":
             continue
-        found[name] = int(value) if name in _INT_VARS else value
+        if name in _BOOL_VARS:
+            found[name] = value.strip().lower() in {"1", "true", "yes", "on"}
+        else:
+            found[name] = int(value) if name in _INT_VARS else value
     return found
 
 

@@ -81,15 +81,35 @@ def page_or_description(form: FlaskForm, field: Field) -> None:
 
 
 def email_address(form: FlaskForm, field: Field) -> None:
-    """Check the form of an e-mail address, without asking any server."""
+    """Check the form of an e-mail address, and that our mail server can send to it."""
     if not field.data:
         return
+    # A domain like järfälla.se is sent as punycode (outbox.py); letters like å before the @
+    # need a mail server that takes SMTPUTF8, or the receipt would never arrive.
+    smtputf8 = current_app.config["SMTP_UTF8"]
     try:
-        field.data = validate_email(field.data, check_deliverability=False).normalized
+        found = validate_email(field.data, check_deliverability=False, allow_smtputf8=smtputf8)
     except EmailNotValidError as exc:
+        if not smtputf8 and _valid_with_smtputf8(field.data):
+            raise ValidationError(
+                _l(
+                    "We cannot send email to addresses with letters like å, ä or ö before"
+                    " the @. Enter another email address."
+                )
+            ) from exc
         raise ValidationError(
             _l("Enter an email address in the correct format, like namn@exempel.se.")
         ) from exc
+    field.data = found.normalized
+
+
+def _valid_with_smtputf8(address: str) -> bool:
+    """Tell whether an address would be valid if the mail server took SMTPUTF8."""
+    try:
+        validate_email(address, check_deliverability=False, allow_smtputf8=True)
+    except EmailNotValidError:
+        return False
+    return True
 
 
 def phone_number(form: FlaskForm, field: Field) -> None:
