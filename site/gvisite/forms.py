@@ -46,13 +46,17 @@ class Required(DataRequired):
     field_flags: dict[str, Any] = {}  # noqa: RUF012  (WTForms reads it as a class attribute)
 
 
-def strip(value: Any) -> Any:
-    """Trim text answers, one LF per line break; drop NUL and direction overrides."""
+def line_breaks(value: Any) -> Any:
+    """Write every line break as one LF: browsers send CRLF, and people count one character."""
     if isinstance(value, str):
-        # Browsers send a line break as CRLF; people count it as one character, as Length does
-        # now. NUL: PostgreSQL refuses it.
-        value = value.replace("\r\n", "\n").replace("\r", "\n")
-        return value.replace("\x00", "").translate(_BIDI_CONTROLS).strip()
+        return value.replace("\r\n", "\n").replace("\r", "\n")
+    return value
+
+
+def strip(value: Any) -> Any:
+    """Trim text answers, one LF per line break; drop NUL (PostgreSQL refuses it) and overrides."""
+    if isinstance(value, str):
+        return line_breaks(value).replace("\x00", "").translate(_BIDI_CONTROLS).strip()
     return value
 
 
@@ -66,6 +70,11 @@ class PostedForm(FlaskForm):
     """A form that reads only what a browser posts: never a JSON body, never uploaded files."""
 
     class Meta:
+        def bind_field(self, form: FlaskForm, unbound_field: Any, options: dict) -> Field:
+            """Add the line-break filter to every field, so Length counts as people do."""
+            filters = [line_breaks, *unbound_field.kwargs.get("filters", [])]
+            return unbound_field.bind(form=form, filters=filters, **options)
+
         def wrap_formdata(self, form: FlaskForm, formdata: Any) -> Any:
             """Read the posted form fields only (Flask-WTF would also take JSON and files)."""
             # Values from JSON can be numbers, lists or objects, which the validators and the

@@ -13,7 +13,7 @@ from wtforms.validators import Length
 from gvisite.feedback.forms import FormatForm, ReportForm
 from tests.feedback.test_followup import add_form, additions, status_path
 from tests.fixtures_forms import ANSWERS, all_cases, form_url, form_values, hidden_fields
-from tests.fixtures_staff import make_case
+from tests.fixtures_staff import StaffSite, case_events, make_case, post_action
 from tests.helpers import parse, translate
 
 MEGABYTE = 1024 * 1024
@@ -76,6 +76,15 @@ def test_5001_characters_with_line_breaks_are_refused_with_the_limit(
     limit = translate(forms_app, "sv", "Use 5,000 characters or fewer.")
     assert summary.get_text(strip=True) == limit
     assert form_values(response.data)["problem"] == data["problem"].replace("\r\n", "\n")
+
+
+def test_a_staff_note_of_5000_characters_with_line_breaks_is_saved(staff_site: StaffSite) -> None:
+    case = staff_site.case()
+    text = lines(5000, "a")
+    client = staff_site.client("handler")
+    response = post_action(client, f"/staff/cases/{case.reference}/note", {"note": text})
+    assert response.status_code == 303, response.status_code
+    assert ("note", text.replace("\r\n", "\n")) in case_events(staff_site.app, case.reference)
 
 
 @pytest.mark.parametrize("encoding", ["urlencoded", "multipart"])
