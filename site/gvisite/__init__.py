@@ -35,6 +35,7 @@ from . import (
 from .config import PROJECT_ROOT, configure
 from .database import init_database, private_folder
 from .extensions import babel, csrf, limiter
+from .forms import limit_bodies
 from .i18n import best_locale, check_locales
 from .pages.cli import make_content_cli
 from .templating import init_templating
@@ -78,6 +79,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     init_templating(app)
     for part in PARTS:
         part.init_app(app)
+    limit_bodies(app)  # from the limits of every form the parts declared
     if app.config["TRUSTED_PROXIES"]:
         # Behind a reverse proxy the client address comes from X-Forwarded-For; the rate
         # limits and login throttling would otherwise count every visitor as the proxy.

@@ -26,7 +26,7 @@ _INT_VARS = {
     "NGINX_CACHE_SECONDS",
 }
 # Yes-or-no settings: 1, true, yes or on (any case) is yes; anything else is no.
-_BOOL_VARS = {"FORMATS_WITHOUT_SANDBOX"}
+_BOOL_VARS = {"FORMATS_WITHOUT_SANDBOX", "SMTP_UTF8"}
 _STR_VARS = {
     "SECRET_KEY",
     "DATABASE_URL",
@@ -62,6 +62,9 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "SMTP_USER": "",
         "SMTP_PASSWORD": "",
         "SMTP_SECURITY": "none",
+        # Whether the mail server takes SMTPUTF8 (RFC 6531): only then can an address have
+        # letters like å before the @. A domain like järfälla.se goes out as punycode anyway.
+        "SMTP_UTF8": False,
         "MAIL_FROM": "Järfälla kommun <no-reply@jarfalla.se>",
         "STAFF_MAILBOX": "tillganglighet@jarfalla.se",
         "ALT_FORMAT_MAILBOX": "",
@@ -74,7 +77,9 @@ def defaults(instance_path: str) -> dict[str, Any]:
         # the limit is then not counted, and the failure is logged. The staff login is the
         # exception: it counts for itself and refuses when it cannot count (staff/throttle.py).
         "RATELIMIT_SWALLOW_ERRORS": True,
-        "MAX_CONTENT_LENGTH": 64 * 1024,
+        # None: derived from the forms' length limits at start-up (forms.py `limit_bodies`), so
+        # a form filled in to every limit, in emoji, is never refused as too large.
+        "MAX_CONTENT_LENGTH": None,
         "STAFF_IDLE_MINUTES": 30,
         # A sender that died mid-delivery leaves its message claimed this long; then another
         # sends it again (with the same Message-ID). Longer than any SMTP delivery takes.

@@ -8,6 +8,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnava
 from werkzeug.wrappers import Response
 
 from .database import discard_session
+from .security import private_answers
 
 RETRY_AFTER_SECONDS = 60  # what a 503 asks clients to wait before trying again
 
@@ -18,20 +19,35 @@ def render_error(error: HTTPException) -> tuple[str, int]:
     return render_template([f"errors/{code}.html", "errors/error.html"], error=error), code
 
 
+def error_response(error: HTTPException) -> Response:
+    """Answer an HTTP error with its page and the headers the error itself carries."""
+    response = make_response(render_error(error))
+    code = response.status_code
+    # The error's own headers say how to go on: `Allow` on a 405, `Retry-After` on a 429.
+    for name, value in error.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    if code >= 500:
+        # A failure is never worth keeping, and its address may hold a status link's secret
+        # (a status page while the database is down): no cache, no Referer.
+        private_answers(response)
+    return response
+
+
 def init_app(app: Flask) -> None:
     """Use our pages for every HTTP error and for unexpected exceptions."""
-    app.register_error_handler(HTTPException, render_error)
+    app.register_error_handler(HTTPException, error_response)
 
     @app.errorhandler(SQLAlchemyError)
     def database_unavailable(error: SQLAlchemyError) -> Response:
         # The engine hides bound parameters (config.py), so the message names no resident.
         app.logger.error("database error: %s", type(error).__name__)
         discard_session()
-        response = make_response(render_error(ServiceUnavailable()))
+        response = error_response(ServiceUnavailable())
         response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
 
     @app.errorhandler(Exception)
-    def unexpected(error: Exception) -> tuple[str, int]:
+    def unexpected(error: Exception) -> Response:
         app.logger.exception("unhandled error")
-        return render_error(InternalServerError())
+        return error_response(InternalServerError())

@@ -7,14 +7,15 @@ import secrets
 import time
 from typing import Any
 
-from flask import current_app, request
+from flask import Flask, current_app, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.form import SUBMIT_METHODS
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from wtforms import Field, HiddenField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, ValidationError
+from wtforms.fields.core import UnboundField
+from wtforms.validators import DataRequired, Length, ValidationError
 
 # C0 and C1 controls: C1 too, as U+0085 (NEL) is a line break to str.splitlines().
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -23,6 +24,15 @@ NOT_ANSWERS = frozenset({"csrf_token", "website", "started"})
 # Embeddings, overrides and isolates reorder the text around them when staff read it; the
 # direction marks (U+200E, U+200F) that right-to-left writing needs are left alone.
 _BIDI_CONTROLS = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
+# What one character of an answer can cost in a request body: up to 4 bytes of UTF-8 (an
+# emoji), each sent as `%XX` when urlencoded; a line break (CRLF, `%0D%0A`) costs less.
+BODY_BYTES_PER_CHARACTER = 4 * 3
+# A field's name, multipart boundary and headers, or its `name=` and `&`, with room to spare.
+BODY_BYTES_PER_FIELD = 256
+# A field without a stated length (a token, a choice, the honeypot) may take this much.
+BODY_BYTES_UNLIMITED_FIELD = 1024
+# The bound on any body, whatever the forms' limits add up to (start-up refuses more).
+BODY_BYTES_CEILING = 1024 * 1024
 
 
 def choices(labels: dict[str, Any]) -> list[SelectChoice]:
@@ -36,10 +46,17 @@ class Required(DataRequired):
     field_flags: dict[str, Any] = {}  # noqa: RUF012  (WTForms reads it as a class attribute)
 
 
-def strip(value: Any) -> Any:
-    """Trim text answers; drop NUL (PostgreSQL refuses it) and direction overrides."""
+def line_breaks(value: Any) -> Any:
+    """Write every line break as one LF: browsers send CRLF, and people count one character."""
     if isinstance(value, str):
-        return value.replace("\x00", "").translate(_BIDI_CONTROLS).strip()
+        return value.replace("\r\n", "\n").replace("\r", "\n")
+    return value
+
+
+def strip(value: Any) -> Any:
+    """Trim text answers, one LF per line break; drop NUL (PostgreSQL refuses it) and overrides."""
+    if isinstance(value, str):
+        return line_breaks(value).replace("\x00", "").translate(_BIDI_CONTROLS).strip()
     return value
 
 
@@ -53,6 +70,11 @@ class PostedForm(FlaskForm):
     """A form that reads only what a browser posts: never a JSON body, never uploaded files."""
 
     class Meta:
+        def bind_field(self, form: FlaskForm, unbound_field: Any, options: dict) -> Field:
+            """Add the line-break filter to every field, so Length counts as people do."""
+            filters = [line_breaks, *unbound_field.kwargs.get("filters", [])]
+            return unbound_field.bind(form=form, filters=filters, **options)
+
         def wrap_formdata(self, form: FlaskForm, formdata: Any) -> Any:
             """Read the posted form fields only (Flask-WTF would also take JSON and files)."""
             # Values from JSON can be numbers, lists or objects, which the validators and the
@@ -78,6 +100,61 @@ class BaseForm(PostedForm):
     def is_spam(self) -> bool:
         """Tell whether the honeypot was filled in."""
         return bool(self.website.data)
+
+
+def field_max_length(field: UnboundField) -> int | None:
+    """Return the most characters a declared field's validators allow, or None for no limit."""
+    validators = field.kwargs.get("validators") or (field.args[1] if len(field.args) > 1 else [])
+    limits = [v.max for v in validators if isinstance(v, Length) and v.max >= 0]
+    return min(limits) if limits else None
+
+
+def most_body_bytes(form: type[FlaskForm]) -> int:
+    """Return the largest body a browser sends for a form filled in within its fields' limits."""
+    # Flask-WTF adds the token when a form is made; it has no stated limit.
+    fields: dict[str, int | None] = {"csrf_token": None}
+    for name in dir(form):
+        if not name.startswith("_") and isinstance(field := getattr(form, name), UnboundField):
+            fields[name] = field_max_length(field)
+    total = 0
+    for name, limit in fields.items():
+        value = BODY_BYTES_UNLIMITED_FIELD if limit is None else limit * BODY_BYTES_PER_CHARACTER
+        total += BODY_BYTES_PER_FIELD + 3 * len(name) + value
+    return total
+
+
+def every_form(root: type[FlaskForm] = PostedForm) -> list[type[FlaskForm]]:
+    """Return every form class the app has declared (all read posts through PostedForm)."""
+    found = [root]
+    for child in root.__subclasses__():
+        found.extend(every_form(child))
+    return found
+
+
+def body_limit() -> int:
+    """Return the request-body limit that lets every form through filled in to its limits."""
+    limit = max(most_body_bytes(form) for form in every_form())
+    if limit > BODY_BYTES_CEILING:
+        raise RuntimeError(
+            f"the forms' length limits add up to a {limit}-byte body, over the bound of "
+            f"{BODY_BYTES_CEILING}: lower a field's Length(max=...)"
+        )
+    return limit
+
+
+def limit_bodies(app: Flask) -> None:
+    """Set MAX_CONTENT_LENGTH from the forms' limits, unless the operator set one."""
+    needed = body_limit()
+    chosen = app.config["MAX_CONTENT_LENGTH"]
+    if chosen is None:
+        app.config["MAX_CONTENT_LENGTH"] = needed
+    elif chosen < needed:
+        app.logger.warning(
+            "MAX_CONTENT_LENGTH=%s is below the %s bytes a form filled in to its limits can take:"
+            " such a form gets 413 (unset MAX_CONTENT_LENGTH to derive it)",
+            chosen,
+            needed,
+        )
 
 
 def error_summary(form: FlaskForm) -> list[dict[str, str]]:

@@ -9,6 +9,7 @@ import smtplib
 import ssl
 import time
 import uuid
+from email import policy
 from email.message import EmailMessage
 from email.utils import formatdate
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 import click
+from email_validator import EmailNotValidError, validate_email
 from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import or_, select, update
@@ -113,11 +115,16 @@ def backend_for(app: Flask) -> Backend:
 
 def build_email(row: OutboxMessage, sender: str, domain: str) -> EmailMessage:
     """Build the e-mail; EmailMessage refuses CR/LF in headers, so no header can be injected."""
-    message = EmailMessage()
+    recipients = [ascii_domain(address) for address in row.recipients]
+    reply_to = ascii_domain(row.reply_to) if row.reply_to else None
+    # Left non-ASCII only before an @, which the forms accept only when SMTP_UTF8 says the server
+    # takes it: then written as UTF-8 (RFC 6532), not as encoded words no server can read.
+    utf8 = not all(address.isascii() for address in [*recipients, reply_to or ""])
+    message = EmailMessage(policy=policy.default.clone(utf8=True) if utf8 else policy.default)
     message["From"] = sender
-    message["To"] = ", ".join(row.recipients)
-    if row.reply_to:
-        message["Reply-To"] = row.reply_to
+    message["To"] = ", ".join(recipients)
+    if reply_to:
+        message["Reply-To"] = reply_to
     message["Subject"] = row.subject
     message["Date"] = formatdate(localtime=False)
     # A stable id per outbox row lets mail systems drop a duplicate after a crash mid-send.
@@ -125,6 +132,17 @@ def build_email(row: OutboxMessage, sender: str, domain: str) -> EmailMessage:
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(row.body, charset="utf-8")
     return message
+
+
+def ascii_domain(address: str) -> str:
+    """Write an address's domain in ASCII (järfälla.se as punycode), as every mail server takes."""
+    if address.rpartition("@")[2].isascii():
+        return address
+    try:  # the library the forms validate with, so both agree on the domain (IDNA 2008)
+        found = validate_email(address, check_deliverability=False, allow_smtputf8=True)
+    except EmailNotValidError:
+        return address  # stored before the forms checked it: the server refuses, logged by class
+    return f"{found.local_part}@{found.ascii_domain}"
 
 
 def claim_period() -> dt.timedelta:

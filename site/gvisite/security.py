@@ -6,6 +6,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import SplitResult, urlsplit
 
 from flask import Flask, Response
 
@@ -109,3 +110,20 @@ def private(response: Response) -> Response:
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
     return response
+
+
+def private_answers(response: Response) -> Response:
+    """Keep a page that shows a resident's answers or status secret out of caches and Referers."""
+    # Same-origin Referers would carry a status secret (`?nyckel=`) or a page's query into our
+    # own access logs with every stylesheet and script. The resident's forms check their own
+    # token (feedback/__init__.py), so Flask-WTF's HTTPS Referer check never needs one here.
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return private(response)
+
+
+def split_url(value: str) -> SplitResult | None:
+    """Split an address someone typed, or return None if it cannot be one."""
+    try:
+        return urlsplit(value)
+    except ValueError:  # `http://[` and `//[x`: an unclosed IPv6 bracket raises
+        return None

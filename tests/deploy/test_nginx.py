@@ -18,6 +18,7 @@ import pytest
 
 from gvisite.formats.catalogue import FORMATS
 from gvisite.formats.store import current_digest, store
+from gvisite.forms import BODY_BYTES_CEILING
 from gvisite.security import HEADERS
 from tests.conftest import close_database, make_app
 from tests.deploy.fronted import (
@@ -195,7 +196,7 @@ def test_the_rate_limit_counts_each_residents_own_address(site: Fronted) -> None
 
 
 def test_a_too_large_form_gets_the_apps_page_in_its_language(site: Fronted) -> None:
-    body = b"problem=" + b"x" * (70 * 1024)
+    body = b"problem=" + b"x" * BODY_BYTES_CEILING  # over any limit the forms' fields derive
     answer = site.client().request(
         "POST", "/fi/tillganglighet/rapportera", body,
         {"Content-Type": "application/x-www-form-urlencoded"},

@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
-from flask import current_app, request
+from flask import current_app, has_request_context, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import Field, RadioField, StringField, TextAreaField
@@ -22,6 +22,7 @@ from ..cases import PAGE_DESCRIPTION
 from ..forms import CONTROL, NOT_ANSWERS, BaseForm, Required, choices, one_line
 from ..models import Case
 from ..pages.views import route_exists
+from ..security import split_url
 
 PROBLEM_MAX = 5000
 SHORT_MAX = 200
@@ -55,12 +56,17 @@ _PHONE = re.compile(r"^\+?[0-9 ()\-]{6,25}$")
 
 def site_path(value: str | None) -> str | None:
     """Return the path of an address on this site (full or from the root), or None."""
-    if not value or len(value) > PAGE_MAX or CONTROL.search(value):
+    # Browsers read a backslash as a slash: `/\\evil.example` is another site's address.
+    if not value or len(value) > PAGE_MAX or CONTROL.search(value) or "\\" in value:
         return None
-    parts = urlsplit(value.strip())
+    parts = split_url(value.strip())
+    if parts is None:
+        return None
     if parts.scheme or parts.netloc:
         # The address the site calls itself, or the one the resident reached it by.
-        ours = {urlsplit(current_app.config["SITE_URL"]).netloc, request.host}
+        ours = {urlsplit(current_app.config["SITE_URL"]).netloc}
+        if has_request_context():
+            ours.add(request.host)
         if parts.scheme not in {"http", "https"} or parts.netloc.lower() not in ours:
             return None
     path = parts.path or "/"
@@ -76,15 +82,35 @@ def page_or_description(form: FlaskForm, field: Field) -> None:
 
 
 def email_address(form: FlaskForm, field: Field) -> None:
-    """Check the form of an e-mail address, without asking any server."""
+    """Check the form of an e-mail address, and that our mail server can send to it."""
     if not field.data:
         return
+    # A domain like järfälla.se is sent as punycode (outbox.py); letters like å before the @
+    # need a mail server that takes SMTPUTF8, or the receipt would never arrive.
+    smtputf8 = current_app.config["SMTP_UTF8"]
     try:
-        field.data = validate_email(field.data, check_deliverability=False).normalized
+        found = validate_email(field.data, check_deliverability=False, allow_smtputf8=smtputf8)
     except EmailNotValidError as exc:
+        if not smtputf8 and _valid_with_smtputf8(field.data):
+            raise ValidationError(
+                _l(
+                    "We cannot send email to addresses with letters like å, ä or ö before"
+                    " the @. Enter another email address."
+                )
+            ) from exc
         raise ValidationError(
             _l("Enter an email address in the correct format, like namn@exempel.se.")
         ) from exc
+    field.data = found.normalized
+
+
+def _valid_with_smtputf8(address: str) -> bool:
+    """Tell whether an address would be valid if the mail server took SMTPUTF8."""
+    try:
+        validate_email(address, check_deliverability=False, allow_smtputf8=True)
+    except EmailNotValidError:
+        return False
+    return True
 
 
 def phone_number(form: FlaskForm, field: Field) -> None:

@@ -30,7 +30,7 @@ from ..database import discard_session
 from ..extensions import limiter
 from ..forms import error_summary, issue_start_time, sent_too_fast, submission_key
 from ..models import Case, Status
-from ..security import private
+from ..security import private_answers
 from ..statement import current_statement
 from .followup import (
     AddInformationForm,
@@ -98,7 +98,7 @@ def _handle(kind: str, locale: str) -> str | BaseResponse:
         notice = _("The form had expired. Check your answers and send it again.")
     if notice or too_fast:
         form.started.data = issue_start_time(submission)
-    return _render(form, notice)
+    return private_answers(make_response(_render(form, notice)))
 
 
 def _accept(locale: str, form: FeedbackForm, submission: str | None) -> BaseResponse:
@@ -137,7 +137,7 @@ def _not_sent(form: FeedbackForm, why: str, status: int, retry_after: int) -> Ba
     """Show the answers again with why they were not sent, and when to try again."""
     # The next try must not count as too fast, and is still the same submission.
     form.started.data = issue_start_time(submission_key(form.started.data))
-    response = make_response(_render(form, not_sent=why), status)
+    response = private_answers(make_response(_render(form, not_sent=why), status))
     response.headers["Retry-After"] = str(retry_after)
     return response
 
@@ -193,7 +193,7 @@ def receipt(locale: str) -> Response:
         page = render_template(
             "feedback/receipt_gone.html", resent=resent, statement=current_statement()
         )
-        return private(make_response(page))
+        return private_answers(make_response(page))
     case, secret = taken
     page = render_template(
         "feedback/receipt.html",
@@ -203,7 +203,7 @@ def receipt(locale: str) -> Response:
         status_url=status_url(case, secret),
         statement=current_statement(),
     )
-    return private(make_response(page))
+    return private_answers(make_response(page))
 
 
 def _status_page(
@@ -231,15 +231,7 @@ def _status_page(
         statement=current_statement(),
         **context,
     )
-    return _keep_link_private(make_response(page, status))
-
-
-def _keep_link_private(response: Response) -> Response:
-    """Keep a page whose address holds the status secret out of caches and Referer headers."""
-    # Same-origin Referers would carry the secret into our own access logs with every link,
-    # stylesheet and script the page loads; our forms keep their checks without them.
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return private(response)
+    return private_answers(make_response(page, status))
 
 
 def _back_to_status(locale: str, case: Case, secret: str, **flags: str) -> BaseResponse:
@@ -332,7 +324,7 @@ def withdraw_case(locale: str, reference: str) -> BaseResponse:
             page = render_template(
                 "feedback/withdraw.html", case=case, secret=secret, statement=current_statement()
             )
-            return _keep_link_private(make_response(page))
+            return private_answers(make_response(page))
         withdraw(case)
     except SQLAlchemyError:
         current_app.logger.error("a withdrawal could not be stored: database unavailable")
@@ -344,7 +336,7 @@ def withdraw_case(locale: str, reference: str) -> BaseResponse:
             not_sent="unavailable",
             statement=current_statement(),
         )
-        response = _keep_link_private(make_response(page, 503))
+        response = private_answers(make_response(page, 503))
         response.headers["Retry-After"] = str(UNAVAILABLE_RETRY_SECONDS)
         return response
     return _back_to_status(locale, case, secret)

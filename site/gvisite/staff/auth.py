@@ -12,7 +12,6 @@ import functools
 import logging
 import math
 import secrets
-from urllib.parse import urlsplit
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -44,7 +43,7 @@ from ..errors import RETRY_AFTER_SECONDS
 from ..extensions import db
 from ..forms import CONTROL, PostedForm, Required, error_summary
 from ..models import SessionEnd, StaffSession, StaffUser, utcnow
-from ..security import private
+from ..security import private, split_url
 from . import throttle
 from .audit import account_tag, audit
 
@@ -111,8 +110,8 @@ def safe_next(target: str | None) -> str:
     """Return the `next` target only if it stays on this site's staff area."""
     if not target:
         return url_for("staff.inbox")
-    parts = urlsplit(target)
-    unsafe = parts.scheme or parts.netloc or "\\" in target or CONTROL.search(target)
+    parts = split_url(target)
+    unsafe = not parts or parts.scheme or parts.netloc or "\\" in target or CONTROL.search(target)
     if unsafe or not target.startswith("/staff"):
         return url_for("staff.inbox")  # a line break would end in a header: a 500, or worse
     return target

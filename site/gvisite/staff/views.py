@@ -22,7 +22,7 @@ from wtforms.fields.choices import SelectChoice
 
 from ..cases import is_reference
 from ..extensions import db
-from ..feedback.forms import FORMAT_LABELS
+from ..feedback.forms import FORMAT_LABELS, site_path
 from ..forms import choices, error_summary
 from ..i18n import DEFAULT_LOCALE
 from ..models import Case, OutboxMessage, PublishedProblem, StaffUser
@@ -124,6 +124,8 @@ def _render_case(case: Case, **forms: FlaskForm) -> str:
     return render_template(
         "staff/case.html",
         case=case,
+        # Only a page of this site is a link: a stored `//evil.example` stays text.
+        page_link=site_path(case.page),
         today=today(),
         status_labels=STATUS_LABELS,
         format_labels=FORMAT_LABELS,
