@@ -172,18 +172,27 @@ class SmtpServer:
         return [mail for mail in self.received if address in mail.rcpt_tos]
 
 
-@pytest.fixture(scope="session")
-def smtp_session() -> Iterator[SmtpServer]:
-    """Run one SMTP server for the session."""
+@contextmanager
+def smtp_server_offering(smtputf8: bool) -> Iterator[SmtpServer]:
+    """Run a real SMTP server (aiosmtpd) on 127.0.0.1 that offers SMTPUTF8, or does not."""
     from aiosmtpd.controller import Controller
 
     server = SmtpServer("127.0.0.1", free_port())
-    controller = Controller(server, hostname=server.host, port=server.port)
+    controller = Controller(
+        server, hostname=server.host, port=server.port, enable_SMTPUTF8=smtputf8
+    )
     controller.start()
     try:
         yield server
     finally:
         controller.stop()
+
+
+@pytest.fixture(scope="session")
+def smtp_session() -> Iterator[SmtpServer]:
+    """Run one SMTP server for the session (it offers SMTPUTF8, aiosmtpd's default)."""
+    with smtp_server_offering(True) as server:
+        yield server
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import smtplib
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from email import message_from_bytes, policy
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from tests.fixtures_forms import (
     send_case,
     submit,
 )
-from tests.fixtures_servers import SmtpServer, free_port
+from tests.fixtures_servers import SmtpServer, smtp_server_offering
 from tests.helpers import parse, translate
 
 IDN = "asa@järfälla.se"
@@ -54,22 +53,6 @@ def advertises_smtputf8(server: SmtpServer) -> bool:
 def headers_of(data: bytes) -> bytes:
     """Return a message's header block (the body may be 8-bit text)."""
     return data.replace(b"\r\n", b"\n").partition(b"\n\n")[0]
-
-
-@contextmanager
-def smtp_server_offering(smtputf8: bool) -> Iterator[SmtpServer]:
-    """Run a real SMTP server (aiosmtpd) that offers SMTPUTF8, or does not."""
-    from aiosmtpd.controller import Controller
-
-    server = SmtpServer("127.0.0.1", free_port())
-    controller = Controller(
-        server, hostname=server.host, port=server.port, enable_SMTPUTF8=smtputf8
-    )
-    controller.start()
-    try:
-        yield server
-    finally:
-        controller.stop()
 
 
 @pytest.fixture

@@ -33,12 +33,10 @@ from flask_babel import ngettext
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select, update
-from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
 from wtforms import PasswordField, StringField
 
 from ..cases import hash_secret
-from ..database import discard_session
 from ..errors import RETRY_AFTER_SECONDS
 from ..extensions import db
 from ..forms import CONTROL, PostedForm, Required, error_summary
@@ -206,12 +204,7 @@ def _throttled(form: LoginForm, tag: str, wait: int) -> Response:
 
 def _cannot_count(form: LoginForm, tag: str, error: throttle.CannotCount) -> Response:
     """Refuse a login whose attempt cannot be counted (fail closed): 503, and say so in the log."""
-    current_app.logger.error("login refused: the rate-limit store failed (%s)", error)
-    audit("login-uncounted", tag, level=logging.ERROR)
-    try:
-        db.session.commit()  # the store may be the database itself: the log line is what counts
-    except SQLAlchemyError:
-        discard_session()
+    throttle.uncounted("login-uncounted", tag, error)
     text = _(
         "Logging in is not possible right now because of a technical fault. Try again in a few "
         "minutes."

@@ -7,7 +7,6 @@ import logging
 from flask import (
     Blueprint,
     Flask,
-    current_app,
     flash,
     make_response,
     redirect,
@@ -18,10 +17,8 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required
 from limits import parse
-from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
 
-from ..database import discard_session
 from ..extensions import db
 from ..forms import error_summary
 from ..models import SessionEnd
@@ -30,7 +27,7 @@ from .audit import audit
 from .auth import current_session, end_sessions, enforce_idle_timeout, verify_password
 from .passwords import ChangePasswordForm, set_password
 from .permissions import Permission, require
-from .throttle import Attempt, CannotCount, count_failure, seconds_to_wait
+from .throttle import Attempt, CannotCount, count_failure, seconds_to_wait, uncounted
 
 bp = Blueprint("password", __name__, url_prefix="/staff")
 bp.after_request(private)
@@ -104,12 +101,7 @@ def _throttled(form: ChangePasswordForm, wait: int) -> Response:
 
 def _cannot_count(form: ChangePasswordForm, error: CannotCount) -> Response:
     """Refuse a try that cannot be counted (fail closed): 503, and say so in the log."""
-    current_app.logger.error("password change refused: the rate-limit store failed (%s)", error)
-    audit("password-uncounted", str(current_user.id), actor=current_user, level=logging.ERROR)
-    try:
-        db.session.commit()  # the store may be the database itself: the log line is what counts
-    except SQLAlchemyError:
-        discard_session()
+    uncounted("password-uncounted", str(current_user.id), error, actor=current_user)
     text = _(
         "Your password cannot be changed right now because of a technical fault. Try again in a "
         "few minutes."

@@ -13,6 +13,7 @@ the store cannot count, logging in is refused: an attempt that is not counted is
 
 from __future__ import annotations
 
+import logging
 import math
 import secrets
 import time
@@ -24,9 +25,13 @@ from flask import current_app, request, url_for
 from flask_limiter.util import get_remote_address
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from limits import RateLimitItem, parse
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
 
-from ..extensions import limiter
+from ..database import discard_session
+from ..extensions import db, limiter
+from ..models import StaffUser
+from .audit import audit
 
 # A browser with a device cookie for the account: 5 failures in 15 minutes, then it is trusted no
 # more. Without one: 20 failures per address, 5 per address and account, and 30 per account an
@@ -126,6 +131,17 @@ def count_failure(attempt: Attempt) -> None:
     with _counting():
         for counter in attempt.counters:
             limiter.limiter.hit(*counter)
+
+
+def uncounted(action: str, target: str, error: CannotCount, actor: StaffUser | None = None) -> None:
+    """Log and audit an attempt refused because it could not be counted (fail closed)."""
+    # The audit line below names the action and the account (by its tag); this one says why.
+    current_app.logger.error("attempt refused: the rate-limit store failed (%s)", error)
+    audit(action, target, actor=actor, level=logging.ERROR)
+    try:
+        db.session.commit()  # the store may be the database itself: the log line is what counts
+    except SQLAlchemyError:
+        discard_session()
 
 
 def remember_device(response: Response, tag: str) -> None:
