@@ -277,6 +277,9 @@ def test_a_confirmed_problem_reaches_the_statement_and_leaves_it(
         ({"what_sv": SV_TEXT, "criteria": "1.4"}, "#criteria"),
         ({"what_sv": SV_TEXT, "criteria": "WCAG 1.4.3"}, "#criteria"),
         ({"what_sv": SV_TEXT, "criteria": "1.4.3; 2.1.1"}, "#criteria"),
+        # Every description has the Swedish one's limit, and the criteria a list's.
+        ({"what_sv": SV_TEXT, "what_ar": "ب" * 2001, "criteria": "1.4.3"}, "#what_ar"),
+        ({"what_sv": SV_TEXT, "criteria": ", ".join(["1.4.3"] * 50)}, "#criteria"),
     ],
 )
 def test_publishing_needs_swedish_text_and_criteria(

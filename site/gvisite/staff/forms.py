@@ -76,15 +76,18 @@ def language_name(code: str) -> LazyString:
     return LazyString(lambda: Locale.parse(code).get_display_name(str(get_locale())))
 
 
+DESCRIPTION_MAX = 2000  # a problem's description in any language (the statement shows it whole)
+
+
 def _description_field(code: str) -> Any:
     """Return the field for the description in one language: required in the default one."""
     language = language_name(code)
     if code == DEFAULT_LOCALE:
         required = Required(_l("Write the description in %(language)s.", language=language))
         label = _l("Description in %(language)s", language=language)
-        return TextAreaField(label, validators=[required, Length(max=2000)])
+        return TextAreaField(label, validators=[required, Length(max=DESCRIPTION_MAX)])
     label = _l("Description in %(language)s (optional)", language=language)
-    return TextAreaField(label, validators=[Optional()])
+    return TextAreaField(label, validators=[Optional(), Length(max=DESCRIPTION_MAX)])
 
 
 # One `what_<code>` field per locale, the default first, declared before the criteria field
@@ -101,7 +104,9 @@ class PublishForm(_Descriptions):
     """A confirmed problem, for the accessibility statement."""
 
     criteria = StringField(
-        _l("WCAG success criteria"), validators=[Required(_l("Enter at least one criterion."))]
+        _l("WCAG success criteria"),
+        # A problem names a few criteria; 200 characters hold about 25 (and bound the body limit).
+        validators=[Required(_l("Enter at least one criterion.")), Length(max=200)],
     )
 
     def validate_criteria(self, field: Any) -> None:
