@@ -16,7 +16,7 @@ from gvisite.extensions import db
 from gvisite.models import CaseEvent, OutboxMessage, utcnow
 from gvisite.outbox import send_due
 from tests.feedback.test_followup import withdraw
-from tests.fixtures_forms import FORMAT_ANSWERS, forms_config, migrate
+from tests.fixtures_forms import FORMAT_ANSWERS, REPORT_ANSWERS, forms_config, migrate
 from tests.fixtures_servers import PostgresServer
 from tests.fixtures_staff import StaffSite, load_case, post_action
 from tests.helpers import parse, translate
@@ -50,6 +50,17 @@ def test_a_page_description_is_an_answer_and_goes_with_the_withdrawal(site: Staf
 
     assert withdraw(resident, "sv", case, confirmed=True).status_code == 303
     assert scan(site.app, {"description": "Kalle Svensson"}, rows=True) == {}
+
+
+@pytest.mark.parametrize("kind", ["report", "format"])
+def test_a_page_description_stays_out_of_every_mail_subject(site: StaffSite, kind: str) -> None:
+    # A subject is what a mailbox lists and keeps; a description may name a child or a letter.
+    answers = FORMAT_ANSWERS if kind == "format" else REPORT_ANSWERS
+    case = send_form(site.app.test_client(), kind, {**answers, "page": DESCRIPTION})
+    messages = load_case(site.app, case.reference).messages
+    assert messages and all("Kalle" not in message.subject for message in messages)
+    staff = [message for message in messages if "Kalle" in message.body]
+    assert staff, "the staff mail's body still quotes what the resident wrote"
 
 
 def test_a_site_path_stays_as_the_page(site: StaffSite) -> None:
