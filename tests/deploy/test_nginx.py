@@ -45,9 +45,12 @@ def site() -> Iterator[Fronted]:
         yield fronted
 
 
-def assert_security_headers(answer: Answer, hsts: bool = True) -> None:
-    """Assert the app's security headers, each exactly once (and HSTS over HTTPS)."""
-    for name, value in HEADERS.items():
+def assert_security_headers(answer: Answer, hsts: bool = True, referrer: str = "") -> None:
+    """Assert the app's security headers, each exactly once (and HSTS over HTTPS).
+
+    `referrer` is a page's own Referrer-Policy (a receipt's is no-referrer), if it sets one."""
+    expected = {**HEADERS, **({"Referrer-Policy": referrer} if referrer else {})}
+    for name, value in expected.items():
         assert answer.all(name) == [value], name
     assert answer.all(HSTS) == (["max-age=31536000"] if hsts else [])
 
@@ -173,7 +176,8 @@ def test_a_submission_through_nginx_is_stored_and_acknowledged(site: Fronted) ->
     assert receipt.status == 200
     assert parse(receipt.body).select_one(".reference") is not None
     assert "X-Cache-Status" not in receipt.headers
-    assert_security_headers(receipt)
+    # The receipt holds the status link's secret: no page it links to may learn its address.
+    assert_security_headers(receipt, referrer="no-referrer")
 
 
 def test_a_submission_without_its_token_is_refused(site: Fronted) -> None:
