@@ -37,18 +37,17 @@ from werkzeug.wrappers import Response
 from wtforms import PasswordField, StringField
 
 from ..cases import hash_secret
-from ..errors import RETRY_AFTER_SECONDS
+from ..errors import RETRY_AFTER_SECONDS, error_templates
 from ..extensions import db
 from ..forms import CONTROL, PostedForm, Required, error_summary
 from ..models import SessionEnd, StaffSession, StaffUser, utcnow
-from ..security import private, split_url
+from ..security import split_url
 from . import throttle
 from .audit import account_tag, audit
 
 hasher = PasswordHasher()
 login_manager = LoginManager()
-bp = Blueprint("auth", __name__, url_prefix="/staff")
-bp.after_request(private)
+bp = Blueprint("auth", __name__, url_prefix="/staff")  # open pages: area.py guards the rest
 
 
 @functools.cache
@@ -223,7 +222,7 @@ def expired_form(error: CSRFError) -> tuple[str, int]:
     if request.endpoint == "auth.login":
         message = _("The login page had expired. Log in again.")
         return _login_page(LoginForm(formdata=None), message, []), 400
-    return render_template("errors/expired.html"), 400
+    return render_template(error_templates("expired")), 400
 
 
 @bp.post("/logout")
