@@ -151,6 +151,21 @@ def login_redirect_next(response: TestResponse) -> str | None:
     return parse_qs(location.query).get("next", [""])[0]
 
 
+def staff_menu(response: TestResponse) -> list[str]:
+    """Check that a page has the staff layout; return the links of its staff menu (if shown).
+
+    The staff layout is in Swedish, with the staff header and no footer; the residents' parts
+    (their menu, the quick exit, the language list, the search box) are not on it.
+    """
+    assert response.mimetype == "text/html", response.mimetype
+    page = parse(response.data)
+    assert page.html is not None and page.html.get("lang") == "sv"
+    assert page.select_one("header.site-header--staff") is not None, "not the staff layout"
+    for residents in ("[data-quick-exit]", "nav.languages", "form.site-search", "footer"):
+        assert page.select_one(residents) is None, f"a residents' page part: {residents}"
+    return [link["href"] for link in page.select("header nav.primary a")]
+
+
 # --- Cases -------------------------------------------------------------------------------------
 
 

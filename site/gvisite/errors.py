@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, make_response, render_template
+from flask import Flask, current_app, make_response, render_template, request
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 from werkzeug.wrappers import Response
@@ -11,12 +11,28 @@ from .database import discard_session
 from .security import private_answers
 
 RETRY_AFTER_SECONDS = 60  # what a 503 asks clients to wait before trying again
+AREAS = "error_areas"  # app.extensions key: path prefix -> the folder of that area's error pages
+
+
+def use_area_pages(app: Flask, prefix: str, folder: str) -> None:
+    """Answer errors under a path prefix with that area's own pages (the staff area's layout)."""
+    # Registered by the area itself: the public site knows nothing of the staff area.
+    app.extensions.setdefault(AREAS, {})[prefix] = folder
+
+
+def error_templates(name: str) -> list[str]:
+    """Return the templates for an error page (`404`, `expired`), the generic one last."""
+    folder = "errors"
+    for prefix, area_folder in current_app.extensions.get(AREAS, {}).items():
+        if request.path == prefix or request.path.startswith(prefix + "/"):
+            folder = area_folder
+    return [f"{folder}/{name}.html", f"{folder}/error.html"]
 
 
 def render_error(error: HTTPException) -> tuple[str, int]:
     """Render an HTTP error with the page for its status, or the generic one."""
     code = error.code or 500
-    return render_template([f"errors/{code}.html", "errors/error.html"], error=error), code
+    return render_template(error_templates(str(code)), error=error), code
 
 
 def error_response(error: HTTPException) -> Response:

@@ -12,7 +12,16 @@ from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
 from gvisite.extensions import db
-from gvisite.models import AuditEntry, Case, CaseEvent, OutboxMessage, PublishedProblem, StaffUser
+from gvisite.models import (
+    AuditEntry,
+    Case,
+    CaseEvent,
+    OutboxMessage,
+    PublishedProblem,
+    Role,
+    StaffUser,
+)
+from gvisite.staff import permissions
 from tests.fixtures_staff import (
     ACCOUNTS,
     PASSWORD,
@@ -20,6 +29,7 @@ from tests.fixtures_staff import (
     add_message,
     csrf_token,
     login_redirect_next,
+    staff_menu,
 )
 from tests.helpers import parse
 
@@ -152,6 +162,44 @@ def test_get_access(
         assert login_redirect_next(response) == url, (response.status_code, response.headers)
     else:
         assert response.status_code == outcome
+    if isinstance(outcome, int) and outcome >= 400:
+        # A refusal is a staff page, with the staff menu: never the residents' error page.
+        assert url_for_rule(staff_site.app, "staff.inbox", sample) in staff_menu(response)
+    assert_private(response)
+
+
+@pytest.mark.parametrize("role", Role.ALL)
+def test_own_account_pages_need_a_login_only(
+    staff_site: StaffSite, monkeypatch: pytest.MonkeyPatch, role: str
+) -> None:
+    """An account whose role holds no permission still manages its logins and its password."""
+    client = staff_site.client(ADMIN if role == Role.ADMIN else HANDLER)
+    monkeypatch.setitem(permissions.PERMISSIONS, role, frozenset())
+    assert client.get("/staff/").status_code == 403, "the role should hold no permission now"
+    for url in ("/staff/sessioner", "/staff/losenord"):  # Dina inloggningar, Byt lösenord
+        assert client.get(url).status_code == 200, url
+    # Both actions, with the form a browser sends, go through (303: done, back to the page).
+    token = csrf_token(client, "/staff/sessioner")
+    data = form_data(staff_site, "account.end_sessions_view", token)
+    assert client.post("/staff/sessioner", data=data).status_code == 303
+    data = form_data(staff_site, "password.change", token)
+    assert client.post("/staff/losenord", data=data).status_code == 303
+
+
+@pytest.mark.parametrize("who", [ANONYMOUS, HANDLER, ADMIN], ids=["anonymous", "handler", "admin"])
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_an_address_no_staff_page_answers_is_guarded_too(
+    staff_site: StaffSite, who: str | None, method: str
+) -> None:
+    """Anonymous visitors go to the login page; staff get the staff area's own 404 page."""
+    client = staff_site.client(who)
+    data = {} if method == "GET" else {"csrf_token": csrf_token(client)}
+    response = client.open("/staff/finns-inte", method=method, data=data)
+    if who is ANONYMOUS:
+        assert login_redirect_next(response) == "/staff/finns-inte"
+    else:
+        assert response.status_code == 404
+        assert "/staff/" in staff_menu(response)
     assert_private(response)
 
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import account, auth, cli, password_page, views
+from . import account, area, auth, cli, password_page, views
 from .audit import audit_residents
 
 
 def init_app(app: Flask) -> None:
-    """Register logging in, the staff pages, the account pages and the `flask` commands."""
+    """Register the area's guard, logging in, the staff and account pages, the commands."""
+    area.init_app(app)
     auth.init_app(app)
     views.init_app(app)
     account.init_app(app)

@@ -33,22 +33,22 @@ from flask_babel import ngettext
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select, update
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
 from wtforms import PasswordField, StringField
 
 from ..cases import hash_secret
-from ..errors import RETRY_AFTER_SECONDS
+from ..errors import RETRY_AFTER_SECONDS, error_templates
 from ..extensions import db
 from ..forms import CONTROL, PostedForm, Required, error_summary
 from ..models import SessionEnd, StaffSession, StaffUser, utcnow
-from ..security import private, split_url
+from ..security import split_url
 from . import throttle
 from .audit import account_tag, audit
 
 hasher = PasswordHasher()
 login_manager = LoginManager()
-bp = Blueprint("auth", __name__, url_prefix="/staff")
-bp.after_request(private)
+bp = Blueprint("auth", __name__, url_prefix="/staff")  # open pages: area.py guards the rest
 
 
 @functools.cache
@@ -91,6 +91,17 @@ class LoginForm(PostedForm):
 @login_manager.user_loader
 def load_user(user_id: str) -> StaffUser | None:
     """Return the logged-in account, or None if it was deactivated or its session ended."""
+    try:
+        return _live_account(user_id)
+    except SQLAlchemyError:
+        # The 503 page that answers must not read the account again (Flask-Login's template
+        # context would, and fail inside the error handler): anonymous for the rest of it.
+        g._login_user = login_manager.anonymous_user()
+        raise
+
+
+def _live_account(user_id: str) -> StaffUser | None:
+    """Return the active account whose open session this request's cookie holds."""
     user = db.session.get(StaffUser, int(user_id)) if user_id.isdigit() else None
     row = current_session()
     if user is None or not user.active or row is None or row.user_id != user.id:
@@ -223,7 +234,7 @@ def expired_form(error: CSRFError) -> tuple[str, int]:
     if request.endpoint == "auth.login":
         message = _("The login page had expired. Log in again.")
         return _login_page(LoginForm(formdata=None), message, []), 400
-    return render_template("errors/expired.html"), 400
+    return render_template(error_templates("expired")), 400
 
 
 @bp.post("/logout")

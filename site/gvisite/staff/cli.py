@@ -95,14 +95,42 @@ def password_command(email: str, password_stdin: bool) -> None:
 @click.argument("email")
 def deactivate_command(email: str) -> None:
     """Deactivate an account: it can no longer log in, its sessions end; its history stays."""
-    user = db.session.scalar(select(StaffUser).where(StaffUser.email == email.strip().lower()))
-    if user is None:
-        raise click.ClickException(f"no account for {email}")
+    user = _account(email)
     user.active = False
     ended = end_sessions(user.id, SessionEnd.DEACTIVATED)
     audit("deactivate", str(user.id))
     db.session.commit()
     click.echo(f"deactivated {user.email}, {ended} session(s) ended")
+
+
+@staff_cli.command("activate")
+@click.argument("email")
+def activate_command(email: str) -> None:
+    """Let a deactivated account log in again, with the password it had (or set a new one)."""
+    user = _account(email)
+    if user.active:
+        click.echo(f"{user.email} is already active; nothing changed")
+        return
+    user.active = True
+    audit("activate", str(user.id))  # by id: the audit log holds no personal data
+    db.session.commit()
+    click.echo(f"activated {user.email}; it logs in with the password it had")
+
+
+@staff_cli.command("role")
+@click.argument("email")
+@click.argument("role", type=click.Choice(Role.ALL))
+def role_command(email: str, role: str) -> None:
+    """Give an account another role; it applies from the account's next request."""
+    user = _account(email)
+    if user.role == role:
+        click.echo(f"{user.email} is already {role}; nothing changed")
+        return
+    # Each request reads the role afresh (permissions.py), so open sessions change at once.
+    audit(f"role:{user.role}-to-{role}", str(user.id))
+    user.role = role
+    db.session.commit()
+    click.echo(f"{user.email} is now {role}")
 
 
 @staff_cli.command("list")

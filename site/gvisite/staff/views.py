@@ -14,7 +14,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
@@ -26,10 +26,8 @@ from ..feedback.forms import FORMAT_LABELS, site_path
 from ..forms import choices, error_summary
 from ..i18n import DEFAULT_LOCALE
 from ..models import Case, OutboxMessage, PublishedProblem, StaffUser
-from ..security import private
 from ..statement import review_overdue
 from .audit import audit, newest_first
-from .auth import enforce_idle_timeout
 from .filters import register_filters
 from .forms import (
     STATUS_LABELS,
@@ -56,15 +54,7 @@ from .permissions import Permission, can, require
 from .reports import EVERY_STATUS, PAGE_SIZE, counts, export_rows, inbox_query, render_export, today
 from .reports import statistics as figures
 
-bp = Blueprint("staff", __name__, url_prefix="/staff")
-bp.after_request(private)
-
-
-@bp.before_request
-@login_required
-def _require_login() -> BaseResponse | None:
-    """Every staff page needs a live, logged-in session."""
-    return enforce_idle_timeout()
+bp = Blueprint("staff", __name__, url_prefix="/staff")  # area.py guards every page here
 
 
 @bp.get("/")
