@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Flask, request
+from flask import Flask, request, url_for
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
@@ -39,9 +39,18 @@ def signed_in() -> Response | None:
 CHECKS: tuple[Callable[[], Response | None], ...] = (signed_in, enforce_idle_timeout)
 
 
+def is_open() -> bool:
+    """Tell whether a request is for the login or logout page, whatever its method."""
+    # A method a page does not take has no endpoint (routing failed): at an open page's address
+    # it gets its 405 with Allow, not the login redirect.
+    if request.endpoint in OPEN_ENDPOINTS:
+        return True
+    return request.path in {url_for(endpoint) for endpoint in OPEN_ENDPOINTS}
+
+
 def guard() -> Response | None:
     """Refuse a request under /staff that fails a check (the login and logout pages excepted)."""
-    if not in_area(request.path) or request.endpoint in OPEN_ENDPOINTS:
+    if not in_area(request.path) or is_open():
         return None
     for check in CHECKS:
         refusal = check()
