@@ -136,8 +136,14 @@ def main() -> None:
     """Fill the database and print the timings."""
     with tempfile.TemporaryDirectory(prefix="gvisite-bench-inbox-") as folder:
         instance = Path(folder)
+        # No background format builds: they would write into the folder as it is removed.
         app = create_app(
-            {"INSTANCE_PATH": str(instance), "SECRET_KEY": "bench", "SITE_URL": "http://127.0.0.1"}
+            {
+                "INSTANCE_PATH": str(instance),
+                "SECRET_KEY": "bench",
+                "SITE_URL": "http://127.0.0.1",
+                "FORMATS_REFRESH_SECONDS": 0,
+            }
         )
         start = time.perf_counter()
         reference, _ = fill(app)
@@ -153,6 +159,9 @@ def main() -> None:
             )
         with app.app_context():
             db.engine.dispose()
+        # The render warm-up writes into this instance folder; let it finish before it goes.
+        if (warm_up := app.extensions["gvisite.warm_up"]) is not None:
+            warm_up.wait()
 
 
 if __name__ == "__main__":

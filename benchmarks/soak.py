@@ -225,17 +225,26 @@ class Smtp:
         if controller is None:
             return
         # aiosmtpd's stop leaves a connection that is open mid-delivery to the garbage collector,
-        # which warns (an error under pytest). Abort each in the server's loop, and wait until
-        # the loop has also run the close callbacks that abort schedules.
+        # which warns (an error under pytest). In the server's loop: stop accepting, abort each
+        # connection, and again a moment later for one accepted just before (asyncio makes its
+        # protocol in a task of its own); then wait until the loop has run the close callbacks.
         closed = threading.Event()
 
         def abort_all() -> None:
             for protocol in controller.protocols:
                 if protocol.transport is not None:
                     protocol.transport.abort()
-            controller.loop.call_soon(closed.set)
 
-        controller.loop.call_soon_threadsafe(abort_all)
+        def last_pass() -> None:
+            abort_all()
+            controller.loop.call_soon(closed.set)  # after the close callbacks abort scheduled
+
+        def stop_accepting() -> None:
+            controller.server.close()
+            abort_all()
+            controller.loop.call_later(0.2, last_pass)
+
+        controller.loop.call_soon_threadsafe(stop_accepting)
         closed.wait(10)
         controller.stop()
         self.controller = None
