@@ -26,7 +26,13 @@ _INT_VARS = {
     "NGINX_CACHE_SECONDS",
 }
 # Yes-or-no settings: 1, true, yes or on (any case) is yes; anything else is no.
-_BOOL_VARS = {"FORMATS_WITHOUT_SANDBOX", "SMTP_UTF8"}
+_BOOL_VARS = {
+    "FORMATS_WITHOUT_SANDBOX",
+    "SMTP_UTF8",
+    "STAFF_REQUIRE_MFA",
+    "STAFF_PASSWORD_LOGIN",
+    "OIDC_REQUIRE_MFA",
+}
 _STR_VARS = {
     "SECRET_KEY",
     "DATABASE_URL",
@@ -45,6 +51,11 @@ _STR_VARS = {
     "CONTENT_DIR",
     "INSTANCE_PATH",
     "FORMATS_DIR",
+    "OIDC_ISSUER",
+    "OIDC_CLIENT_ID",
+    "OIDC_CLIENT_SECRET",
+    "OIDC_ROLE_CLAIM",
+    "OIDC_ROLES",
 }
 
 
@@ -85,6 +96,21 @@ def defaults(instance_path: str) -> dict[str, Any]:
         # sends it again (with the same Message-ID). Longer than any SMTP delivery takes.
         "OUTBOX_CLAIM_SECONDS": 300,
         "STAFF_SESSION_HOURS": 12,  # a staff session ends this long after login, however busy
+        # A local account (password login) must show a second factor, a passkey or a one-time
+        # code; one without either may only enrol one. Off only for a first set-up by hand.
+        "STAFF_REQUIRE_MFA": True,
+        # Whether local accounts may log in with a password at all: off once single sign-on works.
+        "STAFF_PASSWORD_LOGIN": True,
+        # Single sign-on (OpenID Connect, staff/sso.py): on when an issuer is set.
+        "OIDC_ISSUER": "",
+        "OIDC_CLIENT_ID": "",
+        "OIDC_CLIENT_SECRET": "",
+        # An ID token must show the provider's own multi-factor (amr/acr), or it is refused.
+        "OIDC_REQUIRE_MFA": True,
+        # A claim of group names or roles that may grant a role here, and which value grants
+        # which role ("gvi-admins=admin,gvi-handlers=handler"); empty: roles only from the CLI.
+        "OIDC_ROLE_CLAIM": "",
+        "OIDC_ROLES": "",
         "RETENTION_DAYS": 90,
         "FORMATS_DIR": str(Path(instance_path) / "formats"),
         "FORMATS_REFRESH_SECONDS": None,  # 60, or off while TESTING; 0 turns it off

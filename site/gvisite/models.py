@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, String, Text
+from sqlalchemy import JSON, Float, ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from .extensions import db
@@ -122,6 +122,20 @@ class StaffUser(db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     password_hash: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # The identity provider's stable subject (`sub`), stored at the first single sign-on that
+    # matched this account on a verified e-mail address; from then on only it is matched.
+    oidc_subject: Mapped[str | None] = mapped_column(String(255), unique=True)
+    # A one-time-code secret (base32), and the last 30-second step a code was accepted for:
+    # a code is taken once, and never one older than the last.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_last_step: Mapped[int | None] = mapped_column()
+
+    passkeys: Mapped[list[StaffPasskey]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", order_by="StaffPasskey.id"
+    )
+    recovery_codes: Mapped[list[StaffRecoveryCode]] = relationship(
+        back_populates="user", cascade="all, delete-orphan", order_by="StaffRecoveryCode.id"
+    )
 
     # Flask-Login's interface.
     @property
@@ -135,6 +149,52 @@ class StaffUser(db.Model):
     def get_id(self) -> str:
         """Return the id Flask-Login keeps in the session."""
         return str(self.id)
+
+
+class SecondFactor:
+    """How a staff session showed a second factor; the values are stored on the session row."""
+
+    PASSKEY = "passkey"
+    TOTP = "totp"
+    RECOVERY = "recovery"
+    SSO = "sso"  # the identity provider's own multi-factor, shown in the ID token's amr/acr
+    ALL = (PASSKEY, TOTP, RECOVERY, SSO)
+
+
+class StaffPasskey(db.Model):
+    """A passkey (WebAuthn credential) of a local staff account: its public key, never a secret."""
+
+    __tablename__ = "staff_passkeys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="CASCADE"), index=True
+    )
+    credential_id: Mapped[str] = mapped_column(String(1400), unique=True)  # base64url
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    sign_count: Mapped[int] = mapped_column(default=0)
+    name: Mapped[str] = mapped_column(String(60), default="")  # the owner's own label
+    transports: Mapped[str] = mapped_column(String(200), default="")  # space-separated
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column()
+
+    user: Mapped[StaffUser] = relationship(back_populates="passkeys")
+
+
+class StaffRecoveryCode(db.Model):
+    """One of a local account's recovery codes, shown once; only its hash is kept."""
+
+    __tablename__ = "staff_recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("staff_users.id", ondelete="CASCADE"), index=True
+    )
+    code_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    used_at: Mapped[dt.datetime | None] = mapped_column()
+
+    user: Mapped[StaffUser] = relationship(back_populates="recovery_codes")
 
 
 class SessionEnd:
@@ -166,6 +226,9 @@ class StaffSession(db.Model):
     # Browser and system names from the User-Agent ("Firefox/Windows"), for the staff's own
     # list of sessions; never the address or the full header.
     browser: Mapped[str] = mapped_column(String(60), default="")
+    # How this login showed a second factor (a SecondFactor value); None until it has: a
+    # session without one opens only the pages that ask for it or enrol one (staff/area.py).
+    second_factor: Mapped[str | None] = mapped_column(String(20))
 
     user: Mapped[StaffUser] = relationship()
 

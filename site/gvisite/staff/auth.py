@@ -273,7 +273,7 @@ def _from_stamp(value: object) -> dt.datetime | None:
         return None
 
 
-def start_session(user: StaffUser) -> StaffSession:
+def start_session(user: StaffUser, second_factor: str | None = None) -> StaffSession:
     """Store a new session row for a login and put its token in the (fresh) cookie session."""
     token = secrets.token_urlsafe(32)
     now = utcnow()
@@ -283,6 +283,7 @@ def start_session(user: StaffUser) -> StaffSession:
         created_at=now,
         last_seen_at=now,
         browser=browser_of(request.user_agent.string),
+        second_factor=second_factor,  # a SecondFactor value, or None until one is shown
     )
     db.session.add(row)
     session[ROW_KEY] = token
