@@ -337,25 +337,41 @@ def test_a_replayed_callback_is_refused(sso_site: SsoSite) -> None:
     assert thief.get("/staff/").status_code == 302
 
 
+NOW = int(time.time())  # the provider's clock (real time), which its tokens' times are on
+
+
 @pytest.mark.parametrize(
-    ("forged", "how"),
+    ("how", "fault"),
     [
-        ("another audience", {"claims": {"aud": "some-other-client"}}),
-        ("another issuer", {"claims": {"iss": "http://127.0.0.1:9/other"}}),
-        ("expired", {"claims": {"exp": int(time.time()) - 3600, "iat": int(time.time()) - 7200}}),
-        ("missing nonce", {"remove": ["nonce"]}),
-        ("another nonce", {"claims": {"nonce": "a-nonce-from-an-earlier-login"}}),
-        ("a key not in the JWKS", {"foreign_key": True}),
+        ({"claims": {"aud": "some-other-client"}}, "'aud'"),
+        # For another client, naming us as the party it was issued to: only `aud` catches it.
+        ({"claims": {"aud": ["some-other-client"], "azp": CLIENT_ID}}, "'aud'"),
+        ({"claims": {"iss": "http://127.0.0.1:9/another-issuer"}}, "'iss'"),
+        ({"claims": {"exp": NOW - 3600, "iat": NOW - 7200}}, "expired"),
+        ({"remove": ["nonce"]}, "Missing claim: 'nonce'"),
+        ({"claims": {"nonce": "a-nonce-the-app-never-sent"}}, "Invalid claim: 'nonce'"),
+        ({"foreign_key": True}, "BadSignatureError"),
+    ],
+    ids=[
+        "another audience",
+        "another audience, our azp",
+        "another issuer",
+        "expired",
+        "missing nonce",
+        "wrong nonce",
+        "a key not in the JWKS",
     ],
 )
 def test_a_forged_id_token_is_refused(
-    sso_site: SsoSite, forged: str, how: dict[str, object]
+    sso_site: SsoSite, caplog: pytest.LogCaptureFixture, how: dict[str, object], fault: str
 ) -> None:
     """The provider's token response, its ID token re-signed with changed claims (or key)."""
     as_handler(sso_site)
     sso_site.provider.tamper(**how)  # type: ignore[arg-type]
     client = sso_site.site.client()
     assert_refused(sso_site, client, sso_site.log_in(client), "failed", 400)
+    [line] = [r.getMessage() for r in caplog.records if "single sign-on refused" in r.getMessage()]
+    assert fault in line  # refused for this fault, not for another one on the way
 
 
 def test_a_replayed_nonce_is_refused(sso_site: SsoSite) -> None:

@@ -66,7 +66,13 @@ def client() -> FlaskOAuth2App:
 def claims_options() -> dict[str, Any]:
     """Return what Authlib must find in an ID token besides its signature, audience and expiry."""
     # The issuer is the configured one, not whatever discovery said, and a nonce is required.
-    return {"iss": {"essential": True, "values": [issuer()]}, "nonce": {"essential": True}}
+    # Authlib checks `aud` only when told to: without this, a token for another client that
+    # names us as its `azp` would pass.
+    return {
+        "iss": {"essential": True, "values": [issuer()]},
+        "aud": {"essential": True, "values": [current_app.config["OIDC_CLIENT_ID"]]},
+        "nonce": {"essential": True},
+    }
 
 
 def shows_mfa(claims: Mapping[str, Any]) -> bool:

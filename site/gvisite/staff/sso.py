@@ -153,8 +153,10 @@ def verified_claims() -> dict[str, Any]:
     except (AuthlibBaseError, JoseError, ValueError) as exc:
         # A tampered or used state, the provider's own error, a bad or foreign token. The
         # exception's name and error code say which; its text could quote the token.
+        # Authlib's description names the claim at fault, never its value.
         code = getattr(exc, "error", "") or ""
-        raise Refusal("failed", f"{type(exc).__name__} {code}".strip()) from exc
+        description = str(getattr(exc, "description", "") or "")[:200]
+        raise Refusal("failed", f"{type(exc).__name__} {code}: {description}") from exc
     claims = token.get("userinfo")
     if not claims:
         raise Refusal("failed", "no ID token")
