@@ -43,7 +43,18 @@ const provider = new Provider(issuer, {
   },
   conformIdTokenClaims: false, // the claims go in the ID token, as Entra ID does
   pkce: { required: () => true },
-  features: { devInteractions: { enabled: false }, rpInitiatedLogout: { enabled: true } },
+  features: {
+    devInteractions: { enabled: false },
+    rpInitiatedLogout: {
+      enabled: true,
+      // The package's own page loads a web font from Google: this one loads nothing.
+      async logoutSource(ctx, form) {
+        ctx.body = `<!DOCTYPE html><html lang="en"><head><title>Log out</title></head><body>
+          ${form}<button type="submit" form="op.logoutForm" name="logout" value="yes">Log out</button>
+          </body></html>`;
+      },
+    },
+  },
   interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
   async findAccount(ctx, sub) {
     return { accountId: sub, claims: async () => ({ sub, ...accounts.get(sub) }) };
