@@ -419,6 +419,9 @@ def test_an_unknown_person_is_refused_and_no_account_is_created(sso_site: SsoSit
     assert_refused(sso_site, client, response, "unknown", 403)
     text = parse(response.data).select_one("main").get_text(" ", strip=True)
     assert "sven.svensson" not in text
+    owner = "Järfälla kommun, kommunledningskontoret"  # content/site.yaml: who runs the site
+    who_to_ask = "If you do not know who that is, ask %(owner)s, who runs this site."
+    assert sso_site.text(who_to_ask, owner=owner) in text
     with sso_site.app.app_context():
         assert db.session.scalar(select(db.func.count()).select_from(StaffUser)) == len(ACCOUNTS)
     [(_action, target, actor)] = audit_rows(sso_site.app)
@@ -475,4 +478,7 @@ def test_the_refusal_pages_are_valid_html(sso_site: SsoSite) -> None:
     ]:
         sso_site.provider.next_login(f"sub-{reason}", email, amr=amr)
         pages[reason] = sso_site.log_in(sso_site.site.client()).data
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(sso_site.app.config, "STAFF_PASSWORD_LOGIN", False)
+        pages["password refused"] = login(sso_site.site.client(), HANDLER_EMAIL).data
     assert nu_errors(pages) == []

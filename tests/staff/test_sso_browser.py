@@ -155,3 +155,15 @@ def test_each_refusal_page_is_clear_valid_and_accessible(
     assert_no_axe_violations(tab)
     photograph(tab, f"refused-{name}")
     assert nu_errors({name: response.text()}) == []
+
+
+def test_with_password_login_off_the_page_offers_single_sign_on_only(
+    tab: Any, sso_live: StaffLiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sso_live.app.config, "STAFF_PASSWORD_LOGIN", False)
+    response = tab.goto(sso_live.url + "/staff/login", wait_until="load")
+    assert response is not None and response.status == 200
+    assert tab.locator("main form").count() == 1
+    assert tab.locator("main input").count() == 1  # the CSRF token, hidden: no password field
+    assert_no_axe_violations(tab)
+    photograph(tab, "login-sso-only")

@@ -113,6 +113,8 @@ REFUSALS: dict[str, tuple[int, Any, Any]] = {
     ),
 }
 
+ASK_AN_ADMINISTRATOR = frozenset({"unknown", "inactive", "no-role"})
+
 
 @bp.before_request
 def only_when_configured() -> None:
@@ -220,8 +222,10 @@ def refused(refusal: Refusal) -> Response:
     log.warning("single sign-on refused: %s %s", refusal.reason, refusal.detail)
     audit(f"sso-refused:{refusal.reason}", refusal.target, level=logging.WARNING)
     db.session.commit()
-    # Whom to ask: an administrator, and who runs the site (content/site.yaml).
-    owner = current_site().facts.get("default_owner", {}).get("name")
+    # Where the page says to ask an administrator: and who runs the site (content/site.yaml).
+    owner = None
+    if refusal.reason in ASK_AN_ADMINISTRATOR:
+        owner = current_site().facts.get("default_owner", {}).get("name")
     page = render_template("staff/sso_refused.html", title=title, text=text, owner=owner)
     response = make_response(page, status)
     if status == 503:
