@@ -434,6 +434,13 @@ def test_an_unverified_address_is_not_matched(sso_site: SsoSite) -> None:
     assert_refused(sso_site, client, sso_site.log_in(client), "unknown", 403)
 
 
+def test_entra_ids_verified_domain_claim_counts_as_a_verified_address(sso_site: SsoSite) -> None:
+    as_handler(sso_site, email_verified=False)
+    sso_site.provider.tamper(claims={"xms_edov": True}, remove=["email_verified"])
+    assert sso_site.log_in(sso_site.site.client()).status_code == 303
+    assert sso_site.account().oidc_subject == "sub-hanna"
+
+
 def test_a_deactivated_account_is_refused(sso_site: SsoSite) -> None:
     set_active(sso_site.app, HANDLER_EMAIL, False)
     as_handler(sso_site)

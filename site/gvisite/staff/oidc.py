@@ -75,6 +75,13 @@ def claims_options() -> dict[str, Any]:
     }
 
 
+def email_verified(claims: Mapping[str, Any]) -> bool:
+    """Tell whether the provider vouches for the e-mail address: `email_verified` is true."""
+    # Entra ID sends no email_verified; its optional claim `xms_edov` (the address's domain is
+    # verified by the tenant that owns it) says the same for a tenant's own accounts.
+    return claims.get("email_verified") is True or claims.get("xms_edov") is True
+
+
 def shows_mfa(claims: Mapping[str, Any]) -> bool:
     """Tell whether the ID token's `amr` shows a second factor: "mfa", or two distinct methods."""
     amr = claims.get("amr")

@@ -172,7 +172,7 @@ def account_for(claims: dict[str, Any]) -> StaffUser:
     subject = str(claims["sub"])
     user = db.session.scalar(select(StaffUser).where(StaffUser.oidc_subject == subject))
     email = claims.get("email")
-    if user is None and claims.get("email_verified") is True and isinstance(email, str):
+    if user is None and oidc.email_verified(claims) and isinstance(email, str):
         user = db.session.scalar(
             select(StaffUser).where(
                 StaffUser.email == email.strip().lower()[:320], StaffUser.oidc_subject.is_(None)
