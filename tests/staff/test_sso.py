@@ -18,7 +18,7 @@ from werkzeug.test import TestResponse
 
 from gvisite.extensions import db
 from gvisite.models import StaffSession, StaffUser
-from gvisite.staff import auth, sso
+from gvisite.staff import auth
 from tests.fixtures_oidc import (
     CLIENT_ID,
     TEST_APP,
@@ -41,6 +41,15 @@ from tests.helpers import nu_errors, parse, translate
 
 HANDLER_EMAIL = ACCOUNTS["handler"][0]
 BUTTON = "Log in with Järfälla kommun's account"
+# The heading of each refusal page.
+HEADINGS = {
+    "failed": "The login could not be completed",
+    "no-mfa": "Log in with two steps",
+    "unknown": "You do not have an account here",
+    "inactive": "Your account is not active",
+    "no-role": "Your account is not in a group that gives access",
+    "unavailable": "The login service is not answering",
+}
 
 
 @dataclass
@@ -120,8 +129,7 @@ def assert_refused(
     """Check a refusal's page, status and that nothing was created."""
     assert response.status_code == status, response.get_data(as_text=True)[:2000]
     staff_menu(response)  # the staff layout, without the menu of someone logged in
-    _status, title, _text = sso.REFUSALS[refusal]
-    assert heading(response) == sso_site.text(str(title._args[0]))
+    assert heading(response) == sso_site.text(HEADINGS[refusal])
     assert_nothing_created(sso_site, client, refusal)
 
 
@@ -489,3 +497,12 @@ def test_the_refusal_pages_are_valid_html(sso_site: SsoSite) -> None:
         patch.setitem(sso_site.app.config, "STAFF_PASSWORD_LOGIN", False)
         pages["password refused"] = login(sso_site.site.client(), HANDLER_EMAIL).data
     assert nu_errors(pages) == []
+
+
+def test_the_providers_own_refusal_is_refused_here_too(sso_site: SsoSite) -> None:
+    """The person cancelled at the provider, or it refused them: it answers with an error."""
+    client = sso_site.site.client()
+    start = client.post("/staff/sso/start", data={"csrf_token": csrf_token(client)})
+    [state] = parse_qs(urlsplit(start.headers["Location"]).query)["state"]
+    response = client.get(f"/staff/sso/callback?error=access_denied&state={state}")
+    assert_refused(sso_site, client, response, "failed", 400)
