@@ -380,6 +380,7 @@ def test_a_forged_id_token_is_refused(
     assert_refused(sso_site, client, sso_site.log_in(client), "failed", 400)
     [line] = [r.getMessage() for r in caplog.records if "single sign-on refused" in r.getMessage()]
     assert fault in line  # refused for this fault, not for another one on the way
+    assert not [r for r in caplog.records if "eyJ" in r.getMessage()]  # no token (JWT) logged
 
 
 def test_a_replayed_nonce_is_refused(sso_site: SsoSite) -> None:

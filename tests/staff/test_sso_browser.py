@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import delete, func, select, update
 
 from gvisite.extensions import db
-from gvisite.models import StaffUser
+from gvisite.models import AuditEntry, StaffUser
 from tests.fixtures_oidc import OidcProvider
 from tests.fixtures_servers import free_port
 from tests.fixtures_staff import ACCOUNTS, StaffLiveServer, set_active
@@ -24,8 +24,12 @@ HANDLER_EMAIL = ACCOUNTS["handler"][0]
 @pytest.fixture
 def sso_live(
     staff_live_server: StaffLiveServer, oidc_provider: OidcProvider, monkeypatch: pytest.MonkeyPatch
-) -> StaffLiveServer:
-    """The staff live server with single sign-on on, no account linked to a subject yet."""
+) -> Iterator[StaffLiveServer]:
+    """The staff live server with single sign-on on, no account linked to a subject yet.
+
+    The server is shared with the other browser tests: its accounts and audit log are left as
+    they were found (their pages are photographed and measured too).
+    """
     app = staff_live_server.app
     for key, value in oidc_provider.config().items():
         monkeypatch.setitem(app.config, key, value)
@@ -33,7 +37,12 @@ def sso_live(
     with app.app_context():
         db.session.execute(update(StaffUser).values(oidc_subject=None))
         db.session.commit()
-    return staff_live_server
+        last = db.session.scalar(select(func.max(AuditEntry.id))) or 0
+    yield staff_live_server
+    with app.app_context():
+        db.session.execute(update(StaffUser).values(oidc_subject=None))
+        db.session.execute(delete(AuditEntry).where(AuditEntry.id > last))
+        db.session.commit()
 
 
 @pytest.fixture
