@@ -21,7 +21,12 @@ from gvisite.pages.model import Site
 from gvisite.workdays import CLOCK_SHIFT_VAR, STOCKHOLM
 from tests.helpers import PROJECT_ROOT
 
-pytest_plugins = ["tests.fixtures_servers", "tests.fixtures_forms", "tests.fixtures_staff"]
+pytest_plugins = [
+    "tests.fixtures_servers",
+    "tests.fixtures_forms",
+    "tests.fixtures_staff",
+    "tests.fixtures_oidc",
+]
 
 REAL_CONTENT = PROJECT_ROOT / "content"
 # The data files a content folder needs besides its pages; sample trees copy the real ones.

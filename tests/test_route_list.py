@@ -32,6 +32,8 @@ EXPECTED_ROUTES = sorted(
         "GET /staff/sessioner",
         "GET /staff/losenord",
         "GET /staff/login",
+        "GET /staff/sso/callback",
+        "POST /staff/sso/start",
         "GET /staff/statistik",
         "GET /static/<path:filename>",
         "POST /<locale:locale>/tillganglighet/alternativt-format",

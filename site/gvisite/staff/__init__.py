@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import account, area, auth, cli, password_page, views
+from . import account, area, auth, cli, password_page, sso, views
 from .audit import audit_residents
 
 
@@ -16,6 +16,7 @@ def init_app(app: Flask) -> None:
     """Register the area's guard, logging in, the staff and account pages, the commands."""
     area.init_app(app)
     auth.init_app(app)
+    sso.init_app(app)
     views.init_app(app)
     account.init_app(app)
     password_page.init_app(app)

@@ -21,7 +21,7 @@ from ..security import private
 from .auth import enforce_idle_timeout, login_manager
 
 PREFIX = "/staff"
-OPEN_ENDPOINTS = frozenset({"auth.login", "auth.logout"})  # reached without a session
+OPEN_ENDPOINTS = frozenset({"auth.login", "auth.logout", "sso.start", "sso.callback"})  # no login
 
 
 def in_area(path: str) -> bool:

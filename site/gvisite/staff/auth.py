@@ -41,9 +41,9 @@ from ..cases import hash_secret
 from ..errors import RETRY_AFTER_SECONDS, error_templates
 from ..extensions import db
 from ..forms import CONTROL, PostedForm, Required, error_summary
-from ..models import SessionEnd, StaffSession, StaffUser, utcnow
+from ..models import SecondFactor, SessionEnd, StaffSession, StaffUser, utcnow
 from ..security import split_url
-from . import throttle
+from . import oidc, throttle
 from .audit import account_tag, audit
 
 hasher = PasswordHasher()
@@ -150,6 +150,8 @@ def login() -> str | Response:
         message = _(
             "You were logged out because you have been logged in for too long. Log in again."
         )
+    if request.method == "POST" and not current_app.config["STAFF_PASSWORD_LOGIN"]:
+        return _password_login_off(form)
     if form.validate_on_submit():
         email = form.email.data.strip().lower()
         tag = account_tag(email[:320])  # the account as the log names it: never the address
@@ -190,6 +192,13 @@ def _logged_in(user: StaffUser, password: str, tag: str) -> Response:
     response = redirect(target, code=303)
     throttle.remember_device(response, tag)
     return response
+
+
+def _password_login_off(form: LoginForm) -> Response:
+    """Refuse a posted password, unchecked, where password login is off (STAFF_PASSWORD_LOGIN)."""
+    text = _("Logging in with a password is turned off. Log in with Järfälla kommun's account.")
+    page = _login_page(form, None, [{"href": "#sso", "text": text}])
+    return make_response(page, 403)
 
 
 def _refused(form: LoginForm, text: str, status: int, retry_after: int) -> Response:
@@ -241,6 +250,7 @@ def expired_form(error: CSRFError) -> tuple[str, int]:
 def logout() -> Response:
     """Log out: end the session row, so no copy of the cookie opens anything, and forget it."""
     row = current_session()
+    single_sign_on = row is not None and row.second_factor == SecondFactor.SSO
     if row is not None:
         end_session(row, SessionEnd.LOGOUT)
     if current_user.is_authenticated:
@@ -248,7 +258,11 @@ def logout() -> Response:
     db.session.commit()
     logout_user()
     session.clear()
-    return redirect(url_for("auth.login"), code=303)
+    target = url_for("auth.login")
+    if single_sign_on and oidc.enabled():
+        # Then out of the provider too (RP-initiated logout), which sends the browser back here.
+        target = oidc.logout_url(url_for("auth.login", _external=True)) or target
+    return redirect(target, code=303)
 
 
 def browser_of(user_agent: str) -> str:
