@@ -128,14 +128,17 @@ def totp_code(secret: str = TOTP_SECRET, steps: int = 0) -> str:
     return pyotp.TOTP(secret).generate_otp(current_step() + steps)
 
 
-def forget_last_code(app: Flask, email: str) -> None:
-    """Let the account take the current code again, as if its owner waited for the next one."""
+def forget_last_code(app: Flask, email: str) -> str:
+    """Let the account take the current code again, as if its owner waited for the next one;
+    return its one-time-code secret (TOTP_SECRET, or the one it enrolled)."""
     # Tests log in to one account many times within 30 seconds; each code is taken only once.
     with app.app_context():
         user = db.session.scalar(select(StaffUser).where(StaffUser.email == email))
-        if user is not None:
-            user.totp_last_step = None
-            db.session.commit()
+        if user is None or not user.totp_secret:
+            return TOTP_SECRET
+        user.totp_last_step = None
+        db.session.commit()
+        return user.totp_secret
 
 
 def in_second_step(response: TestResponse) -> bool:
@@ -148,9 +151,27 @@ def pass_second_step(
     client: FlaskClient, email: str, step_url: str, **request_options: Any
 ) -> TestResponse:
     """Send the current one-time code on the second-step page (without following redirects)."""
-    token = csrf_token(client, step_url)
-    forget_last_code(client.application, email)
-    return client.post(step_url, data={"code": totp_code(), "csrf_token": token}, **request_options)
+    page = client.get(step_url, **request_options)  # the same address: the session is bound to it
+    assert page.status_code == 200, (step_url, page.status_code)
+    token = parse(page.data).select_one("input[name=csrf_token]")["value"]
+    secret = forget_last_code(client.application, email)
+    code = totp_code(secret)
+    return client.post(step_url, data={"code": code, "csrf_token": token}, **request_options)
+
+
+ENROL = "/staff/konto/sakerhet/ny"
+
+
+def enrol_code(client: FlaskClient) -> list[str]:
+    """Set up one-time codes as a person would (the key shown, a code typed); return the
+    recovery codes the page then shows once."""
+    page = parse(client.get(ENROL).data)
+    secret = "".join(page.select_one("#totp-secret").get_text().split())
+    form = page.select_one("form[action^='/staff/konto/sakerhet/engangskod']")
+    token = form.select_one("input[name=csrf_token]")["value"]
+    response = client.post(form["action"], data={"code": totp_code(secret), "csrf_token": token})
+    assert response.status_code == 200, response.status_code
+    return [code.get_text() for code in parse(response.data).select(".recovery-codes code")]
 
 
 def login(
@@ -187,6 +208,20 @@ def logged_in(app: Flask, who: str) -> FlaskClient:
     response = login(client, ACCOUNTS[who][0])
     assert response.status_code == 303, response.get_data(as_text=True)[:2000]
     return client
+
+
+def browser_login(
+    tab: Any, server_url: str, app: Flask, email: str, password: str = PASSWORD
+) -> None:
+    """Log in through the forms in Chromium: the password, then a one-time code; at the inbox."""
+    tab.goto(f"{server_url}/staff/login")
+    tab.fill("#email", email)
+    tab.fill("#password", password)
+    with tab.expect_navigation(url=f"{server_url}{SECOND_STEP}**"):
+        tab.click("main form button[type=submit]")
+    tab.fill("#code", totp_code(forget_last_code(app, email)))
+    with tab.expect_navigation(url=f"{server_url}/staff/"):
+        tab.click("main form[action^='/staff/inloggning/steg-2'] button[type=submit]")
 
 
 def post_action(

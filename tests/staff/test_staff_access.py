@@ -52,6 +52,7 @@ class Sample:
             "reference": self.reference,
             "message_id": self.message_id,
             "problem_id": self.problem_id,
+            "passkey_id": 1,  # none exists: a refusal before the lookup is what is tested
         }
         return {name: values[name] for name in rule_arguments if name in values}
 
@@ -81,6 +82,11 @@ GET_PAGES: dict[str, tuple[str, dict[str, Any], dict[str | None, int | str]]] = 
     "staff.audit_log": ("audit log", {}, {ANONYMOUS: LOGIN, HANDLER: 403, ADMIN: 200}),
     "account.sessions": ("sessions", {}, {ANONYMOUS: LOGIN, HANDLER: 200, ADMIN: 200}),
     "password.change": ("password", {}, {ANONYMOUS: LOGIN, HANDLER: 200, ADMIN: 200}),
+    # The second step, done already: on to the inbox. Own-account pages need a login only.
+    "mfa.second_step": ("second step", {}, {ANONYMOUS: LOGIN, HANDLER: 303, ADMIN: 303}),
+    "mfa.enrol": ("enrol", {}, {ANONYMOUS: LOGIN, HANDLER: 200, ADMIN: 200}),
+    "mfa.security": ("security", {}, {ANONYMOUS: LOGIN, HANDLER: 200, ADMIN: 200}),
+    "mfa.recovery_codes": ("recovery codes", {}, {ANONYMOUS: LOGIN, HANDLER: 200, ADMIN: 200}),
 }
 EXTRA_GETS = [
     # Variants of a table row that must behave the same way.
@@ -105,6 +111,16 @@ ACTIONS: dict[str, dict[str, str]] = {
     "staff.resolve": {},
     "account.end_sessions_view": {"value": "others"},
     "password.change": {"current": PASSWORD, "new": NEW_PASSWORD, "again": NEW_PASSWORD},
+    "mfa.second_step": {"code": "000000"},
+    "mfa.recovery_step": {"recovery": "aaaaa-aaaaa"},
+    "mfa.confirm_totp": {"code": "000000"},
+    "mfa.new_recovery_codes": {},
+    "mfa.remove_passkey": {},
+    "mfa.remove_totp": {},
+    "passkeys.register_options": {},
+    "passkeys.register_verify": {},
+    "passkeys.login_options": {},
+    "passkeys.login_verify": {},
 }
 STAFF_ACTIONS = [endpoint for endpoint in ACTIONS if not endpoint.startswith("auth.")]
 

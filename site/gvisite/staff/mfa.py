@@ -103,7 +103,7 @@ def complete(user: StaffUser, factor: str, response: Response) -> Response:
     row = current_session()
     assert row is not None  # the guard lets no request without a session here
     row.second_factor = factor
-    audit("mfa", factor, actor=user)
+    audit(f"mfa:{factor}", actor=user)  # the actor names the account
     db.session.commit()
     # The login is complete only now: a password alone earns no trusted device (throttle.py).
     throttle.remember_device(response, account_tag(user.email))
@@ -148,7 +148,7 @@ def failed(user: StaffUser, attempt: throttle.Attempt, factor: str) -> None:
     except throttle.CannotCount as exc:
         throttle.uncounted("mfa-uncounted", tag, exc, actor=user)
         raise Refused(503, 60) from exc
-    audit("mfa-failed", factor, actor=user, level=logging.WARNING)
+    audit(f"mfa-failed:{factor}", actor=user, level=logging.WARNING)
     db.session.commit()
 
 

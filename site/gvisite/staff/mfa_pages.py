@@ -7,7 +7,6 @@ and its buttons (remove a factor, make new recovery codes) need a complete login
 
 from __future__ import annotations
 
-import logging
 import math
 
 import segno
@@ -229,7 +228,7 @@ def confirm_totp() -> Response:
     first = not mfa.has_factor(user)
     user.totp_secret, user.totp_last_step = secret, step  # this code is used now
     session.pop(TOTP_KEY, None)
-    audit("mfa-enrol:totp", str(user.id), actor=user)
+    audit("mfa-enrol:totp", actor=user)
     return enrolled(user, SecondFactor.TOTP, first, json=False)
 
 
@@ -239,7 +238,7 @@ def enrolled(user: StaffUser, factor: str, first: bool, *, json: bool) -> Respon
     was_pending = row is not None and row.second_factor is None
     if was_pending:
         row.second_factor = factor  # they have just shown the new factor
-        audit("mfa", factor, actor=user)
+        audit(f"mfa:{factor}", actor=user)
     codes = mfa.new_recovery_codes(user) if first and factor == SecondFactor.TOTP else None
     if codes:
         audit("recovery-codes", str(len(codes)), actor=user)
@@ -359,7 +358,7 @@ def remove_totp() -> Response:
         return refusal
     user.totp_secret, user.totp_last_step = None, None
     _forget_codes_without_factor(user)
-    audit("mfa-remove:totp", str(user.id), actor=user)
+    audit("mfa-remove:totp", actor=user)
     db.session.commit()
     flash(_("One-time codes were turned off for your account."))
     return redirect(url_for("mfa.security"), code=303)
@@ -369,7 +368,7 @@ def _forget_codes_without_factor(user: StaffUser) -> None:
     """Drop the recovery codes of an account left with no factor (they stand in for one)."""
     if not mfa.has_factor(user) and user.recovery_codes:
         user.recovery_codes.clear()
-        audit("recovery-codes-removed", str(user.id), actor=user, level=logging.INFO)
+        audit("recovery-codes-removed", actor=user)
 
 
 def init_app(app: Flask) -> None:
