@@ -143,6 +143,9 @@ def checked_attempt(user: StaffUser) -> throttle.Attempt:
 def failed(user: StaffUser, attempt: throttle.Attempt, factor: str) -> None:
     """Count and audit a wrong code or passkey (raises Refused 503 if it cannot be counted)."""
     tag = account_tag(user.email)
+    # The refused attempt's conditional UPDATE changed nothing, yet it holds a write lock
+    # (SQLite) that the counter store, on its own connection, would wait for.
+    db.session.rollback()
     try:
         throttle.count_failure(attempt)
     except throttle.CannotCount as exc:
