@@ -49,7 +49,7 @@ ACCOUNTS = {
 # The one-time-code secret every test account has (STAFF_REQUIRE_MFA is on): tests compute
 # its codes from the site's clock, as an authenticator app would from its own.
 TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
-SECOND_STEP = "/staff/inloggning/steg-2"
+SECOND_STEP = "/staff/login/steg-2"
 # Markup a hostile resident might send; it must always come back as text.
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
@@ -221,7 +221,7 @@ def browser_login(
         tab.click("main form button[type=submit]")
     tab.fill("#code", totp_code(forget_last_code(app, email)))
     with tab.expect_navigation(url=f"{server_url}/staff/"):
-        tab.click("main form[action^='/staff/inloggning/steg-2'] button[type=submit]")
+        tab.click("main form[action^='/staff/login/steg-2'] button[type=submit]")
 
 
 def post_action(

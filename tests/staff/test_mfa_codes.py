@@ -73,7 +73,7 @@ def send_code(client: FlaskClient, code: str, url: str = SECOND_STEP) -> TestRes
 def send_recovery(client: FlaskClient, code: str) -> TestResponse:
     """Post a recovery code from the second-step page."""
     token = csrf_token(client, SECOND_STEP)
-    return client.post("/staff/inloggning/reservkod", data={"recovery": code, "csrf_token": token})
+    return client.post("/staff/login/reservkod", data={"recovery": code, "csrf_token": token})
 
 
 def error_texts(response: TestResponse) -> list[str]:

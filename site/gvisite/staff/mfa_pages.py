@@ -1,5 +1,8 @@
 """The second-factor pages: the second step of a login, enrolment, the account's security page.
 
+The second step is under /staff/login, so the login throttle's device cookie (sent to that path
+only) counts its failures as the login's: the owner's trusted browser is not slowed by others.
+
 Which session reaches which page is decided by area.py's guard (mfa.second_step_check): a
 session without its second factor reaches the second step or enrolment only; the security page
 and its buttons (remove a factor, make new recovery codes) need a complete login.
@@ -111,7 +114,7 @@ def refusal_text(refused: mfa.Refused, href: str) -> dict[str, str]:
     return {"href": href, "text": text}
 
 
-@bp.route("/inloggning/steg-2", methods=["GET", "POST"])
+@bp.route("/login/steg-2", methods=["GET", "POST"])
 def second_step() -> Response:
     """Ask for the second factor after the password; a one-time code is posted here."""
     if not mfa.pending():
@@ -131,7 +134,7 @@ def second_step() -> Response:
     return _step_page(code_form, recovery_form, error_summary(code_form), 200)
 
 
-@bp.post("/inloggning/reservkod")
+@bp.post("/login/reservkod")
 def recovery_step() -> Response:
     """Take one of the account's recovery codes instead of the second factor (once each)."""
     if not mfa.pending():

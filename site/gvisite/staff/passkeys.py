@@ -44,7 +44,8 @@ from .audit import audit
 from .auth import current_session
 from .mfa_pages import enrolled, refusal_text
 
-bp = Blueprint("passkeys", __name__, url_prefix="/staff/nycklar")
+# The second step sits under /staff/login, where the login throttle's device cookie is sent.
+bp = Blueprint("passkeys", __name__, url_prefix="/staff")
 CHALLENGE_KEY = "webauthn"  # the cookie session's key for the open ceremony
 CHALLENGE_SECONDS = 300  # the browser's own timeout is 60 s; a person may be slower
 NAME_LENGTH = 60  # StaffPasskey.name
@@ -120,7 +121,7 @@ def _body() -> dict[str, Any]:
 # --- Enrolment ---------------------------------------------------------------------------------
 
 
-@bp.post("/registrering/start")
+@bp.post("/nycklar/registrering/start")
 def register_options() -> Response:
     """Start adding a passkey: the options for navigator.credentials.create()."""
     user = _user()
@@ -149,7 +150,7 @@ def _passkey_name(value: Any) -> str | None:
     return name
 
 
-@bp.post("/registrering")
+@bp.post("/nycklar/registrering")
 def register_verify() -> Response:
     """Check the new passkey's answer and store it under the name given."""
     body = _body()
@@ -196,7 +197,7 @@ def register_verify() -> Response:
 # --- The second step ---------------------------------------------------------------------------
 
 
-@bp.post("/inloggning/start")
+@bp.post("/login/nyckel/start")
 def login_options() -> Response:
     """Start the second step with a passkey: options listing the account's own passkeys."""
     user = _user()
@@ -212,7 +213,7 @@ def login_options() -> Response:
     return _options(options)
 
 
-@bp.post("/inloggning")
+@bp.post("/login/nyckel")
 def login_verify() -> Response:
     """Check a passkey's answer as this login's second factor (counted like a wrong code)."""
     user = _user()
