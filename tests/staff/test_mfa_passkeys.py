@@ -166,8 +166,7 @@ def test_a_passkey_from_enrolment_to_removal(browser: Any, passkey_server: Staff
         assert tab.locator("[data-passkey-button]").is_visible()
         assert tab.locator("#code").count() == 0  # no one-time codes on this account
         assert_no_axe_violations(tab)
-        pages["second step"] = tab.content()
-        shoot(tab, "second-step")
+        pages["second step, passkey only"] = tab.content()
         with tab.expect_navigation(url=f"{url}/staff/"):
             tab.click("[data-passkey-button]")
         assert sessions(app) == ["passkey", "passkey"]
@@ -233,9 +232,65 @@ def test_a_passkey_from_enrolment_to_removal(browser: Any, passkey_server: Staff
         assert_no_axe_violations(tab)
         pages["security"] = tab.content()
         shoot(tab, "security")
+        # With both factors, the second step offers the passkey first, then a code.
+        password(tab, url, SECOND_STEP)
+        assert tab.locator("[data-passkey-button], #code, #recovery").count() == 3
+        pages["second step"] = tab.content()
+        shoot(tab, "second-step")
+        with tab.expect_navigation(url=f"{url}/staff/"):
+            tab.click("[data-passkey-button]")
+        tab.goto(f"{url}/staff/konto/sakerhet")
         with tab.expect_navigation():
             tab.click("main tbody form button")
         assert passkeys(app) == []
         assert tab.locator("main tbody tr").count() == 0
         assert audit_rows(app)[-1][0] == "mfa-remove:passkey"
     assert nu_errors(pages) == []
+
+
+def test_the_pages_fit_a_narrow_window_and_arabic_names(
+    browser: Any, passkey_server: StaffLiveServer
+) -> None:
+    """At 320 px nothing scrolls sideways; a passkey named in Arabic reads right to left."""
+    app, url = passkey_server.app, passkey_server.url
+    email = "arabiska.namn@jarfalla.se"
+    add_account(app, email, "Samira Haddad")
+    with app.app_context():
+        user = db.session.scalar(select(StaffUser).where(StaffUser.email == email))
+        user.passkeys.append(
+            StaffPasskey(credential_id="AAAA", public_key=b"k", name="هاتفي الشخصي")
+        )
+        db.session.commit()
+    with desktop_tab(browser, url) as tab:
+        tab.set_viewport_size({"width": 320, "height": 900})
+        tab.goto(f"{url}/staff/login")
+        tab.fill("#email", email)
+        tab.fill("#password", PASSWORD)
+        with tab.expect_navigation(url=f"{url}{SECOND_STEP}**"):
+            tab.click("main form button[type=submit]")
+        tab.fill("#code", "000000" if totp_code() != "000000" else "111111")
+        with tab.expect_navigation():
+            tab.click("form[action^='/staff/login/steg-2'] button")
+        assert tab.locator("main .error-summary a[href='#code']").count() == 1
+        assert tab.evaluate("document.activeElement.classList.contains('error-summary')")
+        assert tab.evaluate("document.documentElement.scrollWidth") <= 320
+        assert_no_axe_violations(tab)
+        shoot(tab, "second-step-error")
+        with app.app_context():
+            user = db.session.scalar(select(StaffUser).where(StaffUser.email == email))
+            user.totp_last_step = None
+            db.session.commit()
+        tab.fill("#code", totp_code())
+        with tab.expect_navigation(url=f"{url}/staff/"):
+            tab.click("form[action^='/staff/login/steg-2'] button")
+        tab.set_viewport_size({"width": 320, "height": 900})
+        for path in ("/staff/konto/sakerhet", "/staff/konto/sakerhet/ny"):
+            tab.goto(f"{url}{path}")
+            assert tab.evaluate("document.documentElement.scrollWidth") <= 320, path
+            assert_no_axe_violations(tab)
+        tab.goto(f"{url}/staff/konto/sakerhet")
+        name = tab.locator("main tbody td[dir=auto]")
+        assert name.evaluate("cell => getComputedStyle(cell).direction") == "rtl"
+        tab.screenshot(path=str(SHOTS / "security-arabic-name-320.png"), full_page=True)
+        tab.set_viewport_size({"width": 1280, "height": 900})
+        tab.screenshot(path=str(SHOTS / "security-arabic-name-1280.png"), full_page=True)

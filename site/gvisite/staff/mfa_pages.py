@@ -173,7 +173,7 @@ def recovery_step() -> Response:
 
 def qr_code(uri: str) -> Markup:
     """Draw the otpauth:// address as an inline SVG QR code (no image request: CSP-safe)."""
-    svg = segno.make(uri, error="m").svg_inline(scale=5, dark="#000", light="#fff")
+    svg = segno.make(uri, error="m").svg_inline(scale=5, dark="#000", light="#fff", omitsize=True)
     label = _("QR code for your authenticator app")
     return Markup(svg.replace("<svg ", f'<svg role="img" aria-label="{label}" ', 1))  # noqa: S704
 
