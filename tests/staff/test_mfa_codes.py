@@ -31,7 +31,7 @@ from tests.fixtures_staff import (
     login,
     totp_code,
 )
-from tests.helpers import parse, translate
+from tests.helpers import nu_errors, parse, translate
 from tests.security.test_login_fail_closed import limiter_restored  # noqa: F401 (a fixture)
 
 HANDLER_EMAIL = ACCOUNTS["handler"][0]
@@ -375,3 +375,53 @@ def test_reset_mfa_removes_every_factor_ends_the_sessions_and_is_audited(
     assert urlsplit(response.headers["Location"]).path == ENROL
     unknown = staff_site.app.test_cli_runner().invoke(args=["staff", "reset-mfa", "x@y.se"])
     assert unknown.exit_code != 0
+
+
+# --- The pages ---------------------------------------------------------------------------------
+
+
+def test_without_javascript_the_pages_say_to_use_a_code(staff_site: StaffSite) -> None:
+    with staff_site.app.app_context():
+        user = db.session.get(StaffUser, staff_site.ids["handler"])
+        user.passkeys.append(StaffPasskey(credential_id="abc", public_key=b"k", name="Jobbet"))
+        db.session.commit()
+    client = password_only(staff_site)
+    page = parse(client.get(SECOND_STEP).data)
+    # The passkey button is hidden until passkeys.js shows it; the note says what to do.
+    assert page.select_one("[data-passkey-login]").has_attr("hidden")
+    note = page.select_one("[data-passkey-nojs]")
+    assert not note.has_attr("hidden")
+    assert "JavaScript" in note.get_text() and page.select_one("#code") is not None
+    script = page.select_one("script[src*='passkeys']")
+    assert script is not None and not page.select("script:not([src])")  # no inline script
+
+
+def test_the_pages_and_their_errors_are_valid_html(staff_site: StaffSite) -> None:
+    add_account(staff_site.app, NEW_EMAIL, "Ny Person", totp=False)
+    enrolling = staff_site.app.test_client()
+    login(enrolling, NEW_EMAIL)
+    enrol_page = parse(enrolling.get(ENROL).data)
+    token = enrol_page.select_one("input[name=csrf_token]")["value"]
+    pending = password_only(staff_site)
+    full = staff_site.client("admin")
+    token_full = csrf_token(full, "/staff/konto/sakerhet")
+    documents = {
+        "second step": pending.get(SECOND_STEP).get_data(as_text=True),
+        "second step, wrong code": send_code(pending, "12").get_data(as_text=True),
+        "second step, no recovery code": send_recovery(pending, "").get_data(as_text=True),
+        "enrol": enrolling.get(ENROL).get_data(as_text=True),
+        "enrol, wrong code": enrolling.post(
+            form(enrol_page), data={"code": "x", "csrf_token": token}
+        ).get_data(as_text=True),
+        "security": full.get("/staff/konto/sakerhet").get_data(as_text=True),
+        "security, only factor": full.post(
+            "/staff/konto/sakerhet/engangskod/ta-bort", data={"csrf_token": token_full}
+        ).get_data(as_text=True),
+        "recovery codes, offered": full.get("/staff/konto/sakerhet/reservkoder").get_data(
+            as_text=True
+        ),
+        "recovery codes, shown": full.post(
+            "/staff/konto/sakerhet/reservkoder", data={"csrf_token": token_full}
+        ).get_data(as_text=True),
+    }
+    assert nu_errors(documents) == []
