@@ -179,8 +179,6 @@ def login() -> str | Response:
 
 def _logged_in(user: StaffUser, password: str, tag: str) -> Response:
     """Start a fresh session for the account; send it on to its second factor if it needs one."""
-    from .mfa import has_factor, require_mfa  # mfa.py builds on this module
-
     target = safe_next(request.args.get("next"))
     session.clear()  # a new session at login: nothing from before carries over
     login_user(user)
@@ -191,13 +189,19 @@ def _logged_in(user: StaffUser, password: str, tag: str) -> Response:
     db.session.commit()
     if has_factor(user):
         return redirect(url_for("mfa.second_step", next=target), code=303)
-    if require_mfa():
+    if current_app.config["STAFF_REQUIRE_MFA"]:
         return redirect(url_for("mfa.enrol", next=target), code=303)
     # STAFF_REQUIRE_MFA off and no factor enrolled: the password is the whole login, so this
     # browser is trusted now; otherwise only once the second factor is shown (mfa.complete).
     response = redirect(target, code=303)
     throttle.remember_device(response, tag)
     return response
+
+
+def has_factor(user: StaffUser) -> bool:
+    """Tell whether an account has a second factor of its own (a passkey or a code secret)."""
+    # Recovery codes alone are no factor: they come with one and stand in for it once each.
+    return bool(user.totp_secret) or bool(user.passkeys)
 
 
 def _refused(form: LoginForm, text: str, status: int, retry_after: int) -> Response:

@@ -29,7 +29,7 @@ from ..extensions import db
 from ..models import StaffRecoveryCode, StaffSession, StaffUser, utcnow
 from . import throttle
 from .audit import account_tag, audit
-from .auth import current_session, safe_next
+from .auth import current_session, has_factor, safe_next
 
 TOTP_STEP_SECONDS = 30  # the step every authenticator app uses (RFC 6238)
 TOTP_WINDOW = 1  # a code of the step before or after is taken too: clocks drift, people are slow
@@ -50,12 +50,6 @@ ENROL_ENDPOINTS = frozenset(
         "passkeys.register_verify",
     }
 )
-
-
-def has_factor(user: StaffUser) -> bool:
-    """Tell whether an account has a second factor of its own (a passkey or a code secret)."""
-    # Recovery codes alone are no factor: they come with one and stand in for it once each.
-    return bool(user.totp_secret) or bool(user.passkeys)
 
 
 def require_mfa() -> bool:
