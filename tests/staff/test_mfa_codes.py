@@ -425,3 +425,26 @@ def test_the_pages_and_their_errors_are_valid_html(staff_site: StaffSite) -> Non
         ).get_data(as_text=True),
     }
     assert nu_errors(documents) == []
+
+
+def test_wrong_passkey_answers_count_like_wrong_codes(staff_site: StaffSite) -> None:
+    """The JSON endpoint of the passkey step is throttled too (the ceremony itself: Chromium)."""
+    with staff_site.app.app_context():
+        user = db.session.get(StaffUser, staff_site.ids["handler"])
+        user.passkeys.append(StaffPasskey(credential_id="abc", public_key=b"k", name="Jobbet"))
+        db.session.commit()
+    client = password_only(staff_site)
+    headers = {"X-CSRFToken": csrf_token(client, SECOND_STEP)}
+    statuses = []
+    for _attempt in range(6):
+        options = client.post("/staff/login/nyckel/start", json={}, headers=headers)
+        assert options.status_code == 200 and options.json["allowCredentials"][0]["id"] == "abc"
+        answer = {"id": "abc", "rawId": "abc", "type": "public-key", "response": {}}
+        refused = client.post("/staff/login/nyckel", json=answer, headers=headers)
+        statuses.append(refused.status_code)
+    assert statuses == [400] * 5 + [429]
+    assert refused.headers["Retry-After"].isdigit() and "minut" in refused.json["error"]
+    assert [row.second_factor for row in rows(staff_site.app)] == [None]
+    assert actions(staff_site.app).count("mfa-failed:passkey") == 5
+    # Without the CSRF header, nothing is even counted.
+    assert client.post("/staff/login/nyckel", json={}).status_code == 400

@@ -25,6 +25,7 @@ from flask_login import current_user
 from sqlalchemy import or_, update
 from werkzeug.wrappers import Response
 
+from ..errors import RETRY_AFTER_SECONDS
 from ..extensions import db
 from ..models import StaffRecoveryCode, StaffSession, StaffUser, utcnow
 from . import throttle
@@ -81,8 +82,11 @@ def second_step_check() -> Response | None:
         allowed, page = ENROL_ENDPOINTS, "mfa.enrol"
     if request.endpoint in allowed:
         return None
-    # Where they were going, kept for after the second step (the step pages keep their own).
-    target = request.args.get("next") or request.full_path.rstrip("?")
+    # Where they were going, kept for after the second step (the step pages keep their own);
+    # an action (a POST) is not repeated after it, so its page's `next`, or the inbox.
+    target = request.args.get("next")
+    if not target and request.method == "GET":
+        target = request.full_path.rstrip("?")
     return redirect(url_for(page, next=safe_next(target)))
 
 
@@ -126,7 +130,7 @@ def checked_attempt(user: StaffUser) -> throttle.Attempt:
         wait = throttle.seconds_to_wait(attempt)
     except throttle.CannotCount as exc:
         throttle.uncounted("mfa-uncounted", tag, exc, actor=user)
-        raise Refused(503, 60) from exc
+        raise Refused(503, RETRY_AFTER_SECONDS) from exc
     if wait is not None:
         audit("mfa-throttled", tag, actor=user, level=logging.WARNING)
         db.session.commit()
@@ -144,7 +148,7 @@ def failed(user: StaffUser, attempt: throttle.Attempt, factor: str) -> None:
         throttle.count_failure(attempt)
     except throttle.CannotCount as exc:
         throttle.uncounted("mfa-uncounted", tag, exc, actor=user)
-        raise Refused(503, 60) from exc
+        raise Refused(503, RETRY_AFTER_SECONDS) from exc
     audit(f"mfa-failed:{factor}", actor=user, level=logging.WARNING)
     db.session.commit()
 

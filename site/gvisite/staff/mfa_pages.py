@@ -304,7 +304,6 @@ def _security_page(errors: list[dict[str, str]] | None = None, status: int = 200
         left=mfa.recovery_left(user),
         form=SimpleForm(),
         errors=errors or [],
-        session_factor=current_session().second_factor if current_session() else None,
     )
     return make_response(page, status)
 

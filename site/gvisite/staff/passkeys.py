@@ -11,7 +11,7 @@ The relying party is the site itself: its ID is SITE_URL's host, its origin SITE
 
 from __future__ import annotations
 
-import time
+import datetime as dt
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -76,6 +76,11 @@ def _descriptors(user: StaffUser) -> list[PublicKeyCredentialDescriptor]:
     ]
 
 
+def _now() -> float:
+    """Return the site's clock as seconds since the epoch (tests run on a shifted clock)."""
+    return utcnow().replace(tzinfo=dt.UTC).timestamp()
+
+
 def _keep_challenge(kind: str, challenge: bytes) -> None:
     """Remember a ceremony's challenge for this session row, for a few minutes."""
     row = current_session()
@@ -83,7 +88,7 @@ def _keep_challenge(kind: str, challenge: bytes) -> None:
         "kind": kind,
         "challenge": bytes_to_base64url(challenge),
         "row": row.id if row else None,
-        "until": time.time() + CHALLENGE_SECONDS,
+        "until": _now() + CHALLENGE_SECONDS,
     }
 
 
@@ -95,7 +100,7 @@ def _take_challenge(kind: str) -> bytes | None:
         return None
     if kept.get("row") != row.id or not isinstance(kept.get("until"), int | float):
         return None
-    if time.time() > kept["until"] or not isinstance(kept.get("challenge"), str):
+    if _now() > kept["until"] or not isinstance(kept.get("challenge"), str):
         return None
     return base64url_to_bytes(kept["challenge"])
 
