@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+import pyotp
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -32,6 +33,7 @@ from gvisite.models import (
     utcnow,
 )
 from gvisite.staff.auth import hasher
+from gvisite.staff.mfa import current_step
 from gvisite.workdays import add_working_days, local_date
 from tests.fixtures_forms import forms_config, migrate, shared_app
 from tests.fixtures_servers import LiveServer, SmtpServer, serving
@@ -44,6 +46,10 @@ ACCOUNTS = {
     "colleague": ("kalle.kollega@jarfalla.se", "Kalle Kollega", "handler"),
     "admin": ("ada.admin@jarfalla.se", "Ada Admin", "admin"),
 }
+# The one-time-code secret every test account has (STAFF_REQUIRE_MFA is on): tests compute
+# its codes from the site's clock, as an authenticator app would from its own.
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+SECOND_STEP = "/staff/login/steg-2"
 # Markup a hostile resident might send; it must always come back as text.
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
@@ -62,11 +68,20 @@ def add_account(
     *,
     active: bool = True,
     password: str = PASSWORD,
+    totp: bool = True,
 ) -> int:
-    """Store a staff account directly (the CLI is tested on its own) and return its id."""
+    """Store a staff account directly (the CLI is tested on its own) and return its id.
+
+    It has the test one-time-code secret (TOTP_SECRET) unless `totp` is False.
+    """
     with app.app_context():
         user = StaffUser(
-            email=email, name=name, role=role, active=active, password_hash=password_hash(password)
+            email=email,
+            name=name,
+            role=role,
+            active=active,
+            password_hash=password_hash(password),
+            totp_secret=TOTP_SECRET if totp else None,
         )
         db.session.add(user)
         db.session.commit()
@@ -108,29 +123,105 @@ def csrf_token(client: FlaskClient, url: str = "/staff/login") -> str:
     return field["value"]
 
 
+def totp_code(secret: str = TOTP_SECRET, steps: int = 0) -> str:
+    """Return the one-time code an app shows now (by the site's clock), or `steps` later."""
+    return pyotp.TOTP(secret).generate_otp(current_step() + steps)
+
+
+def forget_last_code(app: Flask, email: str) -> str:
+    """Let the account take the current code again, as if its owner waited for the next one;
+    return its one-time-code secret (TOTP_SECRET, or the one it enrolled)."""
+    # Tests log in to one account many times within 30 seconds; each code is taken only once.
+    with app.app_context():
+        user = db.session.scalar(select(StaffUser).where(StaffUser.email == email))
+        if user is None or not user.totp_secret:
+            return TOTP_SECRET
+        user.totp_last_step = None
+        db.session.commit()
+        return user.totp_secret
+
+
+def in_second_step(response: TestResponse) -> bool:
+    """Tell whether a login answered by sending the browser to the second step."""
+    location = urlsplit(response.headers.get("Location", ""))
+    return response.status_code == 303 and location.path == SECOND_STEP
+
+
+def pass_second_step(
+    client: FlaskClient, email: str, step_url: str, **request_options: Any
+) -> TestResponse:
+    """Send the current one-time code on the second-step page (without following redirects)."""
+    page = client.get(step_url, **request_options)  # the same address: the session is bound to it
+    assert page.status_code == 200, (step_url, page.status_code)
+    token = parse(page.data).select_one("input[name=csrf_token]")["value"]
+    secret = forget_last_code(client.application, email)
+    code = totp_code(secret)
+    return client.post(step_url, data={"code": code, "csrf_token": token}, **request_options)
+
+
+ENROL = "/staff/konto/sakerhet/ny"
+
+
+def enrol_code(client: FlaskClient) -> list[str]:
+    """Set up one-time codes as a person would (the key shown, a code typed); return the
+    recovery codes the page then shows once."""
+    page = parse(client.get(ENROL).data)
+    secret = "".join(page.select_one("#totp-secret").get_text().split())
+    form = page.select_one("form[action^='/staff/konto/sakerhet/engangskod']")
+    token = form.select_one("input[name=csrf_token]")["value"]
+    response = client.post(form["action"], data={"code": totp_code(secret), "csrf_token": token})
+    assert response.status_code == 200, response.status_code
+    return [code.get_text() for code in parse(response.data).select(".recovery-codes code")]
+
+
 def login(
     client: FlaskClient,
     email: str,
     password: str = PASSWORD,
     next_url: str | None = None,
+    *,
+    second_step: bool = True,
     **request_options: Any,
 ) -> TestResponse:
-    """Fill in and send the login form, as a browser would (without following redirects)."""
+    """Fill in and send the login form, as a browser would (without following redirects).
+
+    When the password is right, the second step follows with the current one-time code, and
+    its answer is returned (a 303 to the target); `second_step=False` stops after the password.
+    """
     url = "/staff/login" if next_url is None else f"/staff/login?{urlencode({'next': next_url})}"
     token = csrf_token(client, url)
-    return client.post(
+    response = client.post(
         url,
         data={"email": email, "password": password, "csrf_token": token},
         **request_options,
     )
+    if second_step and in_second_step(response):
+        response = pass_second_step(
+            client, email.strip().lower(), response.headers["Location"], **request_options
+        )
+    return response
 
 
 def logged_in(app: Flask, who: str) -> FlaskClient:
-    """Return a fresh client logged in as one of ACCOUNTS."""
+    """Return a fresh client logged in as one of ACCOUNTS, the second step done."""
     client = app.test_client()
     response = login(client, ACCOUNTS[who][0])
     assert response.status_code == 303, response.get_data(as_text=True)[:2000]
     return client
+
+
+def browser_login(
+    tab: Any, server_url: str, app: Flask, email: str, password: str = PASSWORD
+) -> None:
+    """Log in through the forms in Chromium: the password, then a one-time code; at the inbox."""
+    tab.goto(f"{server_url}/staff/login")
+    tab.fill("#email", email)
+    tab.fill("#password", password)
+    with tab.expect_navigation(url=f"{server_url}{SECOND_STEP}**"):
+        tab.click("main form button[type=submit]")
+    tab.fill("#code", totp_code(forget_last_code(app, email)))
+    with tab.expect_navigation(url=f"{server_url}/staff/"):
+        tab.click("main form[action^='/staff/login/steg-2'] button[type=submit]")
 
 
 def post_action(

@@ -31,6 +31,10 @@ EXPECTED_ROUTES = sorted(
         "GET /staff/logg",
         "GET /staff/sessioner",
         "GET /staff/losenord",
+        "GET /staff/login/steg-2",
+        "GET /staff/konto/sakerhet",
+        "GET /staff/konto/sakerhet/ny",
+        "GET /staff/konto/sakerhet/reservkoder",
         "GET /staff/login",
         "GET /staff/sso/callback",
         "POST /staff/sso/start",
@@ -50,6 +54,16 @@ EXPECTED_ROUTES = sorted(
         "POST /staff/logout",
         "POST /staff/sessioner",
         "POST /staff/losenord",
+        "POST /staff/login/reservkod",
+        "POST /staff/login/steg-2",
+        "POST /staff/konto/sakerhet/engangskod",
+        "POST /staff/konto/sakerhet/engangskod/ta-bort",
+        "POST /staff/konto/sakerhet/nycklar/<int:passkey_id>/ta-bort",
+        "POST /staff/konto/sakerhet/reservkoder",
+        "POST /staff/login/nyckel",
+        "POST /staff/login/nyckel/start",
+        "POST /staff/nycklar/registrering",
+        "POST /staff/nycklar/registrering/start",
     ]
 )
 

@@ -206,6 +206,7 @@ class SessionEnd:
     DEACTIVATED = "deactivated"
     ENDED_BY_USER = "ended-by-user"
     PASSWORD = "password"  # noqa: S105 (why a session ended: the password was changed)
+    MFA_RESET = "mfa-reset"  # `flask staff reset-mfa`: the factors it showed are gone
 
 
 class StaffSession(db.Model):

@@ -100,7 +100,7 @@ def test_logging_in_works_again_once_the_store_is_back(
         db.session.execute(text("ALTER TABLE rate_limits_away RENAME TO rate_limits"))
         db.session.commit()
     assert login(site.client(), HANDLER_EMAIL).status_code == 303
-    assert [row[0] for row in audit_rows(site.app)] == ["login-uncounted", "login"]
+    assert [row[0] for row in audit_rows(site.app)] == ["login-uncounted", "login", "mfa:totp"]
 
 
 @pytest.mark.usefixtures("limiter_restored")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from flask import Flask, url_for
@@ -28,6 +29,7 @@ from tests.fixtures_staff import (
     StaffSite,
     add_message,
     csrf_token,
+    login,
     login_redirect_next,
     staff_menu,
 )
@@ -52,6 +54,7 @@ class Sample:
             "reference": self.reference,
             "message_id": self.message_id,
             "problem_id": self.problem_id,
+            "passkey_id": 1,  # none exists: a refusal before the lookup is what is tested
         }
         return {name: values[name] for name in rule_arguments if name in values}
 
@@ -83,6 +86,11 @@ GET_PAGES: dict[str, tuple[str, dict[str, Any], dict[str | None, int | str]]] = 
     "password.change": ("password", {}, {ANONYMOUS: LOGIN, HANDLER: 200, ADMIN: 200}),
     # Open, like the login page; without OIDC_ISSUER (as here) single sign-on is not there.
     "sso.callback": ("sso callback", {}, {ANONYMOUS: 404, HANDLER: 404, ADMIN: 404}),
+    # The second step, done already: on to the inbox. Own-account pages need a login only.
+    "mfa.second_step": ("second step", {}, {ANONYMOUS: LOGIN, HANDLER: 303, ADMIN: 303}),
+    "mfa.enrol": ("enrol", {}, {ANONYMOUS: LOGIN, HANDLER: 200, ADMIN: 200}),
+    "mfa.security": ("security", {}, {ANONYMOUS: LOGIN, HANDLER: 200, ADMIN: 200}),
+    "mfa.recovery_codes": ("recovery codes", {}, {ANONYMOUS: LOGIN, HANDLER: 200, ADMIN: 200}),
 }
 EXTRA_GETS = [
     # Variants of a table row that must behave the same way.
@@ -108,6 +116,16 @@ ACTIONS: dict[str, dict[str, str]] = {
     "staff.resolve": {},
     "account.end_sessions_view": {"value": "others"},
     "password.change": {"current": PASSWORD, "new": NEW_PASSWORD, "again": NEW_PASSWORD},
+    "mfa.second_step": {"code": "000000"},
+    "mfa.recovery_step": {"recovery": "aaaaa-aaaaa"},
+    "mfa.confirm_totp": {"code": "000000"},
+    "mfa.new_recovery_codes": {},
+    "mfa.remove_passkey": {},
+    "mfa.remove_totp": {},
+    "passkeys.register_options": {},
+    "passkeys.register_verify": {},
+    "passkeys.login_options": {},
+    "passkeys.login_verify": {},
 }
 OPEN = ("auth.", "sso.")  # the pages reached without a login (area.OPEN_ENDPOINTS)
 STAFF_ACTIONS = [endpoint for endpoint in ACTIONS if not endpoint.startswith(OPEN)]
@@ -354,3 +372,56 @@ def test_unknown_case_and_format_are_404_for_staff(staff_site: StaffSite) -> Non
     assert client.get("/staff/cases/TG-2026-NOSUCH").status_code == 404
     assert client.get("/staff/export.xml").status_code == 404
     assert client.get(f"/staff/cases/{'X' * 500}").status_code == 404
+
+
+# --- Before the second factor ------------------------------------------------------------------
+
+# What a session that has given only its password may reach: the second step (an account with
+# a factor) or enrolment (one without, STAFF_REQUIRE_MFA on), and logging out.
+SECOND_STEP_ENDPOINTS = {
+    "mfa.second_step",
+    "mfa.recovery_step",
+    "passkeys.login_options",
+    "passkeys.login_verify",
+}
+
+
+def password_only_client(site: StaffSite, who: str) -> FlaskClient:
+    """Return a client that gave the right password for one of ACCOUNTS, and nothing more."""
+    client = site.app.test_client()
+    response = login(client, ACCOUNTS[who][0], second_step=False)
+    assert urlsplit(response.headers["Location"]).path == "/staff/login/steg-2"
+    return client
+
+
+@pytest.mark.parametrize("who", [HANDLER, ADMIN])
+def test_before_the_second_factor_every_page_leads_to_it(
+    staff_site: StaffSite, sample: Sample, who: str
+) -> None:
+    client = password_only_client(staff_site, who)
+    for endpoint, (_label, values, _outcomes) in GET_PAGES.items():
+        url = url_for_rule(staff_site.app, endpoint, sample, **values)
+        response = client.get(url)
+        if endpoint in SECOND_STEP_ENDPOINTS or endpoint == "auth.login":
+            assert response.status_code == 200, endpoint
+            continue
+        location = urlsplit(response.headers.get("Location", ""))
+        assert (response.status_code, location.path) == (302, "/staff/login/steg-2"), endpoint
+        assert parse_qs(location.query)["next"] == [url], endpoint
+        assert_private(response)
+
+
+@pytest.mark.parametrize("endpoint", [e for e in STAFF_ACTIONS if e not in SECOND_STEP_ENDPOINTS])
+def test_before_the_second_factor_no_action_goes_through(
+    staff_site: StaffSite, sample: Sample, endpoint: str
+) -> None:
+    client = password_only_client(staff_site, ADMIN)
+    token = csrf_token(client, "/staff/login/steg-2")
+    before = snapshot(staff_site.app)
+    url = url_for_rule(staff_site.app, endpoint, sample)
+    response = client.post(url, data=form_data(staff_site, endpoint, token))
+    assert (response.status_code, urlsplit(response.headers["Location"]).path) == (
+        302,
+        "/staff/login/steg-2",
+    )
+    assert snapshot(staff_site.app) == before

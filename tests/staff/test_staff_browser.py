@@ -16,10 +16,10 @@ from tests.fixtures_forms import REFERENCE, form_url
 from tests.fixtures_servers import SmtpServer
 from tests.fixtures_staff import (
     ACCOUNTS,
-    PASSWORD,
     StaffLiveServer,
     StaffSite,
     add_message,
+    browser_login,
     login,
     make_case,
     post_action,
@@ -53,11 +53,7 @@ def goto(tab: Any, server: StaffLiveServer, path: str, status: int = 200) -> Non
 def log_in(tab: Any, server: StaffLiveServer, who: str) -> None:
     """Log in through the form, in a fresh session."""
     tab.context.clear_cookies()
-    goto(tab, server, "/staff/login")
-    tab.fill("#email", ACCOUNTS[who][0])
-    tab.fill("#password", PASSWORD)
-    with tab.expect_navigation(url=f"{server.url}/staff/"):
-        tab.click(SUBMIT)
+    browser_login(tab, server.url, server.app, ACCOUNTS[who][0])
 
 
 def submit_form(tab: Any, action_suffix: str) -> None:

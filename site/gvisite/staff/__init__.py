@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import account, area, auth, cli, password_page, sso, views
+from . import account, area, auth, cli, mfa_pages, passkeys, password_page, sso, views
 from .audit import audit_residents
 
 
@@ -20,5 +20,7 @@ def init_app(app: Flask) -> None:
     views.init_app(app)
     account.init_app(app)
     password_page.init_app(app)
+    mfa_pages.init_app(app)
+    passkeys.init_app(app)
     cli.init_app(app)
     audit_residents()  # the public status page cannot import the audit log, so it is watched

@@ -19,6 +19,7 @@ from ..database import discard_session
 from ..errors import use_area_pages
 from ..security import private
 from .auth import enforce_idle_timeout, login_manager
+from .mfa import second_step_check
 
 PREFIX = "/staff"
 OPEN_ENDPOINTS = frozenset({"auth.login", "auth.logout", "sso.start", "sso.callback"})  # no login
@@ -35,8 +36,14 @@ def signed_in() -> Response | None:
 
 
 # Every staff page needs each of these, in this order: a login, then a session that is neither
-# idle nor past its lifetime (auth.py ends it and says why on the login page).
-CHECKS: tuple[Callable[[], Response | None], ...] = (signed_in, enforce_idle_timeout)
+# idle nor past its lifetime (auth.py ends it and says why on the login page), then its second
+# factor shown (mfa.py: until then, only the second step, or enrolment for an account without
+# a factor while STAFF_REQUIRE_MFA is on).
+CHECKS: tuple[Callable[[], Response | None], ...] = (
+    signed_in,
+    enforce_idle_timeout,
+    second_step_check,
+)
 
 
 def is_open() -> bool:

@@ -180,15 +180,21 @@ def login() -> str | Response:
 
 
 def _logged_in(user: StaffUser, password: str, tag: str) -> Response:
-    """Start a fresh session for the account and trust this browser for it from now on."""
+    """Start a fresh session for the account; send it on to its second factor if it needs one."""
     target = safe_next(request.args.get("next"))
     session.clear()  # a new session at login: nothing from before carries over
     login_user(user)
-    start_session(user)
+    start_session(user)  # second_factor None: area.py's guard lets it reach the second step only
     audit("login", actor=user)
     if hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hasher.hash(password)
     db.session.commit()
+    if has_factor(user):
+        return redirect(url_for("mfa.second_step", next=target), code=303)
+    if current_app.config["STAFF_REQUIRE_MFA"]:
+        return redirect(url_for("mfa.enrol", next=target), code=303)
+    # STAFF_REQUIRE_MFA off and no factor enrolled: the password is the whole login, so this
+    # browser is trusted now; otherwise only once the second factor is shown (mfa.complete).
     response = redirect(target, code=303)
     throttle.remember_device(response, tag)
     return response
@@ -199,6 +205,12 @@ def _password_login_off(form: LoginForm) -> Response:
     text = _("Logging in with a password is turned off. Log in with Järfälla kommun's account.")
     page = _login_page(form, None, [{"href": "#sso", "text": text}])
     return make_response(page, 403)
+
+
+def has_factor(user: StaffUser) -> bool:
+    """Tell whether an account has a second factor of its own (a passkey or a code secret)."""
+    # Recovery codes alone are no factor: they come with one and stand in for it once each.
+    return bool(user.totp_secret) or bool(user.passkeys)
 
 
 def _refused(form: LoginForm, text: str, status: int, retry_after: int) -> Response:

@@ -17,6 +17,7 @@ from ..i18n import DEFAULT_LOCALE
 from ..models import Role, SessionEnd, StaffUser, utcnow
 from .audit import audit
 from .auth import end_sessions
+from .mfa import forget_factors
 from .passwords import password_problem, set_password
 from .reports import export_rows, render_export
 from .retention import purge
@@ -131,6 +132,24 @@ def role_command(email: str, role: str) -> None:
     user.role = role
     db.session.commit()
     click.echo(f"{user.email} is now {role}")
+
+
+@staff_cli.command("reset-mfa")
+@click.argument("email")
+def reset_mfa_command(email: str) -> None:
+    """Remove an account's passkeys, code secret and recovery codes; it enrols again at login."""
+    user = _account(email)
+    passkeys, codes = len(user.passkeys), bool(user.totp_secret)
+    forget_factors(user)
+    # A session that showed a factor now gone must not live on: the person logs in again.
+    ended = end_sessions(user.id, SessionEnd.MFA_RESET)
+    audit("reset-mfa", str(user.id))  # by id: the audit log holds no personal data
+    db.session.commit()
+    click.echo(
+        f"reset the second factor of {user.email}: {passkeys} passkey(s) and "
+        f"{'the' if codes else 'no'} one-time-code secret removed, with the recovery codes; "
+        f"{ended} session(s) ended"
+    )
 
 
 @staff_cli.command("list")
