@@ -21,10 +21,14 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 from flask.testing import FlaskClient
+from sqlalchemy import select
+from werkzeug.test import TestResponse
 
+from gvisite.extensions import db
+from gvisite.models import StaffSession, StaffUser
 from tests.fixtures_servers import free_port, stop_process, wait_until
-from tests.fixtures_staff import csrf_token
-from tests.helpers import PROJECT_ROOT, require_tool
+from tests.fixtures_staff import StaffSite, csrf_token
+from tests.helpers import PROJECT_ROOT, require_tool, translate
 
 SCRIPT = PROJECT_ROOT / "tests" / "oidc" / "provider.mjs"
 PACKAGE = PROJECT_ROOT / "node_modules" / "oidc-provider" / "package.json"
@@ -166,3 +170,53 @@ def callback_path(url: str) -> str:
     """Return the path and query of a callback URL, as the test client opens it."""
     parts = urlsplit(url)
     return f"{parts.path}?{parts.query}"
+
+
+# --- The staff site with single sign-on on -------------------------------------------------------
+
+
+@dataclass
+class SsoSite:
+    """The staff site with single sign-on on, through the test provider."""
+
+    site: StaffSite
+    provider: OidcProvider
+
+    @property
+    def app(self):
+        """Return the app."""
+        return self.site.app
+
+    def text(self, message: str, **variables: str) -> str:
+        """Return a message as the (Swedish) staff area shows it."""
+        return translate(self.app, "sv", message, **variables)
+
+    def account(self, who: str = "handler") -> StaffUser:
+        """Return one of ACCOUNTS as stored now, detached."""
+        with self.app.app_context():
+            user = db.session.get(StaffUser, self.site.ids[who])
+            assert user is not None
+            db.session.expunge(user)
+            return user
+
+    def session_rows(self) -> list[StaffSession]:
+        """Return every session row, detached."""
+        with self.app.app_context():
+            rows = list(db.session.scalars(select(StaffSession).order_by(StaffSession.id)))
+            db.session.expunge_all()
+            return rows
+
+    def log_in(self, client: FlaskClient, next_url: str | None = None) -> TestResponse:
+        """Go through the provider and open its answer (who logs in was set beforehand)."""
+        return client.get(callback_path(provider_answer(client, next_url)))
+
+
+@pytest.fixture
+def sso_site(
+    staff_site: StaffSite, oidc_provider: OidcProvider, monkeypatch: pytest.MonkeyPatch
+) -> SsoSite:
+    """The staff site, single sign-on on (MFA required, no role claim), its client registered."""
+    for key, value in oidc_provider.config().items():
+        monkeypatch.setitem(staff_site.app.config, key, value)
+    oidc_provider.add_client(TEST_APP)
+    return SsoSite(staff_site, oidc_provider)

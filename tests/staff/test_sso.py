@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -22,7 +21,7 @@ from gvisite.staff import auth
 from tests.fixtures_oidc import (
     CLIENT_ID,
     TEST_APP,
-    OidcProvider,
+    SsoSite,
     callback_path,
     provider_answer,
 )
@@ -37,7 +36,7 @@ from tests.fixtures_staff import (
     set_active,
     staff_menu,
 )
-from tests.helpers import nu_errors, parse, translate
+from tests.helpers import nu_errors, parse
 
 HANDLER_EMAIL = ACCOUNTS["handler"][0]
 BUTTON = "Log in with Järfälla kommun's account"
@@ -50,53 +49,6 @@ HEADINGS = {
     "no-role": "Your account is not in a group that gives access",
     "unavailable": "The login service is not answering",
 }
-
-
-@dataclass
-class SsoSite:
-    """The staff site with single sign-on on, through the test provider."""
-
-    site: StaffSite
-    provider: OidcProvider
-
-    @property
-    def app(self):
-        """Return the app."""
-        return self.site.app
-
-    def text(self, message: str, **variables: str) -> str:
-        """Return a message as the (Swedish) staff area shows it."""
-        return translate(self.app, "sv", message, **variables)
-
-    def account(self, who: str = "handler") -> StaffUser:
-        """Return one of ACCOUNTS as stored now, detached."""
-        with self.app.app_context():
-            user = db.session.get(StaffUser, self.site.ids[who])
-            assert user is not None
-            db.session.expunge(user)
-            return user
-
-    def session_rows(self) -> list[StaffSession]:
-        """Return every session row, detached."""
-        with self.app.app_context():
-            rows = list(db.session.scalars(select(StaffSession).order_by(StaffSession.id)))
-            db.session.expunge_all()
-            return rows
-
-    def log_in(self, client: FlaskClient, next_url: str | None = None) -> TestResponse:
-        """Go through the provider and open its answer (who logs in was set beforehand)."""
-        return client.get(callback_path(provider_answer(client, next_url)))
-
-
-@pytest.fixture
-def sso_site(
-    staff_site: StaffSite, oidc_provider: OidcProvider, monkeypatch: pytest.MonkeyPatch
-) -> SsoSite:
-    """The staff site, single sign-on on (MFA required, no role claim), its client registered."""
-    for key, value in oidc_provider.config().items():
-        monkeypatch.setitem(staff_site.app.config, key, value)
-    oidc_provider.add_client(TEST_APP)
-    return SsoSite(staff_site, oidc_provider)
 
 
 def as_handler(sso_site: SsoSite, **login: object) -> None:

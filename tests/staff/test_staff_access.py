@@ -23,6 +23,7 @@ from gvisite.models import (
     StaffUser,
 )
 from gvisite.staff import permissions
+from tests.fixtures_oidc import SsoSite
 from tests.fixtures_staff import (
     ACCOUNTS,
     PASSWORD,
@@ -188,6 +189,46 @@ def test_get_access(
         # A refusal is a staff page, with the staff menu for staff: never the residents' page.
         menu = staff_menu(response)
         assert (url_for_rule(staff_site.app, "staff.inbox", sample) in menu) is (who is not None)
+    assert_private(response)
+
+
+def sso_client(sso_site: SsoSite, who: str) -> FlaskClient:
+    """Return a client logged in as one of ACCOUNTS through single sign-on (with its MFA)."""
+    client = sso_site.site.client()
+    sso_site.provider.next_login(f"sub-{who}", ACCOUNTS[who][0])
+    response = sso_site.log_in(client)
+    assert response.status_code == 303, response.get_data(as_text=True)[:2000]
+    return client
+
+
+# Through single sign-on, a staff member reaches what they reach with their second factor shown;
+# the single sign-on addresses, off in the table, are open pages (the callback, opened bare, is
+# a refused login: 400).
+SSO_CASES = [
+    pytest.param(*case.values, id=f"{case.id}-sso")
+    for case in GET_CASES
+    if case.values[2] is not ANONYMOUS and not case.values[0].startswith("sso.")
+] + [
+    pytest.param("sso.callback", {}, who, 400, id=f"sso callback-{who}-sso")
+    for who in (HANDLER, ADMIN)
+]
+
+
+@pytest.mark.parametrize(("endpoint", "values", "who", "outcome"), SSO_CASES)
+def test_get_access_through_single_sign_on(
+    sso_site: SsoSite,
+    sample: Sample,
+    endpoint: str,
+    values: dict[str, Any],
+    who: str,
+    outcome: int | str,
+) -> None:
+    client = sso_client(sso_site, who)
+    url = url_for_rule(sso_site.app, endpoint, sample, **values)
+    response = client.get(url)
+    assert response.status_code == outcome, (url, response.headers)
+    if isinstance(outcome, int) and outcome >= 400:
+        assert url_for_rule(sso_site.app, "staff.inbox", sample) in staff_menu(response)
     assert_private(response)
 
 
