@@ -24,6 +24,8 @@ from flask import Flask
 from flask_babel import force_locale, gettext
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+# Screenshots the browser tests take, to be looked at (SCREENSHOTS moves them): never asserted on.
+SCREENSHOTS = Path(os.environ.get("SCREENSHOTS", "") or PROJECT_ROOT / "screenshots")
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--headless",

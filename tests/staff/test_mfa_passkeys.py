@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,10 +32,10 @@ from tests.fixtures_staff import (
     audit_rows,
     totp_code,
 )
-from tests.helpers import assert_no_axe_violations, desktop_tab, nu_errors, translate
+from tests.helpers import SCREENSHOTS, assert_no_axe_violations, desktop_tab, nu_errors, translate
 
 EMAIL = "nina.nyckel@jarfalla.se"
-SHOTS = Path("/work/notes/shots/mfa")
+SHOTS = SCREENSHOTS / "mfa"
 REFUSED = "This passkey is not one of your account's, or it could not be checked. Try again."
 ONLY_FACTOR = (
     "You cannot remove your only second factor. Add another passkey or one-time codes first, "

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,12 +28,19 @@ from tests.fixtures_staff import (
     enrol_code,
     login,
 )
-from tests.helpers import assert_no_axe_violations, desktop_tab, nu_errors, parse, translate
+from tests.helpers import (
+    SCREENSHOTS,
+    assert_no_axe_violations,
+    desktop_tab,
+    nu_errors,
+    parse,
+    translate,
+)
 from tests.staff.test_auth import account, invoke
 
 HANDLER_EMAIL, HANDLER_NAME, _ = ACCOUNTS["handler"]
 NEW_PASSWORD = "blå cykel under gammal ek"
-SHOTS = Path("/work/notes/shots/passwords11")
+SHOTS = SCREENSHOTS / "passwords"
 SPACES = "Enter a password that is not only spaces."
 SHORT = "Use a password of at least %(count)s characters."
 COMMON = "This is one of the most common passwords. Choose another."

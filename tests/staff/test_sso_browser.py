@@ -4,7 +4,6 @@ refusal page, each checked with axe-core and the Nu Html Checker, and photograph
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,9 +14,15 @@ from gvisite.models import AuditEntry, StaffUser
 from tests.fixtures_oidc import OidcProvider
 from tests.fixtures_servers import free_port
 from tests.fixtures_staff import ACCOUNTS, StaffLiveServer, set_active
-from tests.helpers import assert_no_axe_violations, nu_errors, translate, watched_context
+from tests.helpers import (
+    SCREENSHOTS,
+    assert_no_axe_violations,
+    nu_errors,
+    translate,
+    watched_context,
+)
 
-SHOTS = Path("/work/notes/shots/sso")
+SHOTS = SCREENSHOTS / "sso"
 HANDLER_EMAIL = ACCOUNTS["handler"][0]
 
 

@@ -12,19 +12,12 @@ from ..extensions import db
 from ..models import SessionEnd, StaffSession
 from .audit import audit
 from .auth import current_session, end_session, end_sessions, row_expiry
+from .browsers import describe
 from .forms import SimpleForm
 
 # Any logged-in account may manage its own logins, whatever its role: area.py's guard is enough.
 bp = Blueprint("account", __name__, url_prefix="/staff")
 OTHERS = "others"  # the form value that ends every session but this one
-
-
-def describe(browser: str) -> str:
-    """Say which browser on which system a stored "Firefox/Windows" means."""
-    name, _slash, system = browser.partition("/")
-    if name and system:
-        return _("%(browser)s on %(system)s", browser=name, system=system)
-    return name or system or _("Unknown browser")
 
 
 def open_sessions() -> list[StaffSession]:

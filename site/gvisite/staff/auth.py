@@ -45,6 +45,7 @@ from ..models import SecondFactor, SessionEnd, StaffSession, StaffUser, utcnow
 from ..security import split_url
 from . import oidc, throttle
 from .audit import account_tag, audit
+from .browsers import browser_of
 
 hasher = PasswordHasher()
 login_manager = LoginManager()
@@ -62,23 +63,6 @@ ROW_KEY = "staff_session"  # the cookie session's key for the token of the sessi
 STAMP_KEY = "last_seen"  # and for this cookie's own last request (seconds since the epoch)
 # What the login page says, by the flag in its address, when a session timed out.
 _EXPIRED_FLAGS = {SessionEnd.TIMEOUT: "timeout", SessionEnd.LIFETIME: "lifetime"}
-# Names looked for in the User-Agent, first match wins (Edge and Opera also say "Chrome").
-_BROWSERS = [
-    ("Edg/", "Edge"),
-    ("OPR/", "Opera"),
-    ("Firefox/", "Firefox"),
-    ("Chrome/", "Chrome"),
-    ("Safari/", "Safari"),
-]
-_SYSTEMS = [
-    ("Windows", "Windows"),
-    ("Android", "Android"),
-    ("iPhone", "iOS"),
-    ("iPad", "iPadOS"),
-    ("CrOS", "ChromeOS"),
-    ("Mac OS X", "macOS"),
-    ("Linux", "Linux"),
-]
 
 
 class LoginForm(PostedForm):
@@ -275,13 +259,6 @@ def logout() -> Response:
         # Then out of the provider too (RP-initiated logout), which sends the browser back here.
         target = oidc.logout_url(url_for("auth.login", _external=True)) or target
     return redirect(target, code=303)
-
-
-def browser_of(user_agent: str) -> str:
-    """Name the browser and system in a User-Agent ("Firefox/Windows"), for the session list."""
-    browser = next((name for mark, name in _BROWSERS if mark in user_agent), "")
-    system = next((name for mark, name in _SYSTEMS if mark in user_agent), "")
-    return f"{browser}/{system}" if browser or system else ""
 
 
 def _stamp(moment: dt.datetime) -> float:
