@@ -25,6 +25,7 @@ from tests.fixtures_staff import (
     post_action,
 )
 from tests.helpers import (
+    SCREENSHOTS,
     assert_no_axe_violations,
     desktop_tab,
     nu_errors,
@@ -34,6 +35,7 @@ from tests.helpers import (
 )
 
 SUBMIT = "main form button[type=submit]"
+SHOTS = SCREENSHOTS / "staff-errors"
 
 
 @pytest.fixture(scope="module")
@@ -125,6 +127,13 @@ STAFF_PAGES = [
     ("statistics", "admin", "/staff/statistik"),
     ("audit log", "admin", "/staff/logg"),
     ("session list", "handler", "/staff/sessioner"),
+    ("security", "handler", "/staff/konto/sakerhet"),
+]
+# The staff area's own error pages, as staff reach them: (name, who, path, status).
+STAFF_ERROR_PAGES = [
+    ("403 export", "handler", "/staff/export.csv", 403),
+    ("404 case", "handler", "/staff/cases/NOPE-123", 404),
+    ("404 anonymous", None, "/staff/sso/callback", 404),  # single sign-on is off here
 ]
 
 
@@ -434,3 +443,30 @@ def test_a_report_handled_from_arrival_to_closing(
         assert shown[translate(app, "sv", "Status")] == translate(app, "sv", "Closed")
         assert "Eva Exempel" not in soup.get_text()
         assert_no_axe_violations(resident)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize(
+    ("name", "who", "path", "status"), STAFF_ERROR_PAGES, ids=[p[0] for p in STAFF_ERROR_PAGES]
+)
+def test_staff_error_pages_read_well_and_have_no_axe_violations(
+    request: pytest.FixtureRequest,
+    staff_live_server: StaffLiveServer,
+    width: str,
+    name: str,
+    who: str | None,
+    path: str,
+    status: int,
+) -> None:
+    page = request.getfixturevalue(WIDTHS[width])
+    page.context.clear_cookies()
+    if who is not None:
+        log_in(page, staff_live_server, who)
+    goto(page, staff_live_server, path, status)
+    # The staff layout (its menu is checked in test_staff_access.py): not the residents' page.
+    assert page.locator("[data-quick-exit-root]").count() == 0
+    problems = page.evaluate(LAYOUT_PROBLEMS)
+    assert not problems, f"{name} at {width}:\n" + "\n".join(problems)
+    assert_no_axe_violations(page)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name.replace(' ', '-')}-{width[:-3]}.png"), full_page=True)
