@@ -150,10 +150,10 @@ def recovery_step() -> Response:
             audit("recovery-used", str(left), actor=user)  # how many are left
             flash(
                 ngettext(
-                    "You used a recovery code. You have %(num)d left: make new ones on the "
+                    "You used a recovery code. You have %(num)d code left: make new ones on the "
                     "security page.",
-                    "You used a recovery code. You have %(num)d left: make new ones on the "
-                    "security page.",
+                    "You used a recovery code. You have %(num)d codes left: make new ones on "
+                    "the security page.",
                     left,
                 )
             )
