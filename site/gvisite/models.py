@@ -207,6 +207,7 @@ class SessionEnd:
     ENDED_BY_USER = "ended-by-user"
     PASSWORD = "password"  # noqa: S105 (why a session ended: the password was changed)
     MFA_RESET = "mfa-reset"  # `flask staff reset-mfa`: the factors it showed are gone
+    FACTOR_REMOVED = "factor-removed"  # its owner removed a factor: the other sessions end
 
 
 class StaffSession(db.Model):

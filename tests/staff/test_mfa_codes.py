@@ -299,6 +299,24 @@ def test_the_only_factor_cannot_be_removed_while_mfa_is_required(staff_site: Sta
     assert "mfa-remove:totp" not in actions(staff_site.app)
 
 
+def test_removing_a_factor_ends_the_accounts_other_sessions(
+    staff_site: StaffSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A factor someone may have copied or stolen opens nothing after its owner removes it."""
+    monkeypatch.setitem(staff_site.app.config, "STAFF_REQUIRE_MFA", False)
+    elsewhere = staff_site.client("handler")  # another browser, logged in with the same codes
+    forget_last_code(staff_site.app, HANDLER_EMAIL)
+    here = staff_site.client("handler")
+    token = csrf_token(here, "/staff/konto/sakerhet")
+    response = here.post("/staff/konto/sakerhet/engangskod/ta-bort", data={"csrf_token": token})
+    assert response.status_code == 303
+    assert here.get("/staff/").status_code == 200  # the browser that removed it goes on
+    gone = elsewhere.get("/staff/")
+    assert gone.status_code == 302, "the other browser's session should have ended"
+    assert urlsplit(gone.headers["Location"]).path == "/staff/login"
+    assert [row.ended_reason for row in rows(staff_site.app)] == ["factor-removed", None]
+
+
 # --- Throttling --------------------------------------------------------------------------------
 
 

@@ -35,10 +35,10 @@ from wtforms.validators import Length
 
 from ..extensions import db
 from ..forms import PostedForm, Required, error_summary
-from ..models import SecondFactor, StaffPasskey, StaffUser
+from ..models import SecondFactor, SessionEnd, StaffPasskey, StaffUser
 from . import mfa
 from .audit import account_tag, audit
-from .auth import current_session
+from .auth import current_session, end_sessions
 from .forms import SimpleForm
 
 bp = Blueprint("mfa", __name__, url_prefix="/staff")
@@ -327,6 +327,13 @@ def _last_factor_refused(href: str) -> Response | None:
     return _security_page([{"href": href, "text": text}], 409)
 
 
+def _end_other_sessions(user: StaffUser) -> None:
+    """End the account's sessions but this one: a removed factor opens nothing any more."""
+    # Someone who copied or stole the factor may have logged in with it; its owner removes it
+    # for that reason, so whatever it opened ends with it, as a changed password ends sessions.
+    end_sessions(user.id, SessionEnd.FACTOR_REMOVED, keep=current_session())
+
+
 @bp.post("/konto/sakerhet/nycklar/<int:passkey_id>/ta-bort")
 def remove_passkey(passkey_id: int) -> Response:
     """Remove one of the account's passkeys (never the last factor while MFA is required)."""
@@ -341,6 +348,7 @@ def remove_passkey(passkey_id: int) -> Response:
         return refusal
     user.passkeys.remove(passkey)
     _forget_codes_without_factor(user)
+    _end_other_sessions(user)
     audit("mfa-remove:passkey", str(passkey_id), actor=user)
     db.session.commit()
     flash(_("The passkey “%(name)s” was removed.", name=passkey.name))
@@ -360,6 +368,7 @@ def remove_totp() -> Response:
         return refusal
     user.totp_secret, user.totp_last_step = None, None
     _forget_codes_without_factor(user)
+    _end_other_sessions(user)
     audit("mfa-remove:totp", actor=user)
     db.session.commit()
     flash(_("One-time codes were turned off for your account."))
