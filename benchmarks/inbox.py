@@ -15,6 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import pyotp
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
@@ -24,12 +25,14 @@ from gvisite import create_app
 from gvisite.cases import REFERENCE_ALPHABET, REFERENCE_LENGTH, new_reference
 from gvisite.extensions import db
 from gvisite.models import Case, CaseEvent, StaffUser, utcnow
+from gvisite.staff import mfa
 from gvisite.staff.auth import hasher
 from gvisite.workdays import add_working_days
 
 CASES = 10_000
 ROUNDS = 20
 PASSWORD = "benchmark password 123"  # noqa: S105  (a throw-away account in a temporary database)
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"  # noqa: S105  (the same account's codes)
 PAGES = {
     "inbox, first page": "/staff/",
     "inbox, reports overdue": "/staff/?kind=report&overdue=1",
@@ -60,6 +63,7 @@ def fill(app: Flask) -> tuple[str, int]:
             name="Bench",
             role="admin",
             password_hash=hasher.hash(PASSWORD),
+            totp_secret=TOTP_SECRET,  # staff show a second factor after the password
         )
         db.session.add(user)
         db.session.commit()
@@ -108,16 +112,26 @@ def fill(app: Flask) -> tuple[str, int]:
 
 def log_in(client: FlaskClient) -> None:
     """Log in through the form."""
-    page = client.get("/staff/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page) or re.search(
-        r'value="([^"]+)"[^>]*name="csrf_token"', page
-    )
-    assert token, "no CSRF token on the login page"
+    token = csrf_token(client, "/staff/login")
     response = client.post(
         "/staff/login",
-        data={"email": "bench@jarfalla.se", "password": PASSWORD, "csrf_token": token.group(1)},
+        data={"email": "bench@jarfalla.se", "password": PASSWORD, "csrf_token": token},
     )
     assert response.status_code == 303, response.status_code
+    # Then the second step (a new session, so a new token), with the code an app shows now.
+    step = response.headers["Location"]
+    code = pyotp.TOTP(TOTP_SECRET).generate_otp(mfa.current_step())
+    response = client.post(step, data={"code": code, "csrf_token": csrf_token(client, step)})
+    assert response.status_code == 303, response.status_code
+
+
+def csrf_token(client: FlaskClient, url: str) -> str:
+    """Return the CSRF token of the form on a page."""
+    page = client.get(url).get_data(as_text=True)
+    field = re.search(r'<input[^>]*name="csrf_token"[^>]*>', page)
+    token = field and re.search(r'value="([^"]+)"', field.group(0))
+    assert token, f"no CSRF token on {url}"
+    return token.group(1)
 
 
 def time_page(client: FlaskClient, url: str) -> list[float]:
