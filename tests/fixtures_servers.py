@@ -7,6 +7,7 @@ Each starts on 127.0.0.1 only, on a free port, and stops when its scope ends.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import shutil
 import signal
@@ -30,7 +31,13 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from gvisite.formats.build import Report, build
 from tests.conftest import close_database, make_app
-from tests.helpers import CHROMIUM, CHROMIUM_ARGS, require_chromium, require_tool
+from tests.helpers import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PROJECT_ROOT,
+    require_chromium,
+    require_tool,
+)
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 INITDB_OPTIONS = ["-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync", "--no-instructions"]
@@ -64,10 +71,12 @@ def live_server_config() -> dict[str, Any]:
 
 
 @contextmanager
-def serving(make: Callable[[str], Flask], name: str = "live-server") -> Iterator[LiveServer]:
-    """Bind 127.0.0.1 on a free port, make the app for that URL, and serve it in a thread."""
+def serving(
+    make: Callable[[str], Flask], name: str = "live-server", port: int = 0
+) -> Iterator[LiveServer]:
+    """Bind 127.0.0.1 on `port` (0: a free one), make the app for that URL, serve it in a thread."""
     # Bind first, so the app's SITE_URL (sitemap, canonical links) names the real port.
-    server: BaseWSGIServer = make_server("127.0.0.1", 0, Flask(__name__), threaded=True)
+    server: BaseWSGIServer = make_server("127.0.0.1", port, Flask(__name__), threaded=True)
     thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
     try:
         url = f"http://127.0.0.1:{server.port}"
@@ -101,19 +110,38 @@ class BuiltLiveServer(LiveServer):
     formats_dir: Path
 
 
+# The built formats are kept between runs: a file is rebuilt only when its page, the tools or
+# the formats' code changed (build.py's keys), so a run after no such change converts nothing.
+# The keys name SITE_URL, so the server that serves them binds the same port in every run.
+FORMATS_CACHE = PROJECT_ROOT / ".cache" / "test-formats"
+
+
+def stable_port() -> int:
+    """Return this checkout's own port for the built site: the same in every run, if free."""
+    wanted = 20000 + int(hashlib.sha256(str(PROJECT_ROOT).encode()).hexdigest(), 16) % 10000
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", wanted))
+        except OSError:  # taken (another run of this checkout?): build afresh on any port
+            return 0
+    return wanted
+
+
 @pytest.fixture(scope="session")
 def built_live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuiltLiveServer]:
-    """Serve the real content with all formats built once, by the real `formats build` (slow)."""
+    """Serve the real content with all formats built by the real `formats build` (slow, cached)."""
     root = tmp_path_factory.mktemp("built")
+    port = stable_port()
+    folder = FORMATS_CACHE / str(port) if port else root / "formats"
     reports: list[Report] = []
 
     def make(url: str) -> Flask:
-        app = make_app(root / "instance", SITE_URL=url, FORMATS_DIR=str(root / "formats"))
+        app = make_app(root / "instance", SITE_URL=url, FORMATS_DIR=str(folder))
         reports.append(build(app))  # EPUB ids and the files' digests name SITE_URL: build after
         return app
 
-    with serving(make, "built-live-server") as live:
-        yield BuiltLiveServer(live.app, live.url, reports[0], root / "formats")
+    with serving(make, "built-live-server", port) as live:
+        yield BuiltLiveServer(live.app, live.url, reports[0], folder)
 
 
 # --- SMTP --------------------------------------------------------------------------------------

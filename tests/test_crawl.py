@@ -397,6 +397,8 @@ def test_every_linked_url_answers_200_with_sensible_headers_and_our_own_address(
             "failing_urls": len({p.url for p in problems}),
             "seconds_crawl": found.seconds,
             "seconds_formats_build": round(built_live_server.report.seconds, 1),
+            "formats_built": sum(built_live_server.report.built.values()),
+            "formats_kept_from_an_earlier_run": sum(built_live_server.report.current.values()),
         },
     )
     assert not problems, failure_report(problems)

@@ -30,10 +30,10 @@ from flask_babel import force_locale
 from gvisite import create_app
 from gvisite.formats import build as formats_build
 from gvisite.formats import convert as formats_convert
-from gvisite.formats.build import Report, build
+from gvisite.formats.build import Report, build, build_key
 from gvisite.formats.catalogue import FORMATS
 from gvisite.formats.convert import tool_versions
-from gvisite.formats.source import STATEMENT, Source, name_for, source_names
+from gvisite.formats.source import STATEMENT, Source, name_for, render_source, source_names
 from gvisite.formats.store import Store
 from gvisite.i18n import LOCALES
 from gvisite.pages.model import Owner
@@ -178,18 +178,26 @@ def test_build_makes_every_format_of_every_page(built: Built) -> None:
     assert built.report.failed == []
     total = len(sources(built))
     assert total >= 4 * len(LOCALES)
+    versions = tool_versions()
     for key in FORMATS:
         need(built, key)
-        assert built.report.built[key] == total, key
+        # Made by this build, or by an earlier one from exactly the same page, tools and code
+        # (the suite keeps its built formats between runs; build.py's key says which).
+        assert built.report.built[key] + built.report.current[key] == total, key
         for locale, name in sources(built):
             assert built_file(built, locale, name, key).stat().st_size > 0, (locale, name, key)
+            made_from = Store(built.folder).manifest(locale, name)[key]["key"]
+            source = render_source(built.app, locale, name)
+            assert source is not None and made_from == build_key(source, key, versions)
 
 
 def test_building_twice_does_no_work_the_second_time(built: Built) -> None:
     before = {path: path.stat().st_mtime_ns for path in built.folder.rglob("*") if path.is_file()}
     again = build(built.app)
     assert sum(again.built.values()) == 0
-    assert again.current == sum(built.report.built.values())
+    assert sum(again.current.values()) == sum(built.report.built.values()) + sum(
+        built.report.current.values()
+    )
     assert again.failed == []
     after = {path: path.stat().st_mtime_ns for path in built.folder.rglob("*") if path.is_file()}
     assert after == before

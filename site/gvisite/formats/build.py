@@ -95,7 +95,7 @@ class Report:
     """What a build did."""
 
     built: Counter[str] = field(default_factory=Counter)
-    current: int = 0
+    current: Counter[str] = field(default_factory=Counter)  # format: files already current
     skipped: Counter[str] = field(default_factory=Counter)  # format: pages, for a missing tool
     failed: list[Failure] = field(default_factory=list)
     seconds: float = 0.0
@@ -105,7 +105,7 @@ class Report:
     def summary(self) -> list[str]:
         """Return the report as lines for the command line."""
         lines = [
-            f"built {sum(self.built.values())} file(s), {self.current} already current, "
+            f"built {self.built.total()} file(s), {self.current.total()} already current, "
             f"{len(self.failed)} failed, in {self.seconds:.1f} s"
         ]
         for key in FORMATS:
@@ -179,7 +179,7 @@ def _build_locked(
             entry = manifest.get(key)
             current = entry and entry.get("key") == wanted
             if not force and current and files.file(locale, name, fmt).is_file():
-                report.current += 1
+                report.current[key] += 1
                 continue
             prepared = prepared or prepare(app, source, sandboxed=sandboxed)
             tasks.append(_Task(prepared, key, wanted))
