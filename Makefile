@@ -14,6 +14,9 @@ TEST_DEBIAN := chromium default-jre-headless epubcheck postgresql nginx-light re
 # What `make bench` adds: the load generator, and nginx as the ceiling pages are measured against
 # (static files, and the nginx-fronted site over TLS).
 BENCH_DEBIAN := wrk nginx-light openssl
+# The suite runs on every core (pytest-xdist): many tests wait on servers, so one worker more
+# than there are cores keeps them busy. `make test TEST_WORKERS=0` runs it in one process.
+TEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 PO_FILES := $(wildcard translations/*/LC_MESSAGES/messages.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
@@ -31,7 +34,7 @@ run: $(VENV)/.run-installed debian-run translations-compile
 test: $(VENV)/.test-installed debian-run debian-test node_modules/.installed translations-compile
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
 
 # Every package comes from a lock file with hashes (requirements/*.lock, made by `make lock`
 # from pyproject.toml): the same releases on every machine, and a tampered file is refused.

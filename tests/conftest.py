@@ -4,19 +4,29 @@ The real servers (HTTP, SMTP, PostgreSQL, Chromium) are in fixtures_servers.py."
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
+import functools
+import logging
 import os
 import shutil
+import tempfile
+import warnings
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
+from flask_migrate import upgrade
+from sqlalchemy import delete
 
 from gvisite import create_app
 from gvisite.extensions import db
+from gvisite.i18n import LOCALES
+from gvisite.pages.cache import FOLDER as RENDER_CACHE
 from gvisite.pages.model import Site
 from gvisite.workdays import CLOCK_SHIFT_VAR, STOCKHOLM
 from tests.helpers import PROJECT_ROOT
@@ -52,12 +62,31 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ[CLOCK_SHIFT_VAR] = str((wanted - dt.datetime.now(dt.UTC)).total_seconds())
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Keep each module's tests on one xdist worker, and every test of the built site on one."""
+    # `make test` runs the suite on every core (pytest-xdist, --dist loadgroup). A module's
+    # tests share its fixtures (a crawl, a browser tab): split over two workers, each would
+    # make them again. Every test of the built site goes to one worker, whatever its module:
+    # that site is too costly to build twice, and its port (hence its cache) is one.
+    for item in items:
+        if any(mark.name == "xdist_group" for mark in item.iter_markers()):
+            continue
+        if "built_live_server" in getattr(item, "fixturenames", ()):
+            group = "built-site"
+        else:
+            group = item.module.__name__ if item.module else item.nodeid
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 def markdown_page(body: str = "Text.", **front_matter: str) -> str:
     """Return a page file with valid front matter, overridden by `front_matter`."""
     meta = {"title": "En sida", "description": "En sida att testa.", "updated": "2026-01-01"}
     meta.update(front_matter)
     lines = [f"{key}: {value}" for key, value in meta.items()]
     return "---\n" + "\n".join(lines) + "\n---\n\n" + body + "\n"
+
+
+DATABASE_FILE = "test.sqlite3"  # in the instance folder
 
 
 def app_config(instance: Path, **overrides: Any) -> dict[str, Any]:
@@ -67,18 +96,81 @@ def app_config(instance: Path, **overrides: Any) -> dict[str, Any]:
         "SECRET_KEY": "test-secret-key",
         "SITE_URL": "http://localhost",
         "INSTANCE_PATH": str(instance),
-        "DATABASE_URL": f"sqlite:///{instance / 'test.sqlite3'}",
+        "DATABASE_URL": f"sqlite:///{instance / DATABASE_FILE}",
         "MAIL_BACKEND": "file",
         **overrides,
     }
 
 
 def make_app(instance: Path, **overrides: Any) -> Flask:
-    """Create an app with `app_config` and an empty database schema in its instance folder."""
+    """Create an app with `app_config` and its database migrated: how every test app starts."""
+    warm_instance(instance, overrides)
     app = create_app(app_config(instance, **overrides))
-    with app.app_context():
-        db.create_all()
+    migrate(app)
     return app
+
+
+def warm_instance(instance: Path, overrides: Mapping[str, Any]) -> None:
+    """Start a new instance folder as a copy of a started one: pages rendered, database migrated.
+
+    An app over the real content renders every page (through bleach) at its first start, and
+    a new database runs every migration; made once per process and copied, both cost a copy.
+    """
+    if instance.exists():
+        return
+    seed = _seed_instance()
+    instance.mkdir(parents=True)
+    if "CONTENT_DIR" not in overrides:  # entries are keyed by page bytes: others just miss
+        shutil.copytree(seed / RENDER_CACHE, instance / RENDER_CACHE)
+    if "DATABASE_URL" not in overrides:
+        shutil.copy2(seed / DATABASE_FILE, instance / DATABASE_FILE)
+
+
+@functools.cache
+def _seed_instance() -> Path:
+    """Start an app once in a folder of its own and migrate its database; return the folder."""
+    folder = Path(tempfile.mkdtemp(prefix="gvisite-seed-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    app = create_app(app_config(folder / "instance"))
+    migrate(app)
+    close_database(app)  # SQLite folds its WAL into the file as the last connection closes
+    return folder / "instance"
+
+
+@contextmanager
+def keep_logging() -> Iterator[None]:
+    """Undo what Alembic's `fileConfig` does to logging (it disables every existing logger)."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    disabled = {
+        name: logger.disabled
+        for name, logger in logging.Logger.manager.loggerDict.items()
+        if isinstance(logger, logging.Logger)
+    }
+    try:
+        yield
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+        for name, logger in logging.Logger.manager.loggerDict.items():
+            if isinstance(logger, logging.Logger):
+                logger.disabled = disabled.get(name, False)
+
+
+def migrate(app: Flask, command: Callable[..., None] = upgrade, *args: Any) -> None:
+    """Run a Flask-Migrate command (by default `upgrade`, as `flask db upgrade` does)."""
+    with app.app_context(), keep_logging(), warnings.catch_warnings():
+        # Flask-Migrate's env.py template tries the deprecated `get_engine()` first, on purpose.
+        warnings.filterwarnings("ignore", "'get_engine' is deprecated", DeprecationWarning)
+        command(*args)
+
+
+def empty_tables(app: Flask) -> None:
+    """Delete every row of every table (children first), as a new database has none."""
+    with app.app_context():
+        for table in reversed(db.metadata.sorted_tables):
+            db.session.execute(delete(table))
+        db.session.commit()
 
 
 def close_database(app: Flask) -> None:
@@ -97,7 +189,7 @@ def make_content(tmp_path: Path) -> Callable[[Mapping[str, str | bytes | None]],
         for name in DATA_FILES:
             shutil.copy(REAL_CONTENT / name, root / name)
         pages: dict[str, str | bytes | None] = {
-            f"{locale}/index.md": HOME_PAGE for locale in ("sv", "fi", "en", "ar")
+            f"{locale}/index.md": HOME_PAGE for locale in LOCALES
         }
         pages.update(files)
         for name, text in pages.items():

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import logging
 import re
 import shutil
-import warnings
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -15,18 +12,15 @@ import pytest
 import yaml
 from flask import Flask
 from flask.testing import FlaskClient
-from flask_migrate import upgrade
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
-from gvisite import create_app
 from gvisite.extensions import db
-from gvisite.models import AuditEntry, Case, CaseEvent, OutboxMessage, PublishedProblem, Receipt
-from tests.conftest import REAL_CONTENT, app_config
+from gvisite.models import Case, OutboxMessage
+from tests.conftest import REAL_CONTENT, app_config, close_database, empty_tables, make_app
 from tests.fixtures_servers import LiveServer, serving
 from tests.helpers import parse
 
-LOCALES = ("sv", "fi", "en", "ar")
 FORM_PATHS = {"report": "tillganglighet/rapportera", "format": "tillganglighet/alternativt-format"}
 REFERENCE = re.compile(r"^(TG|AF)-\d{4}-[23456789ABCDEFGHJKMNPQRSTVWXYZ]{6}$")
 STAFF_MAILBOX = "tillganglighet@jarfalla.se"
@@ -63,49 +57,23 @@ def form_url(locale: str, kind: str, page: str | None = None) -> str:
     return f"{url}?page={page}" if page is not None else url
 
 
-@contextmanager
-def keep_logging() -> Iterator[None]:
-    """Undo what Alembic's `fileConfig` does to logging (it disables every existing logger)."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    disabled = {
-        name: logger.disabled
-        for name, logger in logging.Logger.manager.loggerDict.items()
-        if isinstance(logger, logging.Logger)
-    }
-    try:
-        yield
-    finally:
-        root.handlers[:] = handlers
-        root.setLevel(level)
-        for name, logger in logging.Logger.manager.loggerDict.items():
-            if isinstance(logger, logging.Logger):
-                logger.disabled = disabled.get(name, False)
-
-
-def migrate(app: Flask, command: Callable[..., None] = upgrade, *args: Any) -> None:
-    """Run a Flask-Migrate command (by default `upgrade`, as `flask db upgrade` does)."""
-    with app.app_context(), keep_logging(), warnings.catch_warnings():
-        # Flask-Migrate's env.py template tries the deprecated `get_engine()` first, on purpose.
-        warnings.filterwarnings("ignore", "'get_engine' is deprecated", DeprecationWarning)
-        command(*args)
+# What apps that take submissions change: no waiting, no rate limit in the way.
+FORMS_DEFAULTS = {
+    "FORM_MIN_SECONDS": 0,
+    "SUBMISSION_RATE_LIMIT": "10000 per hour",
+    "STAFF_MAILBOX": STAFF_MAILBOX,
+    "ALT_FORMAT_MAILBOX": ALT_FORMAT_MAILBOX,
+}
 
 
 def forms_config(instance: Path, **overrides: Any) -> dict[str, Any]:
-    """Config for apps that take submissions: no waiting, no rate limit in the way."""
-    defaults = {
-        "FORM_MIN_SECONDS": 0,
-        "SUBMISSION_RATE_LIMIT": "10000 per hour",
-        "STAFF_MAILBOX": STAFF_MAILBOX,
-        "ALT_FORMAT_MAILBOX": ALT_FORMAT_MAILBOX,
-    }
-    return app_config(instance, **{**defaults, **overrides})
+    """Config for apps that take submissions (`FORMS_DEFAULTS`), unmigrated (see `forms_app_at`)."""
+    return app_config(instance, **{**FORMS_DEFAULTS, **overrides})
 
 
-def dispose(app: Flask) -> None:
-    """Close the app's database connections."""
-    with app.app_context():
-        db.engine.dispose()
+def forms_app_at(instance: Path, **overrides: Any) -> Flask:
+    """A migrated app that takes submissions, started as every test app is (`make_app`)."""
+    return make_app(instance, **{**FORMS_DEFAULTS, **overrides})
 
 
 def count(app: Flask, model: type) -> int:
@@ -130,14 +98,6 @@ def all_messages(app: Flask) -> list[OutboxMessage]:
         return found
 
 
-def empty_tables(app: Flask) -> None:
-    """Delete every case and what hangs on one (children first), and the audit log."""
-    with app.app_context():
-        for table in (OutboxMessage, Receipt, CaseEvent, PublishedProblem, AuditEntry, Case):
-            db.session.execute(delete(table))
-        db.session.commit()
-
-
 def copy_content(target: Path, statement: Callable[[dict[str, Any]], None] | None = None) -> Path:
     """Copy the real content/ folder, optionally editing the statement's data first."""
     root = target / "content"
@@ -159,22 +119,20 @@ def make_forms_app(tmp_path: Path) -> Iterator[Callable[..., Flask]]:
         instance = tmp_path / f"instance-{len(built)}"
         if database_url is not None:
             overrides["DATABASE_URL"] = database_url
-        app = create_app(forms_config(instance, **overrides))
-        migrate(app)
+        app = forms_app_at(instance, **overrides)
         built.append(app)
         return app
 
     yield build
     for app in built:
-        dispose(app)
+        close_database(app)
 
 
 def shared_app(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[Flask]:
     """Yield one migrated SQLite app with the default form config, disposed of afterwards."""
-    app = create_app(forms_config(tmp_path_factory.mktemp(name) / "instance"))
-    migrate(app)
+    app = forms_app_at(tmp_path_factory.mktemp(name) / "instance")
     yield app
-    dispose(app)
+    close_database(app)
 
 
 @pytest.fixture(scope="session")
@@ -267,10 +225,9 @@ def shared_db_app(
     url = f"sqlite:///{folder / 'cases.sqlite3'}"
     if request.param == "postgresql":
         url = request.getfixturevalue("postgres_server").new_database()
-    app = create_app(forms_config(folder / "instance", DATABASE_URL=url))
-    migrate(app)
+    app = forms_app_at(folder / "instance", DATABASE_URL=url)
     yield app
-    dispose(app)
+    close_database(app)
 
 
 @pytest.fixture
@@ -289,9 +246,7 @@ def forms_live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live
     instance = tmp_path_factory.mktemp("forms-live") / "instance"
 
     def make(url: str) -> Flask:
-        app = create_app(forms_config(instance, SITE_URL=url))
-        migrate(app)
-        return app
+        return forms_app_at(instance, SITE_URL=url)
 
     with serving(make, "forms-live") as live:
         yield live

@@ -16,7 +16,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_babel import force_locale, format_date
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from werkzeug.test import TestResponse
 
 from gvisite import create_app
@@ -25,17 +25,15 @@ from gvisite.extensions import db, limiter
 from gvisite.models import (
     AuditEntry,
     Case,
-    CaseEvent,
     OutboxMessage,
-    PublishedProblem,
-    Receipt,
     StaffUser,
     utcnow,
 )
 from gvisite.staff.auth import hasher
 from gvisite.staff.mfa import current_step
 from gvisite.workdays import add_working_days, local_date
-from tests.fixtures_forms import forms_config, migrate, shared_app
+from tests.conftest import empty_tables, migrate
+from tests.fixtures_forms import forms_config, shared_app
 from tests.fixtures_servers import LiveServer, SmtpServer, serving
 from tests.helpers import parse
 
@@ -94,15 +92,6 @@ def set_active(app: Flask, email: str, active: bool) -> None:
         user = db.session.scalar(select(StaffUser).where(StaffUser.email == email))
         assert user is not None
         user.active = active
-        db.session.commit()
-
-
-def empty_staff_tables(app: Flask) -> None:
-    """Delete every row the staff area and the forms write (children first)."""
-    with app.app_context():
-        models = (PublishedProblem, CaseEvent, OutboxMessage, AuditEntry, Receipt, Case, StaffUser)
-        for model in models:
-            db.session.execute(delete(model))
         db.session.commit()
 
 
@@ -396,7 +385,7 @@ def staff_site(staff_base_app: Flask) -> StaffSite:
 
     Tests that change its config do so with `monkeypatch.setitem`, which puts it back.
     """
-    empty_staff_tables(staff_base_app)
+    empty_tables(staff_base_app)
     ids = add_accounts(staff_base_app)
     with staff_base_app.app_context():
         limiter.reset()  # the limiter's storage is shared by every app in the process

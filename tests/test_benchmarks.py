@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures_forms import keep_logging
+from tests.conftest import keep_logging
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 

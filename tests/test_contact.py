@@ -9,8 +9,9 @@ import yaml
 from flask import Flask
 from flask.testing import FlaskClient
 
+from gvisite.i18n import LOCALES
 from tests.conftest import make_app
-from tests.fixtures_forms import LOCALES, copy_content
+from tests.fixtures_forms import copy_content
 from tests.helpers import parse, sitemap_paths, translate
 
 

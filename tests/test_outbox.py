@@ -17,23 +17,21 @@ from sqlalchemy import update
 
 from gvisite import create_app
 from gvisite.extensions import db
+from gvisite.i18n import LOCALES
 from gvisite.models import OutboxMessage, utcnow
 from gvisite.outbox import MAX_ATTEMPTS, RETRY_DELAYS, backend_for, send_due
+from tests.conftest import close_database, empty_tables, migrate
 from tests.fixtures_forms import (
     ALT_FORMAT_MAILBOX,
     DEFAULT_OWNER,
     FORMAT_ANSWERS,
-    LOCALES,
     REPORT_ANSWERS,
     STAFF_MAILBOX,
     all_cases,
     all_messages,
     copy_content,
-    dispose,
-    empty_tables,
     form_url,
     forms_config,
-    migrate,
     send_case,
     submit,
 )
@@ -79,7 +77,7 @@ def shared_mail_app(
     app = create_app(forms_config(folder / "instance", **config))
     migrate(app)
     yield app
-    dispose(app)
+    close_database(app)
 
 
 @pytest.fixture

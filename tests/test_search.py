@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.fixtures_forms import LOCALES
+from gvisite.i18n import LOCALES
 from tests.helpers import assert_no_axe_violations, nu_errors, parse, translate
 
 

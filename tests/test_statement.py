@@ -12,16 +12,11 @@ import yaml
 from flask import Flask
 
 from gvisite import create_app
+from gvisite.i18n import LOCALES
 from gvisite.pages.load import ContentError
 from gvisite.workdays import local_date, utcnow
-from tests.fixtures_forms import (
-    LOCALES,
-    copy_content,
-    dispose,
-    forms_config,
-    migrate,
-    page_text,
-)
+from tests.conftest import close_database, migrate
+from tests.fixtures_forms import copy_content, forms_config, page_text
 from tests.helpers import parse, translate
 
 UPDATED_ON = dt.date(2019, 3, 4)  # long before any test runs: it cannot come from the clock
@@ -78,7 +73,7 @@ def statement_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     app = create_app(forms_config(folder / "instance", CONTENT_DIR=str(content)))
     migrate(app)
     yield app
-    dispose(app)
+    close_database(app)
 
 
 @pytest.mark.parametrize("locale", LOCALES)

@@ -18,6 +18,7 @@ from gvisite.extensions import db
 from gvisite.feedback import views as feedback
 from gvisite.models import Case, OutboxMessage, utcnow
 from gvisite.outbox import claim
+from tests.conftest import migrate
 from tests.fixtures_forms import (
     ANSWERS,
     DEFAULT_OWNER,
@@ -29,7 +30,6 @@ from tests.fixtures_forms import (
     count,
     form_url,
     form_values,
-    migrate,
     send_case,
     submit,
 )

@@ -9,15 +9,9 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
+from gvisite.i18n import LOCALES
 from tests.feedback.test_faults import database_down
-from tests.fixtures_forms import (
-    ANSWERS,
-    LOCALES,
-    REFERENCE,
-    form_url,
-    hidden_fields,
-    submit,
-)
+from tests.fixtures_forms import ANSWERS, REFERENCE, form_url, hidden_fields, submit
 from tests.fixtures_servers import LiveServer
 from tests.helpers import assert_no_axe_violations, desktop_tab, nu_errors
 

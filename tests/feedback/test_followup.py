@@ -20,6 +20,7 @@ from werkzeug.test import TestResponse
 from gvisite.extensions import db, limiter
 from gvisite.models import AuditEntry, Case, CaseEvent, OutboxMessage, Receipt
 from gvisite.outbox import send_due
+from tests.conftest import empty_tables
 from tests.feedback.test_faults import database_down
 from tests.fixtures_forms import ALT_FORMAT_MAILBOX, DEFAULT_OWNER, STAFF_MAILBOX, count
 from tests.fixtures_staff import (
@@ -27,7 +28,6 @@ from tests.fixtures_staff import (
     StaffSite,
     add_accounts,
     audit_rows,
-    empty_staff_tables,
     load_case,
     logged_in,
     make_case,
@@ -42,7 +42,7 @@ THANKS = "Thank you. We have added your information to the case and told the sta
 @pytest.fixture
 def site(shared_db_app: Flask) -> StaffSite:
     """The module's app on each database, emptied (history included), with staff accounts."""
-    empty_staff_tables(shared_db_app)
+    empty_tables(shared_db_app)
     with shared_db_app.app_context():
         limiter.reset()
     return StaffSite(shared_db_app, add_accounts(shared_db_app))

@@ -8,11 +8,11 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from gvisite.i18n import LOCALES
 from gvisite.models import Case, OutboxMessage
 from tests.fixtures_forms import (
     ANSWERS,
     FORMAT_ANSWERS,
-    LOCALES,
     REFERENCE,
     REPORT_ANSWERS,
     STAFF_MAILBOX,
@@ -476,14 +476,15 @@ def test_body_over_the_limit_gets_a_localized_413_page(
 def seven_day_app(tmp_path_factory: pytest.TempPathFactory):
     """An app whose statement promises an answer within 7 working days."""
     from gvisite import create_app
-    from tests.fixtures_forms import dispose, forms_config, migrate
+    from tests.conftest import close_database, migrate
+    from tests.fixtures_forms import forms_config
 
     folder = tmp_path_factory.mktemp("seven-days")
     content = copy_content(folder, lambda data: data.update(response_target_days=7))
     app = create_app(forms_config(folder / "instance", CONTENT_DIR=str(content)))
     migrate(app)
     yield app
-    dispose(app)
+    close_database(app)
 
 
 @pytest.mark.parametrize("locale", LOCALES)

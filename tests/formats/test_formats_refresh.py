@@ -30,8 +30,7 @@ from gvisite.formats.store import Store
 from gvisite.i18n import LOCALES
 from gvisite.models import PublishedProblem, StaffUser
 from gvisite.staff import handling
-from tests.conftest import DATA_FILES, HOME_PAGE, REAL_CONTENT, app_config
-from tests.fixtures_forms import dispose, migrate
+from tests.conftest import DATA_FILES, HOME_PAGE, REAL_CONTENT, app_config, close_database, migrate
 from tests.fixtures_staff import add_account, make_case
 from tests.helpers import parse
 
@@ -115,7 +114,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
         yield Running(app, refresher, root / "formats", case.id, actor, seconds)
     finally:
         refresher.stop()
-        dispose(app)
+        close_database(app)
 
 
 def publish(app: Flask, case_id: int, actor_id: int, text: str) -> int:
@@ -260,4 +259,4 @@ def test_a_failing_tool_is_logged_by_page_and_format_without_the_page_text(
         refresher.last = None
         assert refresher.refresh() is False and refresher.last is None
     finally:
-        dispose(app)
+        close_database(app)

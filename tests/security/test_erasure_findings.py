@@ -15,8 +15,9 @@ from gvisite import create_app
 from gvisite.extensions import db
 from gvisite.models import CaseEvent, OutboxMessage, utcnow
 from gvisite.outbox import send_due
+from tests.conftest import close_database, migrate
 from tests.feedback.test_followup import withdraw
-from tests.fixtures_forms import FORMAT_ANSWERS, REPORT_ANSWERS, forms_config, migrate
+from tests.fixtures_forms import FORMAT_ANSWERS, REPORT_ANSWERS, forms_config
 from tests.fixtures_servers import PostgresServer
 from tests.fixtures_staff import StaffSite, load_case, post_action
 from tests.helpers import parse, translate
@@ -112,8 +113,7 @@ def test_the_migration_moves_descriptions_out_of_page_and_secrets_out_of_sent_ma
         "TG-2026-CCCCCC": ("", {}),
         "TG-2026-DDDDDD": ("", {"page_description": "/ett brev om Kalle Svensson"}),
     }
-    with app.app_context():
-        db.engine.dispose()
+    close_database(app)
 
 
 # --- Text after the erasure --------------------------------------------------------------------
@@ -237,8 +237,7 @@ def test_the_database_mail_and_instance_folder_are_the_apps_users_only(
     files = {path: mode(path) for path in instance.glob("test.sqlite3*")} | {
         path: mode(path) for path in mails
     }
-    with app.app_context():
-        db.engine.dispose()
+    close_database(app)
     assert set(folders.values()) == {0o700}, folders
     assert len(files) >= 3 and set(files.values()) == {0o600}, files
 
@@ -249,5 +248,4 @@ def test_an_instance_folder_made_before_is_made_private(tmp_path: Path, wide_uma
     (instance / "test.sqlite3").touch(mode=0o644)
     app = create_app(forms_config(instance))
     assert (mode(instance), mode(instance / "test.sqlite3")) == (0o700, 0o600)
-    with app.app_context():
-        db.engine.dispose()
+    close_database(app)

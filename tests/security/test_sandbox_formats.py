@@ -38,8 +38,7 @@ from gvisite.formats.source import render_source
 from gvisite.formats.store import Store
 from gvisite.formats.text import Labels, read_blocks, to_ssml
 from gvisite.models import PublishedProblem
-from tests.conftest import app_config, markdown_page
-from tests.fixtures_forms import dispose, migrate
+from tests.conftest import app_config, close_database, markdown_page, migrate
 from tests.formats.test_formats_refresh import installed_formats, small_content
 from tests.pages.test_lint import check as check
 from tests.pages.test_lint import findings
@@ -200,7 +199,7 @@ def test_hostile_text_and_images_reach_no_file_no_network_and_no_shell(
         with caplog.at_level(logging.INFO, logger=app.logger.name):
             assert refresher.refresh() is False
     finally:
-        dispose(app)
+        close_database(app)
     assert refresher.last is not None
     # The stand-in braille tool fails where the marker is: the page, and the statements that
     # list the problem; nothing else fails.
@@ -337,7 +336,7 @@ def test_without_bubblewrap_the_build_refuses_and_names_the_setting(
         assert result.exit_code == 1
         assert "sandbox" in result.output and "FORMATS_WITHOUT_SANDBOX" in result.output
     finally:
-        dispose(app)
+        close_database(app)
 
 
 def test_the_setting_builds_without_bubblewrap_and_warns_at_every_build(
@@ -359,7 +358,7 @@ def test_the_setting_builds_without_bubblewrap_and_warns_at_every_build(
             warned = [r for r in caplog.records if "WITHOUT a sandbox" in r.getMessage()]
             assert [r.levelname for r in warned] == ["WARNING"]
     finally:
-        dispose(app)
+        close_database(app)
 
 
 def test_formats_check_says_the_sandbox_works(tmp_path: Path) -> None:
@@ -367,7 +366,7 @@ def test_formats_check_says_the_sandbox_works(tmp_path: Path) -> None:
     try:
         result = app.test_cli_runner().invoke(args=["formats", "check"])
     finally:
-        dispose(app)
+        close_database(app)
     assert any(
         line.startswith("sandbox") and "works" in line for line in result.output.splitlines()
     )
@@ -407,7 +406,7 @@ def test_the_sanitizer_keeps_only_the_sites_own_images(make_content: Any, tmp_pa
     try:
         page = app.test_client().get("/sv/om").get_data(as_text=True)
     finally:
-        dispose(app)
+        close_database(app)
     assert "secret_key" not in page and "127.0.0.1:9" not in page
     assert 'src="/static/img/favicon.svg' in page
 
@@ -437,7 +436,7 @@ def test_the_pdf_fetches_nothing_but_the_sites_static_files(
         page = replace(prepare(app, source), large_print_pdf=hostile)
         pdf = make_pdf(page)
     finally:
-        dispose(app)
+        close_database(app)
     reader = PdfReader(io.BytesIO(pdf))
     text = "\n".join(p.extract_text() for p in reader.pages)
     assert "Sidans text." in text

@@ -20,7 +20,8 @@ from sqlalchemy import select
 from gvisite import create_app
 from gvisite.extensions import db
 from gvisite.models import StaffPasskey, StaffSession, StaffUser
-from tests.fixtures_forms import forms_config, migrate
+from tests.conftest import migrate
+from tests.fixtures_forms import forms_config
 from tests.fixtures_servers import SmtpServer, serving
 from tests.fixtures_staff import (
     ENROL,
