@@ -11,9 +11,11 @@ from __future__ import annotations
 import ast
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from gvisite.config import from_environment
 from gvisite.i18n import LOCALES
 from tests.helpers import PROJECT_ROOT
 
@@ -225,3 +227,27 @@ def test_the_documentation_is_all_in_the_repository() -> None:
     assert {name: found for name, found in outside.items() if found} == {}
     linked = {target.partition("#")[0] for target in _LINK.findall(readme.read_text("utf-8"))}
     assert {f"docs/{name}" for name in expected} <= linked, "the README links every doc"
+
+
+class _Asked(dict[str, str]):
+    """An empty environment that remembers every name read from it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: set[str] = set()
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """Note the name, then answer as an empty environment does."""
+        self.names.add(name)
+        return default
+
+
+def test_every_setting_has_a_row_in_the_operations_table() -> None:
+    """Adding a setting includes saying what it does, where operators look (docs/operations.md)."""
+    environment = _Asked()
+    from_environment(environment)
+    text = (PROJECT_ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+    first_cells = [line.split("|")[1] for line in text.splitlines() if line.startswith("| `")]
+    documented = set(re.findall(r"`([A-Z][A-Z0-9_]*)`", " ".join(first_cells)))
+    assert len(environment.names) > 30, "the reader saw every variable config.py reads"
+    assert sorted(environment.names - documented) == []
