@@ -38,7 +38,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 VNU_JAR = PROJECT_ROOT / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
-# The WCAG levels the site promises (DESIGN.md §2: 2.1 AA by law, aiming for 2.2 AA).
+# The WCAG levels the site promises (docs/accessibility-law.md: 2.1 AA by law, aiming for 2.2 AA).
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 SITEMAP_NS = {
     "s": "http://www.sitemaps.org/schemas/sitemap/0.9",

@@ -1,17 +1,21 @@
-"""The house rules of the package's layout, checked on the code itself (see README, "Layout").
+"""The house rules of the package's layout, checked on the code itself.
 
-They keep the layout one a new engineer can walk into: parts that do not import each other
-in circles, a public site that works without the staff area, modules short enough to read,
-and each language described in one place.
+docs/architecture.md describes the layout these rules keep ("House rules"): parts that do not
+import each other in circles, a public site that works without the staff area, modules short
+enough to read, each language described in one place, and documentation that a clone of the
+repository can follow to the end.
 """
 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from gvisite.config import from_environment
 from gvisite.i18n import LOCALES
 from tests.helpers import PROJECT_ROOT
 
@@ -112,14 +116,15 @@ def test_nothing_outside_the_staff_area_imports_it() -> None:
         for name, targets in import_graph().items()
         if name != "gvisite" and not name.startswith("gvisite.staff")
     }
-    assert {name: found for name, found in offenders.items() if found} == {}
+    offenders = {name: found for name, found in offenders.items() if found}
+    assert offenders == {}, "only the factory registers the staff area (docs/architecture.md)"
 
 
 @pytest.mark.parametrize("name", sorted(package_modules()))
 def test_no_module_is_over_the_line_limit(name: str) -> None:
     """A module is short enough to read in one sitting."""
     lines = package_modules()[name].read_text(encoding="utf-8").count("\n")
-    assert lines <= MAX_LINES, f"{name} has {lines} lines"
+    assert lines <= MAX_LINES, f"{name} has {lines} lines (split it: docs/architecture.md)"
 
 
 def test_locale_codes_are_spelled_out_in_the_locale_module_only() -> None:
@@ -137,7 +142,112 @@ def test_locale_codes_are_spelled_out_in_the_locale_module_only() -> None:
         }
         if literals & codes:
             found[name] = sorted(literals & codes)
-    assert found == {}
+    assert found == {}, "a language is one SiteLocale in i18n.py (docs/architecture.md)"
     # The check itself reads what it must: the locale module does spell them out.
     i18n = ast.parse((PACKAGE / "i18n.py").read_text(encoding="utf-8"))
     assert codes <= {n.value for n in ast.walk(i18n) if isinstance(n, ast.Constant)}
+
+
+# --- The documentation ---------------------------------------------------------------------
+
+DOCS = [PROJECT_ROOT / "README.md", *sorted((PROJECT_ROOT / "docs").glob("*.md"))]
+# A Markdown link or image, [text](target) or ![alt](target); the target ends at a space or ")".
+_LINK = re.compile(r"!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
+# A path that climbs out of its folder, linked or merely named (`../shared/notes.md`).
+_CLIMB = re.compile(r"(?:\.\./)+[\w./-]*")
+# What else a clone lacks: this machine's work folder, and the design notes kept beside it.
+_ELSEWHERE = re.compile(r"/work/|DESIGN\.md")
+
+
+def anchors(path: Path) -> set[str]:
+    """Return the anchors a Markdown file's headings get, as GitHub makes them."""
+    found: set[str] = set()
+    in_code = False
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("```"):
+            in_code = not in_code
+        elif not in_code and (heading := re.match(r"#{1,6} (.+)", line)):
+            text = re.sub(r"[`*_]", "", heading.group(1)).strip().lower()
+            found.add(re.sub(r"[^\w\- ]", "", text).replace(" ", "-"))
+    return found
+
+
+def broken_links(path: Path, root: Path = PROJECT_ROOT) -> list[str]:
+    """Return the relative links in a Markdown file that lead to no file or heading in `root`."""
+    broken = []
+    for target in _LINK.findall(path.read_text(encoding="utf-8")):
+        if re.match(r"[a-z]+:", target):  # https:, mailto:, tel: lead off the site on purpose
+            continue
+        file, _hash, anchor = target.partition("#")
+        linked = (path.parent / file).resolve() if file else path
+        if not linked.is_relative_to(root) or not linked.exists():
+            broken.append(target)  # no such file here
+        elif anchor and linked.suffix == ".md" and anchor not in anchors(linked):
+            broken.append(target)  # the file is there, the heading is not
+    return broken
+
+
+def test_the_link_checker_finds_a_missing_file_and_a_missing_heading(tmp_path: Path) -> None:
+    """The rules below would pass on anything if the link reader missed what it must see."""
+    page = tmp_path / "page.md"
+    page.write_text(
+        "# Where it goes\n\n## Step by step (Debian 12)\n\n```\n# not a heading\n```\n"
+        "[a](#where-it-goes) [b](#step-by-step-debian-12) [c](#not-a-heading) [d](gone.md)\n"
+        "[e](page.md#nowhere) ![f](page.md) [g](https://example.org/x.md) [h](page.md)\n",
+        encoding="utf-8",
+    )
+    assert broken_links(page, tmp_path) == ["#not-a-heading", "gone.md", "page.md#nowhere"]
+    assert outside_the_repository(page.with_name("x.md"), "see `../notes.md`", tmp_path) == [
+        "../notes.md"
+    ]
+
+
+def outside_the_repository(path: Path, text: str, root: Path = PROJECT_ROOT) -> list[str]:
+    """Return what a Markdown file's text names outside the repository, linked or not."""
+    climbs = [
+        found
+        for found in _CLIMB.findall(text)
+        if not (path.parent / found).resolve().is_relative_to(root)
+    ]
+    return climbs + _ELSEWHERE.findall(text)
+
+
+@pytest.mark.parametrize("path", DOCS, ids=lambda path: path.name)
+def test_every_link_in_the_documentation_leads_somewhere_in_the_repository(path: Path) -> None:
+    """A reader who clones the repository can follow every link in the README and docs/."""
+    assert broken_links(path) == []
+
+
+def test_the_documentation_is_all_in_the_repository() -> None:
+    """The README leads to docs/, never to a file outside the repository, which a clone lacks."""
+    expected = {"architecture.md", "accessibility-law.md", "operations.md"}
+    assert expected <= {path.name for path in DOCS}, "docs/ explains the project (issue #24)"
+    readme = PROJECT_ROOT / "README.md"
+    outside = {path.name: outside_the_repository(path, path.read_text("utf-8")) for path in DOCS}
+    assert {name: found for name, found in outside.items() if found} == {}
+    linked = {target.partition("#")[0] for target in _LINK.findall(readme.read_text("utf-8"))}
+    assert {f"docs/{name}" for name in expected} <= linked, "the README links every doc"
+
+
+class _Asked(dict[str, str]):
+    """An empty environment that remembers every name read from it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: set[str] = set()
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """Note the name, then answer as an empty environment does."""
+        self.names.add(name)
+        return default
+
+
+def test_every_setting_has_a_row_in_the_operations_table() -> None:
+    """Adding a setting includes saying what it does, where operators look (docs/operations.md)."""
+    environment = _Asked()
+    from_environment(environment)
+    text = (PROJECT_ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+    first_cells = [line.split("|")[1] for line in text.splitlines() if line.startswith("| `")]
+    documented = set(re.findall(r"`([A-Z][A-Z0-9_]*)`", " ".join(first_cells)))
+    assert len(environment.names) > 30, "the reader saw every variable config.py reads"
+    assert sorted(environment.names - documented) == []

@@ -133,7 +133,7 @@ class AppServer:
 
 @dataclass
 class Fronted:
-    """nginx in front of app servers, as the README's production set-up has it."""
+    """nginx in front of app servers, as docs/operations.md's production set-up has it."""
 
     folder: Path
     env: dict[str, str]

@@ -1,9 +1,9 @@
 """Several app servers behind one nginx: one PostgreSQL, Redis for the rate limits, two senders.
 
-What the README promises for a bigger set-up, run for real: two gunicorn app servers (2 workers
-each) behind the nginx that `flask deploy nginx` wrote, one PostgreSQL database, the rate-limit
-counters in Debian's redis-server, two `flask outbox worker`s and an SMTP server. Each resident
-comes from an address of their own (127.0.0.x), as they would through the internet.
+What docs/operations.md promises for a bigger set-up, run for real: two gunicorn app servers
+(2 workers each) behind the nginx that `flask deploy nginx` wrote, one PostgreSQL database, the
+rate-limit counters in Debian's redis-server, two `flask outbox worker`s and an SMTP server.
+Each resident comes from an address of their own (127.0.0.x), as they would through the internet.
 """
 
 from __future__ import annotations
