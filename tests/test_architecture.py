@@ -141,3 +141,14 @@ def test_locale_codes_are_spelled_out_in_the_locale_module_only() -> None:
     # The check itself reads what it must: the locale module does spell them out.
     i18n = ast.parse((PACKAGE / "i18n.py").read_text(encoding="utf-8"))
     assert codes <= {n.value for n in ast.walk(i18n) if isinstance(n, ast.Constant)}
+
+
+def test_search_and_the_pages_import_nothing_from_the_formats() -> None:
+    """The formats are made from the pages, never the other way: search and the pages read a
+    page's text with the pages' own reader (pages/reading.py)."""
+    readers = {
+        name: sorted(target for target in targets if target.startswith("gvisite.formats"))
+        for name, targets in import_graph().items()
+        if name == "gvisite.search" or name.startswith("gvisite.pages")
+    }
+    assert {name: found for name, found in readers.items() if found} == {}
