@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from html.parser import HTMLParser
+from typing import NamedTuple
 
 # Tags that start and end a block of the formats (h1 is the title's alone: never in a body).
 BLOCK_TAGS = frozenset(
@@ -51,16 +52,14 @@ class HeadingRead:
     text: str
 
 
-@dataclass(frozen=True)
-class Link:
+class Link(NamedTuple):
     """A link: its address as written ("" without one) and its text, white space folded."""
 
     href: str
     text: str
 
 
-@dataclass(frozen=True)
-class Image:
+class Image(NamedTuple):
     """An image: its source ("" where the sanitizer dropped it) and its alt text."""
 
     src: str
