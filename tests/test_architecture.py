@@ -251,3 +251,14 @@ def test_every_setting_has_a_row_in_the_operations_table() -> None:
     documented = set(re.findall(r"`([A-Z][A-Z0-9_]*)`", " ".join(first_cells)))
     assert len(environment.names) > 30, "the reader saw every variable config.py reads"
     assert sorted(environment.names - documented) == []
+
+
+def test_search_and_the_pages_import_nothing_from_the_formats() -> None:
+    """The formats are made from the pages, never the other way: search and the pages read a
+    page's text with the pages' own reader (pages/reading.py)."""
+    readers = {
+        name: sorted(target for target in targets if target.startswith("gvisite.formats"))
+        for name, targets in import_graph().items()
+        if name == "gvisite.search" or name.startswith("gvisite.pages")
+    }
+    assert {name: found for name, found in readers.items() if found} == {}

@@ -18,11 +18,11 @@ import snowballstemmer
 from flask import Blueprint, Flask, Response, current_app, make_response, render_template, request
 from markupsafe import Markup, escape
 
-from .formats.text import read_blocks
 from .forms import CONTROL
 from .i18n import DEFAULT_LOCALE, LOCALES
 from .pages.load import current_site
 from .pages.model import Page
+from .pages.reading import read
 from .security import private
 
 bp = Blueprint("search", __name__)
@@ -83,8 +83,8 @@ class LocaleIndex:
 
     def add(self, page: Page) -> None:
         """Index a page's title and text."""
-        blocks = read_blocks(page.html, "")
-        text = " ".join(block.text for block in blocks.blocks)
+        # The blocks' text, with the numbered references the other formats give links.
+        text = " ".join(block.text for block in read(page.html).blocks)
         sentences = [s.strip() for s in SENTENCE_END.split(text) if s.strip()]
         counts: dict[str, int] = defaultdict(int)
         for stem in stems(f"{page.title} {page.description} {text}", self.locale, self.known):

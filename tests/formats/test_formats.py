@@ -30,6 +30,7 @@ from flask_babel import force_locale
 from gvisite import create_app
 from gvisite.formats import build as formats_build
 from gvisite.formats import convert as formats_convert
+from gvisite.formats import epub as formats_epub
 from gvisite.formats.build import Report, build, build_key
 from gvisite.formats.catalogue import FORMATS
 from gvisite.formats.convert import tool_versions
@@ -595,7 +596,7 @@ def assert_accessible_epub(app: Flask, epub: zipfile.ZipFile, locale: str, name:
         for element in root.iter():
             if EPUB_TYPE in element.attrib and id(element) not in exempt:
                 types = element.get(EPUB_TYPE, "").split()
-                roles = {formats_convert.EPUB_ROLES.get(t) for t in types}
+                roles = {formats_epub.EPUB_ROLES.get(t) for t in types}
                 assert roles == {element.get("role")} and None not in roles, (where, document)
 
 
@@ -604,7 +605,7 @@ def test_an_epub_keeps_the_language_of_each_part(built: Built, tmp_path: Path) -
     body = '<p>Tervetuloa. <span lang="sv">Kriminalvården</span> auttaa.</p>'
     source = Source("fi", "om-gvi", "Otsikko", dt.date(2026, 11, 25), body, "/fi/om-gvi",
                     Owner("Järfälla kommun", "kontakt@jarfalla.se"), built.url)  # fmt: skip
-    book = formats_convert.make_epub(formats_convert.prepare(built.app, source))
+    book = formats_epub.make_epub(formats_convert.prepare(built.app, source))
     with zipfile.ZipFile(io.BytesIO(book)) as epub:
         chapter = next(n for n in epub.namelist() if "ch0" in n)
         root = parse_xml(epub.read(chapter))

@@ -1,7 +1,7 @@
 """Every page in other formats: large print (HTML, PDF), audio (also slow), braille, text, EPUB.
 
 catalogue.py lists the formats (one record each), source.py renders what they are made from,
-convert.py and text.py make the files, build.py builds them ahead of time into store.py's
+convert.py, epub.py and text.py make the files, build.py builds them ahead of time into store.py's
 folder, refresh.py keeps them current while the site runs, views.py offers and serves them,
 cli.py is `flask formats`.
 """

@@ -27,6 +27,7 @@ from typing import Any
 from flask import Flask
 
 from ..i18n import LOCALES
+from ..pages import reading
 from .catalogue import FORMATS
 from .convert import LARGE_PRINT_CSS, PACKAGE, Prepared, prepare, tool_versions
 from .sandbox import sandboxed_for
@@ -42,10 +43,12 @@ def code_version() -> str:
     digest = hashlib.sha256()
     # What a file is made of besides its page: every module of this package (found by where
     # it is, not by a naming convention, so a new module counts), the templates the formats
-    # render (their own, and the article partial that is their pages' text) and the stylesheet.
+    # render (their own, and the article partial that is their pages' text) and the stylesheet;
+    # and the pages' reader, which reads a page's HTML into the blocks the text formats write.
     templates = PACKAGE / "templates"
     paths = [
         *sorted(HERE.glob("*.py")),
+        Path(reading.__file__),
         *sorted((templates / "formats").glob("*")),
         templates / ARTICLE_TEMPLATE,
         LARGE_PRINT_CSS,

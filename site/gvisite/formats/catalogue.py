@@ -12,7 +12,8 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
-from .convert import Prepared, make_brf, make_epub, make_html, make_pdf, make_txt
+from .convert import Prepared, make_brf, make_html, make_pdf, make_txt
+from .epub import make_epub
 from .speech import make_mp3, make_slow_mp3
 
 

@@ -9,7 +9,8 @@ from flask.cli import AppGroup
 from . import sandbox
 from .build import BuildBusy, build
 from .catalogue import formats_needing
-from .convert import TOOLS, pandoc_sandbox_works, tool_versions
+from .convert import TOOLS, tool_versions
+from .epub import pandoc_sandbox_works
 
 formats_cli = AppGroup("formats", help="Build and check the other formats of every page.")
 

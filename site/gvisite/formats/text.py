@@ -1,134 +1,24 @@
-"""A page's rendered HTML as plain blocks, and the text formats made from them.
+"""The text formats made from a page's blocks: plain text, the speech script, braille.
 
 The other formats say exactly what the page says because they all start here: the sanitized,
-rendered HTML of the page's article is read into headings, paragraphs and list items once, and
-the plain text, the speech script and the braille layout are written from those blocks.
+rendered HTML of the page's article is read into headings, paragraphs and list items once, by
+the pages' one reader (pages/reading.py), and the plain text, the speech script and the braille
+layout are written from those blocks.
 """
 
 from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass, field
-from html.parser import HTMLParser
+from dataclasses import dataclass, replace
 
-BLOCK_TAGS = frozenset(
-    {"p", "h2", "h3", "h4", "h5", "h6", "li", "dt", "dd", "blockquote", "pre", "tr", "div",
-     "section", "table", "ul", "ol", "dl", "hr", "caption", "figure", "figcaption"}
-)  # fmt: skip
-VOID_TAGS = frozenset({"br", "hr", "img", "meta", "link", "input", "wbr"})
-_SPACE = re.compile(r"\s+")
+from ..pages.reading import Document, read
+
 # Characters the braille tables and the text-to-speech voices read badly, and what to use.
 _PLAIN_PUNCTUATION = str.maketrans(
     {"\u2013": "-", "\u2014": "-", "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"',
      "\u2026": "...", "\u00a0": " ", "\u202f": " ", "\u00ad": "", "\u200b": ""}
 )  # fmt: skip
-
-
-@dataclass
-class Block:
-    """One paragraph-like piece of a page: its kind, its text and, for lists, a marker."""
-
-    kind: str  # heading | paragraph | item | term | definition | quote | pre | row
-    text: str
-    level: int = 0  # heading level (2-6), or list depth (1 = top level)
-    marker: str = ""  # "-" or "3." for list items
-
-
-@dataclass
-class Document:
-    """A page read into blocks, with the links it points to in order of appearance."""
-
-    blocks: list[Block] = field(default_factory=list)
-    links: list[str] = field(default_factory=list)
-
-    def headings(self) -> list[str]:
-        """Return the text of every heading."""
-        return [b.text for b in self.blocks if b.kind == "heading"]
-
-
-class _BlockParser(HTMLParser):
-    """Turn sanitized HTML into blocks; links become numbered references."""
-
-    def __init__(self, base_url: str) -> None:
-        super().__init__(convert_charrefs=True)
-        self.base_url = base_url.rstrip("/")
-        self.doc = Document()
-        self.parts: list[str] = []
-        self.kinds: list[tuple[str, int, str]] = []  # open block kinds: (kind, level, marker)
-        self.lists: list[list] = []  # open lists: [tag, next number]
-        self.hrefs: list[str | None] = []
-        self.pre = 0
-        self.cells = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        attributes = dict(attrs)
-        if tag in BLOCK_TAGS:
-            self.flush()
-        if tag in {"ul", "ol"}:
-            start = attributes.get("start") or "1"
-            self.lists.append([tag, int(start) if start.isdigit() else 1])
-        elif tag == "li":
-            self.kinds.append(("item", len(self.lists) or 1, self._marker()))
-        elif tag in {"h2", "h3", "h4", "h5", "h6"}:
-            self.kinds.append(("heading", int(tag[1]), ""))
-        elif tag in {"dt", "dd", "pre", "blockquote"}:
-            kind = {"dt": "term", "dd": "definition", "blockquote": "quote"}.get(tag, tag)
-            self.kinds.append((kind, 0, ""))
-            self.pre += tag == "pre"
-        elif tag == "tr":
-            self.kinds.append(("row", 0, ""))
-            self.cells = 0
-        elif tag in {"td", "th"}:
-            self.parts.append(" - " if self.cells else "")
-            self.cells += 1
-        elif tag == "a":
-            self.hrefs.append(attributes.get("href"))
-        elif tag == "br":
-            self.parts.append("\n" if self.pre else " ")
-        elif tag == "img" and attributes.get("alt"):
-            self.parts.append(f" {attributes['alt']} ")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "a" and self.hrefs:
-            href = self.hrefs.pop()
-            if href and not href.startswith("#"):
-                self.doc.links.append(absolute(href, self.base_url))
-                self.parts.append(f" [{len(self.doc.links)}]")
-        if tag in BLOCK_TAGS:
-            self.flush()
-        if tag in {"ul", "ol"} and self.lists:
-            self.lists.pop()
-        elif tag in {"li", "h2", "h3", "h4", "h5", "h6", "dt", "dd", "pre", "blockquote", "tr"}:
-            if self.kinds:
-                self.kinds.pop()
-            self.pre -= tag == "pre" and self.pre > 0
-
-    def handle_data(self, data: str) -> None:
-        self.parts.append(data)
-
-    def _marker(self) -> str:
-        """Return the next list item's marker: a number in ordered lists, else a dash."""
-        if not self.lists or self.lists[-1][0] == "ul":
-            return "-"
-        self.lists[-1][1] += 1
-        return f"{self.lists[-1][1] - 1}."
-
-    def flush(self) -> None:
-        """End the text collected so far as a block of the innermost open kind."""
-        raw = "".join(self.parts)
-        self.parts = []
-        kind, level, marker = self.kinds[-1] if self.kinds else ("paragraph", 0, "")
-        raw = raw.replace("\u00ad", "").replace("\u200b", "")  # invisible break hints
-        text = raw.strip("\n") if kind == "pre" else _SPACE.sub(" ", raw).strip()
-        if not text:
-            return
-        if kind in {"item", "quote"}:
-            # A list item's second paragraph, or a nested list's parent text: no new marker.
-            self.kinds[-1] = (kind, level, "")
-            if kind == "item" and not marker:
-                kind = "paragraph"
-        self.doc.blocks.append(Block(kind, text, level, marker))
 
 
 def absolute(href: str, base_url: str) -> str:
@@ -139,12 +29,9 @@ def absolute(href: str, base_url: str) -> str:
 
 
 def read_blocks(body_html: str, base_url: str) -> Document:
-    """Read rendered HTML into blocks."""
-    parser = _BlockParser(base_url)
-    parser.feed(body_html)
-    parser.close()
-    parser.flush()
-    return parser.doc
+    """Read rendered HTML into blocks (pages/reading.py), its numbered links made absolute."""
+    doc = read(body_html)
+    return replace(doc, links=[absolute(href, base_url) for href in doc.links])
 
 
 def absolute_links(body_html: str, base_url: str) -> str:
@@ -286,11 +173,6 @@ def to_sentences(title: str, doc: Document, labels: Labels) -> list[Spoken]:
             spoken += _spoken(block.text, "after_heading" if after_heading else "block")
         after_heading = block.kind == "heading"
     return spoken
-
-
-def word_count(doc: Document) -> int:
-    """Count the words of a document's text, as the duration check counts them."""
-    return sum(len(_REFERENCE.sub("", b.text).split()) for b in doc.blocks)
 
 
 # --- Braille layout -----------------------------------------------------------------------

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -14,6 +13,7 @@ from .load import ContentError, missing_translations
 from .markdown import image_problem
 from .model import Page, Site
 from .readability import Reading, reading
+from .reading import read
 
 # Link texts that say nothing out of context (WCAG 2.4.4), in any of the site's languages: an
 # editor may quote one language inside another.
@@ -38,66 +38,35 @@ class Problem:
         return f"{self.level}: {self.source}: {self.message}"
 
 
-class _BodyScanner(HTMLParser):
-    """Collect headings, images and links from a rendered page body."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.headings: list[int] = []
-        self.images_without_alt = 0
-        self.images_without_source = 0  # the sanitizer dropped a source not of the site
-        self.links: list[tuple[str, str]] = []
-        self._href: str | None = None
-        self._text: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        """Note headings and images; start collecting a link's text."""
-        attributes = dict(attrs)
-        if len(tag) == 2 and tag[0] == "h" and tag[1].isdigit():
-            self.headings.append(int(tag[1]))
-        elif tag == "img":
-            self.images_without_alt += not (attributes.get("alt") or "").strip()
-            self.images_without_source += not attributes.get("src")
-        elif tag == "a":
-            self._href, self._text = attributes.get("href") or "", []
-
-    def handle_data(self, data: str) -> None:
-        """Collect text inside a link."""
-        if self._href is not None:
-            self._text.append(data)
-
-    def handle_endtag(self, tag: str) -> None:
-        """Finish a link."""
-        if tag == "a" and self._href is not None:
-            self.links.append((self._href, " ".join("".join(self._text).split())))
-            self._href = None
-
-
 def check_page(page: Page, route_exists: Callable[[str], bool]) -> list[Problem]:
     """Return the problems of one rendered page."""
-    scanner = _BodyScanner()
-    scanner.feed(page.html)
+    body = read(page.html)
+    levels = [heading.level for heading in body.headings]
+    without_alt = sum(not image.alt.strip() for image in body.images)
+    # The sanitizer dropped a source not of the site's own.
+    without_source = sum(not image.src for image in body.images)
     source = str(page.source)
     problems: list[Problem] = []
 
     def error(message: str) -> None:
         problems.append(Problem("error", source, message))
 
-    if 1 in scanner.headings:
+    if 1 in levels:
         error("the body has a level-1 heading; the title is the page's only h1 (use ##)")
     previous = 1
-    for level in scanner.headings:
+    for level in levels:
         if level > previous + 1:
             error(f"heading level skipped: h{previous} followed by h{level}")
         previous = level
-    if scanner.images_without_alt:
-        error(f"{scanner.images_without_alt} image(s) without alt text")
+    if without_alt:
+        error(f"{without_alt} image(s) without alt text")
     found = [(line, reason) for line, src in image_sources(page.source)
              if (reason := image_problem(src)) is not None]  # fmt: skip
     problems.extend(Problem("error", f"{source}:{line}", reason) for line, reason in found)
-    if scanner.images_without_source > len(found):  # written some way the scan above missed
+    if without_source > len(found):  # written some way the scan above missed
         error("an image's source is not a file of the site's static files")
-    for href, text in scanner.links:
+    for link in body.anchors:
+        href, text = link.href, link.text
         if text.strip(" .:!").lower() in VAGUE_LINK_TEXTS or not text:
             error(f"link text {text!r} does not say where the link goes ({href})")
         parts = urlsplit(href)

@@ -11,7 +11,9 @@ import datetime as dt
 import functools
 import hashlib
 import re
+from collections.abc import Callable
 from contextlib import nullcontext, suppress
+from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -23,11 +25,11 @@ from ..i18n import DEFAULT_LOCALE, LOCALES
 from .body import Body
 from .cache import PARALLEL_MIN, RenderCache, render_many
 from .markdown import Rendered, renderer_version
-from .model import NEWS_FOLDER, Heading, Owner, Page, Site
+from .model import NEWS_FOLDER, FrontMatter, Heading, Owner, Page, Site, front_matter_fields
 
 FACTS_FILE = "site.yaml"
-_REQUIRED = {"title", "description", "updated"}
-_OPTIONAL = {"order", "owner", "published"}
+FIELDS = front_matter_fields()  # the front matter, as the model declares it
+_REQUIRED = {name for name, spec in FIELDS.items() if spec.required}
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 # A page path: slugs joined by "/".
 PAGE_PATH = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*(?:/[a-z0-9]+(?:-[a-z0-9]+)*)*$")
@@ -68,33 +70,68 @@ def parse_front_matter(source: Path, raw: str) -> tuple[dict[str, Any], str]:
     return meta, raw[end + 5 :]
 
 
+def _is_date(value: Any) -> bool:
+    """Tell whether YAML read a date (YYYY-MM-DD), not a time or anything else."""
+    return isinstance(value, dt.date) and not isinstance(value, dt.datetime)
+
+
+def _is_owner(value: Any) -> bool:
+    """Tell whether a value is an owner: exactly a name and an e-mail address."""
+    return (
+        isinstance(value, dict)
+        and set(value) == {"name", "email"}
+        and all(isinstance(v, str) and v.strip() for v in value.values())
+        and "@" in value["email"]
+    )
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A kind of front-matter field: its rule, how the cache keeps a value, how a page gets it."""
+
+    rule: Callable[[Any], Any]
+    message: str  # what a page breaking the rule is told; {} is the field's name
+    keep: Callable[[Any], Any]  # the value as JSON for the cache
+    give: Callable[[Any, Owner], Any]  # the value for the Page (the site's owner if none)
+
+
+KINDS = {
+    "text": Kind(lambda v: isinstance(v, str) and v.strip(), "'{}' must be non-empty text",
+                 str.strip, lambda v, _owner: v),
+    "date": Kind(_is_date, "'{}' must be a date written as YYYY-MM-DD",
+                 dt.date.isoformat, lambda v, _owner: dt.date.fromisoformat(v) if v else None),
+    "whole": Kind(lambda v: isinstance(v, int) and not isinstance(v, bool),
+                  "'{}' must be a whole number", lambda v: v, lambda v, _owner: v),
+    # An empty `owner:` is the site's default owner, as leaving it out is.
+    "owner": Kind(lambda v: v is None or _is_owner(v),
+                  "'{}' must have exactly 'name' and 'email' (an address)",
+                  lambda v: [v["name"], v["email"]], lambda v, owner: Owner(*v) if v else owner),
+}  # fmt: skip
+# The order a page's fields are checked in, so a page that breaks several rules hears of one.
+_CHECKED = ("text", "date", "whole", "owner")
+
+
+def _check_field(source: Path, name: str, spec: FrontMatter, value: Any) -> None:
+    """Raise a ContentError if a field's value breaks its kind's rule or its own."""
+    kind = KINDS[spec.kind]
+    if not kind.rule(value):
+        raise ContentError(source, kind.message.format(name))
+    if spec.one_sentence and len(_SENTENCE_END.findall(value.strip())) > 1:
+        raise ContentError(source, f"'{name}' must be one sentence")
+
+
 def _check_meta(source: Path, meta: dict[str, Any], news_item: bool) -> None:
     """Raise a ContentError for the first front-matter rule the page breaks."""
     missing = sorted(_REQUIRED - meta.keys())
     if missing:
         raise ContentError(source, f"missing required field(s): {', '.join(missing)}")
-    unknown = sorted(meta.keys() - _REQUIRED - _OPTIONAL)
+    unknown = sorted(meta.keys() - FIELDS.keys())
     if unknown:
         raise ContentError(source, f"unknown field(s): {', '.join(map(str, unknown))}")
-    for key in ("title", "description"):
-        if not isinstance(meta[key], str) or not meta[key].strip():
-            raise ContentError(source, f"'{key}' must be non-empty text")
-    if len(_SENTENCE_END.findall(meta["description"].strip())) > 1:
-        raise ContentError(source, "'description' must be one sentence")
-    for key in ("updated", "published"):
-        value = meta.get(key)
-        if key in meta and (not isinstance(value, dt.date) or isinstance(value, dt.datetime)):
-            raise ContentError(source, f"'{key}' must be a date written as YYYY-MM-DD")
-    if "order" in meta and (not isinstance(meta["order"], int) or isinstance(meta["order"], bool)):
-        raise ContentError(source, "'order' must be a whole number")
-    owner = meta.get("owner")
-    if owner is not None and not (
-        isinstance(owner, dict)
-        and set(owner) == {"name", "email"}
-        and all(isinstance(v, str) and v.strip() for v in owner.values())
-        and "@" in owner["email"]
-    ):
-        raise ContentError(source, "'owner' must have exactly 'name' and 'email' (an address)")
+    for kind in _CHECKED:
+        for name, spec in FIELDS.items():
+            if spec.kind == kind and name in meta:
+                _check_field(source, name, spec, meta[name])
     if news_item and "published" not in meta:
         raise ContentError(source, "a news item needs a 'published' date")
     if not news_item and "published" in meta:
@@ -129,17 +166,10 @@ def _read_page(locale_dir: Path, source: Path, data: bytes) -> tuple[dict[str, A
     path = page_path(locale_dir, source)
     meta, body = parse_front_matter(source, raw)
     _check_meta(source, meta, news_item=path.startswith(f"{NEWS_FOLDER}/"))
-    owner = meta.get("owner")
-    published = meta.get("published")
-    entry = {
-        "path": path,
-        "title": meta["title"].strip(),
-        "description": meta["description"].strip(),
-        "updated": meta["updated"].isoformat(),
-        "order": meta.get("order"),
-        "published": published.isoformat() if published else None,
-        "owner": [owner["name"], owner["email"]] if owner else None,  # None: the site's
-    }
+    entry: dict[str, Any] = {"path": path}
+    for name, spec in FIELDS.items():  # a field left out is None: the page's default
+        value = meta.get(name)
+        entry[name] = KINDS[spec.kind].keep(value) if value is not None else None
     return entry, body
 
 
@@ -155,18 +185,11 @@ def _page(
 ) -> Page:
     """Make a Page of a cache entry (or of its fields and `body`); KeyError, TypeError or
     ValueError if it is not one."""
-    return Page(
-        locale=locale,
-        path=entry["path"],
-        title=entry["title"],
-        description=entry["description"],
-        updated=dt.date.fromisoformat(entry["updated"]),
-        body=body if body is not None else Body(*_parts(entry)),
-        source=source,
-        owner=Owner(*entry["owner"]) if entry["owner"] else default_owner,
-        order=entry["order"],
-        published=dt.date.fromisoformat(entry["published"]) if entry["published"] else None,
-    )
+    declared = {
+        name: KINDS[spec.kind].give(entry[name], default_owner) for name, spec in FIELDS.items()
+    }
+    body = body if body is not None else Body(*_parts(entry))
+    return Page(locale=locale, path=entry["path"], body=body, source=source, **declared)
 
 
 def _cached(

@@ -9,7 +9,6 @@ change to this file only.
 from __future__ import annotations
 
 import hashlib
-import re
 import sys
 import threading
 from dataclasses import dataclass
@@ -21,6 +20,8 @@ from urllib.parse import unquote, urlsplit
 import markdown
 from bleach.sanitizer import Cleaner
 from markdown.extensions.toc import slugify_unicode
+
+from . import reading
 
 ALLOWED_TAGS = frozenset(
     {
@@ -50,8 +51,6 @@ STATIC_PREFIX = "/static/"
 _EXTENSIONS = ["toc", "tables", "attr_list", "sane_lists", "def_list"]
 # The distributions whose code shapes the output (bleach carries its own copy of html5lib).
 _PACKAGES = ("Markdown", "bleach")
-_HEADING = re.compile(r'<h([2-6]) id="([^"]*)">(.*?)</h\1>', re.S)
-_TAG = re.compile(r"<[^>]+>")
 
 
 @dataclass(frozen=True)
@@ -129,8 +128,9 @@ def render_markdown(text: str) -> str:
 
 
 def headings(html: str) -> tuple[tuple[int, str, str], ...]:
-    """List the h2-h6 headings of rendered HTML as (level, id, text without tags)."""
-    return tuple((int(m[1]), m[2], _TAG.sub("", m[3])) for m in _HEADING.finditer(html))
+    """List the h2-h6 headings of rendered HTML as (level, id, text), read by reading.py."""
+    found = reading.read(html).headings
+    return tuple((h.level, h.id, h.text) for h in found if h.level > 1 and h.id is not None)
 
 
 def render(text: str) -> Rendered:
@@ -143,6 +143,7 @@ def render(text: str) -> Rendered:
 def renderer_version() -> str:
     """Return a digest of what shapes the output: this code, its packages, Python's version."""
     digest = hashlib.sha256(Path(__file__).read_bytes())
+    digest.update(Path(reading.__file__).read_bytes())  # it reads the headings the cache keeps
     for name in _PACKAGES:
         digest.update(f"\0{name}={version(name)}".encode())
     digest.update(f"\0python={sys.version_info[0]}.{sys.version_info[1]}".encode())

@@ -6,7 +6,7 @@ load.py makes them from `content/`; everything else reads them.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -34,19 +34,35 @@ class Heading:
 
 
 @dataclass(frozen=True)
+class FrontMatter:
+    """How load.py reads a page attribute from the front matter: its kind, and its rules."""
+
+    kind: str  # text | date | whole | owner (load.py: `KINDS`)
+    required: bool = False
+    one_sentence: bool = False
+
+
+def front_matter(kind: str, *, required: bool = False, one_sentence: bool = False) -> Any:
+    """Return the metadata that declares a page attribute a front-matter field (`field(...)`)."""
+    return {"front_matter": FrontMatter(kind, required, one_sentence)}
+
+
+@dataclass(frozen=True)
 class Page:
     """One page in one language, rendered once; Jinja prints it without `|safe`."""
 
     locale: str
     path: str
-    title: str
-    description: str
-    updated: dt.date
+    # What an editor writes in the front matter: a new field is one line here (load.py reads,
+    # checks and caches it by its kind), and its use in a template.
+    title: str = field(metadata=front_matter("text", required=True))
+    description: str = field(metadata=front_matter("text", required=True, one_sentence=True))
+    updated: dt.date = field(metadata=front_matter("date", required=True))
     body: Body
     source: Path
-    owner: Owner
-    order: int | None = None
-    published: dt.date | None = None
+    owner: Owner = field(metadata=front_matter("owner"))  # left out: the site's (load.py)
+    order: int | None = field(default=None, metadata=front_matter("whole"))
+    published: dt.date | None = field(default=None, metadata=front_matter("date"))
 
     def __html__(self) -> str:
         """Return the sanitized body HTML."""
@@ -78,6 +94,11 @@ class Page:
         if not self.path:
             return None
         return self.path.rpartition("/")[0]
+
+
+def front_matter_fields() -> dict[str, FrontMatter]:
+    """Return the page attributes read from the front matter, in the order Page declares them."""
+    return {f.name: f.metadata["front_matter"] for f in fields(Page) if f.metadata}
 
 
 @dataclass

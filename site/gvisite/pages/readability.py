@@ -29,17 +29,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from html import escape
-from html.parser import HTMLParser
 
 from ..i18n import LOCALES
 from .model import Page
+from .reading import read
 
-# Tags whose end ends a sentence, punctuated or not: a reader takes a heading, a paragraph, a
-# list item, a table cell or a term as one unit. A line break (`<br>`) ends one too.
-_BLOCKS = frozenset(
-    {"p", "li", "h1", "h2", "h3", "h4", "h5", "h6", "dt", "dd", "td", "th", "caption", "br"}
-)
 _LETTER = r"[^\W\d_]"
 _TOKEN = re.compile(
     # An e-mail or web address is one word: dataskydd@jarfalla.se, www.imy.se.
@@ -102,47 +96,10 @@ class Reading:
         return self.words >= MIN_WORDS and self.score > self.line
 
 
-class _Blocks(HTMLParser):
-    """Collect the text of each block (heading, paragraph, list item, cell, line) of a body."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.blocks: list[str] = []
-        self._text: list[str] = []
-
-    def _flush(self) -> None:
-        """End the block being collected, if it has any text."""
-        text = " ".join("".join(self._text).split())
-        if text:
-            self.blocks.append(text)
-        self._text = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        """A block starts (a nested list in a list item, too): the text before it is one."""
-        if tag in _BLOCKS:
-            self._flush()
-
-    def handle_endtag(self, tag: str) -> None:
-        """A block ends."""
-        if tag in _BLOCKS:
-            self._flush()
-
-    def handle_data(self, data: str) -> None:
-        """Collect text; attributes (link addresses, alt texts) never come here."""
-        self._text.append(data)
-
-    def close(self) -> None:
-        """Keep text after the last block, too."""
-        super().close()
-        self._flush()
-
-
-def blocks(title: str, html: str) -> list[str]:
-    """Return the text of a page's blocks: its title first, as a heading, then its body."""
-    parser = _Blocks()
-    parser.feed(f"<h1>{escape(title)}</h1>{html}")
-    parser.close()
-    return parser.blocks
+def passages(title: str, html: str) -> list[str]:
+    """Return the passages a reader sees on a page: its title first, as a heading, then its body."""
+    heading = " ".join(title.split())
+    return [heading, *read(html).passages] if heading else read(html).passages
 
 
 def words(text: str) -> list[str]:
@@ -198,7 +155,7 @@ def sentences(block: str) -> list[Sentence]:
 
 def page_sentences(title: str, html: str) -> list[Sentence]:
     """Return every sentence a reader sees on a page, title first."""
-    return [sentence for block in blocks(title, html) for sentence in sentences(block)]
+    return [sentence for passage in passages(title, html) for sentence in sentences(passage)]
 
 
 def lix(found: Sequence[Sentence]) -> float:
