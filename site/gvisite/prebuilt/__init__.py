@@ -1,7 +1,8 @@
 """Public pages from finished bytes: rendered once by the app, then answered from memory.
 
-A WSGI layer just inside the host check (security.py) answers GET and HEAD for the public pages
-(content pages, the statement, the news feeds, the sitemap, robots.txt) from responses it keeps.
+A WSGI layer just inside the host check (security.py; the factory's middleware stack places
+both) answers GET and HEAD for the public pages (content pages, the statement, the news feeds,
+the sitemap, robots.txt) from responses it keeps.
 The first request for a page goes through Flask as any other; when the view is one of
 `KEPT_ENDPOINTS` and the answer a cookie-free 200, the layer keeps its status, headers and body
 and adds a strong ETag, Last-Modified, Cache-Control and compressed copies (gzip, brotli) made
@@ -20,7 +21,7 @@ import os
 
 from flask import Flask, Response, request
 
-from .layer import LAYERS, PrebuiltPages
+from .layer import LAYERS, PrebuiltPages, WSGIApp
 from .stamp import EXTENSION, KEEP, watch_database
 
 # The views whose answer depends only on the path and on the inputs the stamp tracks.
@@ -57,9 +58,13 @@ os.register_at_fork(after_in_child=_forked)
 
 
 def init_app(app: Flask) -> None:
-    """Put the layer in front of the app and listen for the changes that make pages stale."""
+    """Mark the pages the layer may keep and listen for the changes that make pages stale."""
     app.after_request(_mark)
     watch_database()
-    layer = PrebuiltPages(app.wsgi_app, app.config["FORMATS_DIR"])
+
+
+def wrap(app: Flask, inner: WSGIApp) -> PrebuiltPages:
+    """Return the app's layer around `inner`: the factory places it in the middleware stack."""
+    layer = PrebuiltPages(inner, app.config["FORMATS_DIR"])
     app.extensions[EXTENSION] = layer
-    app.wsgi_app = layer  # type: ignore[method-assign]
+    return layer
