@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import json
 from collections.abc import Callable
@@ -231,25 +230,10 @@ def statement(locale: str) -> str:
     )
 
 
-# The yearly review the law asks for: staff are warned once the data is older than this.
-REVIEW_WARNING_MONTHS = 11
 JSON_SCHEMA_VERSION = 1
 COMPLIANCE_CODES = dict(
     zip(COMPLIANCE_LEVELS, ("fully_compliant", "partially_compliant", "not_compliant"), strict=True)
 )
-
-
-def review_overdue(today: dt.date) -> dt.date | None:
-    """Return the date of the last review if it is more than 11 months old, else None."""
-    reviewed: dt.date = current_statement().data["updated_on"]
-    return reviewed if today > add_months(reviewed, REVIEW_WARNING_MONTHS) else None
-
-
-def add_months(day: dt.date, months: int) -> dt.date:
-    """Return the same day `months` later, or that month's last day if it is shorter."""
-    year, month = divmod(day.month - 1 + months, 12)
-    year += day.year
-    return dt.date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
 
 
 def _localized(value: dict[str, str] | str | None, locale: str) -> dict[str, str] | None:

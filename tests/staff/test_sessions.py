@@ -15,7 +15,7 @@ from werkzeug.test import TestResponse
 from gvisite.extensions import db
 from gvisite.models import SessionEnd, StaffSession, StaffUser, utcnow
 from gvisite.staff import auth
-from gvisite.staff.auth import end_sessions
+from gvisite.staff.sessions import end_sessions
 from tests.fixtures_staff import (
     ACCOUNTS,
     PASSWORD,
