@@ -262,3 +262,22 @@ def test_search_and_the_pages_import_nothing_from_the_formats() -> None:
         if name == "gvisite.search" or name.startswith("gvisite.pages")
     }
     assert {name: found for name, found in readers.items() if found} == {}
+
+
+def test_only_the_factory_wires_middleware_and_url_converters() -> None:
+    """The WSGI stack and the URL converters have one visible order: the factory's."""
+    found = {}
+    for name, path in package_modules().items():
+        if name == "gvisite":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            targets = node.targets if isinstance(node, ast.Assign) else []
+            for target in targets:
+                wired = ast.unparse(target)  # a middleware's own `self.wsgi_app` wires nothing
+                stacked = wired.endswith(".wsgi_app") and not wired.startswith("self.")
+                if stacked or ".url_map.converters[" in wired:
+                    found.setdefault(name, []).append(wired)
+    assert found == {}
+    # The check itself reads what it must: the factory does both.
+    factory = ast.unparse(ast.parse((PACKAGE / "__init__.py").read_text(encoding="utf-8")))
+    assert "app.wsgi_app = " in factory and "app.url_map.converters['locale'] = " in factory

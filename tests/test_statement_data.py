@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 from gvisite.extensions import db
 from gvisite.i18n import LOCALES
 from gvisite.models import PublishedProblem
-from gvisite.statement import REVIEW_WARNING_MONTHS, add_months
+from gvisite.staff.statement import REVIEW_WARNING_MONTHS, add_months
 from tests.fixtures_forms import copy_content
 from tests.fixtures_staff import StaffSite, today
 from tests.helpers import parse, translate

@@ -1,14 +1,16 @@
 """Järfälla kommun's GVI site: the application factory.
 
 The factory sets up the shared parts (configuration, languages, database, sessions, CSRF,
-templates), then lets each part of the site register itself, in the one list below: its
-blueprint, template globals, hooks and `flask` commands.
+templates, the `<locale>` URL converter), then lets each part of the site register itself, in
+the one list below: its blueprint, template globals, hooks and `flask` commands. Last it wraps
+Flask in the WSGI middleware the parts provide, in the one order written in `middleware()`.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -36,13 +38,13 @@ from .config import PROJECT_ROOT, configure
 from .database import init_database, private_folder
 from .extensions import babel, csrf, limiter
 from .forms import limit_bodies
-from .i18n import best_locale, check_locales
+from .i18n import LocaleConverter, best_locale, check_locales
 from .pages.cli import make_content_cli
+from .prebuilt.layer import WSGIApp
 from .templating import init_templating
 
 # The parts of the site, in the order they register. Pages come first: they load the content
-# the others read, and the URL converter for `/<locale>/` that every part's routes use. The
-# pre-built pages wrap the app before security does: the host check stays in front of them.
+# the others read. Their order decides no middleware: `middleware()` below does.
 PARTS = (
     pages,
     statement,
@@ -77,16 +79,34 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     sessions.init_app(app)  # before anything that reads the session
     csrf.init_app(app)
     init_templating(app)
+    # Before any part adds a route: a rule finds its converter when it is added.
+    app.url_map.converters["locale"] = LocaleConverter
     for part in PARTS:
         part.init_app(app)
     limit_bodies(app)  # from the limits of every form the parts declared
-    if app.config["TRUSTED_PROXIES"]:
-        # Behind a reverse proxy the client address comes from X-Forwarded-For; the rate
-        # limits and login throttling would otherwise count every visitor as the proxy.
-        # Outermost, so the parts' own middleware (security's host check) sees the real host.
-        hops = app.config["TRUSTED_PROXIES"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+    wsgi: WSGIApp = app.wsgi_app
+    for wrap in reversed(middleware(app)):  # innermost first, so the list's first is outermost
+        wsgi = wrap(wsgi)
+    # Replacing `wsgi_app` is Flask's documented way to add WSGI middleware; mypy sees a method.
+    app.wsgi_app = wsgi  # type: ignore[method-assign, assignment]
     return app
+
+
+def middleware(app: Flask) -> list[Callable[[WSGIApp], WSGIApp]]:
+    """Return the WSGI middleware around Flask, outermost first: the order is the point."""
+    hops = app.config["TRUSTED_PROXIES"]
+    stack = [
+        # Behind a reverse proxy, first: the client address and host come from X-Forwarded-*,
+        # so the rate limits and login throttling count visitors, not the proxy, and the
+        # host check below judges the host the visitor asked for.
+        partial(ProxyFix, x_for=hops, x_proto=hops, x_host=hops) if hops else None,
+        # The host check before anything answers: Flask cannot build links for a Host that
+        # is no host name (even its error page would fail), and no kept page may go to one.
+        security.RefuseBadHosts,
+        # The pre-built public pages, inside the host check; every other request goes on.
+        partial(prebuilt.wrap, app),
+    ]
+    return [wrap for wrap in stack if wrap is not None]
 
 
 # `flask content check`, a `flask.commands` entry point (see pyproject.toml): it builds its own

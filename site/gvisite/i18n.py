@@ -15,6 +15,7 @@ from pathlib import Path
 
 from babel import Locale
 from flask import Flask, request
+from werkzeug.routing import BaseConverter
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,12 @@ LOCALES: dict[str, SiteLocale] = {
     )
 }  # fmt: skip
 DEFAULT_LOCALE = "sv"  # Swedish first: the fallback for every text, and the staff area's
+
+
+class LocaleConverter(BaseConverter):
+    """Match only the site's locale codes in `/<locale:locale>/`, so `/xx/...` is a plain 404."""
+
+    regex = "|".join(LOCALES)
 
 
 def best_locale() -> str:

@@ -79,13 +79,11 @@ class RefuseBadHosts:
 
 
 def init_app(app: Flask) -> None:
-    """Register the header hook; add HSTS when the site is served over HTTPS."""
+    """Register the header hook; add HSTS over HTTPS. (The factory places `RefuseBadHosts`.)"""
     app.after_request(add_headers)
     werkzeug = logging.getLogger("werkzeug")  # one filter per process, however many apps
     if not any(isinstance(f, NoQueryStrings) for f in werkzeug.filters):
         werkzeug.addFilter(NoQueryStrings())
-    # A Host header Flask cannot build links for would make even the error page fail.
-    app.wsgi_app = RefuseBadHosts(app.wsgi_app)  # type: ignore[method-assign]
     if app.config["SITE_URL"].startswith("https://"):
 
         @app.after_request

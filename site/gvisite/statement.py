@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import json
 from collections.abc import Callable
@@ -11,15 +10,17 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from flask import Blueprint, Flask, Response, current_app, render_template
+from flask import Blueprint, Flask, Response, current_app, has_app_context, render_template
 from sqlalchemy import event, func, select
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 from .extensions import db
 from .i18n import DEFAULT_LOCALE
 from .models import PublishedProblem
 from .pages.load import ContentError, current_site
 from .prebuilt.stamp import dont_keep
+from .signals import public_pages_changed
 from .workdays import local_date
 
 STATEMENT_FILE = "tillganglighet.yaml"
@@ -136,19 +137,47 @@ def read_published(read: Callable[[], T], fallback: T) -> T:
 
 # --- What staff published: read here, so the public site never needs the staff area ------
 
+WATCHED_MODELS = (PublishedProblem,)  # what the statement reads from the database
+_CHANGED = "gvisite.statement.changed"  # in a session's info: its transaction changed them
 
-def statement_changes_on_commit() -> None:
-    """Tell what keeps copies of the statement (its other formats) once the change is saved."""
-    listeners = list(current_app.extensions.get("gvisite.statement_changed", ()))
-    if not listeners:
-        return
 
-    def committed(_session: Any) -> None:
-        for listener in listeners:
-            listener()
+def _flushed(session: Session, _context: UOWTransaction) -> None:
+    """Remember that a transaction changed what the statement shows."""
+    touched = (*session.new, *session.dirty, *session.deleted)
+    if any(isinstance(obj, WATCHED_MODELS) for obj in touched):
+        session.info[_CHANGED] = True
 
-    # Not before the commit: a rebuild started now would still read the old statement.
-    event.listen(db.session(), "after_commit", committed, once=True)
+
+def _executed(state: ORMExecuteState) -> None:
+    """Remember a bulk UPDATE or DELETE of a watched table (they skip the flush)."""
+    if (state.is_update or state.is_delete) and any(
+        mapper.class_ in WATCHED_MODELS for mapper in state.all_mappers
+    ):
+        state.session.info[_CHANGED] = True
+
+
+def _committed(session: Session) -> None:
+    """Once the change is saved (not before: a rebuild would read the old rows), say so."""
+    if session.info.pop(_CHANGED, False) and has_app_context():
+        # The app itself, not the proxy: listeners subscribed for their own app.
+        public_pages_changed.send(current_app._get_current_object())  # type: ignore[attr-defined]
+
+
+def _rolled_back(session: Session) -> None:
+    """Forget a change that was not saved."""
+    session.info.pop(_CHANGED, None)
+
+
+def watch_published() -> None:
+    """Listen once per process to every session's flushes and commits, whoever publishes."""
+    for name, listener in (
+        ("after_flush", _flushed),
+        ("do_orm_execute", _executed),
+        ("after_commit", _committed),
+        ("after_rollback", _rolled_back),
+    ):
+        if not event.contains(db.session, name, listener):
+            event.listen(db.session, name, listener)
 
 
 def open_problems() -> list[PublishedProblem]:
@@ -201,25 +230,10 @@ def statement(locale: str) -> str:
     )
 
 
-# The yearly review the law asks for: staff are warned once the data is older than this.
-REVIEW_WARNING_MONTHS = 11
 JSON_SCHEMA_VERSION = 1
 COMPLIANCE_CODES = dict(
     zip(COMPLIANCE_LEVELS, ("fully_compliant", "partially_compliant", "not_compliant"), strict=True)
 )
-
-
-def review_overdue(today: dt.date) -> dt.date | None:
-    """Return the date of the last review if it is more than 11 months old, else None."""
-    reviewed: dt.date = current_statement().data["updated_on"]
-    return reviewed if today > add_months(reviewed, REVIEW_WARNING_MONTHS) else None
-
-
-def add_months(day: dt.date, months: int) -> dt.date:
-    """Return the same day `months` later, or that month's last day if it is shorter."""
-    year, month = divmod(day.month - 1 + months, 12)
-    year += day.year
-    return dt.date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
 
 
 def _localized(value: dict[str, str] | str | None, locale: str) -> dict[str, str] | None:
@@ -290,6 +304,7 @@ def statement_json(locale: str) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    """Load the statement once (a broken file stops start-up with its path), then serve it."""
+    """Load the statement once (a broken file stops start-up), serve it, announce its changes."""
     app.extensions["gvisite.statement"] = load_statement(Path(app.config["CONTENT_DIR"]))
+    watch_published()
     app.register_blueprint(bp)

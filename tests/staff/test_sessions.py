@@ -14,8 +14,8 @@ from werkzeug.test import TestResponse
 
 from gvisite.extensions import db
 from gvisite.models import SessionEnd, StaffSession, StaffUser, utcnow
-from gvisite.staff import auth
-from gvisite.staff.auth import end_sessions
+from gvisite.staff import sessions as staff_sessions
+from gvisite.staff.sessions import end_sessions
 from tests.fixtures_staff import (
     ACCOUNTS,
     PASSWORD,
@@ -63,7 +63,7 @@ class Clock:
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     """Replace the clock the session checks (and the cookie's time stamp) read."""
     fake = Clock()
-    monkeypatch.setattr(auth, "utcnow", fake)
+    monkeypatch.setattr(staff_sessions, "utcnow", fake)
     return fake
 
 

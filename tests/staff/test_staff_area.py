@@ -17,7 +17,7 @@ from werkzeug.exceptions import TooManyRequests
 from werkzeug.test import TestResponse
 
 from gvisite.models import Role
-from gvisite.staff import auth
+from gvisite.staff import sessions as staff_sessions
 from tests.feedback.test_faults import database_down
 from tests.fixtures_staff import (
     ACCOUNTS,
@@ -42,7 +42,7 @@ PUBLIC_RETRY = "Försök igen om en stund"  # the residents' generic error page 
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     """Replace the clock the session checks (and the cookie's time stamp) read."""
     fake = Clock()
-    monkeypatch.setattr(auth, "utcnow", fake)
+    monkeypatch.setattr(staff_sessions, "utcnow", fake)
     return fake
 
 

@@ -14,8 +14,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from gvisite.extensions import db
+from gvisite.formats.refresh import Refresher
 from gvisite.i18n import LOCALES
 from gvisite.models import Case, PublishedProblem, utcnow
+from gvisite.signals import public_pages_changed
 from tests.fixtures_forms import REPORT_ANSWERS, copy_content, form_url, submit
 from tests.fixtures_staff import (
     MadeCase,
@@ -267,6 +269,42 @@ def test_a_confirmed_problem_reaches_the_statement_and_leaves_it(
     with app.app_context():
         [problem] = db.session.scalars(select(PublishedProblem)).all()
         assert problem.resolved_at is not None and problem.resolved_at <= utcnow()
+
+
+def test_publishing_and_resolving_wake_the_kept_pages_and_the_formats_through_one_signal(
+    make_staff_app: Callable[..., StaffSite], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A refresher that builds nothing here (a real build is tests/formats/test_formats_refresh),
+    # but is subscribed as the real one is, and says when it is woken.
+    woken: list[Flask] = []
+    monkeypatch.setattr(Refresher, "ensure_running", lambda _self: None)
+    monkeypatch.setattr(Refresher, "wake", lambda self, _app=None: woken.append(self.app))
+    site = make_staff_app(FORMATS_REFRESH_SECONDS=3600)
+    app, case, public = site.app, site.case(), site.client()
+    sent: list[Flask] = []
+
+    def record(sender: Flask) -> None:
+        sent.append(sender)
+
+    public_pages_changed.connect(record, app)  # held weakly: let go of with the test
+    kept = public.get("/sv/tillganglighet").headers["ETag"]
+    assert public.get("/sv/tillganglighet").headers["ETag"] == kept  # answered from memory
+    handler = site.client("handler")
+    response = post_action(
+        handler, f"/staff/cases/{case.reference}/publish", {"what_sv": SV_TEXT, "criteria": "1.3.1"}
+    )
+    assert response.status_code == 303
+    assert sent == [app] and woken == [app]  # one signal, both listeners
+    published = public.get("/sv/tillganglighet")
+    assert published.headers["ETag"] != kept and problem_item(parse(published.data), SV_TEXT)
+    resolve = parse(handler.get(f"/staff/cases/{case.reference}").data).select_one(
+        "form[action*='/resolve']"
+    )
+    assert post_action(handler, resolve["action"]).status_code == 303
+    assert sent == [app, app] and woken == [app, app]
+    resolved = public.get("/sv/tillganglighet")
+    assert resolved.headers["ETag"] != published.headers["ETag"]
+    assert problem_item(parse(resolved.data), SV_TEXT) is None
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,7 @@ from typing import Any
 
 from flask import Flask
 
+from ..signals import public_pages_changed
 from .build import BuildBusy, build, build_lock
 from .catalogue import FORMATS
 from .convert import tool_versions
@@ -75,8 +76,8 @@ class Refresher:
                 )
                 self._thread.start()
 
-    def wake(self) -> None:
-        """Check for stale formats now (staff changed the statement)."""
+    def wake(self, _app: Flask | None = None) -> None:
+        """Check for stale formats now (a public page changed: signals.py)."""
         self._wake.set()
 
     def stop(self, timeout: float = 30) -> None:
@@ -203,8 +204,9 @@ def init_app(app: Flask) -> None:
         return
     refresher = Refresher(app, seconds)
     app.extensions["gvisite.formats_refresh"] = refresher
-    # statement_changes_on_commit calls these once staff publish or resolve a problem.
-    app.extensions.setdefault("gvisite.statement_changed", []).append(refresher.wake)
+    # Sent once staff publish or resolve a problem (statement.py). Held weakly: the app holds
+    # the refresher, and the signal lets go of both when the app goes.
+    public_pages_changed.connect(refresher.wake, sender=app)
     # Started by the first request, not here: `flask db upgrade` and the other commands create
     # the app too, and must not start builds; and a forked server process gets its own thread.
     app.before_request(refresher.ensure_running)

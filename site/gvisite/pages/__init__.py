@@ -22,7 +22,7 @@ from .body import warm_up
 from .cache import RenderCache
 from .load import ContentError, load_site
 from .model import Page, Site
-from .views import LocaleConverter, bp
+from .views import bp
 
 
 def init_app(app: Flask) -> None:
@@ -37,7 +37,6 @@ def init_app(app: Flask) -> None:
     else:
         site = load_pages(app)
     app.extensions["gvisite.site"] = site
-    app.url_map.converters["locale"] = LocaleConverter
     app.register_blueprint(bp)
 
 

@@ -13,7 +13,7 @@ from flask import (
     url_for,
 )
 from werkzeug.exceptions import HTTPException
-from werkzeug.routing import BaseConverter, RequestRedirect
+from werkzeug.routing import RequestRedirect
 
 from ..i18n import DEFAULT_LOCALE, LOCALES
 from .load import PAGE_PATH, current_site
@@ -22,12 +22,6 @@ from .model import Page
 bp = Blueprint("pages", __name__)
 
 MAX_PATH_LENGTH = 200
-
-
-class LocaleConverter(BaseConverter):
-    """Match only the site's locale codes, so `/xx/...` is a plain 404."""
-
-    regex = "|".join(LOCALES)
 
 
 @bp.get("/")

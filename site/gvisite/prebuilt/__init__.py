@@ -9,9 +9,10 @@ once. Every other request (forms, receipts, status pages, staff, downloads, stat
 redirects, errors) goes to Flask untouched, so only real pages, never a hostile path, are kept.
 
 A kept page depends, besides its content (fixed while the process lives), on the formats built
-for it (the "Other formats" block) and on the problems staff published (the statement). Each
-change appends a byte to a stamp file in FORMATS_DIR (the folder app servers share); every
-process stat()s it per request and drops all it kept when it changed.
+for it (the "Other formats" block) and on the problems staff published (the statement, which
+sends `public_pages_changed`: signals.py). Each change appends a byte to a stamp file in
+FORMATS_DIR (the folder app servers share); every process stat()s it per request and drops all
+it kept when it changed.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ import os
 
 from flask import Flask, Response, request
 
-from .layer import LAYERS, PrebuiltPages
-from .stamp import EXTENSION, KEEP, watch_database
+from ..signals import public_pages_changed
+from .layer import LAYERS, PrebuiltPages, WSGIApp
+from .stamp import EXTENSION, KEEP, pages_changed
 
 # The views whose answer depends only on the path and on the inputs the stamp tracks.
 KEPT_ENDPOINTS = frozenset(
@@ -47,6 +49,17 @@ def _mark(response: Response) -> Response:
     return response
 
 
+def _changed(app: Flask) -> None:
+    """Drop the kept pages here at once, and in every process through the stamp file."""
+    layer = app.extensions.get(EXTENSION)
+    if layer is not None:
+        layer.changed_here()  # this process sees it even if the stamp cannot be written
+    try:
+        pages_changed(app.config["FORMATS_DIR"])
+    except OSError:
+        app.logger.exception("pre-built pages: cannot write the change stamp")
+
+
 def _forked() -> None:
     """In a new worker process, start with nothing kept (its app starts its own threads)."""
     for layer in list(LAYERS):
@@ -57,9 +70,13 @@ os.register_at_fork(after_in_child=_forked)
 
 
 def init_app(app: Flask) -> None:
-    """Put the layer in front of the app and listen for the changes that make pages stale."""
+    """Mark the pages the layer may keep and listen for the changes that make pages stale."""
     app.after_request(_mark)
-    watch_database()
-    layer = PrebuiltPages(app.wsgi_app, app.config["FORMATS_DIR"])
+    public_pages_changed.connect(_changed, sender=app)
+
+
+def wrap(app: Flask, inner: WSGIApp) -> PrebuiltPages:
+    """Return the app's layer around `inner`: the factory places it in the middleware stack."""
+    layer = PrebuiltPages(inner, app.config["FORMATS_DIR"])
     app.extensions[EXTENSION] = layer
-    app.wsgi_app = layer  # type: ignore[method-assign]
+    return layer

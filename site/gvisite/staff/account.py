@@ -11,9 +11,9 @@ from werkzeug.wrappers import Response
 from ..extensions import db
 from ..models import SessionEnd, StaffSession
 from .audit import audit
-from .auth import current_session, end_session, end_sessions, row_expiry
 from .browsers import describe
 from .forms import SimpleForm
+from .sessions import current_session, end_session, end_sessions, row_expiry
 
 # Any logged-in account may manage its own logins, whatever its role: area.py's guard is enough.
 bp = Blueprint("account", __name__, url_prefix="/staff")

@@ -18,8 +18,9 @@ from werkzeug.wrappers import Response
 from ..database import discard_session
 from ..errors import use_area_pages
 from ..security import private
-from .auth import enforce_idle_timeout, login_manager
+from .auth import login_manager
 from .mfa import second_step_check
+from .sessions import enforce_idle_timeout
 
 PREFIX = "/staff"
 OPEN_ENDPOINTS = frozenset({"auth.login", "auth.logout", "sso.start", "sso.callback"})  # no login
@@ -36,7 +37,7 @@ def signed_in() -> Response | None:
 
 
 # Every staff page needs each of these, in this order: a login, then a session that is neither
-# idle nor past its lifetime (auth.py ends it and says why on the login page), then its second
+# idle nor past its lifetime (sessions.py ends it and says why on the login page), then its second
 # factor shown (mfa.py: until then, only the second step, or enrolment for an account without
 # a factor while STAFF_REQUIRE_MFA is on).
 CHECKS: tuple[Callable[[], Response | None], ...] = (

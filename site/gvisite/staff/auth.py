@@ -1,17 +1,13 @@
-"""Staff accounts and logging in: argon2 hashes, throttling (throttle.py), sessions, session rows.
+"""Staff accounts and logging in: argon2 hashes, throttling (throttle.py), logging out.
 
-Each login is a row in `staff_sessions`; the signed cookie holds only a random token whose
-SHA-256 finds the row. So logging out, deactivating an account or ending a session from the
-list ends it on the server: a copy of the cookie kept elsewhere no longer opens anything.
+Each login starts a session row (sessions.py), which logging out ends on the server.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import logging
 import math
-import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -32,20 +28,19 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
 from wtforms import PasswordField, StringField
 
-from ..cases import hash_secret
 from ..errors import RETRY_AFTER_SECONDS, error_templates
 from ..extensions import db
 from ..forms import CONTROL, PostedForm, Required, error_summary
-from ..models import SecondFactor, SessionEnd, StaffSession, StaffUser, utcnow
+from ..models import SecondFactor, SessionEnd, StaffUser
 from ..security import split_url
 from . import oidc, throttle
 from .audit import account_tag, audit
-from .browsers import browser_of
+from .sessions import current_session, end_session, start_session
 
 hasher = PasswordHasher()
 login_manager = LoginManager()
@@ -57,12 +52,6 @@ def _dummy_hash() -> str:
     """Return a hash to verify against when the account does not exist: the same timing."""
     # Made on first use, not at import: every command and worker start would pay for it.
     return hasher.hash("not a real password")
-
-
-ROW_KEY = "staff_session"  # the cookie session's key for the token of the session row
-STAMP_KEY = "last_seen"  # and for this cookie's own last request (seconds since the epoch)
-# What the login page says, by the flag in its address, when a session timed out.
-_EXPIRED_FLAGS = {SessionEnd.TIMEOUT: "timeout", SessionEnd.LIFETIME: "lifetime"}
 
 
 class LoginForm(PostedForm):
@@ -259,120 +248,6 @@ def logout() -> Response:
         # Then out of the provider too (RP-initiated logout), which sends the browser back here.
         target = oidc.logout_url(url_for("auth.login", _external=True)) or target
     return redirect(target, code=303)
-
-
-def _stamp(moment: dt.datetime) -> float:
-    """Return a stored (naive UTC) time as seconds since the epoch, for the cookie."""
-    return moment.replace(tzinfo=dt.UTC).timestamp()
-
-
-def _from_stamp(value: object) -> dt.datetime | None:
-    """Read the cookie's time stamp back; None if it is missing or not a time."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    try:
-        return dt.datetime.fromtimestamp(value, dt.UTC).replace(tzinfo=None)
-    except (OverflowError, OSError, ValueError):
-        return None
-
-
-def start_session(user: StaffUser, second_factor: str | None = None) -> StaffSession:
-    """Store a new session row for a login and put its token in the (fresh) cookie session."""
-    token = secrets.token_urlsafe(32)
-    now = utcnow()
-    row = StaffSession(
-        user_id=user.id,
-        token_hash=hash_secret(token),
-        created_at=now,
-        last_seen_at=now,
-        browser=browser_of(request.user_agent.string),
-        second_factor=second_factor,  # a SecondFactor value, or None until one is shown
-    )
-    db.session.add(row)
-    session[ROW_KEY] = token
-    session[STAMP_KEY] = _stamp(now)
-    g.staff_session = row
-    return row
-
-
-def current_session() -> StaffSession | None:
-    """Return the open session row this request's cookie points at, if any."""
-    if "staff_session" not in g:
-        token = session.get(ROW_KEY)
-        row = None
-        if isinstance(token, str) and token:
-            row = db.session.scalar(
-                select(StaffSession).where(
-                    StaffSession.token_hash == hash_secret(token), StaffSession.ended_at.is_(None)
-                )
-            )
-        g.staff_session = row
-    return g.staff_session
-
-
-def end_session(row: StaffSession, reason: str) -> None:
-    """Mark one session row as ended (the caller commits)."""
-    row.ended_at = utcnow()
-    row.ended_reason = reason
-
-
-def end_sessions(user_id: int, reason: str, keep: StaffSession | None = None) -> int:
-    """End every open session of an account, but `keep`; return how many (the caller commits)."""
-    query = update(StaffSession).where(
-        StaffSession.user_id == user_id, StaffSession.ended_at.is_(None)
-    )
-    if keep is not None:
-        query = query.where(StaffSession.id != keep.id)
-    result = db.session.execute(query.values(ended_at=utcnow(), ended_reason=reason))
-    return result.rowcount
-
-
-def row_expiry(row: StaffSession, now: dt.datetime | None = None) -> str | None:
-    """Tell why an open session row may no longer be used (a SessionEnd value), or None."""
-    now = now or utcnow()
-    config = current_app.config
-    if now - row.created_at >= dt.timedelta(hours=config["STAFF_SESSION_HOURS"]):
-        return SessionEnd.LIFETIME
-    if now - row.last_seen_at > dt.timedelta(minutes=config["STAFF_IDLE_MINUTES"]):
-        return SessionEnd.TIMEOUT
-    return None
-
-
-def _cookie_idle(now: dt.datetime) -> bool:
-    """Tell whether this copy of the cookie was last used longer ago than the idle limit."""
-    # A copy of the cookie taken earlier carries an older stamp, so it dies of idleness even
-    # while its owner keeps the row alive (and the owner, whose copy is fresh, is not harmed).
-    last = _from_stamp(session.get(STAMP_KEY))
-    idle = dt.timedelta(minutes=current_app.config["STAFF_IDLE_MINUTES"])
-    return last is None or now - last > idle
-
-
-def _refusal(row: StaffSession, now: dt.datetime) -> str | None:
-    """Tell why this request's session is refused, ending the row if the session is over."""
-    reason = row_expiry(row, now)
-    if reason is not None:
-        end_session(row, reason)
-        db.session.commit()
-        return reason
-    # A stale copy of the cookie is refused, but the row (and its owner's copy) lives on.
-    return SessionEnd.TIMEOUT if _cookie_idle(now) else None
-
-
-def enforce_idle_timeout() -> Response | None:
-    """End a session idle longer than STAFF_IDLE_MINUTES or older than STAFF_SESSION_HOURS."""
-    row = current_session()
-    if not current_user.is_authenticated or row is None:
-        return None
-    now = utcnow()
-    reason = _refusal(row, now)
-    if reason is not None:
-        logout_user()
-        session.clear()
-        return redirect(url_for("auth.login", **{_EXPIRED_FLAGS[reason]: 1}))
-    row.last_seen_at = now
-    session[STAMP_KEY] = _stamp(now)
-    db.session.commit()
-    return None
 
 
 def init_app(app: Flask) -> None:

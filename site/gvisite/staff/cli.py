@@ -16,11 +16,11 @@ from ..forms import CONTROL
 from ..i18n import DEFAULT_LOCALE
 from ..models import Role, SessionEnd, StaffUser, utcnow
 from .audit import audit
-from .auth import end_sessions
 from .mfa import forget_factors
 from .passwords import password_problem, set_password
 from .reports import export_rows, render_export
 from .retention import purge
+from .sessions import end_sessions
 
 staff_cli = AppGroup("staff", help="Manage staff accounts.")
 

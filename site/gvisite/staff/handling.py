@@ -10,7 +10,6 @@ from ..cases import mailboxes_for
 from ..extensions import db
 from ..i18n import DEFAULT_LOCALE
 from ..models import Case, CaseEvent, OutboxMessage, PublishedProblem, StaffUser, Status, utcnow
-from ..statement import statement_changes_on_commit
 from .audit import audit
 
 
@@ -105,16 +104,14 @@ def publish_problem(
         case_id=case.id, what={k: v for k, v in texts.items() if v}, criteria=criteria
     )
     db.session.add(problem)
-    record(case, actor, "publish", texts.get(DEFAULT_LOCALE))
-    statement_changes_on_commit()
+    record(case, actor, "publish", texts.get(DEFAULT_LOCALE))  # statement.py announces it
     return problem
 
 
 def resolve_problem(problem: PublishedProblem, case: Case, actor: StaffUser) -> None:
     """Take a fixed problem off the statement."""
     problem.resolved_at = utcnow()
-    record(case, actor, "resolve")
-    statement_changes_on_commit()
+    record(case, actor, "resolve")  # statement.py announces it once saved
 
 
 def handlers() -> list[StaffUser]:

@@ -30,7 +30,8 @@ from ..extensions import db
 from ..models import StaffRecoveryCode, StaffSession, StaffUser, utcnow
 from . import throttle
 from .audit import account_tag, audit
-from .auth import current_session, has_factor, safe_next
+from .auth import has_factor, safe_next
+from .sessions import current_session
 
 TOTP_STEP_SECONDS = 30  # the step every authenticator app uses (RFC 6238)
 TOTP_WINDOW = 1  # a code of the step before or after is taken too: clocks drift, people are slow

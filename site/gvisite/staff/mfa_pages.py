@@ -38,8 +38,8 @@ from ..forms import PostedForm, Required, error_summary
 from ..models import SecondFactor, SessionEnd, StaffPasskey, StaffUser
 from . import mfa
 from .audit import account_tag, audit
-from .auth import current_session, end_sessions
 from .forms import SimpleForm
+from .sessions import current_session, end_sessions
 
 bp = Blueprint("mfa", __name__, url_prefix="/staff")
 TOTP_KEY = "totp_enrolment"  # the cookie session's key for a code secret not yet confirmed

@@ -41,8 +41,8 @@ from ..forms import CONTROL
 from ..models import SecondFactor, StaffPasskey, StaffUser, utcnow
 from . import mfa
 from .audit import audit
-from .auth import current_session
 from .mfa_pages import enrolled, refusal_text
+from .sessions import current_session
 
 # The second step sits under /staff/login, where the login throttle's device cookie is sent.
 bp = Blueprint("passkeys", __name__, url_prefix="/staff")

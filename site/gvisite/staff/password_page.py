@@ -23,8 +23,9 @@ from ..extensions import db
 from ..forms import error_summary
 from ..models import SessionEnd
 from .audit import audit
-from .auth import current_session, end_sessions, verify_password
+from .auth import verify_password
 from .passwords import ChangePasswordForm, set_password
+from .sessions import current_session, end_sessions
 from .throttle import Attempt, CannotCount, count_failure, seconds_to_wait, uncounted
 
 # Any logged-in account may change its own password, whatever its role: area.py guards it.

@@ -42,7 +42,8 @@ from ..security import CONTENT_SECURITY_POLICY
 from . import oidc
 from .area import in_area
 from .audit import account_tag, audit
-from .auth import safe_next, start_session
+from .auth import safe_next
+from .sessions import start_session
 
 log = logging.getLogger(__name__)
 bp = Blueprint("sso", __name__, url_prefix="/staff/sso")  # open pages: see area.OPEN_ENDPOINTS

@@ -26,7 +26,6 @@ from ..feedback.forms import FORMAT_LABELS, site_path
 from ..forms import choices, error_summary
 from ..i18n import DEFAULT_LOCALE
 from ..models import Case, OutboxMessage, PublishedProblem, StaffUser
-from ..statement import review_overdue
 from .audit import audit, newest_first
 from .filters import register_filters
 from .forms import (
@@ -53,6 +52,7 @@ from .handling import retry as retry_message
 from .permissions import Permission, can, require
 from .reports import EVERY_STATUS, PAGE_SIZE, counts, export_rows, inbox_query, render_export, today
 from .reports import statistics as figures
+from .statement import review_overdue
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")  # area.py guards every page here
 

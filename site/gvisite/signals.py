@@ -1,0 +1,16 @@
+"""The site's own signals (blinker, as Flask's): one sender, any number of listeners per app.
+
+`public_pages_changed` is sent, with the app as sender, once a saved change alters what a
+public page shows (today: staff published or resolved a problem, so the statement changed;
+statement.py watches for it). Listeners subscribe for their own app in their `init_app`:
+the pre-built pages drop what they kept (prebuilt/), the formats refresher rebuilds the files
+that went stale (formats/refresh.py). A new listener is one `connect`; no sender changes.
+"""
+
+from __future__ import annotations
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+public_pages_changed = _signals.signal("public-pages-changed")
