@@ -27,7 +27,7 @@ from ..formats.catalogue import FORMATS
 from ..formats.source import source_names, source_url
 from ..formats.views import CACHE_SECONDS, download_name
 from ..i18n import DEFAULT_LOCALE, LOCALES
-from ..links import after_locale, folder_of, route_path, prefix_of
+from ..links import after_locale, folder_of, prefix_of, route_path
 from ..security import HEADERS, STRICT_TRANSPORT_SECURITY
 from ..sessions import STAFF_PATH, form_folders
 
