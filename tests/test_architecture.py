@@ -281,3 +281,129 @@ def test_only_the_factory_wires_middleware_and_url_converters() -> None:
     # The check itself reads what it must: the factory does both.
     factory = ast.unparse(ast.parse((PACKAGE / "__init__.py").read_text(encoding="utf-8")))
     assert "app.wsgi_app = " in factory and "app.url_map.converters['locale'] = " in factory
+
+
+# --- Links from the routes ------------------------------------------------------------------
+# A path is written once, in its route; everything else builds it (url_for, links.py's
+# absolute_url, or the rules in app.url_map), so renaming a route changes only the route.
+ROUTE_CALLS = {"get", "post", "put", "delete", "route", "add_url_rule"}
+TEMPLATES = PACKAGE / "templates"
+# What still writes a path, each with why: (module, the string it writes).
+WRITTEN_PATHS = {
+    # The content tree is the address space: a page's address is its file's path under its
+    # locale, set where the page is loaded (no app yet); pages.home and pages.page match it.
+    ("gvisite.pages.model", "/{}/{}"): "a content page's address is its path",
+    ("gvisite.pages.model", "/{}/"): "a locale's home page is its content folder",
+    ("gvisite.assets", "img/favicon.ico"): "the icon's file in the static folder",
+    # The news items' content folder, which the feed's rule (/<locale>/nyheter/feed.atom) is under.
+    ("gvisite.pages.model", "nyheter"): "the news folder of the content tree",
+}
+# The staff area's prefix: its blueprints' url_prefix and area.py's PREFIX, and where the
+# public side must know it without importing the area (the cookie paths, the staff's language).
+STAFF_PREFIX = "/staff"
+LOCALIZED = "/<locale:locale>/"  # how the rules of the pages in every language begin
+
+
+def is_route_declaration(node: ast.Call) -> bool:
+    """Tell whether a call declares a route (`@bp.get("/x")`, `Blueprint(url_prefix=...)`)."""
+    name = node.func.attr if isinstance(node.func, ast.Attribute) else ""
+    return name in ROUTE_CALLS or any(k.arg == "url_prefix" for k in node.keywords)
+
+
+def declared_rules() -> set[str]:
+    """Return every rule and blueprint prefix the package declares."""
+    found = set()
+    for path in package_modules().values():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and is_route_declaration(node):
+                values = [
+                    *node.args[:1],
+                    *(k.value for k in node.keywords if k.arg == "url_prefix"),
+                ]
+                found |= {v.value for v in values if isinstance(v, ast.Constant)}
+    return {rule for rule in found if isinstance(rule, str)}
+
+
+def route_words(prefix: str = "/") -> set[str]:
+    """Return the fixed parts of the rules: `tillganglighet`, `rapportera`, `feed.atom`, …"""
+    rules = [rule for rule in declared_rules() if rule.startswith(prefix)]
+    parts = {part for rule in rules for part in rule.split("/")}
+    return {part for part in parts if part and "<" not in part}
+
+
+def written_path(words: set[str]) -> re.Pattern[str]:
+    """Return the pattern of a route's fixed part written as a path: `/kontakt`, `/sok?`."""
+    alternatives = "|".join(re.escape(word) for word in sorted(words, key=len, reverse=True))
+    return re.compile(rf"/(?:{alternatives})(?=$|[/?#\"'<$])")
+
+
+def module_strings(path: Path) -> list[str]:
+    """Return a module's strings outside docstrings and route declarations; f-strings as `{}`."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    skip: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and is_route_declaration(node):
+            skip |= {id(n) for arg in [*node.args, *node.keywords] for n in ast.walk(arg)}
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr):
+            skip |= {id(n) for n in ast.walk(body[0])}  # a docstring (or a bare string)
+    found = []
+    for node in ast.walk(tree):
+        if id(node) in skip:
+            continue
+        if isinstance(node, ast.JoinedStr):
+            found.append(
+                "".join(v.value if isinstance(v, ast.Constant) else "{}" for v in node.values)
+            )
+            skip |= {id(v) for v in node.values}
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            found.append(node.value)
+    return found
+
+
+def paths_in_modules() -> set[tuple[str, str]]:
+    """Return (module, string) for every string in a module that writes a path by hand."""
+    pattern, names = written_path(route_words()), route_words(LOCALIZED)
+    return {
+        (name, text)
+        for name, path in package_modules().items()
+        for text in module_strings(path)
+        # A route's path, one begun by hand from a locale (f"/{locale}/…"), or the name of a
+        # localized route's folder or page on its own, to be joined into a path later.
+        if pattern.search(text) or text.startswith("/{}") or text in names
+    }
+
+
+def paths_in_templates() -> set[tuple[str, str]]:
+    """Return (template, line) for every template line that writes a path by hand."""
+    words = written_path(route_words())
+    # A path begun from a variable (`href="/{{ locale }}/"`, `"/" ~ locale`), or a full
+    # address glued to SITE_URL: url_for and absolute_url build both.
+    begun = re.compile(r"""(?<![\w}\)\]])/\{\{|["']/["']\s*~|SITE_URL\s*\}\}\s*/""")
+    files = sorted(p for p in TEMPLATES.rglob("*") if p.is_file())
+    return {
+        (str(path.relative_to(PACKAGE)), line.strip())
+        for path in [*files, PACKAGE / "deploy" / "nginx.conf"]
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if words.search(line) or begun.search(line)
+    }
+
+
+def test_the_path_checker_finds_what_it_must() -> None:
+    """The checks read the rules, and see a path in code, f-strings and templates."""
+    words = route_words()
+    assert {"tillganglighet", "rapportera", "kontakt", "sok", "feed.atom", "staff"} <= words
+    pattern = written_path(words)
+    for text in ("/sv/kontakt", "{}/{}/tillganglighet", "/{}/sok?q=", 'href="/x/sok"'):
+        assert pattern.search(text), text
+    for text in ("content/tillganglighet.yaml", "tillganglighet@jarfalla.se", "/sv/kontakter"):
+        assert not pattern.search(text), text
+
+
+def test_no_module_or_template_writes_a_route_path_by_hand() -> None:
+    """A route's path is written in the route only: the rest build it from the route."""
+    found = {(name, text) for name, text in paths_in_modules() if text != STAFF_PREFIX}
+    assert {key for key in found if key not in WRITTEN_PATHS} == set()
+    assert paths_in_templates() == set()
+    # Every exception still stands: one made needless is taken out of the list.
+    assert set(WRITTEN_PATHS) <= paths_in_modules()

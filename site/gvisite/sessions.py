@@ -9,24 +9,36 @@ cookie, and outside the staff area nobody is logged in.
 
 from __future__ import annotations
 
-from flask import Flask, Request, Response, g, request
+from flask import Flask, Request, Response, current_app, g, request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 from flask_login import AnonymousUserMixin
 
 from .i18n import LOCALES
+from .links import folder_of
 
 STAFF_PATH = "/staff"
-FORMS_FOLDER = "tillganglighet"
+# The pages that keep a session: their folders, read from their rules, are the public paths
+# where a cookie may be set. A form moved to another folder takes its cookie with it.
+FORM_ENDPOINTS = ("feedback.report", "feedback.alternative_format", "feedback.receipt")
+
+
+def form_folders(app: Flask) -> list[str]:
+    """Return the folders the form pages are in, each once: `tillganglighet`."""
+    return list(dict.fromkeys(folder_of(app, endpoint) for endpoint in FORM_ENDPOINTS))
 
 
 def cookie_path(path: str) -> str | None:
     """Return the cookie path that covers a request path, or None where no session is kept."""
     if path == STAFF_PATH or path.startswith(STAFF_PATH + "/"):
         return STAFF_PATH
-    parts = path.split("/")  # "", locale, "tillganglighet", form, ...
-    if len(parts) >= 4 and parts[1] in LOCALES and parts[2] == FORMS_FOLDER and parts[3]:
-        # The trailing slash leaves the statement itself (/sv/tillganglighet) out.
-        return f"/{parts[1]}/{FORMS_FOLDER}/"
+    parts = path.split("/")  # "", locale, folder, form, ...
+    if len(parts) < 4 or parts[1] not in LOCALES:
+        return None
+    for folder in form_folders(current_app):
+        depth = 2 + folder.count("/") + 1  # where the form's own part is
+        if "/".join(parts[2:depth]) == folder and len(parts) > depth and parts[depth]:
+            # The trailing slash leaves the statement itself (/sv/tillganglighet) out.
+            return "/".join(parts[:depth]) + "/"
     return None
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 from .extensions import db
 from .i18n import DEFAULT_LOCALE
+from .links import absolute_url
 from .models import PublishedProblem
 from .pages.load import ContentError, current_site
 from .prebuilt.stamp import dont_keep
@@ -246,7 +247,7 @@ def _localized(value: dict[str, str] | str | None, locale: str) -> dict[str, str
 
 def statement_data(locale: str) -> dict[str, Any]:
     """Return the statement's facts as the documented JSON structure (README, schema 1)."""
-    data, site = current_statement().data, current_app.config["SITE_URL"].rstrip("/")
+    data = current_statement().data
     contact = current_site().facts["contact"]
     problems = [
         {
@@ -267,8 +268,8 @@ def statement_data(locale: str) -> dict[str, Any]:
     return {
         "schema_version": JSON_SCHEMA_VERSION,
         "language": locale,
-        "statement_url": f"{site}/{locale}/tillganglighet",
-        "website": {"name": _localized(data["website"], locale), "url": f"{site}/"},
+        "statement_url": absolute_url("statement.statement", locale=locale),
+        "website": {"name": _localized(data["website"], locale), "url": absolute_url("pages.root")},
         "responsible": _localized(data["responsible"], locale),
         "law": "Lag (2018:1937) om tillgänglighet till digital offentlig service",
         "compliance": {
@@ -288,8 +289,8 @@ def statement_data(locale: str) -> dict[str, Any]:
         "response_target_working_days": int(data["response_target_days"]),
         "contact": {"phone": contact["servicecenter"], "email": contact["email"]},
         "feedback": {
-            "report_url": f"{site}/{locale}/tillganglighet/rapportera",
-            "alternative_format_url": f"{site}/{locale}/tillganglighet/alternativt-format",
+            "report_url": absolute_url("feedback.report", locale=locale),
+            "alternative_format_url": absolute_url("feedback.alternative_format", locale=locale),
         },
         "supervision": {"authority": "Myndigheten för digital förvaltning (DIGG)",
                         "report_url": DIGG_REPORT_URL},

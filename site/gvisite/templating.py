@@ -10,6 +10,7 @@ from flask_babel import format_date, get_locale
 from markupsafe import Markup
 
 from .i18n import DEFAULT_LOCALE, LOCALES, EasyToRead, direction
+from .links import LOCALIZED_ENDPOINTS, absolute_url
 from .pages.load import current_site
 from .pages.model import Page
 from .workdays import local_date
@@ -18,12 +19,6 @@ from .workdays import local_date
 def current_locale() -> str:
     """Return the code of the locale this request is rendered in."""
     return str(get_locale() or DEFAULT_LOCALE).split("_")[0]
-
-
-# Public pages that are not Markdown but exist in every locale: the same page in each language.
-LOCALIZED_ENDPOINTS = frozenset(
-    {"statement.statement", "feedback.report", "feedback.alternative_format", "contact.contact"}
-)
 
 
 def same_page_in(code: str, page: Page | None, keep_query: bool = False) -> str | None:
@@ -68,7 +63,9 @@ def _retold_path(page: Page) -> str:
 
 def _endpoint_at(code: str, path: str) -> str | None:
     """Return the statement's or a form's endpoint if it answers at `/<code>/<path>`."""
-    address = f"/{code}/{path}"
+    if not path:
+        return None  # the home page: neither the statement nor a form
+    address = url_for("pages.page", locale=code, path=path)  # where a page at `path` would be
     return next(
         (e for e in sorted(LOCALIZED_ENDPOINTS) if url_for(e, locale=code) == address), None
     )
@@ -99,7 +96,7 @@ def easy_to_read_version(page: Page | None) -> Page | None:
     if page is not None:
         path = page.path
     elif request.endpoint in LOCALIZED_ENDPOINTS:
-        path = request.path.removeprefix(f"/{code}/")
+        path = request.path.removeprefix(url_for("pages.home", locale=code))
     else:
         return None
     return current_site().get(code, f"{easy.folder}/{path}".rstrip("/"))
@@ -128,7 +125,7 @@ def language_links(page: Page | None) -> list[dict[str, Any]]:
         {
             "code": code,
             "name": info.name,
-            "url": _language_url(code, page) or f"/{code}/",
+            "url": _language_url(code, page) or url_for("pages.home", locale=code),
             "current": code == locale and not easy,
             "easy": False,
         }
@@ -179,6 +176,7 @@ def init_templating(app: Flask) -> None:
     app.jinja_env.lstrip_blocks = True
     app.add_template_filter(long_date)
     app.add_template_filter(local_date)  # a stored UTC time as the date in Stockholm
+    app.add_template_global(absolute_url)  # feeds and sitemaps give full addresses
 
     @app.context_processor
     def site_context() -> dict[str, Any]:

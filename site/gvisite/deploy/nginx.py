@@ -27,11 +27,11 @@ from ..formats.catalogue import FORMATS
 from ..formats.source import source_names, source_url
 from ..formats.views import CACHE_SECONDS, download_name
 from ..i18n import DEFAULT_LOCALE, LOCALES
+from ..links import after_locale, folder_of, prefix_of, route_path
 from ..security import HEADERS, STRICT_TRANSPORT_SECURITY
-from ..sessions import FORMS_FOLDER, STAFF_PATH
+from ..sessions import STAFF_PATH, form_folders
 
 TEMPLATE = "nginx.conf"
-STATUS_FOLDER = "arende"  # the residents' status pages, /<locale>/arende/<reference>
 ERROR_PAGES = (ServiceUnavailable, RequestEntityTooLarge)  # the statuses nginx answers itself
 # The folders nginx writes to, inside the output folder.
 WORK_FOLDERS = ("logs", "cache", "temp", "errors", "acme")
@@ -198,9 +198,11 @@ def error_pages(app: Flask, folder: Path) -> list[str]:
     written = []
     for error in ERROR_PAGES:
         for locale in LOCALES:
+            with app.app_context():
+                nowhere = route_path("pages.page", locale=locale, path="-")
             # A path that is no page: no canonical link, no current item in the menu. A fresh
             # app context each time: Flask-Babel keeps the locale it found on the app context.
-            with app.app_context(), app.test_request_context(f"/{locale}/-"):
+            with app.app_context(), app.test_request_context(nowhere):
                 html, _ = render_error(error())
             path = folder / f"{_code(error)}.{locale}.html"
             path.write_text(html, encoding="utf-8")
@@ -259,8 +261,7 @@ def context(app: Flask, site: NginxSite) -> dict[str, Any]:
         "out": site.out,
         "locales": "|".join(re.escape(code) for code in LOCALES),
         "default_locale": DEFAULT_LOCALE,
-        "forms_folder": re.escape(FORMS_FOLDER),
-        "status_folder": re.escape(STATUS_FOLDER),
+        **route_paths(app),
         "staff_path": STAFF_PATH,
         "headers": security_headers(),
         "max_body": int(config["MAX_CONTENT_LENGTH"] or 0),  # 0: no limit, in both
@@ -273,6 +274,22 @@ def context(app: Flask, site: NginxSite) -> dict[str, Any]:
         # nginx builds one hash table per map; it must hold the longest key and every entry.
         "map_bucket_size": _power_of_two(max([64] + [len(n["key"]) + 32 for n in names])),
         "map_max_size": _power_of_two(max(2048, 2 * (len(names) + len(static["files"])))),
+    }
+
+
+def route_paths(app: Flask) -> dict[str, str]:
+    """Return the paths nginx treats apart, read from the app's routes (escaped for regexes)."""
+    with app.app_context():
+        root, home = route_path("pages.root"), route_path("pages.home", locale=DEFAULT_LOCALE)
+    return {
+        "root": root,
+        "default_home": home,
+        "forms_folder": "|".join(re.escape(folder) for folder in form_folders(app)),
+        # The residents' status pages, /<locale>/arende/<reference>: a secret in every address.
+        "status_folder": re.escape(folder_of(app, "feedback.case_status")),
+        "search_path": re.escape(after_locale(app, "search.results")),
+        "formats_prefix": re.escape(prefix_of(app, "formats.download")),
+        "static_prefix": prefix_of(app, "static"),
     }
 
 

@@ -9,6 +9,7 @@ from flask_babel import force_locale
 
 from ..cases import mailboxes_for, staff_recipients
 from ..i18n import DEFAULT_LOCALE
+from ..links import absolute_url
 from ..models import Case, OutboxMessage
 from ..pages.views import page_at
 from ..statement import current_statement
@@ -20,8 +21,9 @@ def status_url(case: Case, secret: str | None = None) -> str | None:
     secret = secret or case.secret
     if not secret:
         return None
-    base = current_app.config["SITE_URL"]
-    return f"{base}/{case.locale}/arende/{case.reference}?nyckel={secret}"
+    return absolute_url(
+        "feedback.case_status", locale=case.locale, reference=case.reference, nyckel=secret
+    )
 
 
 def case_staff_recipients(case: Case) -> list[str]:
@@ -32,7 +34,7 @@ def case_staff_recipients(case: Case) -> list[str]:
 
 def _staff_case_url(case: Case) -> str:
     """Return the address of the case in the staff area."""
-    return f"{current_app.config['SITE_URL']}/staff/cases/{case.reference}"
+    return absolute_url("staff.case_page", reference=case.reference)
 
 
 def compose_mail(case: Case) -> list[OutboxMessage]:

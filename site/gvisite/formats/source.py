@@ -19,13 +19,13 @@ from flask import Flask, g, render_template
 from flask_babel import gettext
 
 from ..i18n import LOCALES
+from ..links import route_path
 from ..pages.load import current_site
 from ..pages.model import Owner
 from ..statement import DIGG_REPORT_URL, current_statement, known_problems, last_updated
 
 STATEMENT = "statement"  # the accessibility statement's name among the pages
 HOME = "index"  # the home page's name
-STATEMENT_PATH = "tillganglighet"
 ARTICLE_TEMPLATE = "_article.html"  # the main text of a page or the statement
 _NAME = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*(?:--[a-z0-9]+(?:-[a-z0-9]+)*)*$")
 
@@ -78,7 +78,7 @@ def path_for(name: str) -> str:
 def source_url(locale: str, name: str) -> str | None:
     """Return the path on the site of a page (or the statement) named as in format URLs."""
     if name == STATEMENT:
-        return f"/{locale}/{STATEMENT_PATH}"
+        return route_path("statement.statement", locale=locale)
     page = current_site().get(locale, path_for(name))
     return page.url if page else None
 
@@ -112,7 +112,8 @@ def render_source(app: Flask, locale: str, name: str) -> Source | None:
     site = app.extensions["gvisite.site"]
     site_url = app.config["SITE_URL"]
     if name == STATEMENT:
-        url = f"/{locale}/{STATEMENT_PATH}"
+        with app.app_context():
+            url = route_path("statement.statement", locale=locale)
         with page_context(app, url):
             updated = last_updated()  # the data file's date, or staff's
             # What the statement view (statement.statement) gives its template.

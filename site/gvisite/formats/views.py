@@ -9,9 +9,10 @@ from flask import Blueprint, Response, abort, current_app, g, request, send_file
 from flask_babel import format_decimal, gettext
 
 from ..i18n import DEFAULT_LOCALE, LOCALES
+from ..links import after_locale, route_path
 from ..pages.model import Page
 from .catalogue import FORMATS, Format
-from .source import HOME, STATEMENT, STATEMENT_PATH, is_source, name_for, source_url
+from .source import HOME, STATEMENT, is_source, name_for, source_url
 from .speech import minutes
 from .store import available, store
 
@@ -58,7 +59,10 @@ def file_size(size: int) -> str:
 
 def download_name(locale: str, name: str, fmt: Format) -> str:
     """Return a readable file name for a download, like om-gvi-storstil.pdf."""
-    stem = {HOME: "start", STATEMENT: STATEMENT_PATH}.get(name, name.replace("--", "-"))
+    if name == STATEMENT:  # named as its address ends: tillganglighet-storstil.pdf
+        stem = route_path("statement.statement", locale=locale).rpartition("/")[2]
+    else:
+        stem = "start" if name == HOME else name.replace("--", "-")
     if locale != DEFAULT_LOCALE:
         stem = f"{stem}-{locale}"
     return f"{stem}{fmt.download_suffix}"
@@ -72,7 +76,7 @@ def other_formats(page: Page | None = None) -> Offer | None:
         locale, name, page_url = page.locale, name_for(page.path), page.url
     elif request.endpoint == "statement.statement" and request.view_args:
         locale, name = request.view_args["locale"], STATEMENT
-        page_url = f"/{locale}/{STATEMENT_PATH}"
+        page_url = url_for("statement.statement", locale=locale)
     else:
         return None
     return _offer(locale, name, page_url)
@@ -83,7 +87,7 @@ def formats_for_path(path: str | None) -> Offer | None:
     if not path or g.get("formats_source"):
         return None
     locale, _, rest = path.split("?")[0].split("#")[0].strip("/").partition("/")
-    name = STATEMENT if rest == STATEMENT_PATH else name_for(rest)
+    name = STATEMENT if rest == after_locale(current_app, "statement.statement") else name_for(rest)
     if locale not in LOCALES or not is_source(locale, name):
         return None
     return _offer(locale, name, path)

@@ -16,8 +16,9 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 
 from ..i18n import DEFAULT_LOCALE, LOCALES
+from ..links import LOCALIZED_ENDPOINTS, absolute_url
 from .load import PAGE_PATH, current_site
-from .model import Page
+from .model import NEWS_FOLDER, Page
 
 bp = Blueprint("pages", __name__)
 
@@ -43,7 +44,7 @@ def home(locale: str) -> str:
 def page(locale: str, path: str) -> Response | str:
     """Show a content page; one canonical URL per page, without a trailing slash."""
     if len(path) <= MAX_PATH_LENGTH and path.endswith("/") and PAGE_PATH.match(path.rstrip("/")):
-        return redirect(f"/{locale}/{path.rstrip('/')}", code=301)
+        return redirect(url_for("pages.page", locale=locale, path=path.rstrip("/")), code=301)
     if moved := current_site().moved_to(locale, path):
         return redirect(moved.url, code=301)
     return _render(_page_or_404(locale, path))
@@ -70,7 +71,10 @@ def news_feed(locale: str) -> Response:
     """Serve the locale's news as an Atom feed."""
     site = current_site()
     body = render_template(
-        "feed.atom.xml", items=site.news(locale), news_page=site.get(locale, "nyheter")
+        "feed.atom.xml",
+        items=site.news(locale),
+        news_page=site.get(locale, NEWS_FOLDER),
+        news_url=absolute_url("pages.page", locale=locale, path=NEWS_FOLDER),
     )
     return Response(body, mimetype="application/atom+xml")
 
@@ -86,20 +90,14 @@ def sitemap() -> Response:
 
 def sitemap_extras() -> list[str]:
     """Return the public pages that are not Markdown: the statement, its two forms, contact."""
-    paths = (
-        "tillganglighet",
-        "tillganglighet/rapportera",
-        "tillganglighet/alternativt-format",
-        "kontakt",
-    )
-    return [f"/{code}/{path}" for code in LOCALES for path in paths]
+    return [url_for(endpoint, locale=code) for code in LOCALES for endpoint in LOCALIZED_ENDPOINTS]
 
 
 @bp.get("/robots.txt")
 def robots() -> Response:
     """Allow crawling of the public site, never of the staff area."""
-    base = current_app.config["SITE_URL"].rstrip("/")
-    body = f"User-agent: *\nDisallow: /staff/\nSitemap: {base}/sitemap.xml\n"
+    staff, sitemap = url_for("staff.inbox"), absolute_url("pages.sitemap")  # the staff area's root
+    body = f"User-agent: *\nDisallow: {staff}\nSitemap: {sitemap}\n"
     return Response(body, mimetype="text/plain")
 
 
