@@ -275,7 +275,7 @@ def built_files(
     site: Fronted, pages: tuple[tuple[str, str], ...] = (("sv", "om-gvi"), ("fi", "index"))
 ) -> list[tuple[str, bytes]]:
     """Put files of every format for pages into FORMATS_DIR, as the build records them."""
-    instance = Path(site.env["FORMATS_DIR"]).parent / "digest-instance"
+    instance = Path(site.env["INSTANCE_PATH"]).parent / "digest-instance"  # removed with the site
     app = make_app(instance, SITE_URL=site.env["SITE_URL"], FORMATS_DIR=site.env["FORMATS_DIR"])
     paths = []
     try:
