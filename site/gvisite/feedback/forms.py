@@ -3,11 +3,18 @@
 Each form declares what it stores by its fields: a field named like a column of `Case`
 (page, name, email, phone, address) fills that column, and every other answer is kept in the
 case's `answers`, so a new field can never be silently dropped.
+
+A field is the one place a question is written. WTForms' own attributes carry what the page
+shows: the label, the hint (`description`) and the input's HTML attributes (`render_kw`:
+autocomplete, spellcheck, rows), and the macro `questions` renders the fields in their order.
+What staff see of the answer and whether it outlives the erasure are declared beside it with
+`for_staff` (a `ForStaff` value), read by the staff mail, the case page and the erasure.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -15,11 +22,13 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app, has_request_context, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Field, RadioField, StringField, TextAreaField
+from markupsafe import Markup
+from wtforms import EmailField, Field, RadioField, StringField, TelField, TextAreaField
+from wtforms.fields.core import UnboundField
 from wtforms.validators import Length, Optional, StopValidation, ValidationError
 
 from ..cases import PAGE_DESCRIPTION
-from ..forms import CONTROL, NOT_ANSWERS, BaseForm, Required, choices, one_line
+from ..forms import CONTROL, NOT_ANSWERS, BaseForm, Required, choices, declared_fields, one_line
 from ..models import Case
 from ..pages.views import route_exists
 from ..security import split_url
@@ -119,11 +128,52 @@ def phone_number(form: FlaskForm, field: Field) -> None:
         raise ValidationError(_l("Enter a phone number with digits only, like 070-123 45 67."))
 
 
+@dataclass(frozen=True)
+class ForStaff:
+    """What staff see of one answer, and whether it outlives the erasure of personal data."""
+
+    label: Any  # lazy: the staff mail and the case page show it in the staff language
+    # Kept after the erasure (withdrawal, purge): only a choice from our own list, never the
+    # resident's words; a choice can be personal too (health), so it is a decision, not a type.
+    kept: bool = False
+    # Another answer shown in brackets after this one (the "something else" text of a choice).
+    detail: str | None = None
+
+
+def for_staff(
+    field: UnboundField, label: Any, *, kept: bool = False, detail: str | None = None
+) -> UnboundField:
+    """Declare how staff see a field's answer (see ForStaff); return the field."""
+    field.for_staff = ForStaff(label, kept, detail)  # type: ignore[attr-defined]  # our own mark
+    return field
+
+
+def staff_facts(field: UnboundField) -> ForStaff:
+    """Return what a declared field shows staff: as declared, or its question, erased."""
+    declared: ForStaff | None = getattr(field, "for_staff", None)
+    return declared or ForStaff(field.args[0] if field.args else field.kwargs.get("label"))
+
+
 class FeedbackForm(BaseForm):
     """A public form whose answers become a case."""
 
     kind: str  # the case's kind, as in cases.KINDS
     template: str
+
+    def questions(self, start: str | None = None, stop: str | None = None) -> list[Field]:
+        """Return the questions in the class's order, from `start` up to (not including) `stop`."""
+        found = [field for field in self if field.name not in NOT_ANSWERS]
+        names = [field.name for field in found]
+        first = names.index(start) if start else 0
+        return found[first : names.index(stop) if stop else len(found)]
+
+    @staticmethod
+    def hint(field: Field, **values: Any) -> Markup | None:
+        """Return a field's hint as a template's `_()` would: the text as markup, values escaped."""
+        if not field.description:
+            return None
+        # Our own catalog's text, trusted as Jinja's `_()` trusts it; the values are escaped.
+        return Markup(str(field.description)) % values  # noqa: S704
 
     def columns(self) -> dict[str, Any]:
         """Return the answers that have a column of their own on the case."""
@@ -154,34 +204,64 @@ class ReportForm(FeedbackForm):
 
     page = StringField(
         _l("Which page is the problem on?"),
+        description=_l(
+            "The address of the page, like %(example)s, or the whole address copied from the"
+            " browser. If you came from a page, it is already filled in. No address? Describe"
+            " where you saw the problem."
+        ),
         validators=[
             Required(_l("Enter the page the problem is on, or describe where you saw it.")),
             Length(max=PAGE_MAX, message=_l("Use 500 characters or fewer.")),
             one_line,
             page_or_description,
         ],
+        render_kw={"spellcheck": False},
     )
-    problem = TextAreaField(
-        _l("What is the problem?"),
-        validators=[
-            Required(_l("Describe the problem.")),
-            Length(max=PROBLEM_MAX, message=_l("Use 5,000 characters or fewer.")),
-        ],
+    problem = for_staff(
+        TextAreaField(
+            _l("What is the problem?"),
+            description=_l(
+                "Describe what you tried to do and what went wrong. Up to 5,000 characters."
+            ),
+            validators=[
+                Required(_l("Describe the problem.")),
+                Length(max=PROBLEM_MAX, message=_l("Use 5,000 characters or fewer.")),
+            ],
+            render_kw={"rows": 8},
+        ),
+        _l("Problem"),
     )
-    assistive_tech = StringField(
-        _l("Assistive technology you use (optional)"),
-        validators=[Optional(), Length(max=SHORT_MAX), one_line],
+    assistive_tech = for_staff(
+        StringField(
+            _l("Assistive technology you use (optional)"),
+            description=_l("For example a screen reader, magnification or voice control."),
+            validators=[Optional(), Length(max=SHORT_MAX), one_line],
+        ),
+        _l("Assistive technology"),
     )
-    browser = StringField(
-        _l("Browser and device (optional)"),
-        validators=[Optional(), Length(max=SHORT_MAX), one_line],
+    browser = for_staff(
+        StringField(
+            _l("Browser and device (optional)"),
+            description=_l("For example Firefox on a computer, or Safari on an iPhone."),
+            validators=[Optional(), Length(max=SHORT_MAX), one_line],
+        ),
+        _l("Browser and device"),
     )
-    name = StringField(
-        _l("Your name (optional)"), validators=[Optional(), Length(max=SHORT_MAX), one_line]
+    name = for_staff(
+        StringField(
+            _l("Your name (optional)"),
+            validators=[Optional(), Length(max=SHORT_MAX), one_line],
+            render_kw={"autocomplete": "name", "spellcheck": False},
+        ),
+        _l("Name"),
     )
-    email = StringField(
-        _l("Your email address (optional)"),
-        validators=[Optional(), Length(max=320), one_line, email_address],
+    email = for_staff(
+        EmailField(
+            _l("Your email address (optional)"),
+            validators=[Optional(), Length(max=320), one_line, email_address],
+            render_kw={"autocomplete": "email", "spellcheck": False},
+        ),
+        _l("Email"),
     )
 
 
@@ -193,42 +273,98 @@ class FormatForm(FeedbackForm):
 
     page = StringField(
         _l("Which page or document do you need in another format?"),
+        description=_l(
+            "The address of the page, like %(example)s, or the whole address copied from the"
+            " browser. If you came from a page, it is already filled in. For a document, such"
+            " as a letter you were sent, write what it is called and its date."
+        ),
         validators=[
             Required(_l("Enter the page or document you need.")),
             Length(max=PAGE_MAX, message=_l("Use 500 characters or fewer.")),
             one_line,
             page_or_description,
         ],
+        render_kw={"spellcheck": False},
     )
-    format = RadioField(
-        _l("Which format do you need?"),
-        choices=choices(FORMAT_LABELS),
-        validators=[Required(_l("Select the format you need."))],
-        validate_choice=True,
+    format = for_staff(
+        RadioField(
+            _l("Which format do you need?"),
+            choices=choices(FORMAT_LABELS),
+            validators=[Required(_l("Select the format you need."))],
+            validate_choice=True,
+        ),
+        _l("Format"),
+        kept=True,
+        detail="format_other",
     )
     format_other = StringField(
-        _l("Describe the format"), validators=[Length(max=SHORT_MAX), one_line]
+        _l("Describe the format"),
+        description=_l("Only if you chose “Something else”."),
+        validators=[Length(max=SHORT_MAX), one_line],
     )
-    language = StringField(
-        _l("Language (optional)"), validators=[Optional(), Length(max=100), one_line]
+    language = for_staff(
+        StringField(
+            _l("Language (optional)"),
+            description=_l("If you need the content in another language, which one?"),
+            validators=[Optional(), Length(max=100), one_line],
+        ),
+        _l("Language wanted"),
     )
-    delivery = RadioField(
-        _l("How do you want to receive it?"),
-        choices=choices(DELIVERY_LABELS),
-        validators=[Required(_l("Select how you want to receive it."))],
+    delivery = for_staff(
+        RadioField(
+            _l("How do you want to receive it?"),
+            description=_l("Fill in the matching contact detail below."),
+            choices=choices(DELIVERY_LABELS),
+            validators=[Required(_l("Select how you want to receive it."))],
+        ),
+        _l("Delivery"),
+        kept=True,
     )
-    name = StringField(
-        _l("Your name"), validators=[Required(_l("Enter your name.")), Length(max=200), one_line]
+    name = for_staff(
+        StringField(
+            _l("Your name"),
+            validators=[Required(_l("Enter your name.")), Length(max=200), one_line],
+            render_kw={"autocomplete": "name", "spellcheck": False},
+        ),
+        _l("Name"),
     )
-    email = StringField(_l("Email address"), validators=[Length(max=320), one_line, email_address])
-    phone = StringField(_l("Phone number"), validators=[Length(max=30), one_line, phone_number])
-    address = TextAreaField(_l("Postal address"), validators=[Length(max=500)])
-    message = TextAreaField(
-        _l("Anything else we should know (optional)"),
-        validators=[
-            Optional(),
-            Length(max=PROBLEM_MAX, message=_l("Use 5,000 characters or fewer.")),
-        ],
+    email = for_staff(
+        EmailField(
+            _l("Email address"),
+            description=_l("If you chose email."),
+            validators=[Length(max=320), one_line, email_address],
+            render_kw={"autocomplete": "email", "spellcheck": False},
+        ),
+        _l("Email"),
+    )
+    phone = for_staff(
+        TelField(
+            _l("Phone number"),
+            description=_l("If you chose phone."),
+            validators=[Length(max=30), one_line, phone_number],
+            render_kw={"autocomplete": "tel", "spellcheck": False},
+        ),
+        _l("Phone"),
+    )
+    address = for_staff(
+        TextAreaField(
+            _l("Postal address"),
+            description=_l("If you chose post: street, postcode and town."),
+            validators=[Length(max=500)],
+            render_kw={"rows": 3, "autocomplete": "street-address"},
+        ),
+        _l("Postal address"),
+    )
+    message = for_staff(
+        TextAreaField(
+            _l("Anything else we should know (optional)"),
+            validators=[
+                Optional(),
+                Length(max=PROBLEM_MAX, message=_l("Use 5,000 characters or fewer.")),
+            ],
+            render_kw={"rows": 4},
+        ),
+        _l("Message"),
     )
 
     def validate_format_other(self, field: Field) -> None:
@@ -255,3 +391,48 @@ class FormatForm(FeedbackForm):
         """Require the postal address we are to send to."""
         if self.delivery.data == "post" and not field.data:
             raise StopValidation(_l("Enter your postal address."))
+
+
+FORMS: dict[str, type[FeedbackForm]] = {form.kind: form for form in (ReportForm, FormatForm)}
+
+
+@dataclass(frozen=True)
+class StaffAnswer:
+    """One answer as staff read it: label and value in the staff language, long or short."""
+
+    name: str
+    label: Any
+    value: Any
+    long: bool  # a multi-line text, shown under its label
+
+
+def staff_answers(case: Case, *, columns: bool = False) -> list[StaffAnswer]:
+    """Return a case's answers for staff in the form's order; with the contact columns too."""
+    column_names = Case.__table__.columns.keys()
+    fields = [
+        (name, field, staff_facts(field))
+        for name, field in declared_fields(FORMS[case.kind])
+        # The page has a line of its own everywhere (a link, the page's title).
+        if name not in NOT_ANSWERS and name != "page"
+    ]
+    shown_inside = {facts.detail for _name, _field, facts in fields}
+    rows = []
+    for name, field, facts in fields:
+        in_column = name in column_names
+        if name in shown_inside or (in_column and not columns):
+            continue
+        value = getattr(case, name) if in_column else case.answers.get(name)
+        if value and "choices" in field.kwargs:  # a choice: its label, not our code
+            labels = {choice.value: choice.label for choice in field.kwargs["choices"]}
+            value = labels.get(value, value)
+        if facts.detail and (detail := case.answers.get(facts.detail)):
+            value = f"{value} ({detail})"  # text: the page escapes it, the mail is plain
+        long = issubclass(field.field_class, TextAreaField)
+        rows.append(StaffAnswer(name, facts.label, value or "", long))
+    return rows
+
+
+def kept_answers(kind: str) -> frozenset[str]:
+    """Return the answers of a kind of case that stay after its personal data is erased."""
+    fields = declared_fields(FORMS[kind])
+    return frozenset(name for name, field in fields if staff_facts(field).kept)
