@@ -8,6 +8,7 @@ and each language described in one place.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -141,3 +142,22 @@ def test_locale_codes_are_spelled_out_in_the_locale_module_only() -> None:
     # The check itself reads what it must: the locale module does spell them out.
     i18n = ast.parse((PACKAGE / "i18n.py").read_text(encoding="utf-8"))
     assert codes <= {n.value for n in ast.walk(i18n) if isinstance(n, ast.Constant)}
+
+
+def test_the_error_summary_is_rendered_in_the_layout_only() -> None:
+    """Every form page gets what went wrong from base.html; no page template renders it again."""
+    templates = PACKAGE / "templates"
+    callers = sorted(
+        str(path.relative_to(templates))
+        for path in templates.rglob("*.html")
+        if "_macros" not in path.parts
+        and re.search(r"error_summary\(|feedback/_not_sent\.html", path.read_text("utf-8"))
+    )
+    assert callers == ["base.html"]
+
+
+def test_the_feedback_forms_render_their_questions_from_the_form_class() -> None:
+    """A new question is its field: the form templates name no field of their own."""
+    for name in ("report", "format"):
+        text = (PACKAGE / "templates" / "feedback" / f"{name}.html").read_text("utf-8")
+        assert re.findall(r"\b(?:input|textarea|radios)\(form\.", text) == [], name

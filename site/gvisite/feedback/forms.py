@@ -138,13 +138,20 @@ class ForStaff:
     kept: bool = False
     # Another answer shown in brackets after this one (the "something else" text of a choice).
     detail: str | None = None
+    # A choice staff read as our code (email, phone, post), not as the resident's wording of it.
+    as_code: bool = False
 
 
 def for_staff(
-    field: UnboundField, label: Any, *, kept: bool = False, detail: str | None = None
+    field: UnboundField,
+    label: Any,
+    *,
+    kept: bool = False,
+    detail: str | None = None,
+    as_code: bool = False,
 ) -> UnboundField:
     """Declare how staff see a field's answer (see ForStaff); return the field."""
-    field.for_staff = ForStaff(label, kept, detail)  # type: ignore[attr-defined]  # our own mark
+    field.for_staff = ForStaff(label, kept, detail, as_code)  # type: ignore[attr-defined]  # our own mark
     return field
 
 
@@ -319,6 +326,7 @@ class FormatForm(FeedbackForm):
         ),
         _l("Delivery"),
         kept=True,
+        as_code=True,
     )
     name = for_staff(
         StringField(
@@ -422,7 +430,7 @@ def staff_answers(case: Case, *, columns: bool = False) -> list[StaffAnswer]:
         if name in shown_inside or (in_column and not columns):
             continue
         value = getattr(case, name) if in_column else case.answers.get(name)
-        if value and "choices" in field.kwargs:  # a choice: its label, not our code
+        if value and "choices" in field.kwargs and not facts.as_code:  # its label, not our code
             labels = {choice.value: choice.label for choice in field.kwargs["choices"]}
             value = labels.get(value, value)
         if facts.detail and (detail := case.answers.get(facts.detail)):

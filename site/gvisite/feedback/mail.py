@@ -39,7 +39,7 @@ def compose_mail(case: Case) -> list[OutboxMessage]:
     """Write the staff mail (in Swedish) and, if there is an address, the resident's receipt."""
     page = page_at(case.page) if case.page else None
     base_url = current_app.config["SITE_URL"]
-    context = {
+    context: dict[str, object] = {
         "case": case,
         "page_title": page.title if page else None,
         # What the resident wrote may be a description rather than an address of ours.
