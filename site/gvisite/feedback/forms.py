@@ -14,7 +14,6 @@ What staff see of the answer and whether it outlives the erasure are declared be
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -24,14 +23,14 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from wtforms import EmailField, Field, RadioField, StringField, TelField, TextAreaField
-from wtforms.fields.core import UnboundField
 from wtforms.validators import Length, Optional, StopValidation, ValidationError
 
 from ..cases import PAGE_DESCRIPTION
-from ..forms import CONTROL, NOT_ANSWERS, BaseForm, Required, choices, declared_fields, one_line
+from ..forms import CONTROL, NOT_ANSWERS, BaseForm, Required, choices, one_line
 from ..models import Case
 from ..pages.views import route_exists
 from ..security import split_url
+from .answers import StaffAnswer, answers_for_staff, for_staff, kept_by
 
 PROBLEM_MAX = 5000
 SHORT_MAX = 200
@@ -126,39 +125,6 @@ def phone_number(form: FlaskForm, field: Field) -> None:
     """Check that a phone number has only digits and the usual separators."""
     if field.data and not _PHONE.match(field.data):
         raise ValidationError(_l("Enter a phone number with digits only, like 070-123 45 67."))
-
-
-@dataclass(frozen=True)
-class ForStaff:
-    """What staff see of one answer, and whether it outlives the erasure of personal data."""
-
-    label: Any  # lazy: the staff mail and the case page show it in the staff language
-    # Kept after the erasure (withdrawal, purge): only a choice from our own list, never the
-    # resident's words; a choice can be personal too (health), so it is a decision, not a type.
-    kept: bool = False
-    # Another answer shown in brackets after this one (the "something else" text of a choice).
-    detail: str | None = None
-    # A choice staff read as our code (email, phone, post), not as the resident's wording of it.
-    as_code: bool = False
-
-
-def for_staff(
-    field: UnboundField,
-    label: Any,
-    *,
-    kept: bool = False,
-    detail: str | None = None,
-    as_code: bool = False,
-) -> UnboundField:
-    """Declare how staff see a field's answer (see ForStaff); return the field."""
-    field.for_staff = ForStaff(label, kept, detail, as_code)  # type: ignore[attr-defined]  # our own mark
-    return field
-
-
-def staff_facts(field: UnboundField) -> ForStaff:
-    """Return what a declared field shows staff: as declared, or its question, erased."""
-    declared: ForStaff | None = getattr(field, "for_staff", None)
-    return declared or ForStaff(field.args[0] if field.args else field.kwargs.get("label"))
 
 
 class FeedbackForm(BaseForm):
@@ -404,43 +370,11 @@ class FormatForm(FeedbackForm):
 FORMS: dict[str, type[FeedbackForm]] = {form.kind: form for form in (ReportForm, FormatForm)}
 
 
-@dataclass(frozen=True)
-class StaffAnswer:
-    """One answer as staff read it: label and value in the staff language, long or short."""
-
-    name: str
-    label: Any
-    value: Any
-    long: bool  # a multi-line text, shown under its label
-
-
 def staff_answers(case: Case, *, columns: bool = False) -> list[StaffAnswer]:
-    """Return a case's answers for staff in the form's order; with the contact columns too."""
-    column_names = Case.__table__.columns.keys()
-    fields = [
-        (name, field, staff_facts(field))
-        for name, field in declared_fields(FORMS[case.kind])
-        # The page has a line of its own everywhere (a link, the page's title).
-        if name not in NOT_ANSWERS and name != "page"
-    ]
-    shown_inside = {facts.detail for _name, _field, facts in fields}
-    rows = []
-    for name, field, facts in fields:
-        in_column = name in column_names
-        if name in shown_inside or (in_column and not columns):
-            continue
-        value = getattr(case, name) if in_column else case.answers.get(name)
-        if value and "choices" in field.kwargs and not facts.as_code:  # its label, not our code
-            labels = {choice.value: choice.label for choice in field.kwargs["choices"]}
-            value = labels.get(value, value)
-        if facts.detail and (detail := case.answers.get(facts.detail)):
-            value = f"{value} ({detail})"  # text: the page escapes it, the mail is plain
-        long = issubclass(field.field_class, TextAreaField)
-        rows.append(StaffAnswer(name, facts.label, value or "", long))
-    return rows
+    """Return a case's answers for staff in its form's order (see answers.answers_for_staff)."""
+    return answers_for_staff(FORMS[case.kind], case, columns=columns)
 
 
 def kept_answers(kind: str) -> frozenset[str]:
     """Return the answers of a kind of case that stay after its personal data is erased."""
-    fields = declared_fields(FORMS[kind])
-    return frozenset(name for name, field in fields if staff_facts(field).kept)
+    return kept_by(FORMS[kind])
