@@ -16,6 +16,8 @@ from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
 from gvisite.extensions import db
+from gvisite.feedback.forms import FeedbackForm, FormatForm, ReportForm
+from gvisite.forms import NOT_ANSWERS, declared_fields
 from gvisite.models import Case, OutboxMessage
 from tests.conftest import REAL_CONTENT, app_config, close_database, empty_tables, make_app
 from tests.fixtures_servers import LiveServer, serving
@@ -27,27 +29,46 @@ STAFF_MAILBOX = "tillganglighet@jarfalla.se"
 ALT_FORMAT_MAILBOX = "alternativt-format@jarfalla.se"
 DEFAULT_OWNER = "kontaktcenter@jarfalla.se"  # content/site.yaml's default page owner
 
+
+def valid_answers(form: type[FeedbackForm], **known: str) -> dict[str, str]:
+    """Answer every question of a form in its order: `known` as given, any other one validly.
+
+    A question added to a form gets an answer here without any test changing (its first
+    choice, or a short line of text), so a new required field breaks no test.
+    """
+    answers = {}
+    for name, field in declared_fields(form):
+        if name in NOT_ANSWERS:
+            continue
+        choices = field.kwargs.get("choices")
+        default = choices[0].value if choices else f"Svar: {name}"
+        answers[name] = known.get(name, default)
+    return answers
+
+
 # Answers that pass every rule; tests change one thing at a time.
-REPORT_ANSWERS = {
-    "page": "/sv/om-gvi",
-    "problem": "Knappen för att byta språk går inte att nå med tangentbordet.",
-    "assistive_tech": "NVDA 2026.1",
-    "browser": "Firefox på Windows 11",
-    "name": "Åsa Öberg",
-    "email": "asa.oberg@example.se",
-}
-FORMAT_ANSWERS = {
-    "page": "/sv/om-gvi",
-    "format": "storstil",
-    "format_other": "",
-    "language": "svenska",
-    "delivery": "email",
-    "name": "Örjan Ärlig",
-    "email": "orjan@example.se",
-    "phone": "",
-    "address": "",
-    "message": "Jag behöver texten i 20 punkters stil.",
-}
+REPORT_ANSWERS = valid_answers(
+    ReportForm,
+    page="/sv/om-gvi",
+    problem="Knappen för att byta språk går inte att nå med tangentbordet.",
+    assistive_tech="NVDA 2026.1",
+    browser="Firefox på Windows 11",
+    name="Åsa Öberg",
+    email="asa.oberg@example.se",
+)
+FORMAT_ANSWERS = valid_answers(
+    FormatForm,
+    page="/sv/om-gvi",
+    format="storstil",
+    format_other="",
+    language="svenska",
+    delivery="email",
+    name="Örjan Ärlig",
+    email="orjan@example.se",
+    phone="",
+    address="",
+    message="Jag behöver texten i 20 punkters stil.",
+)
 ANSWERS = {"report": REPORT_ANSWERS, "format": FORMAT_ANSWERS}
 
 

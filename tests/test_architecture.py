@@ -407,3 +407,22 @@ def test_no_module_or_template_writes_a_route_path_by_hand() -> None:
     assert paths_in_templates() == set()
     # Every exception still stands: one made needless is taken out of the list.
     assert set(WRITTEN_PATHS) <= paths_in_modules()
+
+
+def test_the_error_summary_is_rendered_in_the_layout_only() -> None:
+    """Every form page gets what went wrong from base.html; no page template renders it again."""
+    templates = PACKAGE / "templates"
+    callers = sorted(
+        str(path.relative_to(templates))
+        for path in templates.rglob("*.html")
+        if "_macros" not in path.parts
+        and re.search(r"error_summary\(|feedback/_not_sent\.html", path.read_text("utf-8"))
+    )
+    assert callers == ["base.html"]
+
+
+def test_the_feedback_forms_render_their_questions_from_the_form_class() -> None:
+    """A new question is its field: the form templates name no field of their own."""
+    for name in ("report", "format"):
+        text = (PACKAGE / "templates" / "feedback" / f"{name}.html").read_text("utf-8")
+        assert re.findall(r"\b(?:input|textarea|radios)\(form\.", text) == [], name

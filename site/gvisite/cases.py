@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 from flask import current_app
 from sqlalchemy import ColumnElement, delete, or_, select, update
@@ -24,8 +24,6 @@ REFERENCE_LENGTH = 6
 _REFERENCE = re.compile(
     rf"^(?:{'|'.join(KINDS.values())})-\d{{4}}-[{REFERENCE_ALPHABET}]{{{REFERENCE_LENGTH}}}$"
 )
-# What a case keeps of its answers once its personal data is removed: no free text.
-KEPT_ANSWERS = frozenset({"format", "delivery"})
 # The answer that holds what a resident wrote for "which page" when it is not a site path.
 PAGE_DESCRIPTION = "page_description"
 # How long the one-time receipt waits to be shown after the form was sent.
@@ -157,13 +155,20 @@ def take_receipt(ticket: str | None) -> tuple[Case, str] | None:
     return case, secret or ""
 
 
-def erase_personal_data(cases: list[Case], now: dt.datetime) -> list[int]:
-    """Blank what identifies a resident in these cases; return their mail's ids (to forget)."""
+def erase_personal_data(
+    cases: list[Case], now: dt.datetime, kept: Callable[[str], Collection[str]]
+) -> list[int]:
+    """Blank what identifies a resident in these cases; return their mail's ids (to forget).
+
+    `kept` names the answers a kind of case keeps (feedback.forms.kept_answers: the forms
+    declare it, no free text); every other answer goes.
+    """
     # Every copy: the case's columns and free answers, the history's texts, the receipts
     # (they hold the status secret) and the mail, which is also never sent once blank.
     for case in cases:
         case.name = case.email = case.phone = case.address = None
-        case.answers = {k: v for k, v in case.answers.items() if k in KEPT_ANSWERS}
+        keep = kept(case.kind)
+        case.answers = {k: v for k, v in case.answers.items() if k in keep}
         case.purged_at = case.purged_at or now  # erased again: still erased on the first day
     ids = [case.id for case in cases]
     if not ids:

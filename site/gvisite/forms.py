@@ -109,13 +109,23 @@ def field_max_length(field: UnboundField) -> int | None:
     return min(limits) if limits else None
 
 
+def declared_fields(form: type[FlaskForm]) -> list[tuple[str, UnboundField]]:
+    """Return a form class's declared fields in the order WTForms shows them, without a request."""
+    found = [
+        (name, field)
+        for name in dir(form)
+        if not name.startswith("_") and isinstance(field := getattr(form, name), UnboundField)
+    ]
+    # WTForms' own order (wtforms.form.FormMeta): by declaration, then by name.
+    return sorted(found, key=lambda item: (item[1].creation_counter, item[0]))
+
+
 def most_body_bytes(form: type[FlaskForm]) -> int:
     """Return the largest body a browser sends for a form filled in within its fields' limits."""
     # Flask-WTF adds the token when a form is made; it has no stated limit.
     fields: dict[str, int | None] = {"csrf_token": None}
-    for name in dir(form):
-        if not name.startswith("_") and isinstance(field := getattr(form, name), UnboundField):
-            fields[name] = field_max_length(field)
+    for name, field in declared_fields(form):
+        fields[name] = field_max_length(field)
     total = 0
     for name, limit in fields.items():
         value = BODY_BYTES_UNLIMITED_FIELD if limit is None else limit * BODY_BYTES_PER_CHARACTER

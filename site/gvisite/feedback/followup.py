@@ -21,6 +21,7 @@ from ..extensions import db
 from ..forms import BaseForm, PostedForm, Required
 from ..models import Case, CaseEvent, Status, utcnow
 from ..outbox import forget_copies
+from .forms import kept_answers
 from .mail import compose_addition, compose_withdrawal
 
 ADDITION_MAX = 5000
@@ -132,7 +133,7 @@ def withdraw(case: Case) -> None:
     now = utcnow()
     case.status, case.closed_at = Status.CLOSED, now
     # The same removal as after the retention time (cases.erase_personal_data), for one case.
-    mailed = erase_personal_data([case], now)
+    mailed = erase_personal_data([case], now, kept_answers)
     db.session.add(CaseEvent(case=case, at=now, action=WITHDRAWN))
     notice = compose_withdrawal(case)  # after the removal: it names only the reference
     notice.created_at = now  # stamped with the erasure: a later purge leaves it (cases.py)

@@ -3,6 +3,12 @@
 Each form declares what it stores by its fields: a field named like a column of `Case`
 (page, name, email, phone, address) fills that column, and every other answer is kept in the
 case's `answers`, so a new field can never be silently dropped.
+
+A field is the one place a question is written. WTForms' own attributes carry what the page
+shows: the label, the hint (`description`) and the input's HTML attributes (`render_kw`:
+autocomplete, spellcheck, rows), and the macro `questions` renders the fields in their order.
+What staff see of the answer and whether it outlives the erasure are declared beside it with
+`for_staff` (a `ForStaff` value), read by the staff mail, the case page and the erasure.
 """
 
 from __future__ import annotations
@@ -15,7 +21,8 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app, has_request_context, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Field, RadioField, StringField, TextAreaField
+from markupsafe import Markup
+from wtforms import EmailField, Field, RadioField, StringField, TelField, TextAreaField
 from wtforms.validators import Length, Optional, StopValidation, ValidationError
 
 from ..cases import PAGE_DESCRIPTION
@@ -23,6 +30,7 @@ from ..forms import CONTROL, NOT_ANSWERS, BaseForm, Required, choices, one_line
 from ..models import Case
 from ..pages.views import route_exists
 from ..security import split_url
+from .answers import StaffAnswer, answers_for_staff, for_staff, kept_by
 
 PROBLEM_MAX = 5000
 SHORT_MAX = 200
@@ -125,6 +133,21 @@ class FeedbackForm(BaseForm):
     kind: str  # the case's kind, as in cases.KINDS
     template: str
 
+    def questions(self, start: str | None = None, stop: str | None = None) -> list[Field]:
+        """Return the questions in the class's order, from `start` up to (not including) `stop`."""
+        found = [field for field in self if field.name not in NOT_ANSWERS]
+        names = [field.name for field in found]
+        first = names.index(start) if start else 0
+        return found[first : names.index(stop) if stop else len(found)]
+
+    @staticmethod
+    def hint(field: Field, **values: Any) -> Markup | None:
+        """Return a field's hint as a template's `_()` would: the text as markup, values escaped."""
+        if not field.description:
+            return None
+        # Our own catalog's text, trusted as Jinja's `_()` trusts it; the values are escaped.
+        return Markup(str(field.description)) % values  # noqa: S704
+
     def columns(self) -> dict[str, Any]:
         """Return the answers that have a column of their own on the case."""
         names = Case.__table__.columns.keys()
@@ -154,34 +177,64 @@ class ReportForm(FeedbackForm):
 
     page = StringField(
         _l("Which page is the problem on?"),
+        description=_l(
+            "The address of the page, like %(example)s, or the whole address copied from the"
+            " browser. If you came from a page, it is already filled in. No address? Describe"
+            " where you saw the problem."
+        ),
         validators=[
             Required(_l("Enter the page the problem is on, or describe where you saw it.")),
             Length(max=PAGE_MAX, message=_l("Use 500 characters or fewer.")),
             one_line,
             page_or_description,
         ],
+        render_kw={"spellcheck": False},
     )
-    problem = TextAreaField(
-        _l("What is the problem?"),
-        validators=[
-            Required(_l("Describe the problem.")),
-            Length(max=PROBLEM_MAX, message=_l("Use 5,000 characters or fewer.")),
-        ],
+    problem = for_staff(
+        TextAreaField(
+            _l("What is the problem?"),
+            description=_l(
+                "Describe what you tried to do and what went wrong. Up to 5,000 characters."
+            ),
+            validators=[
+                Required(_l("Describe the problem.")),
+                Length(max=PROBLEM_MAX, message=_l("Use 5,000 characters or fewer.")),
+            ],
+            render_kw={"rows": 8},
+        ),
+        _l("Problem"),
     )
-    assistive_tech = StringField(
-        _l("Assistive technology you use (optional)"),
-        validators=[Optional(), Length(max=SHORT_MAX), one_line],
+    assistive_tech = for_staff(
+        StringField(
+            _l("Assistive technology you use (optional)"),
+            description=_l("For example a screen reader, magnification or voice control."),
+            validators=[Optional(), Length(max=SHORT_MAX), one_line],
+        ),
+        _l("Assistive technology"),
     )
-    browser = StringField(
-        _l("Browser and device (optional)"),
-        validators=[Optional(), Length(max=SHORT_MAX), one_line],
+    browser = for_staff(
+        StringField(
+            _l("Browser and device (optional)"),
+            description=_l("For example Firefox on a computer, or Safari on an iPhone."),
+            validators=[Optional(), Length(max=SHORT_MAX), one_line],
+        ),
+        _l("Browser and device"),
     )
-    name = StringField(
-        _l("Your name (optional)"), validators=[Optional(), Length(max=SHORT_MAX), one_line]
+    name = for_staff(
+        StringField(
+            _l("Your name (optional)"),
+            validators=[Optional(), Length(max=SHORT_MAX), one_line],
+            render_kw={"autocomplete": "name", "spellcheck": False},
+        ),
+        _l("Name"),
     )
-    email = StringField(
-        _l("Your email address (optional)"),
-        validators=[Optional(), Length(max=320), one_line, email_address],
+    email = for_staff(
+        EmailField(
+            _l("Your email address (optional)"),
+            validators=[Optional(), Length(max=320), one_line, email_address],
+            render_kw={"autocomplete": "email", "spellcheck": False},
+        ),
+        _l("Email"),
     )
 
 
@@ -193,42 +246,99 @@ class FormatForm(FeedbackForm):
 
     page = StringField(
         _l("Which page or document do you need in another format?"),
+        description=_l(
+            "The address of the page, like %(example)s, or the whole address copied from the"
+            " browser. If you came from a page, it is already filled in. For a document, such"
+            " as a letter you were sent, write what it is called and its date."
+        ),
         validators=[
             Required(_l("Enter the page or document you need.")),
             Length(max=PAGE_MAX, message=_l("Use 500 characters or fewer.")),
             one_line,
             page_or_description,
         ],
+        render_kw={"spellcheck": False},
     )
-    format = RadioField(
-        _l("Which format do you need?"),
-        choices=choices(FORMAT_LABELS),
-        validators=[Required(_l("Select the format you need."))],
-        validate_choice=True,
+    format = for_staff(
+        RadioField(
+            _l("Which format do you need?"),
+            choices=choices(FORMAT_LABELS),
+            validators=[Required(_l("Select the format you need."))],
+            validate_choice=True,
+        ),
+        _l("Format"),
+        kept=True,
+        detail="format_other",
     )
     format_other = StringField(
-        _l("Describe the format"), validators=[Length(max=SHORT_MAX), one_line]
+        _l("Describe the format"),
+        description=_l("Only if you chose “Something else”."),
+        validators=[Length(max=SHORT_MAX), one_line],
     )
-    language = StringField(
-        _l("Language (optional)"), validators=[Optional(), Length(max=100), one_line]
+    language = for_staff(
+        StringField(
+            _l("Language (optional)"),
+            description=_l("If you need the content in another language, which one?"),
+            validators=[Optional(), Length(max=100), one_line],
+        ),
+        _l("Language wanted"),
     )
-    delivery = RadioField(
-        _l("How do you want to receive it?"),
-        choices=choices(DELIVERY_LABELS),
-        validators=[Required(_l("Select how you want to receive it."))],
+    delivery = for_staff(
+        RadioField(
+            _l("How do you want to receive it?"),
+            description=_l("Fill in the matching contact detail below."),
+            choices=choices(DELIVERY_LABELS),
+            validators=[Required(_l("Select how you want to receive it."))],
+        ),
+        _l("Delivery"),
+        kept=True,
+        as_code=True,
     )
-    name = StringField(
-        _l("Your name"), validators=[Required(_l("Enter your name.")), Length(max=200), one_line]
+    name = for_staff(
+        StringField(
+            _l("Your name"),
+            validators=[Required(_l("Enter your name.")), Length(max=200), one_line],
+            render_kw={"autocomplete": "name", "spellcheck": False},
+        ),
+        _l("Name"),
     )
-    email = StringField(_l("Email address"), validators=[Length(max=320), one_line, email_address])
-    phone = StringField(_l("Phone number"), validators=[Length(max=30), one_line, phone_number])
-    address = TextAreaField(_l("Postal address"), validators=[Length(max=500)])
-    message = TextAreaField(
-        _l("Anything else we should know (optional)"),
-        validators=[
-            Optional(),
-            Length(max=PROBLEM_MAX, message=_l("Use 5,000 characters or fewer.")),
-        ],
+    email = for_staff(
+        EmailField(
+            _l("Email address"),
+            description=_l("If you chose email."),
+            validators=[Length(max=320), one_line, email_address],
+            render_kw={"autocomplete": "email", "spellcheck": False},
+        ),
+        _l("Email"),
+    )
+    phone = for_staff(
+        TelField(
+            _l("Phone number"),
+            description=_l("If you chose phone."),
+            validators=[Length(max=30), one_line, phone_number],
+            render_kw={"autocomplete": "tel", "spellcheck": False},
+        ),
+        _l("Phone"),
+    )
+    address = for_staff(
+        TextAreaField(
+            _l("Postal address"),
+            description=_l("If you chose post: street, postcode and town."),
+            validators=[Length(max=500)],
+            render_kw={"rows": 3, "autocomplete": "street-address"},
+        ),
+        _l("Postal address"),
+    )
+    message = for_staff(
+        TextAreaField(
+            _l("Anything else we should know (optional)"),
+            validators=[
+                Optional(),
+                Length(max=PROBLEM_MAX, message=_l("Use 5,000 characters or fewer.")),
+            ],
+            render_kw={"rows": 4},
+        ),
+        _l("Message"),
     )
 
     def validate_format_other(self, field: Field) -> None:
@@ -255,3 +365,16 @@ class FormatForm(FeedbackForm):
         """Require the postal address we are to send to."""
         if self.delivery.data == "post" and not field.data:
             raise StopValidation(_l("Enter your postal address."))
+
+
+FORMS: dict[str, type[FeedbackForm]] = {form.kind: form for form in (ReportForm, FormatForm)}
+
+
+def staff_answers(case: Case, *, columns: bool = False) -> list[StaffAnswer]:
+    """Return a case's answers for staff in its form's order (see answers.answers_for_staff)."""
+    return answers_for_staff(FORMS[case.kind], case, columns=columns)
+
+
+def kept_answers(kind: str) -> frozenset[str]:
+    """Return the answers of a kind of case that stay after its personal data is erased."""
+    return kept_by(FORMS[kind])

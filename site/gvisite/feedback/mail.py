@@ -13,7 +13,7 @@ from ..links import absolute_url
 from ..models import Case, OutboxMessage
 from ..pages.views import page_at
 from ..statement import current_statement
-from .forms import FORMAT_LABELS
+from .forms import staff_answers
 
 
 def status_url(case: Case, secret: str | None = None) -> str | None:
@@ -41,17 +41,18 @@ def compose_mail(case: Case) -> list[OutboxMessage]:
     """Write the staff mail (in Swedish) and, if there is an address, the resident's receipt."""
     page = page_at(case.page) if case.page else None
     base_url = current_app.config["SITE_URL"]
-    context = {
+    context: dict[str, object] = {
         "case": case,
         "page_title": page.title if page else None,
         # What the resident wrote may be a description rather than an address of ours.
         "page_url": f"{base_url}{case.page}" if case.page else None,
         "case_url": _staff_case_url(case),
-        "format_labels": FORMAT_LABELS,
+        "contact": bool(case.email or case.phone or case.address),
         "target_days": current_statement().response_target_days,
         "status_url": status_url(case),
     }
     with force_locale(DEFAULT_LOCALE):  # the staff's language
+        context["answers"] = staff_answers(case, columns=True)
         messages = [
             OutboxMessage(
                 purpose="staff",

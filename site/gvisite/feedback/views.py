@@ -41,7 +41,7 @@ from .followup import (
     was_withdrawn,
     withdraw,
 )
-from .forms import FeedbackForm, FormatForm, ReportForm, site_path
+from .forms import FORMS, FeedbackForm, site_path
 from .mail import compose_mail, status_url
 
 bp = Blueprint("feedback", __name__)
@@ -49,7 +49,6 @@ bp = Blueprint("feedback", __name__)
 # What a browser sends a form as; anything else (JSON, say) is refused before it is read.
 UNAVAILABLE_RETRY_SECONDS = 60
 FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data", ""})
-FORMS: dict[str, type[FeedbackForm]] = {form.kind: form for form in (ReportForm, FormatForm)}
 # Each status as the resident's status page words it (staff have their own, shorter labels).
 RESIDENT_STATUSES = {
     Status.NEW: _l("Received, not yet handled"),

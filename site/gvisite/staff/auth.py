@@ -220,7 +220,7 @@ def _cannot_count(form: LoginForm, tag: str, error: throttle.CannotCount) -> Res
 def _login_page(form: LoginForm, message: str | None, errors: list[dict[str, str]]) -> str:
     """Render the login form; the password typed is never sent back."""
     form.password.data = ""
-    return render_template("staff/login.html", form=form, message=message, errors=errors)
+    return render_template("staff/login.html", form=form, notice=message, errors=errors)
 
 
 def expired_form(error: CSRFError) -> tuple[str, int]:

@@ -9,6 +9,7 @@ from sqlalchemy import delete, func, select
 from ..cases import RECEIPT_VALID, erase_personal_data, erased_with_text_since
 from ..database import forget_old_versions
 from ..extensions import db
+from ..feedback.forms import kept_answers
 from ..models import Case, Receipt, StaffSession, Status
 from ..outbox import forget_copies
 from ..ratelimits import forget_expired
@@ -31,9 +32,9 @@ def purge(now: dt.datetime, retention_days: int) -> tuple[int, int, int]:
             )
         )
     )
-    mailed = erase_personal_data(closed, now)
+    mailed = erase_personal_data(closed, now, kept_answers)
     again = erased_with_text_since()
-    mailed.extend(erase_personal_data(again, now))
+    mailed.extend(erase_personal_data(again, now, kept_answers))
     # A receipt not shown in time still holds a status secret: drop it, and any of spam cases.
     db.session.execute(delete(Receipt).where(Receipt.created_at < now - RECEIPT_VALID))
     spam_cutoff = now - dt.timedelta(days=SPAM_KEEP_DAYS)

@@ -22,7 +22,7 @@ from wtforms.fields.choices import SelectChoice
 
 from ..cases import is_reference
 from ..extensions import db
-from ..feedback.forms import FORMAT_LABELS, site_path
+from ..feedback.forms import site_path, staff_answers
 from ..forms import choices, error_summary
 from ..i18n import DEFAULT_LOCALE
 from ..models import Case, OutboxMessage, PublishedProblem, StaffUser
@@ -118,7 +118,7 @@ def _render_case(case: Case, **forms: FlaskForm) -> str:
         page_link=site_path(case.page),
         today=today(),
         status_labels=STATUS_LABELS,
-        format_labels=FORMAT_LABELS,
+        answers=staff_answers(case),
         assign_form=assign_form,
         status_form=status_form,
         note_form=forms.get("note") or NoteForm(),
