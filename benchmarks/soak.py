@@ -59,7 +59,9 @@ class Figures:
 class Site:
     """gunicorn and two outbox workers over one database, mail to aiosmtpd."""
 
-    def __init__(self, folder: Path, database_url: str, smtp: SmtpServer) -> None:
+    def __init__(
+        self, folder: Path, database_url: str, smtp: SmtpServer, retry_minutes: str
+    ) -> None:
         self.port = free_port()
         self.env = {
             **os.environ,
@@ -73,6 +75,7 @@ class Site:
             "FORM_MIN_SECONDS": "0",
             "SUBMISSION_RATE_LIMIT": "1000000 per hour",
             "OUTBOX_CLAIM_SECONDS": "60",
+            "OUTBOX_RETRY_MINUTES": retry_minutes,
             "FORMATS_REFRESH_SECONDS": "0",
         }
         self.log = folder / "gunicorn.log"  # read it when the site does not start
@@ -293,14 +296,20 @@ def cases_per_problem(database_url: str) -> Counter[str]:
     return Counter((json.loads(a) if isinstance(a, str) else a)["problem"] for a in rows)
 
 
-def run(database: str, submissions: int, clients: int, smtp_down: float) -> dict[str, object]:
+def run(
+    database: str,
+    submissions: int,
+    clients: int,
+    smtp_down: float,
+    retry_minutes: str = "1,5,15,60,240,720",
+) -> dict[str, object]:
     """Run the soak on one database; return its figures."""
     folder = Path(tempfile.mkdtemp(prefix=f"gvisite-soak-{database}-"))
     postgres = running_postgres() if database == "postgresql" else nullcontext()
     with postgres as pg, smtp_server() as mail:
         smtp = mail.server
         url = pg.new_database() if pg else f"sqlite:///{folder / 'soak.sqlite3'}"
-        site = Site(folder, url, smtp)
+        site = Site(folder, url, smtp, retry_minutes)
         site.start()
         figures, done = Figures(), Counter()
         faults = [
@@ -343,7 +352,8 @@ def run(database: str, submissions: int, clients: int, smtp_down: float) -> dict
         for thread in running:
             thread.join(timeout=120)  # every outage over before the outbox is left to drain
         seconds = time.monotonic() - started
-        # Let the outbox drain: failed attempts wait 1 minute, then 5, before they are retried.
+        # Let the outbox drain: failed attempts wait (by default) 1 minute, then 5, before they
+        # are retried.
         # A busy machine drains slowly, so wait while mail still goes out (at most an hour),
         # and give up only after 7 minutes without progress.
         stored = stored_cases(url)
@@ -355,6 +365,7 @@ def run(database: str, submissions: int, clients: int, smtp_down: float) -> dict
             if (now_unsent := sum(s != "sent" for _, s in stored.values())) < unsent:
                 progress = time.monotonic()
             unsent = now_unsent
+        drained = time.monotonic() - started - seconds
         site.stop()
         per_problem = cases_per_problem(url)
     shutil.rmtree(folder, ignore_errors=True)  # the database, the site's files and its log
@@ -381,6 +392,7 @@ def run(database: str, submissions: int, clients: int, smtp_down: float) -> dict
         "p50 ms": round(1000 * statistics.median(figures.seconds)),
         "p99 ms": round(1000 * statistics.quantiles(figures.seconds, n=100)[98]),
         "seconds": round(seconds),
+        "seconds draining the outbox": round(drained),
         "faults": log,
     }
 

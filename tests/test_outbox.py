@@ -299,6 +299,30 @@ def test_retries_wait_longer_each_time_then_the_message_is_marked_failed(
     assert smtp_server.received == []
 
 
+def test_an_operator_can_set_the_waits_between_attempts(
+    make_forms_app, smtp_server: SmtpServer
+) -> None:
+    app = make_forms_app(
+        **{**smtp_server.config(), "SMTP_PORT": free_port(), "OUTBOX_RETRY_MINUTES": "0.5, 2"}
+    )
+    send_case(app.test_client(), "sv", "report", email="", name="")
+    with app.app_context():
+        backend, now = backend_for(app), utcnow()
+        assert send_due(backend, now=now) == (0, 1)
+        row = db.session.scalars(db.select(OutboxMessage)).one()
+        assert row.next_attempt_at - now == dt.timedelta(seconds=30)
+        assert send_due(backend, now=row.next_attempt_at) == (0, 1)
+        assert row.next_attempt_at - now == dt.timedelta(seconds=150)
+        assert send_due(backend, now=row.next_attempt_at) == (0, 1)
+        assert row.status == "failed"  # two waits: three attempts in all
+
+
+@pytest.mark.parametrize("value", ["", "soon", "1,0,5", "-1", ","])
+def test_a_wrong_retry_setting_stops_the_site_from_starting(value: str, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="OUTBOX_RETRY_MINUTES"):
+        create_app({"INSTANCE_PATH": str(tmp_path), "OUTBOX_RETRY_MINUTES": value})
+
+
 @pytest.mark.parametrize(
     ("column", "value"),
     [

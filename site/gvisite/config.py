@@ -56,6 +56,7 @@ _STR_VARS = {
     "OIDC_CLIENT_SECRET",
     "OIDC_ROLE_CLAIM",
     "OIDC_ROLES",
+    "OUTBOX_RETRY_MINUTES",
 }
 
 
@@ -95,6 +96,8 @@ def defaults(instance_path: str) -> dict[str, Any]:
         # A sender that died mid-delivery leaves its message claimed this long; then another
         # sends it again (with the same Message-ID). Longer than any SMTP delivery takes.
         "OUTBOX_CLAIM_SECONDS": 300,
+        # Minutes to wait after each failed attempt; after the last the message is failed.
+        "OUTBOX_RETRY_MINUTES": "1,5,15,60,240,720",
         "STAFF_SESSION_HOURS": 12,  # a staff session ends this long after login, however busy
         # A local account (password login) must show a second factor, a passkey or a one-time
         # code; one without either may only enrol one. Off only for a first set-up by hand.
@@ -181,6 +184,20 @@ def configure(
         "__Secure-session" if config["SESSION_COOKIE_SECURE"] else "session"
     )
     config["SQLALCHEMY_DATABASE_URI"] = sqlalchemy_url(config["DATABASE_URL"])
+    config["OUTBOX_RETRY_MINUTES"] = minutes_list(config["OUTBOX_RETRY_MINUTES"])
+
+
+def minutes_list(value: str | tuple[float, ...]) -> tuple[float, ...]:
+    """Read "1,5,15" as growing minutes; refuse at start-up what a sender could not use."""
+    if isinstance(value, tuple):
+        return value
+    try:
+        minutes = tuple(float(part) for part in str(value).split(",") if part.strip())
+    except ValueError:
+        minutes = ()
+    if not minutes or min(minutes) <= 0:
+        raise ValueError(f"OUTBOX_RETRY_MINUTES must list minutes above 0, e.g. 1,5,15: {value!r}")
+    return minutes
 
 
 def sqlalchemy_url(url: str) -> str:

@@ -29,7 +29,8 @@ from .models import OutboxMessage, utcnow
 
 log = logging.getLogger(__name__)
 
-# Growing delays between attempts; after the last one the message is marked failed.
+# Growing delays between attempts (OUTBOX_RETRY_MINUTES); after the last one the message is
+# marked failed. These are the defaults; `retry_delays` reads the app's own.
 RETRY_DELAYS = [dt.timedelta(minutes=m) for m in (1, 5, 15, 60, 240, 720)]
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 # Pauses (seconds) while the database refuses to record a delivery: about two minutes in
@@ -145,6 +146,11 @@ def ascii_domain(address: str) -> str:
     return f"{found.local_part}@{found.ascii_domain}"
 
 
+def retry_delays() -> list[dt.timedelta]:
+    """Return the waits after each failed attempt, from OUTBOX_RETRY_MINUTES."""
+    return [dt.timedelta(minutes=m) for m in current_app.config["OUTBOX_RETRY_MINUTES"]]
+
+
 def claim_period() -> dt.timedelta:
     """Return how long a claimed message is left to its sender before another may take it."""
     return dt.timedelta(seconds=current_app.config["OUTBOX_CLAIM_SECONDS"])
@@ -177,10 +183,11 @@ def deliver(row: OutboxMessage, backend: Backend, now: dt.datetime) -> bool:
     except (OSError, smtplib.SMTPException, ValueError) as exc:
         # Only the error class and code: never the message text or addresses.
         row.last_error = f"{type(exc).__name__}: {getattr(exc, 'smtp_code', '')}".strip(": ")
-        if row.attempts >= MAX_ATTEMPTS:
+        delays = retry_delays()
+        if row.attempts > len(delays):
             row.status = "failed"
         else:
-            row.next_attempt_at = now + RETRY_DELAYS[row.attempts - 1]
+            row.next_attempt_at = now + delays[row.attempts - 1]
         row.claimed_by = row.claimed_until = None
         db.session.commit()
         log.warning(
