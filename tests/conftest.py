@@ -36,6 +36,7 @@ pytest_plugins = [
     "tests.fixtures_forms",
     "tests.fixtures_staff",
     "tests.fixtures_oidc",
+    "tests.scheduling",
 ]
 
 REAL_CONTENT = PROJECT_ROOT / "content"
@@ -60,22 +61,6 @@ def pytest_configure(config: pytest.Config) -> None:
     wanted = dt.datetime.fromisoformat(config.getoption("--clock")).replace(tzinfo=STOCKHOLM)
     # Set once as an offset, so the test process and its server processes tell the same time.
     os.environ[CLOCK_SHIFT_VAR] = str((wanted - dt.datetime.now(dt.UTC)).total_seconds())
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Keep each module's tests on one xdist worker, and every test of the built site on one."""
-    # `make test` runs the suite on every core (pytest-xdist, --dist loadgroup). A module's
-    # tests share its fixtures (a crawl, a browser tab): split over two workers, each would
-    # make them again. Every test of the built site goes to one worker, whatever its module:
-    # that site is too costly to build twice, and its port (hence its cache) is one.
-    for item in items:
-        if any(mark.name == "xdist_group" for mark in item.iter_markers()):
-            continue
-        if "built_live_server" in getattr(item, "fixturenames", ()):
-            group = "built-site"
-        else:
-            group = item.module.__name__ if item.module else item.nodeid
-        item.add_marker(pytest.mark.xdist_group(group))
 
 
 def markdown_page(body: str = "Text.", **front_matter: str) -> str:

@@ -1,0 +1,96 @@
+"""How `make test` shares the suite between its xdist workers: whole groups, longest first.
+
+Each module's tests stay on one worker (they share its fixtures: a crawl, a browser tab), and
+every test of the built site shares one group (that site is too costly to build twice). The
+groups are handed out longest first, so a long one does not start last and hold up the end:
+the seconds come from the last run on this checkout (`.cache/test-seconds.json`, per test),
+or, in a fresh clone, from the short list below. The Makefile passes `--no-loadscope-reorder`,
+else xdist would reorder the groups by their number of tests.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+
+import pytest
+
+from tests.helpers import PROJECT_ROOT
+
+SECONDS_FILE = PROJECT_ROOT / ".cache" / "test-seconds.json"
+# A fresh clone has no timings: the groups that took longest in earlier runs, longest first.
+LONGEST_FIRST = (
+    "built-site",
+    "tests.test_soak",
+    "tests.security.test_sandbox_formats",
+    "tests.formats.test_formats_refresh",
+    "tests.test_browser",
+    "tests.security.test_login_lockout",
+    "tests.pages.test_render_cache",
+    "tests.staff.test_staff_browser",
+    "tests.staff.test_mfa_passkeys",
+    "tests.test_outbox_concurrency",
+)
+
+_group_of: dict[str, str] = {}  # node id -> group, in this process
+_seconds: dict[str, float] = {}  # node id -> seconds it took here (setup, call and teardown)
+
+
+def group_of(item: pytest.Item) -> str:
+    """Return the group a test runs in: its module, or "built-site"."""
+    if "built_live_server" in getattr(item, "fixturenames", ()):
+        return "built-site"
+    return item.module.__name__ if item.module else item.nodeid
+
+
+def known_seconds() -> dict[str, float]:
+    """Return each test's seconds in the last run on this checkout (empty in a fresh clone)."""
+    try:
+        return {str(k): float(v) for k, v in json.loads(SECONDS_FILE.read_text()).items()}
+    except (OSError, ValueError, AttributeError):
+        return {}
+
+
+def group_weights(groups: dict[str, str], seconds: dict[str, float]) -> dict[str, float]:
+    """Return each group's expected seconds: measured if known, else its place in the list."""
+    if not seconds:
+        last = len(LONGEST_FIRST)
+        return {group: last - LONGEST_FIRST.index(group) for group in LONGEST_FIRST}
+    weights: dict[str, float] = {}
+    for nodeid, group in groups.items():
+        weights[group] = weights.get(group, 0.0) + seconds.get(nodeid, 0.0)
+    return weights
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Give every test its group, and put the longest groups first."""
+    for item in items:
+        marks = [mark for mark in item.iter_markers() if mark.name == "xdist_group"]
+        group = str(marks[0].args[0]) if marks and marks[0].args else group_of(item)
+        if not marks:
+            item.add_marker(pytest.mark.xdist_group(group))
+        _group_of[item.nodeid] = group
+    weights = group_weights(_group_of, known_seconds())
+    # A stable sort: tests keep their order within a group, and groups of equal weight theirs.
+    items.sort(key=lambda item: -weights.get(_group_of[item.nodeid], 0.0))
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Add up how long each test took in this process."""
+    if report.nodeid in _group_of:
+        _seconds[report.nodeid] = _seconds.get(report.nodeid, 0.0) + report.duration
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Merge this process's timings into the checkout's file (each xdist worker does so)."""
+    if not _seconds:
+        return
+    SECONDS_FILE.parent.mkdir(exist_ok=True)
+    with open(SECONDS_FILE.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the workers finish at about the same time
+        merged = {**known_seconds(), **{k: round(v, 2) for k, v in _seconds.items()}}
+        temporary = SECONDS_FILE.with_suffix(f".{os.getpid()}.tmp")
+        temporary.write_text(json.dumps(merged, sort_keys=True), encoding="utf-8")
+        temporary.replace(SECONDS_FILE)
