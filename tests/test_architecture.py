@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
 
 from gvisite.config import from_environment
 from gvisite.i18n import LOCALES
@@ -426,3 +427,22 @@ def test_the_feedback_forms_render_their_questions_from_the_form_class() -> None
     for name in ("report", "format"):
         text = (PACKAGE / "templates" / "feedback" / f"{name}.html").read_text("utf-8")
         assert re.findall(r"\b(?:input|textarea|radios)\(form\.", text) == [], name
+
+
+def test_the_status_page_is_a_module_of_its_own(app: Flask) -> None:
+    """The resident's status page and its actions are feedback/status.py; views.py is the forms'."""
+    status_rule = next(app.url_map.iter_rules("feedback.case_status")).rule
+    found = {
+        rule.endpoint: app.view_functions[rule.endpoint].__module__
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.startswith("feedback.")
+    }
+    expected = {
+        rule.endpoint: "gvisite.feedback.status"
+        if rule.rule.startswith(status_rule)
+        else "gvisite.feedback.views"
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.startswith("feedback.")
+    }
+    assert len(set(expected.values())) == 2  # both kinds exist, so the rule checks something
+    assert found == expected

@@ -1,7 +1,8 @@
 """The two forms DOS-lagen asks for: report an accessibility problem, ask for another format.
 
 `forms` declares the fields and what each form stores, `views` receives and acknowledges only
-what was stored, `mail` writes the staff mail and the resident's receipt.
+what was stored, `mail` writes the staff mail and the resident's receipt. `status` is the
+resident's private status page, `followup` its forms and what they store.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from flask import Flask
 
 from ..extensions import csrf
+from . import status  # noqa: F401  (its views join the blueprint when it is imported)
 from .views import bp
 
 

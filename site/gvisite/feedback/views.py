@@ -1,10 +1,12 @@
-"""The two public forms (report a problem, request another format), receipts, the status page."""
+"""The two public forms (report a problem, request another format) and their receipts.
+
+The blueprint is the area's: the resident's status page (`status.py`) adds its views to it.
+"""
 
 from __future__ import annotations
 
 import math
 import time
-from urllib.parse import urlencode
 
 from flask import (
     Blueprint,
@@ -19,43 +21,27 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_limiter.util import get_remote_address
 from limits import parse as parse_limit
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response as BaseResponse
 
-from ..cases import AlreadyStored, check_not_stored, is_reference, store_case, take_receipt
+from ..cases import AlreadyStored, check_not_stored, store_case, take_receipt
 from ..database import discard_session
 from ..extensions import limiter
 from ..forms import error_summary, issue_start_time, sent_too_fast, submission_key
-from ..models import Case, Status
+from ..models import Case
 from ..security import private_answers
 from ..statement import current_statement
-from .followup import (
-    AddInformationForm,
-    WithdrawForm,
-    addition_stored,
-    find_case,
-    store_addition,
-    was_withdrawn,
-    withdraw,
-)
 from .forms import FORMS, FeedbackForm, site_path
 from .mail import compose_mail, status_url
 
 bp = Blueprint("feedback", __name__)
 
-# What a browser sends a form as; anything else (JSON, say) is refused before it is read.
+# How long to ask a resident to wait when the database is down (the Retry-After header).
 UNAVAILABLE_RETRY_SECONDS = 60
+# What a browser sends a form as; anything else (JSON, say) is refused before it is read.
 FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data", ""})
-# Each status as the resident's status page words it (staff have their own, shorter labels).
-RESIDENT_STATUSES = {
-    Status.NEW: _l("Received, not yet handled"),
-    Status.IN_PROGRESS: _l("Being handled"),
-    Status.WAITING: _l("Waiting for more information"),
-    Status.CLOSED: _l("Closed"),
-}
 
 
 @bp.route("/<locale:locale>/tillganglighet/rapportera", methods=["GET", "POST"])
@@ -203,139 +189,3 @@ def receipt(locale: str) -> Response:
         statement=current_statement(),
     )
     return private_answers(make_response(page))
-
-
-def _status_page(
-    reference: str,
-    secret: str,
-    case: Case | None,
-    *,
-    form: AddInformationForm | None = None,
-    status: int = 200,
-    **context: object,
-) -> Response:
-    """Render the status page (case None: the database is down) with the add form's state."""
-    if form is None:
-        form = AddInformationForm(formdata=None)
-        form.started.data = issue_start_time()
-    page = render_template(
-        "feedback/status.html",
-        reference=reference,
-        secret=secret,
-        case=case,
-        withdrawn=bool(case and was_withdrawn(case)),
-        form=form,
-        errors=error_summary(form),
-        statuses=RESIDENT_STATUSES,
-        statement=current_statement(),
-        **context,
-    )
-    return private_answers(make_response(page, status))
-
-
-def _back_to_status(locale: str, case: Case, secret: str, **flags: str) -> BaseResponse:
-    """Send the resident back to the status page after a change (post/redirect/get)."""
-    url = url_for("feedback.case_status", locale=locale, reference=case.reference)
-    query = urlencode({"nyckel": secret, **flags})
-    return redirect(f"{url}?{query}", code=303)
-
-
-@bp.get("/<locale:locale>/arende/<reference>")
-def case_status(locale: str, reference: str) -> Response:
-    """Show a resident the status of their case: never its text or contact details."""
-    secret = request.args.get("nyckel", "")
-    case = _resident_case(reference, secret)
-    return _status_page(reference, secret, case, added=request.args.get("tillagt") == "1")
-
-
-def _posted_secret(reference: str) -> str:
-    """Refuse a body no browser form sends and a reference no case has; return the secret."""
-    if request.mimetype not in FORM_TYPES:
-        abort(415)
-    if not is_reference(reference):
-        abort(404)
-    return request.form.get("nyckel", "")  # the body only: never from an address in a log
-
-
-def _resident_case(reference: str, secret: str) -> Case:
-    """Return the case the secret opens; any wrong link is a 404 like an unknown reference."""
-    case = find_case(reference, secret)
-    if case is None:
-        abort(404)
-    return case
-
-
-@bp.post("/<locale:locale>/arende/<reference>")
-def add_information(locale: str, reference: str) -> BaseResponse:
-    """Store what a resident adds to their open case, once, within the forms' limits."""
-    secret = _posted_secret(reference)
-    form = AddInformationForm()
-    too_fast = sent_too_fast(form.started.data)
-    submission = submission_key(form.started.data)
-    try:
-        case = _resident_case(reference, secret)
-        if not case.is_open:  # closed meanwhile: the page now says so instead of the form
-            return _back_to_status(locale, case, secret)
-        if not form.validate() or too_fast:
-            notice = _("Please check your answers and send the form again.") if too_fast else None
-            form.started.data = issue_start_time(submission)
-            return _status_page(reference, secret, case, form=form, notice=notice)
-        if form.is_spam() or addition_stored(submission):
-            return _back_to_status(locale, case, secret, tillagt="1")
-        if (retry_after := submissions_exhausted()) is not None:
-            return _not_sent_status(reference, secret, case, form, "limited", 429, retry_after)
-        store_addition(case, form.information.data, submission)
-    except SQLAlchemyError:
-        current_app.logger.error("an addition could not be stored: database unavailable")
-        discard_session()
-        return _not_sent_status(
-            reference, secret, None, form, "unavailable", 503, UNAVAILABLE_RETRY_SECONDS
-        )
-    return _back_to_status(locale, case, secret, tillagt="1")
-
-
-def _not_sent_status(
-    reference: str,
-    secret: str,
-    case: Case | None,
-    form: AddInformationForm,
-    why: str,
-    status: int,
-    retry_after: int,
-) -> Response:
-    """Show the text again with why it was not sent, and when to try again."""
-    form.started.data = issue_start_time(submission_key(form.started.data))
-    response = _status_page(reference, secret, case, form=form, status=status, not_sent=why)
-    response.headers["Retry-After"] = str(retry_after)
-    return response
-
-
-@bp.post("/<locale:locale>/arende/<reference>/aterkalla")
-def withdraw_case(locale: str, reference: str) -> BaseResponse:
-    """Ask "are you sure?", then close the case and remove its personal data."""
-    secret = _posted_secret(reference)
-    form = WithdrawForm()
-    try:
-        case = _resident_case(reference, secret)
-        if case.status == Status.CLOSED:  # withdrawn or closed already: nothing left to do
-            return _back_to_status(locale, case, secret)
-        if not form.is_confirmed():
-            page = render_template(
-                "feedback/withdraw.html", case=case, secret=secret, statement=current_statement()
-            )
-            return private_answers(make_response(page))
-        withdraw(case)
-    except SQLAlchemyError:
-        current_app.logger.error("a withdrawal could not be stored: database unavailable")
-        discard_session()
-        page = render_template(
-            "feedback/withdraw.html",
-            reference=reference,
-            secret=secret,
-            not_sent="unavailable",
-            statement=current_statement(),
-        )
-        response = private_answers(make_response(page, 503))
-        response.headers["Retry-After"] = str(UNAVAILABLE_RETRY_SECONDS)
-        return response
-    return _back_to_status(locale, case, secret)
