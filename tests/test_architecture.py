@@ -426,3 +426,17 @@ def test_the_feedback_forms_render_their_questions_from_the_form_class() -> None
     for name in ("report", "format"):
         text = (PACKAGE / "templates" / "feedback" / f"{name}.html").read_text("utf-8")
         assert re.findall(r"\b(?:input|textarea|radios)\(form\.", text) == [], name
+
+
+def test_how_pages_relate_is_worked_out_once_in_the_pages_area() -> None:
+    """The language links and the easy-to-read rule live in pages/; templating.py hands them
+    on. A second copy of the rule drifts from the first (the readability meter had one)."""
+    where = {"is_easy_to_read": "gvisite.pages.model"}
+    for name in ("same_page_in", "alternates", "language_links", "easy_to_read_switch"):
+        where[name] = "gvisite.pages.alternates"
+    found: dict[str, list[str]] = {name: [] for name in where}
+    for module, path in package_modules().items():
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.FunctionDef) and node.name in found:
+                found[node.name].append(module)
+    assert found == {name: [module] for name, module in where.items()}
