@@ -446,3 +446,17 @@ def test_the_status_page_is_a_module_of_its_own(app: Flask) -> None:
     }
     assert len(set(expected.values())) == 2  # both kinds exist, so the rule checks something
     assert found == expected
+
+
+def test_how_pages_relate_is_worked_out_once_in_the_pages_area() -> None:
+    """The language links and the easy-to-read rule live in pages/; templating.py hands them
+    on. A second copy of the rule drifts from the first (the readability meter had one)."""
+    where = {"is_easy_to_read": "gvisite.pages.model"}
+    for name in ("same_page_in", "alternates", "language_links", "easy_to_read_switch"):
+        where[name] = "gvisite.pages.alternates"
+    found: dict[str, list[str]] = {name: [] for name in where}
+    for module, path in package_modules().items():
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.FunctionDef) and node.name in found:
+                found[node.name].append(module)
+    assert found == {name: [module] for name, module in where.items()}

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from babel import Locale
 from flask import Flask, request
+from flask_babel import get_locale
 from werkzeug.routing import BaseConverter
 
 
@@ -88,6 +89,11 @@ def best_locale() -> str:
     if url_locale in LOCALES:
         return url_locale
     return request.accept_languages.best_match(list(LOCALES), default=DEFAULT_LOCALE)
+
+
+def current_locale() -> str:
+    """Return the code of the locale this request is rendered in."""
+    return str(get_locale() or DEFAULT_LOCALE).split("_")[0]
 
 
 def direction(code: str) -> str:

@@ -19,7 +19,7 @@ from flask.testing import FlaskClient
 from gvisite.i18n import LOCALES
 from gvisite.pages.load import load_site, missing_translations
 from gvisite.pages.model import Page
-from gvisite.pages.readability import is_easy_to_read as is_easy
+from gvisite.pages.model import is_easy_to_read as is_easy
 from tests.conftest import REAL_CONTENT
 from tests.helpers import (
     app_sitemap_paths,

@@ -96,6 +96,15 @@ class Page:
         return self.path.rpartition("/")[0]
 
 
+def is_easy_to_read(page: Page | None) -> bool:
+    """Tell whether a page is in its locale's easy-to-read folder (lättläst, selkosuomi)."""
+    if page is None:
+        return False  # the statement and the forms: no page, never easy-to-read
+    info = LOCALES.get(page.locale)
+    easy = info.easy_to_read if info else None
+    return easy is not None and f"{page.path}/".startswith(f"{easy.folder}/")
+
+
 def front_matter_fields() -> dict[str, FrontMatter]:
     """Return the page attributes read from the front matter, in the order Page declares them."""
     return {f.name: f.metadata["front_matter"] for f in fields(Page) if f.metadata}

@@ -31,7 +31,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ..i18n import LOCALES
-from .model import Page
+from .model import Page, is_easy_to_read
 from .reading import read
 
 _LETTER = r"[^\W\d_]"
@@ -181,12 +181,6 @@ MEASURES = {
     "lix": Measure("LIX", lix, line=40, easy_line=25),
     "ari": Measure("ARI", automated_readability_index, line=9, easy_line=None),
 }
-
-
-def is_easy_to_read(page: Page) -> bool:
-    """Tell whether a page is in its locale's easy-to-read folder (lattlast, selko)."""
-    easy = LOCALES[page.locale].easy_to_read
-    return easy is not None and f"{page.path}/".startswith(f"{easy.folder}/")
 
 
 def measure_of(page: Page) -> Measure | None:
