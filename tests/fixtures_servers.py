@@ -15,7 +15,6 @@ import socket
 import subprocess
 import tempfile
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -38,16 +37,10 @@ from tests.helpers import (
     require_chromium,
     require_tool,
 )
+from tests.processes import free_port, port_open, stop_process, wait_until
 
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 INITDB_OPTIONS = ["-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync", "--no-instructions"]
-
-
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 # --- Apps and their databases ------------------------------------------------------------------
@@ -378,37 +371,6 @@ def redis_server() -> Iterator[RedisServer]:
     """Run Redis for the session; fail in CI, skip elsewhere, if it is not installed."""
     with running_redis() as server:
         yield server
-
-
-def wait_until(condition: Callable[[], bool], seconds: float, step: float = 0.1) -> bool:
-    """Poll a condition until it holds or the time is up; return whether it held."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(step)
-    return condition()
-
-
-def stop_process(process: subprocess.Popen[bytes] | None, sig: int = signal.SIGTERM) -> None:
-    """Stop a process we started and reap it (killed if it does not stop in 20 s)."""
-    if process is None or process.poll() is not None:
-        return
-    process.send_signal(sig)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-def port_open(port: int) -> bool:
-    """Tell whether something accepts connections on 127.0.0.1:port."""
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-    except OSError:
-        return False
 
 
 # --- nginx ------------------------------------------------------------------------------------
