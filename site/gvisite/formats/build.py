@@ -15,12 +15,12 @@ import fcntl
 import hashlib
 import os
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -103,7 +103,8 @@ class Report:
     failed: list[Failure] = field(default_factory=list)
     seconds: float = 0.0
     sizes: Counter[str] = field(default_factory=Counter)  # format: bytes of all its files
-    busy: Counter[str] = field(default_factory=Counter)  # format: seconds its conversions took
+    # format: seconds its conversions took (a Counter holds whole numbers only, by its types)
+    busy: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
 
     def summary(self) -> list[str]:
         """Return the report as lines for the command line."""
@@ -232,7 +233,7 @@ def _convert_all(
         ]
         for task in tasks:
             if not FORMATS[task.key].in_thread:
-                finish(task, lambda t=task: _timed(t))
+                finish(task, partial(_timed, task))
         for task, future in pending:
             finish(task, future.result)
 

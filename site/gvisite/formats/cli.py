@@ -21,7 +21,7 @@ formats_cli = AppGroup("formats", help="Build and check the other formats of eve
 def build_command(force: bool, jobs: int | None) -> None:
     """Build the missing and stale formats of every page; exit 1 if any failed."""
     try:
-        report = build(current_app._get_current_object(), force=force, jobs=jobs)  # type: ignore[attr-defined]
+        report = build(current_app._get_current_object(), force=force, jobs=jobs)  # type: ignore[attr-defined]  # a LocalProxy, typed as the app
     except BuildBusy as exc:
         click.echo(str(exc))
         return
