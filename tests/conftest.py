@@ -37,6 +37,7 @@ pytest_plugins = [
     "tests.fixtures_staff",
     "tests.fixtures_oidc",
     "tests.scheduling",
+    "tests.crawler",
 ]
 
 REAL_CONTENT = PROJECT_ROOT / "content"
