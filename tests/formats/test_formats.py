@@ -43,9 +43,9 @@ from tests.conftest import app_config, make_app
 from tests.fixtures_servers import BuiltLiveServer
 from tests.helpers import (
     assert_no_axe_violations,
+    force_terminal,
     nu_errors,
     parse,
-    force_terminal,
     parse_xml,
     require_tool,
     translate,
@@ -224,9 +224,7 @@ def test_a_missing_tool_leaves_its_format_out_and_never_breaks_a_page(
     assert app.test_client().get("/formats/sv/om-gvi.mp3").status_code == 404
 
 
-def one_page_build(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> tuple[Flask, list[Report]]:
+def one_page_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Flask, list[Report]]:
     """An app whose `flask formats build` makes one page's formats that need no tool (quick).
 
     The list gets each build's report, to compare with what the command printed.
