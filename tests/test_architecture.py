@@ -426,3 +426,14 @@ def test_the_feedback_forms_render_their_questions_from_the_form_class() -> None
     for name in ("report", "format"):
         text = (PACKAGE / "templates" / "feedback" / f"{name}.html").read_text("utf-8")
         assert re.findall(r"\b(?:input|textarea|radios)\(form\.", text) == [], name
+
+
+def test_only_the_progress_module_draws_a_progress_bar() -> None:
+    """A command's progress goes through progress.py: Click's own bar, used directly, still
+    prints its label off a terminal, into the logs and CI that must stay as they were."""
+    drawers = [
+        name
+        for name, path in package_modules().items()
+        if "progressbar" in path.read_text(encoding="utf-8")
+    ]
+    assert drawers == ["gvisite.progress"]
