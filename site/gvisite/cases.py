@@ -169,7 +169,7 @@ def erase_personal_data(
     """
     # Every copy: the case's columns and free answers, the history's texts, the receipts
     # (they hold the status secret) and the mail, which is also never sent once blank.
-    for case in track(cases, "Erasing the closed cases"):
+    for case in track(cases, "Erasing personal data"):
         case.name = case.email = case.phone = case.address = None
         keep = kept(case.kind)
         case.answers = {k: v for k, v in case.answers.items() if k in keep}

@@ -109,7 +109,7 @@ def test_on_a_terminal_purge_shows_its_progress_and_still_purges(
     force_terminal(monkeypatch)
     result = purge_site.app.test_cli_runner().invoke(args=["cases", "purge"])
     assert result.exit_code == 0, result.output
-    assert result.stderr == "Erasing the closed cases\nDeleting the old spam\n"
+    assert result.stderr == "Erasing personal data\nDeleting the old spam\n"
     assert result.stdout == "2 case(s) purged of personal data, 1 spam case(s) deleted\n"
     assert load_case(purge_site.app, stored.old_report).email is None
 
