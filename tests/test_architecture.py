@@ -495,3 +495,14 @@ def test_only_the_clock_fixture_stops_the_sites_clock() -> None:
         if (lines := clock_patches(path.read_text(encoding="utf-8")))
     }
     assert list(found) == ["conftest.py"] and len(found["conftest.py"]) == 1, found
+
+
+def test_only_the_progress_module_draws_a_progress_bar() -> None:
+    """A command's progress goes through progress.py: Click's own bar, used directly, still
+    prints its label off a terminal, into the logs and CI that must stay as they were."""
+    drawers = [
+        name
+        for name, path in package_modules().items()
+        if "progressbar" in path.read_text(encoding="utf-8")
+    ]
+    assert drawers == ["gvisite.progress"]
