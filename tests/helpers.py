@@ -23,6 +23,8 @@ from bs4 import BeautifulSoup
 from flask import Flask
 from flask_babel import force_locale, gettext
 
+from gvisite import progress as progress_module
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # Screenshots the browser tests take, to be looked at (SCREENSHOTS moves them): never asserted on.
 SCREENSHOTS = Path(os.environ.get("SCREENSHOTS", "") or PROJECT_ROOT / "screenshots")
@@ -84,6 +86,12 @@ def require_nu_checker() -> None:
     """Require Java and the Nu Html Checker from npm."""
     require_tool(shutil.which("java") is not None, "Java")
     require_tool(VNU_JAR.exists(), f"the Nu Html Checker ({VNU_JAR.relative_to(PROJECT_ROOT)})")
+
+
+def force_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the long commands draw their progress as on a terminal (CliRunner's is none)."""
+    # Click itself still sees CliRunner's stream, which is no terminal: it prints the labels.
+    monkeypatch.setattr(progress_module, "on_terminal", lambda: True)
 
 
 # --- Sitemap ----------------------------------------------------------------------------------

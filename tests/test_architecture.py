@@ -464,6 +464,52 @@ def test_how_pages_relate_is_worked_out_once_in_the_pages_area() -> None:
     assert found == {name: [module] for name, module in where.items()}
 
 
+TESTS = PROJECT_ROOT / "tests"
+CLOCK_NAMES = {"utcnow", "system_time"}  # the site's clock and the seam under it (workdays.py)
+PATCHERS = {"setattr", "patch", "object"}  # monkeypatch.setattr, setattr, mock.patch(.object)
+
+
+def clock_patches(source: str) -> list[int]:
+    """Return the lines of `source` that patch the site's clock by name."""
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call):
+            continue
+        name = getattr(node.func, "attr", getattr(node.func, "id", ""))
+        words = {
+            arg.value.rsplit(".", 1)[-1]
+            for arg in node.args
+            if isinstance(arg, ast.Constant) and isinstance(arg.value, str)
+        }
+        if name in PATCHERS and words & CLOCK_NAMES:
+            lines.append(node.lineno)
+    return lines
+
+
+def test_only_the_clock_fixture_stops_the_sites_clock() -> None:
+    """Tests set the time with the `clock` fixture: a patch of one module's `utcnow` leaves
+    the other modules on another clock (sessions, one-time codes and due days then disagree)."""
+    sample = 'monkeypatch.setattr(reports, "utcnow", f)\npatch("gvisite.cases.utcnow")\n'
+    assert clock_patches(sample) == [1, 2]
+    found = {
+        str(path.relative_to(TESTS)): lines
+        for path in sorted(TESTS.rglob("*.py"))
+        if (lines := clock_patches(path.read_text(encoding="utf-8")))
+    }
+    assert list(found) == ["conftest.py"] and len(found["conftest.py"]) == 1, found
+
+
+def test_only_the_progress_module_draws_a_progress_bar() -> None:
+    """A command's progress goes through progress.py: Click's own bar, used directly, still
+    prints its label off a terminal, into the logs and CI that must stay as they were."""
+    drawers = [
+        name
+        for name, path in package_modules().items()
+        if "progressbar" in path.read_text(encoding="utf-8")
+    ]
+    assert drawers == ["gvisite.progress"]
+
+
 # `# type: ignore[code]  # why`: the error silenced, and why it is wrong here (mypy runs in
 # `make test`; an ignore without a code hides every error on its line).
 REASONED_IGNORE = re.compile(r"# type: ignore\[[a-z-]+(?:, [a-z-]+)*\]  # \S.*")
