@@ -26,6 +26,7 @@ import pytest
 from flask.testing import FlaskClient
 from werkzeug.urls import iri_to_uri
 
+from tests import checked_pages
 from tests.fixtures_servers import BuiltLiveServer
 from tests.helpers import (
     AXE_SCRIPT,
@@ -359,11 +360,25 @@ class PageChecks:
     seen: dict[str, PageSeen]
     nu: list[Problem]
     seconds: dict[str, float]
+    checked: int = 0  # pages checked in this run
+    kept: int = 0  # pages whose result an earlier run kept, with everything they are made of
 
     def page(self, path: str) -> PageSeen:
         """Return what Chromium met at a path, which the crawl must have reached."""
         assert path in self.seen, f"{path}: no link leads to it, so the crawl never checked it"
         return self.seen[path]
+
+
+def seen_from_json(data: dict[str, Any]) -> PageSeen:
+    """Return a kept result as the PageSeen it was written from."""
+    return PageSeen(
+        [Problem(**problem) for problem in data["problems"]],
+        data["axe_failures"],
+        set(data["hosts"]),
+        data["foreign"],
+        data["console_errors"],
+        data["cookies"],
+    )
 
 
 @pytest.fixture(scope="session")
@@ -373,13 +388,32 @@ def site_crawl(built_live_server: BuiltLiveServer) -> Crawl:
 
 
 @pytest.fixture(scope="session")
-def page_checks(site_crawl: Crawl, browser: Any) -> PageChecks:
-    """Check every page the crawl found, once: Chromium and the Nu checker side by side."""
+def page_checks(site_crawl: Crawl, browser: Any, built_live_server: BuiltLiveServer) -> PageChecks:
+    """Check every page the crawl found, once: Chromium and the Nu checker side by side.
+
+    A page that passed before, made of exactly the same files, is not checked again
+    (tests/checked_pages.py); a page with any problem is always checked afresh.
+    """
     require_nu_checker()
-    seconds: dict[str, float] = {}
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        nu = pool.submit(timed, seconds, "nu", nu_problems, site_crawl.pages)
-        seen = timed(
-            seconds, "browser", browser_pass, browser, site_crawl.origin, list(site_crawl.pages)
-        )
-        return PageChecks(site_crawl.origin, seen, nu.result(), seconds)
+    run = checked_pages.run_key(AXE_SCRIPT, browser.version, built_live_server.formats_dir)
+    answers = site_crawl.answers
+    keys = {path: checked_pages.page_key(run, path, answers[path]) for path in site_crawl.pages}
+    kept = {path: found for path, key in keys.items() if (found := checked_pages.load(key))}
+    todo = [path for path in site_crawl.pages if path not in kept]
+    seconds: dict[str, float] = {"nu": 0.0, "browser": 0.0}
+    fresh: dict[str, PageSeen] = {}
+    nu_found: list[Problem] = []
+    if todo:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pages = {path: site_crawl.pages[path] for path in todo}
+            nu = pool.submit(timed, seconds, "nu", nu_problems, pages)
+            fresh = timed(seconds, "browser", browser_pass, browser, site_crawl.origin, todo)
+            nu_found = nu.result()
+    for path in todo:
+        if not fresh[path].problems and not any(p.url == path for p in nu_found):
+            checked_pages.keep(keys[path], checked_pages.as_json(fresh[path]))
+    seen = {
+        path: fresh[path] if path in fresh else seen_from_json(kept[path])
+        for path in site_crawl.pages
+    }
+    return PageChecks(site_crawl.origin, seen, nu_found, seconds, len(todo), len(kept))

@@ -17,8 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
 
 from gvisite.i18n import LOCALES
+from tests import checked_pages
 from tests.conftest import close_database, make_app, markdown_page
 from tests.crawler import (
     Crawl,
@@ -31,7 +33,7 @@ from tests.crawler import (
     open_tab,
 )
 from tests.fixtures_servers import BuiltLiveServer
-from tests.helpers import FORM_AREA, sitemap_paths
+from tests.helpers import FORM_AREA, Answer, sitemap_paths
 
 
 def record(figures: list[str], folder: Path, name: str, numbers: dict[str, Any]) -> None:
@@ -134,6 +136,8 @@ def test_every_linked_page_is_valid_html_and_passes_axe_in_chromium(
             "failing_urls": len({p.url for p in problems}),
             "seconds_nu": page_checks.seconds["nu"],
             "seconds_browser": page_checks.seconds["browser"],
+            "pages_checked_now": page_checks.checked,
+            "pages_kept_from_an_earlier_run": page_checks.kept,
             "causes": dict(Counter(p.cause.split(":")[0] for p in problems)),
         },
     )
@@ -220,3 +224,26 @@ def test_the_browser_pass_reports_axe_violations_and_files_that_did_not_load(
     assert any(cause.startswith("axe image-alt (critical)") for cause in causes), causes
     failed = {p.detail for p in problems if p.cause == "the browser's request failed"}
     assert failed == {f"{origin}/saknas.css", f"{origin}/bild.png"}
+
+
+def test_a_kept_check_is_used_only_for_the_same_page_as_served(app: Flask) -> None:
+    """Two visits to a form differ only in their one-time tokens: one key. Any other change
+    to the page, its headers, its cookie's attributes or what the run is made of: another."""
+    answers = [
+        client_fetcher(app.test_client())("GET", "/sv/tillganglighet/rapportera") for _ in range(2)
+    ]
+    assert answers[0].body != answers[1].body  # a fresh CSRF token on each visit
+    assert answers[0].headers["set-cookie"] != answers[1].headers["set-cookie"]
+    key = checked_pages.page_key("run", "/f", answers[0])
+    assert checked_pages.page_key("run", "/f", answers[1]) == key
+    body, headers = answers[0].body, answers[0].headers
+    changed = [
+        Answer(200, headers, body.replace(b"<h1", b'<h1 class="x"', 1)),
+        Answer(200, headers, body.replace(b'type="hidden"', b'type="text"', 1)),
+        Answer(200, {**headers, "content-security-policy": "default-src *"}, body),
+        Answer(200, {**headers, "set-cookie": headers["set-cookie"].replace("HttpOnly", "")}, body),
+    ]
+    keys = {checked_pages.page_key("run", "/f", answer) for answer in changed}
+    keys |= {checked_pages.page_key("run", "/g", answers[0])}
+    keys |= {checked_pages.page_key("another run", "/f", answers[0])}
+    assert key not in keys and len(keys) == 6
