@@ -34,6 +34,7 @@ run: $(VENV)/.run-installed debian-run translations-compile
 test: $(VENV)/.test-installed debian-run debian-test node_modules/.installed translations-compile
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 
 # Every package comes from a lock file with hashes (requirements/*.lock, made by `make lock`

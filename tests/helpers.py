@@ -26,6 +26,7 @@ from bs4 import BeautifulSoup
 from flask import Flask
 from flask_babel import force_locale, gettext
 
+from gvisite import progress as progress_module
 from tests.processes import free_port, stop_process, wait_until
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -89,6 +90,12 @@ def require_nu_checker() -> None:
     """Require Java and the Nu Html Checker from npm."""
     require_tool(shutil.which("java") is not None, "Java")
     require_tool(VNU_JAR.exists(), f"the Nu Html Checker ({VNU_JAR.relative_to(PROJECT_ROOT)})")
+
+
+def force_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the long commands draw their progress as on a terminal (CliRunner's is none)."""
+    # Click itself still sees CliRunner's stream, which is no terminal: it prints the labels.
+    monkeypatch.setattr(progress_module, "on_terminal", lambda: True)
 
 
 # --- Sitemap ----------------------------------------------------------------------------------

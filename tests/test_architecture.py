@@ -9,7 +9,9 @@ repository can follow to the end.
 from __future__ import annotations
 
 import ast
+import io
 import re
+import tokenize
 from pathlib import Path
 from typing import Any
 
@@ -460,3 +462,88 @@ def test_how_pages_relate_is_worked_out_once_in_the_pages_area() -> None:
             if isinstance(node, ast.FunctionDef) and node.name in found:
                 found[node.name].append(module)
     assert found == {name: [module] for name, module in where.items()}
+
+
+TESTS = PROJECT_ROOT / "tests"
+CLOCK_NAMES = {"utcnow", "system_time"}  # the site's clock and the seam under it (workdays.py)
+PATCHERS = {"setattr", "patch", "object"}  # monkeypatch.setattr, setattr, mock.patch(.object)
+
+
+def clock_patches(source: str) -> list[int]:
+    """Return the lines of `source` that patch the site's clock by name."""
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call):
+            continue
+        name = getattr(node.func, "attr", getattr(node.func, "id", ""))
+        words = {
+            arg.value.rsplit(".", 1)[-1]
+            for arg in node.args
+            if isinstance(arg, ast.Constant) and isinstance(arg.value, str)
+        }
+        if name in PATCHERS and words & CLOCK_NAMES:
+            lines.append(node.lineno)
+    return lines
+
+
+def test_only_the_clock_fixture_stops_the_sites_clock() -> None:
+    """Tests set the time with the `clock` fixture: a patch of one module's `utcnow` leaves
+    the other modules on another clock (sessions, one-time codes and due days then disagree)."""
+    sample = 'monkeypatch.setattr(reports, "utcnow", f)\npatch("gvisite.cases.utcnow")\n'
+    assert clock_patches(sample) == [1, 2]
+    found = {
+        str(path.relative_to(TESTS)): lines
+        for path in sorted(TESTS.rglob("*.py"))
+        if (lines := clock_patches(path.read_text(encoding="utf-8")))
+    }
+    assert list(found) == ["conftest.py"] and len(found["conftest.py"]) == 1, found
+
+
+def test_only_the_progress_module_draws_a_progress_bar() -> None:
+    """A command's progress goes through progress.py: Click's own bar, used directly, still
+    prints its label off a terminal, into the logs and CI that must stay as they were."""
+    drawers = [
+        name
+        for name, path in package_modules().items()
+        if "progressbar" in path.read_text(encoding="utf-8")
+    ]
+    assert drawers == ["gvisite.progress"]
+
+
+# `# type: ignore[code]  # why`: the error silenced, and why it is wrong here (mypy runs in
+# `make test`; an ignore without a code hides every error on its line).
+REASONED_IGNORE = re.compile(r"# type: ignore\[[a-z-]+(?:, [a-z-]+)*\]  # \S.*")
+
+
+def bare_type_ignores(text: str) -> list[str]:
+    """Return the comments of a module that silence mypy without a code or a reason."""
+    return [
+        token.string
+        for token in tokenize.generate_tokens(io.StringIO(text).readline)
+        if token.type == tokenize.COMMENT
+        and re.search(r"type:\s*ignore", token.string)
+        and not REASONED_IGNORE.fullmatch(token.string)
+    ]
+
+
+def test_the_ignore_checker_wants_a_code_and_a_reason() -> None:
+    assert bare_type_ignores("x = 1  # type: ignore[attr-defined]  # a proxy\n") == []
+    for bare in ("# type: ignore", "# type: ignore[misc]", "# type:ignore[misc]  # why"):
+        assert bare_type_ignores(f"x = 1  {bare}\n") == [bare]
+
+
+def test_every_type_ignore_says_what_it_silences_and_why() -> None:
+    """Each `type: ignore` in the package names its error code and gives a reason after it."""
+    found = {
+        f"{path.relative_to(PACKAGE)}: {comment}"
+        for path in sorted(PACKAGE.rglob("*.py"))
+        for comment in bare_type_ignores(path.read_text(encoding="utf-8"))
+    }
+    assert found == set()
+
+
+def test_make_test_checks_the_types() -> None:
+    """`make test` runs mypy (its settings are pyproject's) before the tests."""
+    makefile = (PROJECT_ROOT / "Makefile").read_text(encoding="utf-8")
+    recipe = makefile.split("\ntest:", 1)[1].split("\n\n", 1)[0]
+    assert "\t$(BIN)/mypy\n" in recipe

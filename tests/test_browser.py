@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
+from tests.crawler import PageChecks, failure_report
 from tests.helpers import (
     RequestLog,
     app_sitemap_paths,
     assert_no_axe_violations,
-    cookie_names,
     nu_errors,
     require_nu_checker,
     sitemap_paths,
@@ -89,31 +89,31 @@ def test_sitemap_lists_the_same_pages_as_the_live_site(live_server: Any) -> None
     assert {path.split("/")[1] for path in PATHS} == {"sv", "fi", "en", "ar"}
 
 
+# Each page is loaded once for every per-page check below and in test_crawl.py: the crawler's
+# pass over the built site (tests/crawler.py `page_checks`), as a first visit with no cookie.
+
+
 @pytest.mark.parametrize("path", PATHS)
-def test_page_passes_axe(desktop: tuple[Any, RequestLog], live_server: Any, path: str) -> None:
-    tab, log = desktop
-    open_page(tab, log, f"{live_server.url}{path}")
-    assert_no_axe_violations(tab)
+def test_page_passes_axe(page_checks: PageChecks, path: str) -> None:
+    seen = page_checks.page(path)
+    assert seen.axe_failures == 0 and seen.axe == [], failure_report(seen.axe)
 
 
 @pytest.mark.parametrize("path", PATHS)
 def test_page_loads_nothing_from_elsewhere_and_sets_no_cookie(
-    desktop: tuple[Any, RequestLog], live_server: Any, path: str
+    page_checks: PageChecks, path: str
 ) -> None:
-    tab, log = desktop
-    open_page(tab, log, f"{live_server.url}{path}")
-    tab.wait_for_load_state("networkidle")
-    assert log.foreign == []
-    assert log.hosts() == {live_server.url.removeprefix("http://")}
+    seen = page_checks.page(path)
+    assert seen.foreign == []
+    assert seen.hosts == {page_checks.origin.removeprefix("http://")}
     # Reading sets no cookie. A form page sets the one strictly necessary session cookie
     # for its CSRF token, as the "Om kakor" page says; it must be HttpOnly and SameSite.
     if FORM_PATH.search(path):
-        cookies = tab.context.cookies()
-        assert [c["name"] for c in cookies] == ["session"]
-        assert cookies[0]["httpOnly"] and cookies[0]["sameSite"] == "Lax"
+        assert [c["name"] for c in seen.cookies] == ["session"]
+        assert seen.cookies[0]["httpOnly"] and seen.cookies[0]["sameSite"] == "Lax"
     else:
-        assert cookie_names(tab.context) == []
-    assert log.console_errors == [], "console errors (a CSP refusal shows up here)"
+        assert seen.cookies == []
+    assert seen.console_errors == [], "console errors (a CSP refusal shows up here)"
 
 
 def test_not_found_page_passes_axe(desktop: tuple[Any, RequestLog], live_server: Any) -> None:

@@ -1,321 +1,39 @@
 """Everything the site links to, from each locale's home page, as a resident would meet it.
 
-The crawl follows every same-site link the pages hold (query strings included, the fragment
-dropped, the staff area left out) on a live server over the real content with every other
-format built. Downloads and static files get a HEAD; every HTML page must answer 200, pass the
-Nu Html Checker (one run for all pages) and axe-core in Chromium. A second crawl, with the test
-client, checks statuses, addresses and that reading pages never set a cookie.
+The crawl (tests/crawler.py) follows every same-site link the pages hold, query strings
+included, on a live server over the real content with every other format built. Downloads and
+static files get a HEAD; every HTML page must answer 200, pass the Nu Html Checker and axe-core
+in Chromium, and keep no cookie unless it is a form's. A second crawl, with the test client,
+checks statuses, addresses and that reading pages never set a cookie.
 """
 
 from __future__ import annotations
 
 import json
-import re
-import time
-import urllib.error
-import urllib.request
-from collections import Counter, deque
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections import Counter
+from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import dataclass, field
-from email.message import Message
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
-from flask.testing import FlaskClient
-from werkzeug.urls import iri_to_uri
+from flask import Flask
 
 from gvisite.i18n import LOCALES
+from tests import checked_pages
 from tests.conftest import close_database, make_app, markdown_page
-from tests.fixtures_servers import BuiltLiveServer
-from tests.helpers import (
-    AXE_SCRIPT,
-    FORM_AREA,
-    LOCAL_URL,
-    Answer,
-    Link,
-    RequestLog,
-    content_type_problem,
-    document_links,
-    feed_links,
-    finish_axe,
-    foreign_address_problem,
-    is_file,
-    nu_errors,
-    origin_of,
-    require_nu_checker,
-    sitemap_paths,
-    start_axe,
-    watched_context,
+from tests.crawler import (
+    Crawl,
+    PageChecks,
+    Problem,
+    client_fetcher,
+    crawl,
+    failure_report,
+    http_fetcher,
+    open_tab,
 )
-
-HOMES = ("/sv/", "/fi/", "/en/", "/ar/")
-SKIPPED = re.compile(r"^/staff(/|$)")
-FEED = "application/atom+xml"
-
-Fetch = Callable[[str, str], Answer]  # (method, site path with query) -> the answer
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong at one URL; `cause` reads the same for every URL with the same fault."""
-
-    url: str
-    cause: str
-    detail: str = ""
-
-
-@dataclass
-class Crawl:
-    """What a crawl met: every answer, the HTML pages, the files it HEADed, and the problems."""
-
-    origin: str
-    answers: dict[str, Answer] = field(default_factory=dict)  # by site path, in visiting order
-    pages: dict[str, bytes] = field(default_factory=dict)  # HTML pages that answered 200
-    heads: list[str] = field(default_factory=list)
-    feeds: list[str] = field(default_factory=list)
-    others: list[str] = field(default_factory=list)  # other documents that were not HTML
-    referrers: dict[str, str] = field(default_factory=dict)  # the first page linking to a URL
-    problems: list[Problem] = field(default_factory=list)
-    seconds: float = 0.0
-
-
-# --- The crawler ------------------------------------------------------------------------------
-
-
-def crawl(fetch: Fetch, origin: str, starts: Iterable[str] = HOMES) -> Crawl:
-    """Visit `starts` and, breadth first, every same-site address they lead to."""
-    started = time.monotonic()
-    found = Crawl(origin)
-    declared: dict[str, str] = {}  # the `type` the first link to a URL gave
-    queue = deque(starts)
-    found.referrers.update(dict.fromkeys(queue, "(start)"))
-    while queue:
-        path = queue.popleft()
-        for link in visit(found, fetch, path, declared.get(path, "")):
-            target = site_path(link.url, origin)
-            if target is None or SKIPPED.match(target) or target in found.referrers:
-                continue
-            found.referrers[target] = path
-            declared[target] = link.type
-            queue.append(target)
-    found.seconds = round(time.monotonic() - started, 1)
-    return found
-
-
-def site_path(url: str, origin: str) -> str | None:
-    """Return the path and query of an address on `origin`, or None for anywhere else."""
-    if origin_of(url) != origin:
-        return None
-    parts = urlsplit(url)
-    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-
-
-def visit(found: Crawl, fetch: Fetch, path: str, declared: str) -> list[Link]:
-    """Fetch one address, note what is wrong with it, and return the links it holds."""
-    method = "HEAD" if is_file(path) else "GET"
-    answer = fetch(method, path)
-    found.answers[path] = answer
-    if answer.status != 200:
-        where = f"linked from {found.referrers[path]}"
-        if "location" in answer.headers:
-            where += f"; redirects to {answer.headers['location']}"
-        found.problems.append(Problem(path, f"{method} answers {answer.status}", where))
-        return []
-    if problem := content_type_problem(answer, path, declared):
-        found.problems.append(Problem(path, problem))
-    base = found.origin + path
-    if method == "HEAD":
-        found.heads.append(path)
-        return []
-    if answer.media_type == "text/html":
-        found.pages[path] = answer.body
-        links = document_links(answer.body, base)
-    elif answer.media_type == FEED:
-        found.feeds.append(path)
-        links = feed_links(answer.body, base)
-    else:
-        found.others.append(path)  # JSON and the like: its Content-Type was checked above
-        return []
-    found.problems.extend(address_problems(path, answer.body, links, found.origin))
-    return links
-
-
-def address_problems(path: str, body: bytes, links: list[Link], origin: str) -> list[Problem]:
-    """Name each absolute address in a document that is not our SITE_URL but should be."""
-    examples: dict[str, str] = {}
-    named = [link.url for link in links]
-    named += LOCAL_URL.findall(body.decode("utf-8", "replace"))  # text, meta, mailto bodies
-    for url in named:
-        if problem := foreign_address_problem(url, origin):
-            examples.setdefault(problem, url)
-    return [Problem(path, problem, f"e.g. {url}") for problem, url in examples.items()]
-
-
-# --- Two ways to fetch ------------------------------------------------------------------------
-
-
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """Report a redirect as the answer instead of following it: links should not redirect."""
-
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        """Follow no redirect."""
-        return None
-
-
-def _headers(message: Message | Iterable[tuple[str, str]]) -> dict[str, str]:
-    """Return headers with lower-case names, repeated ones (Set-Cookie) joined by newlines."""
-    items = message.items() if isinstance(message, Message) else message
-    joined: dict[str, str] = {}
-    for name, value in items:
-        key = name.lower()
-        joined[key] = f"{joined[key]}\n{value}" if key in joined else value
-    return joined
-
-
-def http_fetcher(origin: str) -> Fetch:
-    """Fetch over real HTTP from a live server, one connection per request."""
-    opener = urllib.request.build_opener(_NoRedirects)
-
-    def fetch(method: str, path: str) -> Answer:
-        request = urllib.request.Request(origin + iri_to_uri(path), method=method)
-        try:
-            with opener.open(request, timeout=30) as response:
-                return Answer(response.status, _headers(response.headers), response.read())
-        except urllib.error.HTTPError as error:
-            with error:
-                return Answer(error.code, _headers(error.headers), error.read())
-
-    return fetch
-
-
-def client_fetcher(client: FlaskClient) -> Fetch:
-    """Fetch with a Flask test client, keeping its cookies between requests like a browser."""
-
-    def fetch(method: str, path: str) -> Answer:
-        response = client.open(path, method=method)
-        try:
-            return Answer(response.status_code, _headers(response.headers), response.get_data())
-        finally:
-            response.close()  # a served file stays open until then
-
-    return fetch
-
-
-# --- Checking pages in Chromium and with the Nu checker ---------------------------------------
-
-
-@dataclass
-class Tab:
-    """One Chromium tab in its own context, and what it saw while loading the current page."""
-
-    page: Any
-    log: RequestLog
-    failed: list[str] = field(default_factory=list)  # our own files that did not load
-    path: str = ""
-
-    def open(self, origin: str, path: str) -> Problem | None:
-        """Load a page and start axe-core on it; say so if the page did not load."""
-        self.log.clear()
-        self.failed.clear()
-        self.path = path
-        response = self.page.goto(origin + path, wait_until="load")
-        if response is None or response.status != 200:
-            self.path = ""
-            return Problem(path, f"Chromium got {response.status if response else 'no answer'}")
-        start_axe(self.page)
-        return None
-
-    def problems(self) -> tuple[list[Problem], int]:
-        """Wait for axe-core; return the page's problems and its number of failing elements."""
-        if not self.path:
-            return [], 0
-        lines = finish_axe(self.page)
-        found = axe_problems(self.path, lines)
-        found += [Problem(self.path, "the browser's request failed", url) for url in self.failed]
-        found += [Problem(self.path, "loads from another site", url) for url in self.log.foreign]
-        found += [Problem(self.path, f"console error: {t[:160]}") for t in self.log.console_errors]
-        return found, len(lines)
-
-
-def open_tab(stack: ExitStack, browser: Any, origin: str) -> Tab:
-    """Open a desktop-sized tab that has axe-core at hand and blocks other sites."""
-    context, log = stack.enter_context(
-        watched_context(browser, origin, viewport={"width": 1280, "height": 900})
-    )
-    context.add_init_script(script=AXE_SCRIPT)
-    tab = Tab(context.new_page(), log)
-    tab.page.set_default_timeout(30_000)
-    tab.page.on(
-        "response",
-        lambda r: r.url.startswith(f"{origin}/") and r.status >= 400 and tab.failed.append(r.url),
-    )
-    return tab
-
-
-def browser_problems(
-    browser: Any, origin: str, paths: list[str], tabs: int = 2
-) -> tuple[list[Problem], int]:
-    """Check pages in Chromium, `tabs` at a time; return the problems and the axe failures."""
-    problems: list[Problem] = []
-    failures = 0
-    with ExitStack() as stack:
-        open_tabs = [open_tab(stack, browser, origin) for _ in range(tabs)]
-        for first in range(0, len(paths), tabs):
-            # Each tab loads its page and starts axe; axe then runs in all tabs at once.
-            batch = list(zip(open_tabs, paths[first : first + tabs], strict=False))
-            problems += [p for tab, path in batch if (p := tab.open(origin, path))]
-            for tab, _path in batch:
-                found, count = tab.problems()
-                problems += found
-                failures += count
-    return problems, failures
-
-
-def axe_problems(path: str, lines: list[str]) -> list[Problem]:
-    """Group axe-core's one-line-per-element failures by rule."""
-    by_rule: dict[str, list[str]] = {}
-    for line in lines:
-        rule, _, element = line.partition(" — ")
-        by_rule.setdefault(f"axe {rule}", []).append(element.split(" — ")[0])
-    return [
-        Problem(path, rule, f"{len(elements)} element(s): " + "; ".join(elements[:3])[:400])
-        for rule, elements in by_rule.items()
-    ]
-
-
-def nu_problems(pages: dict[str, bytes]) -> list[Problem]:
-    """Validate every page in one Nu Html Checker run; one problem per error."""
-    problems = []
-    names = sorted(pages, key=len, reverse=True)  # a page's name may start another's
-    for error in nu_errors(pages):
-        path = next(name for name in names if error.startswith(f"{name}:"))
-        line, _, text = error.removeprefix(f"{path}:").partition(": ")
-        message, _, extract = text.partition(" [")
-        problems.append(Problem(path, f"Nu: {message}", f"line {line}: [{extract}"[:300]))
-    return problems
-
-
-# --- Reading the results ----------------------------------------------------------------------
-
-
-def failure_report(problems: list[Problem]) -> str:
-    """Describe problems for a person: each cause with its URL count, then every URL's faults."""
-    causes: dict[str, list[Problem]] = {}
-    for problem in problems:
-        causes.setdefault(problem.cause, []).append(problem)
-    urls = {problem.url for problem in problems}
-    lines = [f"{len(problems)} problem(s) at {len(urls)} URL(s), {len(causes)} cause(s):"]
-    for cause, found in sorted(causes.items(), key=lambda item: -len(item[1])):
-        lines.append(f"  [{len({p.url for p in found})} URL(s)] {cause}  (e.g. {found[0].url})")
-    lines.append("Every URL:")
-    for problem in sorted(problems, key=lambda p: (p.url, p.cause)):
-        detail = f" — {problem.detail}" if problem.detail else ""
-        lines.append(f"  {problem.url} → {problem.cause}{detail}")
-    return "\n".join(lines)
+from tests.fixtures_servers import BuiltLiveServer
+from tests.helpers import FORM_AREA, Answer, sitemap_paths
 
 
 def record(figures: list[str], folder: Path, name: str, numbers: dict[str, Any]) -> None:
@@ -325,15 +43,6 @@ def record(figures: list[str], folder: Path, name: str, numbers: dict[str, Any])
     line = f"{name}: " + ", ".join(f"{key}={value}" for key, value in numbers.items())
     figures.append(f"{line} ({path})")
     print(line)
-
-
-def timed(seconds: dict[str, float], name: str, work: Callable[..., Any], *args: Any) -> Any:
-    """Run `work(*args)`, noting in `seconds` how long it took, for the figures."""
-    started = time.monotonic()
-    try:
-        return work(*args)
-    finally:
-        seconds[name] = round(time.monotonic() - started, 1)
 
 
 def cookie_changes(set_cookie: str) -> str:
@@ -349,12 +58,6 @@ def cookie_changes(set_cookie: str) -> str:
 
 
 # --- The tests --------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def site_crawl(built_live_server: BuiltLiveServer) -> Crawl:
-    """Crawl the live server over HTTP once for the module."""
-    return crawl(http_fetcher(built_live_server.url), built_live_server.url)
 
 
 @pytest.fixture(scope="module")
@@ -406,38 +109,35 @@ def test_every_linked_url_answers_200_with_sensible_headers_and_our_own_address(
 
 
 def test_every_linked_page_is_valid_html_and_passes_axe_in_chromium(
-    site_crawl: Crawl,
-    built_live_server: BuiltLiveServer,
-    browser: Any,
-    figures: list[str],
-    figures_folder: Path,
+    page_checks: PageChecks, figures: list[str], figures_folder: Path
 ) -> None:
-    require_nu_checker()
-    seconds: dict[str, float] = {}
-    # The Nu checker (Java) and Chromium both take a while: run them side by side.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        nu = pool.submit(timed, seconds, "nu", nu_problems, site_crawl.pages)
-        in_browser, axe_failures = timed(
-            seconds, "browser", browser_problems, browser, site_crawl.origin, list(site_crawl.pages)
-        )
-        nu_found = nu.result()
-    problems = nu_found + in_browser
+    seen = page_checks.seen
+    in_browser = [problem for page in seen.values() for problem in page.problems]
+    # A first visit to a reading page keeps no cookie; only the forms' own area sets one.
+    in_browser += [
+        Problem(path, "a reading page sets a cookie", ", ".join(c["name"] for c in page.cookies))
+        for path, page in seen.items()
+        if page.cookies and not FORM_AREA.match(path)
+    ]
+    problems = page_checks.nu + in_browser
     axe_found = [p for p in in_browser if p.cause.startswith("axe ")]
     record(
         figures,
         figures_folder,
         "crawl-pages",
         {
-            "html_pages": len(site_crawl.pages),
-            "nu_errors": len(nu_found),
-            "nu_pages_with_errors": len({p.url for p in nu_found}),
-            "axe_violations": axe_failures,  # failing elements, over all pages
+            "html_pages": len(seen),
+            "nu_errors": len(page_checks.nu),
+            "nu_pages_with_errors": len({p.url for p in page_checks.nu}),
+            "axe_violations": sum(page.axe_failures for page in seen.values()),
             "axe_rules_failed": len({p.cause for p in axe_found}),
             "axe_pages_with_violations": len({p.url for p in axe_found}),
             "other_browser_problems": len(in_browser) - len(axe_found),
             "failing_urls": len({p.url for p in problems}),
-            "seconds_nu": seconds["nu"],
-            "seconds_browser": seconds["browser"],
+            "seconds_nu": page_checks.seconds["nu"],
+            "seconds_browser": page_checks.seconds["browser"],
+            "pages_checked_now": page_checks.checked,
+            "pages_kept_from_an_earlier_run": page_checks.kept,
             "causes": dict(Counter(p.cause.split(":")[0] for p in problems)),
         },
     )
@@ -524,3 +224,26 @@ def test_the_browser_pass_reports_axe_violations_and_files_that_did_not_load(
     assert any(cause.startswith("axe image-alt (critical)") for cause in causes), causes
     failed = {p.detail for p in problems if p.cause == "the browser's request failed"}
     assert failed == {f"{origin}/saknas.css", f"{origin}/bild.png"}
+
+
+def test_a_kept_check_is_used_only_for_the_same_page_as_served(app: Flask) -> None:
+    """Two visits to a form differ only in their one-time tokens: one key. Any other change
+    to the page, its headers, its cookie's attributes or what the run is made of: another."""
+    answers = [
+        client_fetcher(app.test_client())("GET", "/sv/tillganglighet/rapportera") for _ in range(2)
+    ]
+    assert answers[0].body != answers[1].body  # a fresh CSRF token on each visit
+    assert answers[0].headers["set-cookie"] != answers[1].headers["set-cookie"]
+    key = checked_pages.page_key("run", "/f", answers[0])
+    assert checked_pages.page_key("run", "/f", answers[1]) == key
+    body, headers = answers[0].body, answers[0].headers
+    changed = [
+        Answer(200, headers, body.replace(b"<h1", b'<h1 class="x"', 1)),
+        Answer(200, headers, body.replace(b'type="hidden"', b'type="text"', 1)),
+        Answer(200, {**headers, "content-security-policy": "default-src *"}, body),
+        Answer(200, {**headers, "set-cookie": headers["set-cookie"].replace("HttpOnly", "")}, body),
+    ]
+    keys = {checked_pages.page_key("run", "/f", answer) for answer in changed}
+    keys |= {checked_pages.page_key("run", "/g", answers[0])}
+    keys |= {checked_pages.page_key("another run", "/f", answers[0])}
+    assert key not in keys and len(keys) == 6

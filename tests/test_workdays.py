@@ -6,7 +6,6 @@ import datetime as dt
 
 import pytest
 
-from gvisite import cases
 from gvisite.workdays import (
     add_working_days,
     is_working_day,
@@ -15,6 +14,7 @@ from gvisite.workdays import (
     utcnow,
     working_days_between,
 )
+from tests.conftest import Clock
 from tests.fixtures_forms import send_case
 from tests.fixtures_staff import StaffSite, load_case
 
@@ -131,10 +131,10 @@ RECEIVED = [
 
 @pytest.mark.parametrize(("now", "received"), RECEIVED, ids=[str(r[0]) for r in RECEIVED])
 def test_a_submission_is_due_counted_from_the_stockholm_date(
-    staff_site: StaffSite, monkeypatch: pytest.MonkeyPatch, now: dt.datetime, received: dt.date
+    staff_site: StaffSite, clock: Clock, now: dt.datetime, received: dt.date
 ) -> None:
     """A submission through the form gets its due date from the statement's target."""
-    monkeypatch.setattr(cases, "utcnow", lambda: now)  # the clock store_case reads
+    clock.now = now  # the moment store_case stamps the case with
     reference = send_case(staff_site.app.test_client(), "sv", "report")
     case = load_case(staff_site.app, reference)
     target = staff_site.app.extensions["gvisite.statement"].response_target_days

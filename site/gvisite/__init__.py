@@ -87,8 +87,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     wsgi: WSGIApp = app.wsgi_app
     for wrap in reversed(middleware(app)):  # innermost first, so the list's first is outermost
         wsgi = wrap(wsgi)
-    # Replacing `wsgi_app` is Flask's documented way to add WSGI middleware; mypy sees a method.
-    app.wsgi_app = wsgi  # type: ignore[method-assign, assignment]
+    # Replacing `wsgi_app` is Flask's documented way to add WSGI middleware.
+    app.wsgi_app = wsgi  # type: ignore[method-assign, assignment]  # mypy sees a method
     return app
 
 

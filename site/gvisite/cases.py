@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .extensions import db
 from .models import Case, CaseEvent, OutboxMessage, Receipt, utcnow
+from .progress import Track, unchanged
 from .workdays import add_working_days, local_date
 
 KINDS = {"report": "TG", "format": "AF"}  # kind -> reference prefix (tillgänglighet / alt. format)
@@ -156,7 +157,10 @@ def take_receipt(ticket: str | None) -> tuple[Case, str] | None:
 
 
 def erase_personal_data(
-    cases: list[Case], now: dt.datetime, kept: Callable[[str], Collection[str]]
+    cases: list[Case],
+    now: dt.datetime,
+    kept: Callable[[str], Collection[str]],
+    track: Track = unchanged,
 ) -> list[int]:
     """Blank what identifies a resident in these cases; return their mail's ids (to forget).
 
@@ -165,7 +169,7 @@ def erase_personal_data(
     """
     # Every copy: the case's columns and free answers, the history's texts, the receipts
     # (they hold the status secret) and the mail, which is also never sent once blank.
-    for case in cases:
+    for case in track(cases, "Erasing personal data"):
         case.name = case.email = case.phone = case.address = None
         keep = kept(case.kind)
         case.answers = {k: v for k, v in case.answers.items() if k in keep}

@@ -6,11 +6,11 @@ import logging
 import os
 import sqlite3
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from flask import Flask
 from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import CursorResult, Engine, Result, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from .extensions import db, migrate
@@ -94,6 +94,12 @@ def init_database(app: Flask) -> None:
     db.init_app(app)
     # Batch mode lets later migrations alter SQLite tables (it has no ALTER for constraints).
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
+
+
+def changed_rows(result: Result[Any]) -> int:
+    """Return how many rows an UPDATE or DELETE run through the session changed."""
+    # Session.execute is typed to return any Result; for these it is a CursorResult, which counts.
+    return cast(CursorResult[Any], result).rowcount
 
 
 def discard_session() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, current_app, make_response, render_template, request
+from jinja2 import Template
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 from werkzeug.wrappers import Response
@@ -20,7 +21,7 @@ def use_area_pages(app: Flask, prefix: str, folder: str) -> None:
     app.extensions.setdefault(AREAS, {})[prefix] = folder
 
 
-def error_templates(name: str) -> list[str]:
+def error_templates(name: str) -> list[str | Template]:  # the list render_template takes
     """Return the templates for an error page (`404`, `expired`), the generic one last."""
     folder = "errors"
     for prefix, area_folder in current_app.extensions.get(AREAS, {}).items():

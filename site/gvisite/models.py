@@ -7,13 +7,26 @@ the columns that hold them.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, Float, ForeignKey, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from .extensions import db
 from .workdays import utcnow as utcnow  # the one clock; the tables' defaults read it
+
+if TYPE_CHECKING:
+    from flask_sqlalchemy.model import Model as _FlaskModel
+
+    from .extensions import Base
+
+    class Model(_FlaskModel, Base):
+        """What `db.Model` is at run time: our base with Flask-SQLAlchemy's mixins."""
+
+        __abstract__ = True
+
+else:
+    Model = db.Model  # mypy takes no attribute as a base class (python/mypy#8603)
 
 # A mail subject's longest: mail programs show far less, and the page a resident described may
 # run to 500 characters (the body quotes it whole), more than the outbox's subject column holds.
@@ -38,7 +51,7 @@ class Role:
     ALL = (HANDLER, ADMIN)
 
 
-class Case(db.Model):
+class Case(Model):
     """A report of an accessibility problem or a request for an alternative format."""
 
     __tablename__ = "cases"
@@ -76,8 +89,12 @@ class Case(db.Model):
     assignee: Mapped[StaffUser | None] = relationship()
     receipts: Mapped[list[Receipt]] = relationship(back_populates="case")
     # Set only in the request that created the case: shown once on the receipt and in its mail.
-    secret = None  # str | None; not a column
-    receipt_ticket = None  # str | None; not a column: goes into the form session once
+    # Not columns: the ORM would map an annotation it can see, so only mypy reads these types.
+    if TYPE_CHECKING:
+        secret: str | None
+        receipt_ticket: str | None
+    secret = None
+    receipt_ticket = None  # goes into the form session once
 
     @property
     def erased(self) -> bool:
@@ -95,7 +112,7 @@ class Case(db.Model):
         return self.is_open and self.due_on is not None and today > self.due_on
 
 
-class Receipt(db.Model):
+class Receipt(Model):
     """A receipt waiting to be shown once, so no reference or secret needs to sit in a cookie."""
 
     __tablename__ = "receipts"
@@ -110,7 +127,7 @@ class Receipt(db.Model):
     case: Mapped[Case] = relationship(back_populates="receipts")
 
 
-class StaffUser(db.Model):
+class StaffUser(Model):
     """A member of staff who handles cases."""
 
     __tablename__ = "staff_users"
@@ -161,7 +178,7 @@ class SecondFactor:
     ALL = (PASSKEY, TOTP, RECOVERY, SSO)
 
 
-class StaffPasskey(db.Model):
+class StaffPasskey(Model):
     """A passkey (WebAuthn credential) of a local staff account: its public key, never a secret."""
 
     __tablename__ = "staff_passkeys"
@@ -181,7 +198,7 @@ class StaffPasskey(db.Model):
     user: Mapped[StaffUser] = relationship(back_populates="passkeys")
 
 
-class StaffRecoveryCode(db.Model):
+class StaffRecoveryCode(Model):
     """One of a local account's recovery codes, shown once; only its hash is kept."""
 
     __tablename__ = "staff_recovery_codes"
@@ -210,7 +227,7 @@ class SessionEnd:
     FACTOR_REMOVED = "factor-removed"  # its owner removed a factor: the other sessions end
 
 
-class StaffSession(db.Model):
+class StaffSession(Model):
     """One login of a staff account; the cookie holds a random token, only its SHA-256 is kept."""
 
     __tablename__ = "staff_sessions"
@@ -235,7 +252,7 @@ class StaffSession(db.Model):
     user: Mapped[StaffUser] = relationship()
 
 
-class CaseEvent(db.Model):
+class CaseEvent(Model):
     """One line of a case's history: a status change, an assignment, a note, a reply."""
 
     __tablename__ = "case_events"
@@ -254,7 +271,7 @@ class CaseEvent(db.Model):
     actor: Mapped[StaffUser | None] = relationship()
 
 
-class AuditEntry(db.Model):
+class AuditEntry(Model):
     """Who viewed, changed, replied to, exported or purged what: no personal data kept here."""
 
     __tablename__ = "audit_log"
@@ -268,7 +285,7 @@ class AuditEntry(db.Model):
     actor: Mapped[StaffUser | None] = relationship()
 
 
-class PublishedProblem(db.Model):
+class PublishedProblem(Model):
     """A confirmed problem staff published to the accessibility statement."""
 
     __tablename__ = "published_problems"
@@ -281,7 +298,7 @@ class PublishedProblem(db.Model):
     resolved_at: Mapped[dt.datetime | None] = mapped_column(index=True)
 
 
-class OutboxMessage(db.Model):
+class OutboxMessage(Model):
     """An e-mail waiting to be delivered, or delivered, or given up on."""
 
     __tablename__ = "outbox"
@@ -311,7 +328,7 @@ class OutboxMessage(db.Model):
         return line if len(line) <= SUBJECT_MAX else line[: SUBJECT_MAX - 1].rstrip() + "…"
 
 
-class RateLimitCounter(db.Model):
+class RateLimitCounter(Model):
     """A rate-limit count in its fixed window (see ratelimits.py), under a hashed key."""
 
     __tablename__ = "rate_limits"

@@ -23,7 +23,7 @@ from flask.cli import AppGroup
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from .database import PRIVATE_FILE, discard_session, private_folder
+from .database import PRIVATE_FILE, changed_rows, discard_session, private_folder
 from .extensions import db
 from .models import OutboxMessage, utcnow
 
@@ -170,7 +170,7 @@ def claim(message_id: int, token: str, now: dt.datetime) -> bool:
         .values(claimed_by=token, claimed_until=now + claim_period())
     )
     db.session.commit()
-    return result.rowcount == 1
+    return changed_rows(result) == 1
 
 
 def deliver(row: OutboxMessage, backend: Backend, now: dt.datetime) -> bool:

@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import hashlib
 import time
-from typing import Any
+from typing import Any, cast
 
 from flask import current_app
 from limits.storage import Storage
-from sqlalchemy import delete, select, update
+from sqlalchemy import Table, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
+from .database import changed_rows
 from .extensions import db
 from .models import RateLimitCounter
 
-_TABLE = RateLimitCounter.__table__
+# A mapped class with a __tablename__ has a Table, which DeclarativeBase types as any FromClause.
+_TABLE = cast(Table, RateLimitCounter.__table__)
 
 
 def _row(key: str) -> str:
@@ -114,5 +116,5 @@ class DatabaseStorage(Storage):
 def forget_expired() -> int:
     """Delete counters whose window ran out (the purge calls it)."""
     result = db.session.execute(delete(_TABLE).where(_TABLE.c.expires_at <= time.time()))
-    current_app.logger.debug("rate limits: %d expired counters deleted", result.rowcount)
-    return result.rowcount
+    current_app.logger.debug("rate limits: %d expired counters deleted", changed_rows(result))
+    return changed_rows(result)

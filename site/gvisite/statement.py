@@ -161,7 +161,7 @@ def _committed(session: Session) -> None:
     """Once the change is saved (not before: a rebuild would read the old rows), say so."""
     if session.info.pop(_CHANGED, False) and has_app_context():
         # The app itself, not the proxy: listeners subscribed for their own app.
-        public_pages_changed.send(current_app._get_current_object())  # type: ignore[attr-defined]
+        public_pages_changed.send(current_app._get_current_object())  # type: ignore[attr-defined]  # a LocalProxy, typed as the app
 
 
 def _rolled_back(session: Session) -> None:
@@ -204,9 +204,9 @@ def last_problem_change() -> dt.date | None:
 def known_problems() -> list[dict[str, Any]]:
     """Return the problems in the data file followed by those staff confirmed and published."""
 
+    rows: list[PublishedProblem] = read_published(open_problems, [])
     published = [
-        {"what": p.what, "criteria": p.criteria, "instead": None, "fix_by": None}
-        for p in read_published(open_problems, [])
+        {"what": p.what, "criteria": p.criteria, "instead": None, "fix_by": None} for p in rows
     ]
     return [*(current_statement().data.get("known_problems") or []), *published]
 

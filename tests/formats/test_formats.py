@@ -29,6 +29,7 @@ from flask_babel import force_locale
 
 from gvisite import create_app
 from gvisite.formats import build as formats_build
+from gvisite.formats import cli as formats_cli
 from gvisite.formats import convert as formats_convert
 from gvisite.formats import epub as formats_epub
 from gvisite.formats.build import Report, build, build_key
@@ -38,10 +39,11 @@ from gvisite.formats.source import STATEMENT, Source, name_for, render_source, s
 from gvisite.formats.store import Store
 from gvisite.i18n import LOCALES
 from gvisite.pages.model import Owner
-from tests.conftest import app_config
+from tests.conftest import app_config, make_app
 from tests.fixtures_servers import BuiltLiveServer
 from tests.helpers import (
     assert_no_axe_violations,
+    force_terminal,
     nu_errors,
     parse,
     parse_xml,
@@ -220,6 +222,51 @@ def test_a_missing_tool_leaves_its_format_out_and_never_breaks_a_page(
     assert block is not None and block.find("audio") is None
     assert not [a for a in block.find_all("a") if a["href"].endswith(".mp3")]
     assert app.test_client().get("/formats/sv/om-gvi.mp3").status_code == 404
+
+
+def one_page_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Flask, list[Report]]:
+    """An app whose `flask formats build` makes one page's formats that need no tool (quick).
+
+    The list gets each build's report, to compare with what the command printed.
+    """
+    app = make_app(tmp_path / "instance", FORMATS_DIR=str(tmp_path / "formats"))
+    monkeypatch.setattr(formats_build, "tool_versions", dict)  # no tool found: none runs
+    monkeypatch.setattr(formats_build, "source_names", lambda _app: [("sv", "om-gvi")])
+    reports: list[Report] = []
+
+    def build_and_keep(app: Flask, **options: Any) -> Report:
+        reports.append(build(app, **options))
+        return reports[-1]
+
+    monkeypatch.setattr(formats_cli, "build", build_and_keep)
+    return app, reports
+
+
+def test_off_a_terminal_the_build_prints_its_report_and_nothing_more(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app, reports = one_page_build(tmp_path, monkeypatch)
+    result = app.test_cli_runner().invoke(args=["formats", "build"])
+    assert result.exit_code == 0, result.output
+    [report] = reports
+    assert report.built.total() == len([f for f in FORMATS.values() if not f.tools])
+    # No bar and no label: the log of a deploy or a CI run stays as it was.
+    assert result.output == "\n".join(report.summary()) + "\n"
+
+
+def test_on_a_terminal_the_build_shows_its_progress_and_still_builds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app, reports = one_page_build(tmp_path, monkeypatch)
+    force_terminal(monkeypatch)
+    result = app.test_cli_runner().invoke(args=["formats", "build"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == "Reading the pages\nBuilding the files\n"
+    [report] = reports
+    assert result.stdout == "\n".join(report.summary()) + "\n"
+    for key, fmt in FORMATS.items():
+        made = (tmp_path / "formats" / "sv" / f"om-gvi{fmt.suffix}").is_file()
+        assert made == (not fmt.tools), key
 
 
 def test_formats_check_names_each_tool_and_how_to_install_it(built: Built) -> None:

@@ -8,7 +8,10 @@ import pytest
 from click.testing import CliRunner, Result
 
 from gvisite import content_cli
+from gvisite.pages.cli import readability_lines
+from gvisite.pages.load import load_site
 from tests.conftest import markdown_page
+from tests.helpers import force_terminal
 
 
 @pytest.fixture
@@ -39,15 +42,19 @@ def test_real_content_has_no_errors(check) -> None:
     assert result.output.rstrip().endswith("0 error(s)")
 
 
-def test_clean_sample_passes(check, make_content) -> None:
+def clean_sample(make_content) -> Path:
+    """Make a content folder with nothing to warn about: every page in every language."""
     page = markdown_page(
         "## Mer om GVI\n\nLäs [om GVI i Järfälla](/sv/om).\n\n### Partner\n\nText."
     )
     translated = markdown_page("Text.")
-    content = make_content(
+    return make_content(
         {"sv/om.md": page, "fi/om.md": translated, "en/om.md": translated, "ar/om.md": translated}
     )
-    result = check(content)
+
+
+def test_clean_sample_passes(check, make_content) -> None:
+    result = check(clean_sample(make_content))
     assert result.exit_code == 0, result.output
     assert findings(result, "error") == findings(result, "warning") == []
 
@@ -141,6 +148,27 @@ def test_missing_translations_are_a_warning_not_an_error(check, make_content) ->
         "warning: content/ar: pages missing: om, stod",
         "warning: content/fi: pages missing: stod",
     ]
+
+
+def test_off_a_terminal_the_check_prints_its_findings_and_nothing_more(check, make_content) -> None:
+    content = clean_sample(make_content)
+    result = check(content)
+    site, _errors = load_site(content)
+    lines = [*readability_lines(site), f"{len(site.pages)} pages checked, 0 error(s)"]
+    assert result.output == "\n".join(lines) + "\n"  # no bar, no label: logs stay as they were
+
+
+def test_on_a_terminal_the_check_shows_its_progress_on_standard_error(
+    check, make_content, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    content = make_content({"sv/om.md": markdown_page(HARD)})  # a page to warn about
+    plain = check(content)
+    force_terminal(monkeypatch)
+    shown = check(content)
+    assert shown.exit_code == plain.exit_code == 0
+    assert shown.stderr == "Checking the pages\n"
+    assert shown.stdout == plain.output
+    assert len(page_warnings(shown)) == 1
 
 
 # --- Readability --------------------------------------------------------------------------------

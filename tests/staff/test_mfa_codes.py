@@ -42,6 +42,7 @@ ONLY_FACTOR = (
     "then remove this one."
 )
 NEW_EMAIL = "ny.person@jarfalla.se"
+NOT_ADDED = "The passkey could not be added. Try again, or use one-time codes."
 
 
 def password_only(site: StaffSite, email: str = HANDLER_EMAIL, **options: str) -> FlaskClient:
@@ -466,3 +467,15 @@ def test_wrong_passkey_answers_count_like_wrong_codes(staff_site: StaffSite) -> 
     assert actions(staff_site.app).count("mfa-failed:passkey") == 5
     # Without the CSRF header, nothing is even counted.
     assert client.post("/staff/login/nyckel", json={}).status_code == 400
+
+
+def test_a_new_passkey_posted_without_its_credential_is_refused(staff_site: StaffSite) -> None:
+    """A malformed enrolment answer gets the page's message, like a wrong one (it was a 500)."""
+    client = staff_site.app.test_client()
+    assert login(client, HANDLER_EMAIL).status_code == 303
+    headers = {"X-CSRFToken": csrf_token(client, "/staff/konto/sakerhet")}
+    options = client.post("/staff/nycklar/registrering/start", json={}, headers=headers)
+    assert options.status_code == 200
+    refused = client.post("/staff/nycklar/registrering", json={"name": "Jobbet"}, headers=headers)
+    assert refused.status_code == 400
+    assert refused.json["error"] == translate(staff_site.app, "sv", NOT_ADDED)

@@ -18,6 +18,7 @@ from gvisite.extensions import db
 from gvisite.models import AuditEntry, Case, CaseEvent, OutboxMessage, utcnow
 from gvisite.staff.reports import export_rows, render_export
 from tests.fixtures_staff import ACCOUNTS, StaffSite, add_message, audit_rows, load_case
+from tests.helpers import force_terminal
 
 RETENTION_DAYS = 60
 # What a resident wrote: none of it may survive a purge, in any column or child row.
@@ -92,6 +93,25 @@ def purge(site: StaffSite) -> str:
     result = site.app.test_cli_runner().invoke(args=["cases", "purge"])
     assert result.exit_code == 0, result.output
     return result.output.strip()
+
+
+def test_off_a_terminal_purge_prints_its_counts_and_nothing_more(purge_site: StaffSite) -> None:
+    fill(purge_site)
+    result = purge_site.app.test_cli_runner().invoke(args=["cases", "purge"])
+    # No bar and no label: the nightly job's log and mail stay as they were.
+    assert result.output == "2 case(s) purged of personal data, 1 spam case(s) deleted\n"
+
+
+def test_on_a_terminal_purge_shows_its_progress_and_still_purges(
+    purge_site: StaffSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stored = fill(purge_site)
+    force_terminal(monkeypatch)
+    result = purge_site.app.test_cli_runner().invoke(args=["cases", "purge"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == "Erasing personal data\nDeleting the old spam\n"
+    assert result.stdout == "2 case(s) purged of personal data, 1 spam case(s) deleted\n"
+    assert load_case(purge_site.app, stored.old_report).email is None
 
 
 def everything_stored(site: StaffSite, reference: str) -> str:
@@ -215,6 +235,31 @@ def test_export_has_one_row_per_case_and_no_purged_data(purge_site: StaffSite, f
             select(AuditEntry.target).where(AuditEntry.action == "export")
         ).all()
     assert targets == [f"cli-{fmt}"]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_off_a_terminal_export_writes_the_cases_and_nothing_more(
+    purge_site: StaffSite, fmt: str
+) -> None:
+    fill(purge_site)
+    with purge_site.app.app_context():
+        expected = render_export(fmt, export_rows())
+    result = purge_site.app.test_cli_runner().invoke(args=["cases", "export", "--format", fmt])
+    # Byte for byte (CliRunner's text turns the CSV's CRLF into LF): no bar, no label.
+    assert result.output_bytes == expected.encode()
+
+
+def test_on_a_terminal_export_shows_its_progress_beside_the_data(
+    purge_site: StaffSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fill(purge_site)
+    with purge_site.app.app_context():
+        expected = render_export("csv", export_rows())
+    force_terminal(monkeypatch)
+    result = purge_site.app.test_cli_runner().invoke(args=["cases", "export"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr == "Exporting the cases\n"  # where `> cases.csv` does not reach
+    assert result.stdout_bytes == expected.encode()
 
 
 @pytest.mark.parametrize("fmt", ["csv", "json"])

@@ -14,8 +14,8 @@ from werkzeug.test import TestResponse
 
 from gvisite.extensions import db
 from gvisite.models import SessionEnd, StaffSession, StaffUser, utcnow
-from gvisite.staff import sessions as staff_sessions
 from gvisite.staff.sessions import end_sessions
+from tests.conftest import Clock
 from tests.fixtures_staff import (
     ACCOUNTS,
     PASSWORD,
@@ -43,28 +43,6 @@ EDGE_MAC = (
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/537.36 (KHTML, like Gecko)"
     " Chrome/138.0.0.0 Safari/537.36 Edg/138.0.0.0"
 )
-
-
-class Clock:
-    """The time the staff area's session checks read; tests move it on."""
-
-    def __init__(self) -> None:
-        self.now = utcnow()
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        """Move the clock forward."""
-        self.now += dt.timedelta(**delta)
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    """Replace the clock the session checks (and the cookie's time stamp) read."""
-    fake = Clock()
-    monkeypatch.setattr(staff_sessions, "utcnow", fake)
-    return fake
 
 
 def client_as(app: Flask, who: str, user_agent: str | None = None) -> FlaskClient:

@@ -17,7 +17,7 @@ from werkzeug.exceptions import TooManyRequests
 from werkzeug.test import TestResponse
 
 from gvisite.models import Role
-from gvisite.staff import sessions as staff_sessions
+from tests.conftest import Clock
 from tests.feedback.test_faults import database_down
 from tests.fixtures_staff import (
     ACCOUNTS,
@@ -31,19 +31,10 @@ from tests.fixtures_staff import (
 )
 from tests.helpers import nu_errors, parse, translate
 from tests.staff.test_auth import account, invoke
-from tests.staff.test_sessions import Clock
 from tests.staff.test_staff_access import ADMIN, ANONYMOUS, HANDLER, assert_private
 
 HANDLER_EMAIL = ACCOUNTS["handler"][0]
 PUBLIC_RETRY = "Försök igen om en stund"  # the residents' generic error page says this
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    """Replace the clock the session checks (and the cookie's time stamp) read."""
-    fake = Clock()
-    monkeypatch.setattr(staff_sessions, "utcnow", fake)
-    return fake
 
 
 def heading(response: TestResponse) -> str:

@@ -8,9 +8,9 @@ import pytest
 from bs4 import BeautifulSoup
 from flask.testing import FlaskClient
 
-import gvisite.staff.reports
 from gvisite.extensions import db
 from gvisite.models import AuditEntry
+from tests.conftest import Clock
 from tests.fixtures_staff import StaffSite
 from tests.helpers import parse, translate
 
@@ -53,11 +53,6 @@ def inbox_cell(soup: BeautifulSoup, reference: str, column: int) -> BeautifulSou
         if cells[0].get_text(strip=True) == reference:
             return cells[column]
     raise AssertionError(f"{reference} is not in the inbox")
-
-
-def clock_at(monkeypatch: pytest.MonkeyPatch, now: dt.datetime) -> None:
-    """Set the clock the staff area reads "today" from (naive UTC)."""
-    monkeypatch.setattr(gvisite.staff.reports, "utcnow", lambda: now)
 
 
 @pytest.mark.parametrize(("stored", "shown", "machine"), SHOWN, ids=[s[1] for s in SHOWN])
@@ -120,12 +115,12 @@ MIDNIGHT = [
 def test_overdue_turns_at_stockholm_midnight(
     staff_site: StaffSite,
     handler_client: FlaskClient,
-    monkeypatch: pytest.MonkeyPatch,
+    clock: Clock,
     now: dt.datetime,
     late: bool,
 ) -> None:
     case = staff_site.case(created_at=T(2026, 11, 24, 9, 0), due_on=D(2026, 12, 1))
-    clock_at(monkeypatch, now)
+    clock.now = now  # the day staff see "today" and overdue by
     app = staff_site.app
     soup = get(handler_client, "/staff/")
     assert bool(inbox_cell(soup, case.reference, 4).select(".tag-overdue")) is late

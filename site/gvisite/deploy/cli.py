@@ -84,7 +84,7 @@ def nginx_command(
     """Write OUT/nginx.conf; run it with `nginx -c OUT/nginx.conf -p OUT -g 'daemon off;'`."""
     try:
         site = NginxSite(out.resolve(), server_name, https, http, upstreams, cert, key, user, group)
-        config = write_nginx(current_app._get_current_object(), site)  # type: ignore[attr-defined]
+        config = write_nginx(current_app._get_current_object(), site)  # type: ignore[attr-defined]  # a LocalProxy, typed as the app
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
     click.echo(f"wrote {config}")

@@ -42,7 +42,7 @@ def for_staff(
     as_code: bool = False,
 ) -> UnboundField:
     """Declare how staff see a field's answer (see ForStaff); return the field."""
-    field.for_staff = ForStaff(label, kept, detail, as_code)  # type: ignore[attr-defined]  # our own mark
+    field.for_staff = ForStaff(label, kept, detail, as_code)  # our own mark
     return field
 
 

@@ -165,7 +165,9 @@ def _store(locale: str, form: FeedbackForm, submission: str | None) -> str:
     stored = store_case(
         case, lambda stored: [] if stored.spam else compose_mail(stored), submission
     )
-    return stored.receipt_ticket  # not a column: reading it cannot reload the case
+    ticket = stored.receipt_ticket  # not a column: reading it cannot reload the case
+    assert ticket is not None  # store_case gave the case one
+    return ticket
 
 
 @bp.get("/<locale:locale>/tillganglighet/kvitto")

@@ -15,12 +15,12 @@ import fcntl
 import hashlib
 import os
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from flask import Flask
 
 from ..i18n import LOCALES
 from ..pages import reading
+from ..progress import Track, unchanged
 from .catalogue import FORMATS
 from .convert import LARGE_PRINT_CSS, PACKAGE, Prepared, prepare, tool_versions
 from .sandbox import sandboxed_for
@@ -103,7 +104,8 @@ class Report:
     failed: list[Failure] = field(default_factory=list)
     seconds: float = 0.0
     sizes: Counter[str] = field(default_factory=Counter)  # format: bytes of all its files
-    busy: Counter[str] = field(default_factory=Counter)  # format: seconds its conversions took
+    # format: seconds its conversions took (a Counter holds whole numbers only, by its types)
+    busy: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
 
     def summary(self) -> list[str]:
         """Return the report as lines for the command line."""
@@ -141,20 +143,23 @@ def build_lock(files: Store) -> Iterator[None]:
         yield  # closing the file releases the lock
 
 
-def build(app: Flask, *, force: bool = False, jobs: int | None = None) -> Report:
+def build(
+    app: Flask, *, force: bool = False, jobs: int | None = None, track: Track = unchanged
+) -> Report:
     """Build what is missing or stale in `FORMATS_DIR`; return what was done.
 
+    `track` wraps the pages read and the files built (the command's progress bar).
     Raise SandboxUnavailable, before anything is built, if the tools cannot run in the sandbox
     and the operator has not allowed them to run without it.
     """
     sandboxed = sandboxed_for(app)
     files = store(app)
     with build_lock(files):
-        return _build_locked(app, files, force, jobs, sandboxed)
+        return _build_locked(app, files, force, jobs, sandboxed, track)
 
 
 def _build_locked(
-    app: Flask, files: Store, force: bool, jobs: int | None, sandboxed: bool
+    app: Flask, files: Store, force: bool, jobs: int | None, sandboxed: bool, track: Track
 ) -> Report:
     """Build with the folder locked."""
     started = time.monotonic()
@@ -162,7 +167,7 @@ def _build_locked(
     versions = tool_versions()
     manifests: dict[tuple[str, str], dict[str, Any]] = {}
     tasks: list[_Task] = []
-    for locale, name in source_names(app):
+    for locale, name in track(source_names(app), "Reading the pages"):
         try:
             source = render_source(app, locale, name)
         except Exception as exc:  # one broken page must not stop the others
@@ -186,7 +191,7 @@ def _build_locked(
                 continue
             prepared = prepared or prepare(app, source, sandboxed=sandboxed)
             tasks.append(_Task(prepared, key, wanted))
-    _convert_all(files, tasks, manifests, report, jobs)
+    _convert_all(files, tasks, manifests, report, jobs, track)
     for (locale, name), manifest in manifests.items():
         if manifest != files.manifest(locale, name):
             files.write_manifest(locale, name, manifest)
@@ -203,6 +208,7 @@ def _convert_all(
     manifests: dict[tuple[str, str], dict[str, Any]],
     report: Report,
     jobs: int | None,
+    track: Track,
 ) -> None:
     """Run the conversions: other programs' in threads, the PDFs meanwhile on this thread."""
 
@@ -230,11 +236,13 @@ def _convert_all(
         pending: list[tuple[_Task, Future[tuple[bytes, float]]]] = [
             (task, pool.submit(_timed, task)) for task in tasks if FORMATS[task.key].in_thread
         ]
-        for task in tasks:
-            if not FORMATS[task.key].in_thread:
-                finish(task, lambda t=task: _timed(t))
-        for task, future in pending:
-            finish(task, future.result)
+        # In the order they always finished: the PDFs here first, then the threads' results.
+        steps: list[tuple[_Task, Callable[[], tuple[bytes, float]]]] = [
+            *((task, partial(_timed, task)) for task in tasks if not FORMATS[task.key].in_thread),
+            *((task, future.result) for task, future in pending),
+        ]
+        for task, convert in track(steps, "Building the files"):
+            finish(task, convert)
 
 
 def _timed(task: _Task) -> tuple[bytes, float]:

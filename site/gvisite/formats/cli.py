@@ -6,6 +6,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from ..progress import progress
 from . import sandbox
 from .build import BuildBusy, build
 from .catalogue import formats_needing
@@ -21,7 +22,8 @@ formats_cli = AppGroup("formats", help="Build and check the other formats of eve
 def build_command(force: bool, jobs: int | None) -> None:
     """Build the missing and stale formats of every page; exit 1 if any failed."""
     try:
-        report = build(current_app._get_current_object(), force=force, jobs=jobs)  # type: ignore[attr-defined]
+        app = current_app._get_current_object()  # type: ignore[attr-defined]  # a LocalProxy, typed as the app
+        report = build(app, force=force, jobs=jobs, track=progress)
     except BuildBusy as exc:
         click.echo(str(exc))
         return

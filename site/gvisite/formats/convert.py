@@ -174,7 +174,7 @@ def static_fetcher(site_url: str) -> Any:
 
     prefix = site_url.rstrip("/") + STATIC_PREFIX
 
-    class StaticFiles(URLFetcher):  # type: ignore[misc]
+    class StaticFiles(URLFetcher):
         """Answer with a static file of the site; refuse any other address."""
 
         def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:

@@ -39,9 +39,10 @@ def make_epub(page: Prepared) -> bytes:
     # pandoc may read only what it is given: its own --sandbox where it can make an EPUB with
     # it, and in any case the sandbox, where only /usr and the two files above are to be seen.
     own_sandbox = ["--sandbox"] if pandoc_sandbox_works(page.sandboxed) else []
-    command = ["pandoc", *own_sandbox, "-f", "html", "-t", "epub3", "--toc-depth", "4",
-               "--metadata-file", In("meta.json"),
-               "-o", Out("page.epub"), In("page.html")]  # fmt: skip
+    command: list[str | In | Out] = [
+        "pandoc", *own_sandbox, "-f", "html", "-t", "epub3", "--toc-depth", "4",
+        "--metadata-file", In("meta.json"),
+        "-o", Out("page.epub"), In("page.html")]  # fmt: skip
     book = sandbox.run(command, files=files, sandboxed=page.sandboxed).files["page.epub"]
     return accessible_epub(book, page)
 
@@ -73,8 +74,9 @@ def embedded_images(document: str, site_url: str) -> str:
 def pandoc_sandbox_works(sandboxed: bool) -> bool:
     """Tell whether this pandoc makes an EPUB with --sandbox (2.17, Debian 12's, cannot)."""
     files = {"page.html": b"<p>x</p>"}
-    command = ["pandoc", "--sandbox", "-f", "html", "-t", "epub3", "--metadata", "title=x",
-               "-o", Out("page.epub"), In("page.html")]  # fmt: skip
+    command: list[str | In | Out] = [
+        "pandoc", "--sandbox", "-f", "html", "-t", "epub3", "--metadata", "title=x",
+        "-o", Out("page.epub"), In("page.html")]  # fmt: skip
     try:
         sandbox.run(command, files=files, sandboxed=sandboxed, limits=sandbox.Limits(seconds=60))
     except sandbox.ToolFailed:

@@ -95,7 +95,7 @@ def current_digest(locale: str, name: str) -> str | None:
     key = (locale, name, version)
     digest = files._digests.get(key)
     if digest is None:
-        source = render_source(current_app._get_current_object(), locale, name)  # type: ignore[attr-defined]
+        source = render_source(current_app._get_current_object(), locale, name)  # type: ignore[attr-defined]  # a LocalProxy, typed as the app
         if source is None:
             return None
         digest = files._digests[key] = source.digest

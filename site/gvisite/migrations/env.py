@@ -9,7 +9,8 @@ from flask import current_app
 config = context.config
 
 # Interpret the config file for Python logging, without silencing the app's own loggers.
-fileConfig(config.config_file_name, disable_existing_loggers=False)
+if config.config_file_name is not None:  # Flask-Migrate always gives its alembic.ini
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
 
 

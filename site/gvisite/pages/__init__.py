@@ -77,13 +77,13 @@ class LazySite(Site):
                 self._site = self._load()
             return self._site
 
-    @property  # type: ignore[override]
-    def facts(self) -> dict[str, Any]:
+    @property
+    def facts(self) -> dict[str, Any]:  # type: ignore[override]  # loads on first read
         """Return the site facts, loading the site first."""
         return self._loaded().facts
 
-    @property  # type: ignore[override]
-    def pages(self) -> dict[tuple[str, str], Page]:
+    @property
+    def pages(self) -> dict[tuple[str, str], Page]:  # type: ignore[override]  # loads on first read
         """Return every page, loading the site first."""
         return self._loaded().pages
 

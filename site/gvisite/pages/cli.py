@@ -9,6 +9,7 @@ from typing import Any
 import click
 from flask import Flask
 
+from ..progress import progress
 from .lint import check_site
 from .load import load_site
 from .model import Site
@@ -28,7 +29,7 @@ def make_content_cli(create_app: Callable[[Mapping[str, Any]], Flask]) -> click.
         app = create_app({"CONTENT_LENIENT": True})
         with app.app_context():
             site, errors = load_site(Path(app.config["CONTENT_DIR"]))
-            problems = check_site(site, errors, route_exists)
+            problems = check_site(site, errors, route_exists, progress)
         for line in readability_lines(site):
             click.echo(line)
         for problem in problems:

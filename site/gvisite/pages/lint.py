@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ..i18n import LOCALES
+from ..progress import Track, unchanged
 from .load import ContentError, missing_translations
 from .markdown import image_problem
 from .model import Page, Site
@@ -119,11 +120,15 @@ def over_the_line(score: Reading) -> str:
 
 
 def check_site(
-    site: Site, errors: list[ContentError], route_exists: Callable[[str], bool]
+    site: Site,
+    errors: list[ContentError],
+    route_exists: Callable[[str], bool],
+    track: Track = unchanged,
 ) -> list[Problem]:
     """Return every problem in the content: load errors, page rules, missing translations."""
     problems = [Problem("error", e.source, e.reason) for e in errors]
-    for page in sorted(site.pages.values(), key=lambda p: str(p.source)):
+    pages = sorted(site.pages.values(), key=lambda p: str(p.source))
+    for page in track(pages, "Checking the pages"):
         problems.extend(check_page(page, route_exists))
     for locale, paths in missing_translations(site).items():
         listed = ", ".join(p or "(home)" for p in paths)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from flask import (
     Blueprint,
     Response,
@@ -14,6 +17,7 @@ from flask import (
 )
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
+from werkzeug.wrappers import Response as BaseResponse
 
 from ..i18n import DEFAULT_LOCALE, LOCALES
 from ..links import LOCALIZED_ENDPOINTS, absolute_url
@@ -26,7 +30,7 @@ MAX_PATH_LENGTH = 200
 
 
 @bp.get("/")
-def root() -> Response:
+def root() -> BaseResponse:
     """Send the visitor to the home page in the language their browser prefers."""
     best = request.accept_languages.best_match(list(LOCALES), default=DEFAULT_LOCALE)
     response = redirect(url_for("pages.home", locale=best), code=302)
@@ -41,7 +45,7 @@ def home(locale: str) -> str:
 
 
 @bp.get("/<locale:locale>/<path:path>")
-def page(locale: str, path: str) -> Response | str:
+def page(locale: str, path: str) -> BaseResponse | str:
     """Show a content page; one canonical URL per page, without a trailing slash."""
     if len(path) <= MAX_PATH_LENGTH and path.endswith("/") and PAGE_PATH.match(path.rstrip("/")):
         return redirect(url_for("pages.page", locale=locale, path=path.rstrip("/")), code=301)
@@ -101,7 +105,7 @@ def robots() -> Response:
     return Response(body, mimetype="text/plain")
 
 
-def _match(path: str) -> tuple[str, dict[str, str]] | None:
+def _match(path: str) -> tuple[str, Mapping[str, Any]] | None:
     """Match a site path against the routes: (endpoint, arguments), or None if none fits."""
     try:
         return current_app.url_map.bind("localhost").match(path, method="GET")

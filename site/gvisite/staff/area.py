@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flask import Flask, request, url_for
+from flask import Response as FlaskResponse  # what after_request hooks are given
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
@@ -67,7 +68,7 @@ def guard() -> Response | None:
     return None
 
 
-def private_area(response: Response) -> Response:
+def private_area(response: FlaskResponse) -> FlaskResponse:
     """Keep every staff response, error pages and redirects included, out of caches and indexes."""
     return private(response) if in_area(request.path) else response
 

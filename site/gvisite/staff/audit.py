@@ -51,7 +51,7 @@ def audit(
     db.session.add(AuditEntry(actor_id=actor.id if actor else None, action=action, target=target))
 
 
-def newest_first() -> Select[tuple[AuditEntry]]:
+def newest_first() -> Select[AuditEntry]:
     """Return the audit log's query, newest line first."""
     return select(AuditEntry).order_by(AuditEntry.id.desc())
 

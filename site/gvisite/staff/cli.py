@@ -15,6 +15,7 @@ from ..extensions import db
 from ..forms import CONTROL
 from ..i18n import DEFAULT_LOCALE
 from ..models import Role, SessionEnd, StaffUser, utcnow
+from ..progress import progress
 from .audit import audit
 from .mfa import forget_factors
 from .passwords import password_problem, set_password
@@ -166,7 +167,7 @@ cases_cli = AppGroup("cases", help="Purge and export cases.")
 @cases_cli.command("purge")
 def purge_command() -> None:
     """Remove personal data from cases closed more than RETENTION_DAYS ago; delete old spam."""
-    purged, deleted, again = purge(utcnow(), current_app.config["RETENTION_DAYS"])
+    purged, deleted, again = purge(utcnow(), current_app.config["RETENTION_DAYS"], progress)
     click.echo(f"{purged} case(s) purged of personal data, {deleted} spam case(s) deleted")
     if again:
         click.echo(f"{again} erased case(s) had text added since and were erased again")
@@ -180,7 +181,7 @@ def export_command(fmt: str) -> None:
     """Write every case to standard output, without purged data."""
     audit("export", f"cli-{fmt}")
     db.session.commit()
-    click.echo(render_export(fmt, export_rows()), nl=False)
+    click.echo(render_export(fmt, export_rows(progress)), nl=False)
 
 
 def init_app(app: Flask) -> None:

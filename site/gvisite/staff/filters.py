@@ -31,7 +31,10 @@ def staff_time(
     shown = value.strftime(TIME_FORMATS[precision])
     if not context.autoescape:  # a plain-text mail
         return shown
-    machine = value.isoformat() if precision == "date" else value.isoformat(timespec=precision)
+    # A time shown to the date was made a date above: only a datetime has a time of day.
+    machine = (
+        value.isoformat(timespec=precision) if isinstance(value, dt.datetime) else value.isoformat()
+    )
     return Markup('<time class="nowrap" datetime="{}">{}</time>').format(machine, shown)
 
 

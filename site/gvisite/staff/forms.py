@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from babel import Locale
 from flask_babel import LazyString, get_locale
@@ -93,11 +93,14 @@ def _description_field(code: str) -> Any:
 # One `what_<code>` field per locale, the default first, declared before the criteria field
 # so the fields (and the error summary) keep that order.
 DESCRIBED_LOCALES = sorted(LOCALES, key=lambda code: code != DEFAULT_LOCALE)
-_Descriptions = type(
-    "_Descriptions",
-    (PostedForm,),
-    {f"what_{code}": _description_field(code) for code in DESCRIBED_LOCALES},
-)
+if TYPE_CHECKING:  # mypy takes no class made by type() as a base: to it, a PostedForm
+    _Descriptions = PostedForm
+else:
+    _Descriptions = type(
+        "_Descriptions",
+        (PostedForm,),
+        {f"what_{code}": _description_field(code) for code in DESCRIBED_LOCALES},
+    )
 
 
 class PublishForm(_Descriptions):

@@ -25,6 +25,7 @@ from flask_login import current_user
 from sqlalchemy import or_, update
 from werkzeug.wrappers import Response
 
+from ..database import changed_rows
 from ..errors import RETRY_AFTER_SECONDS
 from ..extensions import db
 from ..models import StaffRecoveryCode, StaffSession, StaffUser, utcnow
@@ -212,7 +213,7 @@ def accept_code(user: StaffUser, code: str) -> bool:
         .values(totp_last_step=step)
         .execution_options(synchronize_session="fetch")
     )
-    return moved.rowcount == 1
+    return changed_rows(moved) == 1
 
 
 # --- Recovery codes ----------------------------------------------------------------------------
@@ -264,7 +265,7 @@ def use_recovery_code(user: StaffUser, typed: str) -> bool:
         .values(used_at=utcnow())
         .execution_options(synchronize_session="fetch")
     )
-    return used.rowcount == 1
+    return changed_rows(used) == 1
 
 
 def forget_factors(user: StaffUser) -> None:

@@ -65,7 +65,7 @@ class RecoveryForm(PostedForm):
 
 def _user() -> StaffUser:
     """Return the logged-in account itself (not Flask-Login's proxy), for the database."""
-    return current_user._get_current_object()  # type: ignore[attr-defined]
+    return current_user._get_current_object()
 
 
 # --- The second step ---------------------------------------------------------------------------
@@ -239,7 +239,7 @@ def enrolled(user: StaffUser, factor: str, first: bool, *, json: bool) -> Respon
     """Finish enrolling a factor (commits): a first one completes the session, with new codes."""
     row = current_session()
     was_pending = row is not None and row.second_factor is None
-    if was_pending:
+    if row is not None and was_pending:
         row.second_factor = factor  # they have just shown the new factor
         audit(f"mfa:{factor}", actor=user)
     codes = mfa.new_recovery_codes(user) if first and factor == SecondFactor.TOTP else None
@@ -248,7 +248,7 @@ def enrolled(user: StaffUser, factor: str, first: bool, *, json: bool) -> Respon
     db.session.commit()
     if codes:
         page = render_template("staff/recovery_codes.html", codes=codes, target=mfa.next_target())
-        response = make_response(page)
+        response: Response = make_response(page)
     elif first:  # a passkey (posted as JSON): the codes are made on the next page, by a button
         target = url_for("mfa.recovery_codes", next=mfa.next_target())
         response = make_response({"redirect": target}) if json else redirect(target, code=303)

@@ -49,7 +49,7 @@ def client() -> FlaskOAuth2App:
     clients = current_app.extensions.setdefault("oidc_clients", {})
     if settings not in clients:
         # Kept by settings: a changed setting (a test, a reload) gets a client of its own.
-        clients[settings] = OAuth(current_app._get_current_object()).register(  # type: ignore[attr-defined]
+        clients[settings] = OAuth(current_app._get_current_object()).register(  # type: ignore[attr-defined]  # a LocalProxy, typed as the app
             "oidc",
             client_id=settings[1],
             client_secret=settings[2],

@@ -62,7 +62,7 @@ def relying_party() -> tuple[str, str]:
 
 def _user() -> StaffUser:
     """Return the logged-in account itself (not Flask-Login's proxy)."""
-    return current_user._get_current_object()  # type: ignore[attr-defined]
+    return current_user._get_current_object()
 
 
 def _descriptors(user: StaffUser) -> list[PublicKeyCredentialDescriptor]:
@@ -166,9 +166,11 @@ def register_verify() -> Response:
     if challenge is None:
         return _error(_("Adding the passkey took too long. Try again."))
     rp_id, origin = relying_party()
+    answer = body.get("credential")
     try:
         verified = verify_registration_response(
-            credential=body.get("credential"),
+            # Anything but a JSON text or object is as bad an answer as a malformed one.
+            credential=answer if isinstance(answer, str | dict) else {},
             expected_challenge=challenge,
             expected_rp_id=rp_id,
             expected_origin=origin,
@@ -181,7 +183,6 @@ def register_verify() -> Response:
         return _error(_("This passkey is already added."))
     user = _user()
     first = not mfa.has_factor(user)
-    answer = body.get("credential")
     sent = answer.get("response") if isinstance(answer, dict) else None
     transports = sent.get("transports") if isinstance(sent, dict) else None
     transports = transports if isinstance(transports, list) else []

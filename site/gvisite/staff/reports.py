@@ -14,6 +14,7 @@ from sqlalchemy import Select, func, select
 
 from ..extensions import db
 from ..models import Case, StaffUser, Status, utcnow
+from ..progress import Track, unchanged
 from ..workdays import local_date, local_time, working_days_between
 
 PAGE_SIZE = 50
@@ -95,10 +96,11 @@ EXPORT_FIELDS = (
 )  # fmt: skip
 
 
-def export_rows() -> list[dict[str, Any]]:
+def export_rows(track: Track = unchanged) -> list[dict[str, Any]]:
     """Return one row per case; purged data is simply gone."""
     rows = []
-    for case in db.session.scalars(select(Case).order_by(Case.id)):
+    cases = db.session.scalars(select(Case).order_by(Case.id)).all()
+    for case in track(cases, "Exporting the cases"):
         rows.append(
             {
                 "reference": case.reference,

@@ -12,14 +12,17 @@ from ..extensions import db
 from ..feedback.forms import kept_answers
 from ..models import Case, Receipt, StaffSession, Status
 from ..outbox import forget_copies
+from ..progress import Track, unchanged
 from ..ratelimits import forget_expired
 from .audit import audit
 
 SPAM_KEEP_DAYS = 30
 
 
-def purge(now: dt.datetime, retention_days: int) -> tuple[int, int, int]:
+def purge(now: dt.datetime, retention_days: int, track: Track = unchanged) -> tuple[int, int, int]:
     """Remove personal data from cases closed long enough ago; delete old spam and sessions.
+
+    `track` wraps the cases erased and the spam deleted (the command's progress bar).
 
     Return how many cases were erased, how many spam cases deleted, and how many erased
     cases had text again (added while they were being erased) and were erased once more.
@@ -32,7 +35,7 @@ def purge(now: dt.datetime, retention_days: int) -> tuple[int, int, int]:
             )
         )
     )
-    mailed = erase_personal_data(closed, now, kept_answers)
+    mailed = erase_personal_data(closed, now, kept_answers, track)
     again = erased_with_text_since()
     mailed.extend(erase_personal_data(again, now, kept_answers))
     # A receipt not shown in time still holds a status secret: drop it, and any of spam cases.
@@ -41,7 +44,7 @@ def purge(now: dt.datetime, retention_days: int) -> tuple[int, int, int]:
     old_spam = list(
         db.session.scalars(select(Case).where(Case.spam.is_(True), Case.created_at < spam_cutoff))
     )
-    for case in old_spam:
+    for case in track(old_spam, "Deleting the old spam"):
         mailed.extend(message.id for message in case.messages)  # marked spam after mailing
         for child in (*case.messages, *case.events, *case.receipts):
             db.session.delete(child)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from typing import Any
 
 from flask import current_app, g, redirect, request, session, url_for
 from flask_login import current_user, logout_user
@@ -17,6 +18,7 @@ from sqlalchemy import select, update
 from werkzeug.wrappers import Response
 
 from ..cases import hash_secret
+from ..database import changed_rows
 from ..extensions import db
 from ..models import SessionEnd, StaffSession, StaffUser, utcnow
 from .browsers import browser_of
@@ -90,7 +92,7 @@ def end_sessions(user_id: int, reason: str, keep: StaffSession | None = None) ->
     if keep is not None:
         query = query.where(StaffSession.id != keep.id)
     result = db.session.execute(query.values(ended_at=utcnow(), ended_reason=reason))
-    return result.rowcount
+    return changed_rows(result)
 
 
 def row_expiry(row: StaffSession, now: dt.datetime | None = None) -> str | None:
@@ -134,7 +136,8 @@ def enforce_idle_timeout() -> Response | None:
     if reason is not None:
         logout_user()
         session.clear()
-        return redirect(url_for("auth.login", **{_EXPIRED_FLAGS[reason]: 1}))
+        flag: dict[str, Any] = {_EXPIRED_FLAGS[reason]: 1}  # a query argument, not an option
+        return redirect(url_for("auth.login", **flag))
     row.last_seen_at = now
     session[STAMP_KEY] = _stamp(now)
     db.session.commit()

@@ -153,7 +153,7 @@ def _case_erased(error: CaseErased) -> BaseResponse:
 
 @bp.post("/cases/<reference>/assign")
 @require(Permission.HANDLE)
-def assign(reference: str) -> BaseResponse | str:
+def assign(reference: str) -> BaseResponse | tuple[str, int]:
     """Assign the case."""
     case = _case_or_404(reference)
     form = AssignForm()
@@ -167,7 +167,7 @@ def assign(reference: str) -> BaseResponse | str:
 
 @bp.post("/cases/<reference>/status")
 @require(Permission.HANDLE)
-def status(reference: str) -> BaseResponse | str:
+def status(reference: str) -> BaseResponse | tuple[str, int]:
     """Change the case's status."""
     case = _case_or_404(reference)
     form = StatusForm()
@@ -179,7 +179,7 @@ def status(reference: str) -> BaseResponse | str:
 
 @bp.post("/cases/<reference>/note")
 @require(Permission.HANDLE)
-def note(reference: str) -> BaseResponse | str:
+def note(reference: str) -> BaseResponse | tuple[str, int]:
     """Add an internal note."""
     case = _case_or_404(reference)
     form = NoteForm()
@@ -191,7 +191,7 @@ def note(reference: str) -> BaseResponse | str:
 
 @bp.post("/cases/<reference>/reply")
 @require(Permission.HANDLE)
-def reply(reference: str) -> BaseResponse | str:
+def reply(reference: str) -> BaseResponse | tuple[str, int]:
     """Send a reply to the resident through the outbox."""
     case = _case_or_404(reference)
     form = ReplyForm()
@@ -241,7 +241,7 @@ def spam(reference: str) -> BaseResponse:
 
 @bp.post("/cases/<reference>/publish")
 @require(Permission.HANDLE)
-def publish(reference: str) -> BaseResponse | str:
+def publish(reference: str) -> BaseResponse | tuple[str, int]:
     """Publish a confirmed problem to the accessibility statement."""
     case = _case_or_404(reference)
     if case.kind != "report":
@@ -302,4 +302,5 @@ def init_app(app: Flask) -> None:
     register_filters(app)
     app.add_template_global(can)
     app.add_template_global(Permission, "Permission")
-    app.add_template_global(DEFAULT_LOCALE, "staff_locale")  # the staff area is in Swedish
+    # A value, not a function: set where add_template_global would put it.
+    app.jinja_env.globals["staff_locale"] = DEFAULT_LOCALE  # the staff area is in Swedish

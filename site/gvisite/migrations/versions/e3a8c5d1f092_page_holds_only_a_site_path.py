@@ -15,6 +15,7 @@ of messages delivered before go too.
 """
 import json
 import re
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -49,7 +50,7 @@ def _is_site_path(value: str) -> bool:
         return True  # no app at hand: the strict form above is the test
 
 
-def _answers(value: object) -> dict:
+def _answers(value: Any) -> dict:
     """Return a case's answers as a dict, however the driver hands the JSON back."""
     if isinstance(value, str):
         value = json.loads(value)
