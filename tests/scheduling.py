@@ -4,8 +4,8 @@ Each module's tests stay on one worker (they share its fixtures: a crawl, a brow
 every test of the built site shares one group (that site is too costly to build twice). The
 groups are handed out longest first, so a long one does not start last and hold up the end:
 the seconds come from the last run on this checkout (`.cache/test-seconds.json`, per test),
-or, in a fresh clone, from the short list below. The Makefile passes `--no-loadscope-reorder`,
-else xdist would reorder the groups by their number of tests.
+or, for a group not timed yet (a fresh clone), from the short list below. The Makefile passes
+`--no-loadscope-reorder`, else xdist would reorder the groups by their number of tests.
 """
 
 from __future__ import annotations
@@ -19,19 +19,20 @@ import pytest
 from tests.helpers import PROJECT_ROOT
 
 SECONDS_FILE = PROJECT_ROOT / ".cache" / "test-seconds.json"
-# A fresh clone has no timings: the groups that took longest in earlier runs, longest first.
-LONGEST_FIRST = (
-    "built-site",
-    "tests.test_soak",
-    "tests.security.test_sandbox_formats",
-    "tests.formats.test_formats_refresh",
-    "tests.test_browser",
-    "tests.security.test_login_lockout",
-    "tests.pages.test_render_cache",
-    "tests.staff.test_staff_browser",
-    "tests.staff.test_mfa_passkeys",
-    "tests.test_outbox_concurrency",
-)
+# A group no run on this checkout has timed yet (a fresh clone, a new module) is expected to
+# take this long: the groups that took longest before, in seconds on two cores, rounded.
+EXPECTED_SECONDS = {
+    "built-site": 600,
+    "tests.test_soak": 150,
+    "tests.security.test_sandbox_formats": 120,
+    "tests.formats.test_formats_refresh": 120,
+    "tests.test_browser": 90,
+    "tests.security.test_login_lockout": 60,
+    "tests.staff.test_staff_browser": 40,
+    "tests.pages.test_render_cache": 40,
+    "tests.staff.test_mfa_passkeys": 30,
+    "tests.test_outbox_concurrency": 30,
+}
 
 _group_of: dict[str, str] = {}  # node id -> group, in this process
 _seconds: dict[str, float] = {}  # node id -> seconds it took here (setup, call and teardown)
@@ -53,14 +54,13 @@ def known_seconds() -> dict[str, float]:
 
 
 def group_weights(groups: dict[str, str], seconds: dict[str, float]) -> dict[str, float]:
-    """Return each group's expected seconds: measured if known, else its place in the list."""
-    if not seconds:
-        last = len(LONGEST_FIRST)
-        return {group: last - LONGEST_FIRST.index(group) for group in LONGEST_FIRST}
-    weights: dict[str, float] = {}
+    """Return each group's expected seconds: as last timed here, else as EXPECTED_SECONDS says."""
+    timed: dict[str, float] = {}
     for nodeid, group in groups.items():
-        weights[group] = weights.get(group, 0.0) + seconds.get(nodeid, 0.0)
-    return weights
+        if nodeid in seconds:
+            timed[group] = timed.get(group, 0.0) + seconds[nodeid]
+    expected = {group: EXPECTED_SECONDS.get(group, 0.0) for group in set(groups.values())}
+    return {**expected, **timed}
 
 
 @pytest.hookimpl(trylast=True)
