@@ -246,7 +246,7 @@ def _localized(value: dict[str, str] | str | None, locale: str) -> dict[str, str
 
 
 def statement_data(locale: str) -> dict[str, Any]:
-    """Return the statement's facts as the documented JSON structure (README, schema 1)."""
+    """Return the statement's facts as the JSON docs/accessibility-law.md documents (schema 1)."""
     data = current_statement().data
     contact = current_site().facts["contact"]
     problems = [

@@ -1,4 +1,8 @@
-"""Content routes: home, pages, news feed, sitemap and robots.txt. Registered last."""
+"""Content routes: home, pages, news feed, sitemap and robots.txt.
+
+The page route `/<locale>/<path>` matches any path, but Werkzeug tries the more specific
+routes of the other parts (the statement, the forms, search) first, whatever their order.
+"""
 
 from __future__ import annotations
 

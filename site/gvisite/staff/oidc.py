@@ -1,8 +1,9 @@
 """The identity provider single sign-on uses: Authlib's client for it, and what its tokens grant.
 
-Read from the OIDC_* settings (README, "Single sign-on"). Authlib does the protocol: discovery,
-the Authorization Code flow with PKCE, state and nonce, and the ID token's checks. This module
-only decides what a checked token's claims mean here: a second factor shown, a role granted.
+Read from the OIDC_* settings (docs/operations.md, "Single sign-on"). Authlib does the protocol:
+discovery, the Authorization Code flow with PKCE, state and nonce, and the ID token's checks.
+This module only decides what a checked token's claims mean here: a second factor shown, a role
+granted.
 """
 
 from __future__ import annotations
