@@ -6,6 +6,11 @@ groups are handed out longest first, so a long one does not start last and hold 
 the seconds come from the last run on this checkout (`.cache/test-seconds.json`, per test),
 or, for a group not timed yet (a fresh clone), from the short list below. The Makefile passes
 `--no-loadscope-reorder`, else xdist would reorder the groups by their number of tests.
+
+xdist's own `--dist loadgroup` cannot keep the groups under pytest 9: it marks a test's group by
+rewriting `item._nodeid`, which pytest 9 no longer reads, so every test became a group of its
+own (and every worker built the built site). So each worker writes the groups it collected to a
+file named after the controller's process, and `GroupScheduling` hands out those groups.
 """
 
 from __future__ import annotations
@@ -13,12 +18,21 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.helpers import PROJECT_ROOT
 
 SECONDS_FILE = PROJECT_ROOT / ".cache" / "test-seconds.json"
+
+
+def groups_file(controller_pid: int) -> Path:
+    """Return where the workers of one run write each test's group for its controller."""
+    return PROJECT_ROOT / ".cache" / f"test-groups-{controller_pid}.json"
+
+
 # A group no run on this checkout has timed yet (a fresh clone, a new module) is expected to
 # take this long: the groups that took longest before, in seconds on two cores, rounded.
 EXPECTED_SECONDS = {
@@ -63,7 +77,9 @@ def group_weights(groups: dict[str, str], seconds: dict[str, float]) -> dict[str
     return {**expected, **timed}
 
 
-@pytest.hookimpl(trylast=True)
+# First, before pytest-xdist turns each test's group mark into the "@group" suffix of its id:
+# a mark added after that is ignored, and the groups would fall apart into modules.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Give every test its group, and put the longest groups first."""
     for item in items:
@@ -72,6 +88,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if not marks:
             item.add_marker(pytest.mark.xdist_group(group))
         _group_of[item.nodeid] = group
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # a worker: tell the controller the groups
+        path = groups_file(os.getppid())
+        path.parent.mkdir(exist_ok=True)
+        temporary = path.with_suffix(f".{os.getpid()}.tmp")
+        temporary.write_text(json.dumps(_group_of), encoding="utf-8")
+        temporary.replace(path)  # every worker collects the same tests: the same file
     weights = group_weights(_group_of, known_seconds())
     # A stable sort: tests keep their order within a group, and groups of equal weight theirs.
     items.sort(key=lambda item: -weights.get(_group_of[item.nodeid], 0.0))
@@ -79,8 +101,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     """Add up how long each test took in this process."""
-    if report.nodeid in _group_of:
-        _seconds[report.nodeid] = _seconds.get(report.nodeid, 0.0) + report.duration
+    nodeid = report.nodeid
+    if nodeid not in _group_of:  # xdist has added "@<group>" to the id since it was collected
+        nodeid = nodeid.rsplit("@", 1)[0]
+    if nodeid in _group_of:
+        _seconds[nodeid] = _seconds.get(nodeid, 0.0) + report.duration
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -94,3 +119,25 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         temporary = SECONDS_FILE.with_suffix(f".{os.getpid()}.tmp")
         temporary.write_text(json.dumps(merged, sort_keys=True), encoding="utf-8")
         temporary.replace(SECONDS_FILE)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under `--dist loadgroup`, hand out whole groups as tests/scheduling.py names them."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):  # type: ignore[misc]
+        """xdist's module-at-a-time scheduling, with our groups as the units."""
+
+        groups: dict[str, str] | None = None
+
+        def _split_scope(self, nodeid: str) -> str:
+            """Return the test's group, as the workers wrote it when they had collected."""
+            if self.groups is None:
+                path = groups_file(os.getpid())
+                self.groups = json.loads(path.read_text(encoding="utf-8"))
+                path.unlink(missing_ok=True)
+            return self.groups.get(nodeid, nodeid)
+
+    return GroupScheduling(config, log)

@@ -1,0 +1,56 @@
+"""How `make test` shares the suite between xdist workers (tests/scheduling.py)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from collections import defaultdict
+
+import pytest
+
+from tests.helpers import PROJECT_ROOT
+from tests.scheduling import EXPECTED_SECONDS, group_weights
+
+
+def test_every_test_of_the_built_site_runs_in_one_group(request: pytest.FixtureRequest) -> None:
+    """Split over workers, the built site would be built by each of them at once."""
+    for item in request.session.items:
+        marks = [m.args[0] for m in item.iter_markers("xdist_group")]
+        assert len(marks) == 1, item.nodeid
+        if "built_live_server" in item.fixturenames:
+            assert marks == ["built-site"], item.nodeid
+
+
+def test_groups_go_longest_first_by_the_last_run_else_by_the_list() -> None:
+    groups = {"a::1": "tests.a", "a::2": "tests.a", "b::1": "tests.test_soak", "c::1": "tests.c"}
+    assert group_weights(groups, {}) == {
+        "tests.a": 0.0,
+        "tests.test_soak": EXPECTED_SECONDS["tests.test_soak"],
+        "tests.c": 0.0,
+    }
+    timed = group_weights(groups, {"a::1": 2.0, "a::2": 3.5, "c::1": 0.5})
+    soak = EXPECTED_SECONDS["tests.test_soak"]
+    assert timed == {"tests.a": 5.5, "tests.test_soak": soak, "tests.c": 0.5}
+
+
+PYTEST = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider"]
+PASSED_ON = re.compile(r"\[(gw\d+)\] \[ *\d+%\] PASSED (tests/\S+?\.py)::")
+
+
+def test_under_xdist_each_group_runs_on_one_worker() -> None:
+    """Two modules of many tests, three workers: each module's tests all on one of them."""
+    modules = ["tests/test_workdays.py", "tests/test_architecture.py"]
+    run = subprocess.run(
+        [*PYTEST, "-v", "-n", "3", "--dist", "loadgroup", "--no-loadscope-reorder", *modules],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stdout[-3000:]
+    workers = defaultdict(set)
+    for worker, module in PASSED_ON.findall(run.stdout):
+        workers[module].add(worker)
+    assert set(workers) == set(modules)
+    assert all(len(found) == 1 for found in workers.values()), dict(workers)
