@@ -110,6 +110,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """Merge this process's timings into the checkout's file (each xdist worker does so)."""
+    groups_file(os.getpid()).unlink(missing_ok=True)  # the controller's, if it never read it
     if not _seconds:
         return
     SECONDS_FILE.parent.mkdir(exist_ok=True)
