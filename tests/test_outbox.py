@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from collections.abc import Iterator
 from email.utils import getaddresses
@@ -317,8 +318,16 @@ def test_an_operator_can_set_the_waits_between_attempts(
         assert row.status == "failed"  # two waits: three attempts in all
 
 
-@pytest.mark.parametrize("value", ["", "soon", "1,0,5", "-1", ","])
-def test_a_wrong_retry_setting_stops_the_site_from_starting(value: str, tmp_path: Path) -> None:
+def test_the_retry_setting_survives_the_trip_to_the_formats_child_as_json(tmp_path: Path) -> None:
+    """The formats refresher passes the config to its child as JSON: the tuple becomes a list."""
+    app = create_app({"INSTANCE_PATH": str(tmp_path), "OUTBOX_RETRY_MINUTES": "0.5, 2"})
+    passed_on = json.loads(json.dumps(app.config["OUTBOX_RETRY_MINUTES"]))
+    child = create_app({"INSTANCE_PATH": str(tmp_path), "OUTBOX_RETRY_MINUTES": passed_on})
+    assert child.config["OUTBOX_RETRY_MINUTES"] == app.config["OUTBOX_RETRY_MINUTES"] == (0.5, 2.0)
+
+
+@pytest.mark.parametrize("value", ["", "soon", "1,0,5", "-1", ",", [], ["x"]])
+def test_a_wrong_retry_setting_stops_the_site_from_starting(value: object, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="OUTBOX_RETRY_MINUTES"):
         create_app({"INSTANCE_PATH": str(tmp_path), "OUTBOX_RETRY_MINUTES": value})
 

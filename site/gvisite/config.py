@@ -187,13 +187,13 @@ def configure(
     config["OUTBOX_RETRY_MINUTES"] = minutes_list(config["OUTBOX_RETRY_MINUTES"])
 
 
-def minutes_list(value: str | tuple[float, ...]) -> tuple[float, ...]:
-    """Read "1,5,15" as growing minutes; refuse at start-up what a sender could not use."""
-    if isinstance(value, tuple):
-        return value
+def minutes_list(value: str | list[float] | tuple[float, ...]) -> tuple[float, ...]:
+    """Read "1,5,15" (or a list, as a config passed on as JSON has it) as minutes; refuse at
+    start-up what a sender could not use."""
+    parts = value if isinstance(value, list | tuple) else str(value).split(",")
     try:
-        minutes = tuple(float(part) for part in str(value).split(",") if part.strip())
-    except ValueError:
+        minutes = tuple(float(part) for part in parts if str(part).strip())
+    except (TypeError, ValueError):
         minutes = ()
     if not minutes or min(minutes) <= 0:
         raise ValueError(f"OUTBOX_RETRY_MINUTES must list minutes above 0, e.g. 1,5,15: {value!r}")
