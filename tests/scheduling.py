@@ -101,11 +101,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     """Add up how long each test took in this process."""
-    nodeid = report.nodeid
-    if nodeid not in _group_of:  # xdist has added "@<group>" to the id since it was collected
-        nodeid = nodeid.rsplit("@", 1)[0]
-    if nodeid in _group_of:
-        _seconds[nodeid] = _seconds.get(nodeid, 0.0) + report.duration
+    if report.nodeid in _group_of:
+        _seconds[report.nodeid] = _seconds.get(report.nodeid, 0.0) + report.duration
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
