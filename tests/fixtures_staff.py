@@ -29,7 +29,7 @@ from gvisite.models import (
     StaffUser,
     utcnow,
 )
-from gvisite.staff.auth import hasher
+from gvisite.staff import auth
 from gvisite.staff.mfa import current_step
 from gvisite.workdays import add_working_days, local_date
 from tests.conftest import empty_tables, migrate
@@ -55,7 +55,7 @@ HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 @cache
 def password_hash(password: str = PASSWORD) -> str:
     """Hash a password once per session with the site's own argon2 hasher."""
-    return hasher.hash(password)
+    return auth.hasher.hash(password)
 
 
 def add_account(

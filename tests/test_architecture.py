@@ -547,3 +547,10 @@ def test_make_test_checks_the_types() -> None:
     makefile = (PROJECT_ROOT / "Makefile").read_text(encoding="utf-8")
     recipe = makefile.split("\ntest:", 1)[1].split("\n\n", 1)[0]
     assert "\t$(BIN)/mypy\n" in recipe
+
+
+def test_the_site_hashes_staff_passwords_with_argon2s_defaults() -> None:
+    """The suite hashes with argon2's cheapest profile (conftest.py); the site must not."""
+    source = (PACKAGE / "staff" / "auth.py").read_text(encoding="utf-8")
+    assert "\nhasher = PasswordHasher()\n" in source
+    assert "profiles" not in source and "CHEAPEST" not in source
