@@ -119,6 +119,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         temporary.replace(SECONDS_FILE)
 
 
+@pytest.hookimpl(optionalhook=True)  # `-p no:xdist` runs without the hook's plugin
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """Under `--dist loadgroup`, hand out whole groups as tests/scheduling.py names them."""
     if config.getvalue("dist") != "loadgroup":
