@@ -280,6 +280,19 @@ def figures(pytestconfig: pytest.Config) -> list[str]:
     return pytestconfig.stash.setdefault(FIGURES, [])
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """On an xdist worker, hand its figures to the controller, which prints the summary."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["figures"] = session.config.stash.get(FIGURES, [])
+
+
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: `-p no:xdist` has no workers
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """Gather a finished worker's figures into the controller's, for its terminal summary."""
+    node.config.stash.setdefault(FIGURES, []).extend(node.workeroutput.get("figures", []))
+
+
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     """Print the figures the tests recorded (crawl counts and the like)."""
     lines = config.stash.get(FIGURES, [])

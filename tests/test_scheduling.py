@@ -10,7 +10,7 @@ from collections import defaultdict
 import pytest
 
 from tests.helpers import PROJECT_ROOT
-from tests.scheduling import EXPECTED_SECONDS, group_weights
+from tests.scheduling import EXPECTED_SECONDS, group_weights, known_seconds
 
 
 def test_every_test_of_the_built_site_runs_in_one_group(request: pytest.FixtureRequest) -> None:
@@ -38,19 +38,41 @@ PYTEST = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider"]
 PASSED_ON = re.compile(r"\[(gw\d+)\] \[ *\d+%\] PASSED (tests/\S+?\.py)::")
 
 
+def test_the_groups_and_their_expected_seconds_are_a_figure(
+    request: pytest.FixtureRequest, figures: list[str]
+) -> None:
+    """How the suite is shared out, in the summary of every run (and a figure from a worker)."""
+    marks = {item.nodeid: item.get_closest_marker("xdist_group") for item in request.session.items}
+    groups = {nodeid: str(mark.args[0]) for nodeid, mark in marks.items() if mark}
+    weights = group_weights(groups, known_seconds())
+    longest = max(weights, key=weights.__getitem__)
+    figures.append(
+        f"scheduling: groups={len(weights)}, expected_seconds={round(sum(weights.values()))}, "
+        f"longest={longest} ({round(weights[longest])} s)"
+    )
+    assert len(groups) == len(request.session.items), "every test has its group"
+
+
 def test_under_xdist_each_group_runs_on_one_worker() -> None:
-    """Two modules of many tests, three workers: each module's tests all on one of them."""
+    """Two modules of many tests, three workers: each module's tests all on one of them.
+
+    The figures a worker records reach the summary the controller prints.
+    """
     modules = ["tests/test_workdays.py", "tests/test_architecture.py"]
+    figure = "tests/test_scheduling.py::test_the_groups_and_their_expected_seconds_are_a_figure"
+    xdist = ["-n", "3", "--dist", "loadgroup", "--no-loadscope-reorder"]
     run = subprocess.run(
-        [*PYTEST, "-v", "-n", "3", "--dist", "loadgroup", "--no-loadscope-reorder", *modules],
+        [*PYTEST, "-v", *xdist, *modules, figure],
         cwd=PROJECT_ROOT,
         capture_output=True,
         text=True,
         timeout=600,
     )
     assert run.returncode == 0, run.stdout[-3000:]
+    summary = run.stdout.split(" figures ", 1)[-1]
+    assert re.search(r"^scheduling: groups=\d+", summary, re.MULTILINE), run.stdout[-3000:]
     workers = defaultdict(set)
     for worker, module in PASSED_ON.findall(run.stdout):
         workers[module].add(worker)
-    assert set(workers) == set(modules)
+    assert set(workers) == {*modules, "tests/test_scheduling.py"}
     assert all(len(found) == 1 for found in workers.values()), dict(workers)
