@@ -47,8 +47,9 @@ def run_key(axe_script: str, chromium: str, formats_dir: Path) -> str:
     _files_digest(digest, PROJECT_ROOT / "translations", ["*/LC_MESSAGES/*.mo"])
     _files_digest(digest, TESTS, CHECKING_CODE)
     # The formats' files a page links to or plays: their names and sizes (their keys name
-    # their content, and a missing one would be a failed load).
-    for path in sorted(p for p in formats_dir.rglob("*") if p.is_file()):
+    # their content, and a missing one would be a failed load). Not the folder's dot files:
+    # its lock, and the stamp every start and change appends a byte to (prebuilt/stamp.py).
+    for path in sorted(p for p in formats_dir.rglob("[!.]*") if p.is_file()):
         digest.update(f"{path.relative_to(formats_dir)} {path.stat().st_size}\n".encode())
     digest.update(axe_script.encode() + b"\0" + chromium.encode() + b"\0")
     digest.update(hashlib.sha256(VNU_JAR.read_bytes()).digest() if VNU_JAR.is_file() else b"")

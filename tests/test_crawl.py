@@ -20,6 +20,7 @@ import pytest
 from flask import Flask
 
 from gvisite.i18n import LOCALES
+from gvisite.prebuilt.stamp import pages_changed
 from tests import checked_pages
 from tests.conftest import close_database, make_app, markdown_page
 from tests.crawler import (
@@ -247,3 +248,20 @@ def test_a_kept_check_is_used_only_for_the_same_page_as_served(app: Flask) -> No
     keys |= {checked_pages.page_key("run", "/g", answers[0])}
     keys |= {checked_pages.page_key("another run", "/f", answers[0])}
     assert key not in keys and len(keys) == 6
+
+
+def test_the_run_key_holds_the_formats_files_but_not_the_folders_stamp(tmp_path: Path) -> None:
+    """Every start of the site appends to the formats folder's stamp: the kept checks stay
+    valid. A format file that changed, came or went: every page is checked again."""
+    folder = tmp_path / "formats"
+    (folder / "sv").mkdir(parents=True)
+    (folder / "sv" / "om-gvi.txt").write_text("Om GVI\n", encoding="utf-8")
+    key = checked_pages.run_key("axe", "chromium 1", folder)
+    pages_changed(folder)
+    (folder / ".build.lock").touch()
+    assert checked_pages.run_key("axe", "chromium 1", folder) == key
+    (folder / "sv" / "om-gvi.txt").write_text("Om GVI i Järfälla\n", encoding="utf-8")
+    changed = checked_pages.run_key("axe", "chromium 1", folder)
+    (folder / "sv" / "index.txt").write_text("Hem\n", encoding="utf-8")
+    added = checked_pages.run_key("axe", "chromium 1", folder)
+    assert len({key, changed, added, checked_pages.run_key("axe", "chromium 2", folder)}) == 4
