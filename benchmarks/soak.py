@@ -37,6 +37,7 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from gvisite.config import OUTBOX_RETRY_MINUTES  # noqa: E402
 from tests.fixtures_forms import REPORT_ANSWERS, STAFF_MAILBOX  # noqa: E402
 from tests.fixtures_servers import SmtpServer, free_port, running_postgres  # noqa: E402
 
@@ -301,7 +302,7 @@ def run(
     submissions: int,
     clients: int,
     smtp_down: float,
-    retry_minutes: str = "1,5,15,60,240,720",
+    retry_minutes: str = OUTBOX_RETRY_MINUTES,
 ) -> dict[str, object]:
     """Run the soak on one database; return its figures."""
     folder = Path(tempfile.mkdtemp(prefix=f"gvisite-soak-{database}-"))

@@ -10,6 +10,8 @@ from typing import Any
 from flask import Flask
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# Minutes the outbox waits after each failed attempt; after the last the message is failed.
+OUTBOX_RETRY_MINUTES = "1,5,15,60,240,720"
 
 # Environment variables the operator may set, with their types; everything else is a default.
 _INT_VARS = {
@@ -96,8 +98,7 @@ def defaults(instance_path: str) -> dict[str, Any]:
         # A sender that died mid-delivery leaves its message claimed this long; then another
         # sends it again (with the same Message-ID). Longer than any SMTP delivery takes.
         "OUTBOX_CLAIM_SECONDS": 300,
-        # Minutes to wait after each failed attempt; after the last the message is failed.
-        "OUTBOX_RETRY_MINUTES": "1,5,15,60,240,720",
+        "OUTBOX_RETRY_MINUTES": OUTBOX_RETRY_MINUTES,
         "STAFF_SESSION_HOURS": 12,  # a staff session ends this long after login, however busy
         # A local account (password login) must show a second factor, a passkey or a one-time
         # code; one without either may only enrol one. Off only for a first set-up by hand.

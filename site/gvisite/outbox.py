@@ -23,6 +23,7 @@ from flask.cli import AppGroup
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
+from .config import OUTBOX_RETRY_MINUTES, minutes_list
 from .database import PRIVATE_FILE, changed_rows, discard_session, private_folder
 from .extensions import db
 from .models import OutboxMessage, utcnow
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 
 # Growing delays between attempts (OUTBOX_RETRY_MINUTES); after the last one the message is
 # marked failed. These are the defaults; `retry_delays` reads the app's own.
-RETRY_DELAYS = [dt.timedelta(minutes=m) for m in (1, 5, 15, 60, 240, 720)]
+RETRY_DELAYS = [dt.timedelta(minutes=m) for m in minutes_list(OUTBOX_RETRY_MINUTES)]
 MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 # Pauses (seconds) while the database refuses to record a delivery: about two minutes in
 # all, inside the default claim (OUTBOX_CLAIM_SECONDS), so no other sender takes it meanwhile.
