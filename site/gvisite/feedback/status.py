@@ -133,7 +133,7 @@ def _back_to_status(access: CaseAccess, code: int = 303, **flags: str) -> BaseRe
 
 
 @bp.get("/<locale:locale>/arende/<reference>")
-def case_status(locale: str, reference: str) -> Response | BaseResponse:
+def case_status(locale: str, reference: str) -> Response:
     """Show a resident the status of their case: never its text or contact details."""
     link = _link(reference)
     tidy = _tidied(link)
@@ -141,7 +141,7 @@ def case_status(locale: str, reference: str) -> Response | BaseResponse:
         # A link that lost its end to a full stop or a space, or was typed in lower case: if
         # the tidy one opens the case, go there, so that a bookmark gets the right address.
         _resident_case(tidy)
-        return private_answers(_back_to_status(tidy, code=302))
+        return private_answers(make_response(_back_to_status(tidy, code=302)))
     case = _resident_case(link)
     # The thanks after an addition shows once: its marker is gone once the page was shown.
     thanked = take_thanks(case, request.args.get("tillagt", ""))
