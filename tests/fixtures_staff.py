@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -20,7 +19,7 @@ from sqlalchemy import select
 from werkzeug.test import TestResponse
 
 from gvisite import create_app
-from gvisite.cases import hash_secret, new_reference, response_target_days
+from gvisite.cases import hash_secret, new_reference, response_target_days, status_secret
 from gvisite.extensions import db, limiter
 from gvisite.models import (
     AuditEntry,
@@ -286,14 +285,15 @@ def make_case(
         "name": "Åsa Öberg",
         "email": "asa.oberg@example.se",
     }
-    secret = secrets.token_urlsafe(24)
     with app.app_context():
         due_on = fields.pop(
             "due_on", add_working_days(local_date(created_at), response_target_days())
         )
+        reference = new_reference(kind, created_at)
+        secret = status_secret(reference)
         case = Case(
             kind=kind,
-            reference=new_reference(kind, created_at),
+            reference=reference,
             created_at=created_at,
             due_on=due_on,
             answers=answers,

@@ -21,6 +21,7 @@ from gvisite.extensions import db
 from gvisite.i18n import LOCALES
 from gvisite.models import OutboxMessage, utcnow
 from gvisite.outbox import MAX_ATTEMPTS, RETRY_DELAYS, backend_for, send_due
+from gvisite.pages.load import current_site
 from tests.conftest import close_database, empty_tables, migrate
 from tests.fixtures_forms import (
     ALT_FORMAT_MAILBOX,
@@ -37,7 +38,7 @@ from tests.fixtures_forms import (
     submit,
 )
 from tests.fixtures_servers import SmtpServer, free_port
-from tests.helpers import translate
+from tests.helpers import parse, translate
 
 OWNER = "trygghet@jarfalla.se"
 OWNED_PAGE = """---
@@ -189,6 +190,38 @@ def test_resident_receipt_arrives_in_their_locale(
     mailbox = STAFF_MAILBOX if kind == "report" else ALT_FORMAT_MAILBOX
     assert addresses(message["Reply-To"]) == {mailbox}
     assert reference in message["Subject"]
+
+
+@pytest.mark.parametrize("locale", ["sv", "ar"])
+def test_the_receipt_mail_sends_additions_to_the_status_page(
+    mail_app: Flask, smtp_server: SmtpServer, locale: str
+) -> None:
+    """One way to add information: the status page's form; a reply still reaches the staff."""
+    client = mail_app.test_client()
+    reference = send_case(client, locale, "report")
+    send_outbox(mail_app)
+    [receipt] = smtp_server.to(REPORT_ANSWERS["email"])
+    paragraphs = receipt.body.split("\n\n")
+    thanks = "Thank you for telling us about a problem with the accessibility of our website."
+    number = "Your reference number is %(reference)s. Give it if you contact us about your case."
+    # Paragraphs of their own, with a blank line between (a template once ran them together).
+    assert translate(mail_app, locale, thanks) in paragraphs
+    assert translate(mail_app, locale, number, reference=reference) in paragraphs
+    with mail_app.app_context():
+        phone = current_site().facts["contact"]["servicecenter"]
+    add = (
+        "If you want to add something, write it in the form on your case's page (the link"
+        " above). You can also call Servicecenter on %(phone)s and give your reference number."
+    )
+    assert translate(mail_app, locale, add, phone=phone) in paragraphs
+    [link] = [line for line in receipt.body.splitlines() if "/arende/" in line]
+    assert link.startswith(f"{SITE_URL}/{locale}/arende/{reference}?nyckel=")
+    page = client.get(link.removeprefix(SITE_URL))
+    assert page.status_code == 200
+    assert parse(page.data).select_one("main textarea[name=information]") is not None
+    # A resident who answers the mail anyway reaches the team, the reference in the subject.
+    assert addresses(receipt.message["Reply-To"]) == {STAFF_MAILBOX}
+    assert reference in receipt.message["Subject"]
 
 
 def test_anonymous_report_sends_only_the_staff_mail_without_reply_to(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import hmac
@@ -74,6 +75,22 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def status_secret(reference: str) -> str:
+    """Return the status-link secret of a reference: the same each time, for every later mail."""
+    # Keyed with SECRET_KEY, so the database (which keeps only the secret's hash) cannot give it.
+    # Derived rather than random, so a reply or a closing mail weeks later can carry the link.
+    key = current_app.config["SECRET_KEY"].encode()
+    digest = hmac.new(key, b"status-link:" + reference.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:24]).decode()  # 32 characters, as before
+
+
+def case_secret(case: Case) -> str | None:
+    """Return a stored case's status-link secret, or None if it cannot be made again."""
+    # A case stored before secrets were derived, or under another SECRET_KEY, has none here.
+    secret = status_secret(case.reference)
+    return secret if secret_matches(case, secret) else None
+
+
 def secret_matches(case: Case | None, secret: str) -> bool:
     """Compare a status-link secret in constant time."""
     expected = case.secret_hash if case and case.secret_hash else "0" * 64
@@ -111,18 +128,17 @@ def store_case(
     """Store a case and its outgoing mail in one transaction, retrying a reference clash."""
     case.created_at = case.created_at or utcnow()  # the mail quotes it before the flush
     case.due_on = add_working_days(local_date(case.created_at), response_target_days())
-    case.secret = secrets.token_urlsafe(24)
-    case.secret_hash = hash_secret(case.secret)
     case.submission_hash = hash_secret(submission) if submission else None
     case.receipt_ticket = (
         receipt_ticket_for(submission) if submission else secrets.token_urlsafe(24)
     )
-    ticket_hash = hash_secret(case.receipt_ticket)
-    case.receipts = [
-        Receipt(ticket_hash=ticket_hash, secret=case.secret, created_at=case.created_at)
-    ]
+    receipt = Receipt(ticket_hash=hash_secret(case.receipt_ticket), created_at=case.created_at)
+    case.receipts = [receipt]
     for _attempt in range(5):
         case.reference = new_reference(case.kind)
+        # The secret goes with the reference: a retry after a clash gets both anew.
+        case.secret = receipt.secret = status_secret(case.reference)
+        case.secret_hash = hash_secret(case.secret)
         # Replace, not append: a retry after a clash must not keep the first attempt's mail.
         case.messages = compose(case)
         db.session.add(case)

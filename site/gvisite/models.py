@@ -43,6 +43,15 @@ class Status:
     ALL = (NEW, IN_PROGRESS, WAITING, CLOSED)
 
 
+class Answer:
+    """How staff first answered a resident; the values are stored, the status page names them."""
+
+    EMAIL = "email"
+    PHONE = "phone"
+    LETTER = "letter"
+    ALL = (EMAIL, PHONE, LETTER)
+
+
 class Role:
     """What a staff account may do: handle cases, or also export and read the audit log."""
 
@@ -74,6 +83,7 @@ class Case(Model):
     due_on: Mapped[dt.date | None] = mapped_column(index=True)
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), index=True)
     first_reply_at: Mapped[dt.datetime | None]
+    answered_by: Mapped[str | None] = mapped_column(String(10))  # an Answer value, with the above
     closed_at: Mapped[dt.datetime | None] = mapped_column(index=True)
     purged_at: Mapped[dt.datetime | None]
     # The resident's status link carries a random secret; only its SHA-256 is kept.

@@ -7,6 +7,7 @@ mail is the outbox's real file backend.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from werkzeug.test import TestResponse
 from gvisite.extensions import db, limiter
 from gvisite.models import AuditEntry, Case, CaseEvent, OutboxMessage, Receipt
 from gvisite.outbox import send_due
+from gvisite.pages.load import current_site
 from tests.conftest import empty_tables
 from tests.feedback.test_faults import database_down
 from tests.fixtures_forms import ALT_FORMAT_MAILBOX, DEFAULT_OWNER, STAFF_MAILBOX, count
@@ -37,6 +39,8 @@ from tests.helpers import nu_errors, parse, translate
 TEXT = "Jag glömde säga att felet bara syns i mörkt läge.\nSkärmläsaren säger ingenting."
 PERSONAL = {"name": "Åsa Öberg", "email": "asa.oberg@example.se", "phone": "070-123 45 67"}
 THANKS = "Thank you. We have added your information to the case and told the staff who handle it."
+# After the status page's own address: the one-time marker that thanks for an addition.
+THANKED = re.compile(r"^&tillagt=[0-9a-f]{64}$")
 
 
 @pytest.fixture
@@ -117,7 +121,7 @@ def test_an_addition_reaches_staff_and_reopens_a_waiting_case(
     resident = site.client()
     response = add(resident, "sv", case, TEXT)
     assert response.status_code == 303
-    assert response.headers["Location"] == status_path("sv", case) + "&tillagt=1"
+    assert THANKED.match(response.headers["Location"].removeprefix(status_path("sv", case)))
     confirmed = parse(resident.get(response.headers["Location"]).data)
     assert confirmed.select_one("main [role=status]").get_text(strip=True) == translate(
         app, "sv", THANKS
@@ -272,6 +276,97 @@ def test_the_honeypot_stores_nothing_and_tells_the_robot_nothing(site: StaffSite
     response = add(site.client(), "sv", case, TEXT, website="https://spam.example")
     assert response.status_code == 303
     assert additions(site.app, case) == [] and staff_mail(site.app, case) == []
+
+
+def thanked(response: TestResponse) -> bool:
+    """Tell whether a status page thanks for an addition."""
+    return parse(response.data).select_one("main [role=status]") is not None
+
+
+def test_the_thanks_shows_once(site: StaffSite) -> None:
+    """A reload, or the address bookmarked, shows the case without thanking again."""
+    case = site.case(**PERSONAL)
+    client = site.client()
+    location = add(client, "sv", case, TEXT).headers["Location"]
+    assert thanked(client.get(location))
+    again = client.get(location)
+    assert again.status_code == 200
+    assert not thanked(again)
+    assert translate(site.app, "sv", THANKS) not in main_text(again)
+    assert count(site.app, Receipt) == 0  # the marker is gone once shown
+
+
+def test_a_robot_is_answered_like_anyone_and_thanked_for_nothing(site: StaffSite) -> None:
+    """The honeypot's answer looks like a stored addition's, but claims nothing."""
+    case = site.case()
+    client = site.client()
+    robot = add(client, "sv", case, TEXT, website="https://spam.example")
+    person = add(client, "sv", case, TEXT)
+    for response in (robot, person):
+        assert response.status_code == 303
+        assert THANKED.match(response.headers["Location"].removeprefix(status_path("sv", case)))
+    assert not thanked(client.get(robot.headers["Location"]))
+    assert thanked(client.get(person.headers["Location"]))
+    assert additions(site.app, case) == [TEXT]
+
+
+def test_a_refused_addition_keeps_the_pages_address(site: StaffSite) -> None:
+    """Shown in answer to the post, the page gives the browser its own address to keep."""
+    case = site.case()
+    client = site.client()
+    response = add(client, "sv", case, "")
+    assert response.status_code == 200
+    form = parse(response.data).select_one("main form:has(textarea[name=information])")
+    own = form["data-page-address"]
+    assert own == status_path("sv", case)  # the link the resident came by, nothing new
+    assert case.secret not in form["action"]
+    reloaded = client.get(own)
+    assert reloaded.status_code == 200
+    assert parse(reloaded.data).select_one("main .error-summary") is None
+
+
+MISTYPED = {
+    "a full stop after the link": "{path}?nyckel={secret}.",
+    "a space after the link": "{path}?nyckel={secret}%20",
+    "a bracket and a comma": "{path}?nyckel={secret}),",
+    "the reference in lower case": "{lower}?nyckel={secret}",
+    "a space after the reference": "{path}%20?nyckel={secret}",
+    "a full stop after the reference": "{path}.?nyckel={secret}",
+}
+
+
+@pytest.mark.parametrize("mistype", MISTYPED.values(), ids=MISTYPED.keys())
+def test_a_mistyped_link_still_opens_the_case(site: StaffSite, mistype: str) -> None:
+    case = site.case()
+    path = f"/sv/arende/{case.reference}"
+    url = mistype.format(path=path, lower=path.lower(), secret=case.secret)
+    response = site.client().get(url)
+    assert response.status_code == 302
+    assert response.headers["Location"] == status_path("sv", case)
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert site.client().get(response.headers["Location"]).status_code == 200
+
+
+@pytest.mark.parametrize("locale", ["sv", "ar"])
+def test_a_link_that_opens_no_case_says_where_to_look(site: StaffSite, locale: str) -> None:
+    case = site.case()
+    with site.app.app_context():
+        dial = "tel:" + current_site().facts["contact"]["servicecenter_tel"]
+    wrong = {
+        "a wrong secret": status_path(locale, case, "fel" + case.secret[3:]),
+        "the secret's last letter lost to a full stop": status_path(locale, case)[:-1] + ".",
+        "no secret": f"/{locale}/arende/{case.reference}",
+        "an unknown reference": f"/{locale}/arende/TG-2026-ZZZZZZ?nyckel={case.secret}",
+    }
+    for name, url in wrong.items():
+        response = site.client().get(url)
+        assert response.status_code == 404, name
+        page = parse(response.data)
+        assert page.h1.get_text(strip=True) == translate(
+            site.app, locale, "We cannot find your case"
+        ), name
+        assert page.select_one(f"main a[href='{dial}']") is not None, name
+        assert response.headers["Referrer-Policy"] == "no-referrer", name
 
 
 def test_an_addition_sent_too_fast_is_shown_again(

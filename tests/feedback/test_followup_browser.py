@@ -54,7 +54,7 @@ def test_every_state_of_the_follow_up_has_no_axe_violations(
     assert tab.input_value("#information") == TEXT
     assert_no_axe_violations(tab)
 
-    with tab.expect_navigation(url="**tillagt=1"):
+    with tab.expect_navigation(url="**tillagt=*"):
         tab.click(SEND)
     assert tab.locator("main [role=status]").count() == 1
     assert_no_axe_violations(tab)
@@ -91,7 +91,7 @@ def test_adding_and_withdrawing_with_the_keyboard_only(
     tab.keyboard.press("Enter")  # a new line in the text, not a send
     tab.keyboard.type("Rad två.")
     tab_to(tab, SEND)
-    with tab.expect_navigation(url="**tillagt=1"):
+    with tab.expect_navigation(url="**tillagt=*"):
         tab.keyboard.press("Enter")
     assert focused_matches(tab, "main [role=status]"), "the confirmation does not get focus"
     assert load_case(app, case.reference).events[0].detail == f"{TEXT}\nRad två."
@@ -103,3 +103,21 @@ def test_adding_and_withdrawing_with_the_keyboard_only(
     with tab.expect_navigation():
         tab.keyboard.press("Enter")
     assert load_case(app, case.reference).status == "avslutad"
+
+
+def test_a_refused_addition_can_be_reloaded_and_bookmarked(
+    tab: Any, forms_live_server: LiveServer
+) -> None:
+    """After an empty post the address is the status link again, not the form's target."""
+    case = make_case(forms_live_server.app, locale="sv")
+    open_status(tab, forms_live_server, "sv", case)
+    own = tab.url
+    with tab.expect_navigation():
+        tab.click(SEND)
+    assert tab.locator("main .error-summary").count() == 1
+    assert tab.url == own
+    response = tab.reload(wait_until="load")  # a GET of the page, not the form sent again
+    assert response is not None and response.status == 200
+    assert response.request.method == "GET"
+    assert tab.locator("main .error-summary").count() == 0
+    assert tab.locator("main textarea#information").count() == 1

@@ -336,6 +336,28 @@ def test_honeypot_hit_is_stored_as_spam_not_mailed_and_gets_a_normal_receipt(
     assert count(forms_app, OutboxMessage) == 0
 
 
+# What a receipt would say if it claimed a mail had gone out.
+SENT_CLAIMS = {"en": "we have sent", "sv": "vi har skickat"}
+
+
+@pytest.mark.parametrize("locale", sorted(SENT_CLAIMS))
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_receipt_never_says_a_mail_was_sent(
+    forms_app: Flask, forms_client: FlaskClient, kind: str, locale: str
+) -> None:
+    """A form the honeypot caught gets no mail but anyone's receipt: so no receipt says "sent"."""
+    receipts = {}
+    for name, hidden in {"robot": {"website": "https://spam.example"}, "person": {}}.items():
+        client = forms_app.test_client()
+        response = submit(client, form_url(locale, kind), ANSWERS[kind], **hidden)
+        receipt = client.get(response.headers["Location"])
+        reference = parse(receipt.data).select_one(".reference").get_text(strip=True)
+        receipts[name] = page_text(receipt.data).replace(reference, "REFERENCE")
+    assert receipts["robot"] == receipts["person"]  # nothing tells the robot it was caught
+    assert [m.purpose for m in all_messages(forms_app)] == ["staff", "receipt"]  # the person's
+    assert SENT_CLAIMS[locale] not in receipts["robot"].lower()
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_sending_too_fast_shows_the_form_again_with_a_calm_notice(
     forms_app: Flask, forms_client: FlaskClient, monkeypatch: pytest.MonkeyPatch, kind: str

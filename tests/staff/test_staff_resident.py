@@ -18,12 +18,21 @@ from gvisite.formats.refresh import Refresher
 from gvisite.i18n import LOCALES
 from gvisite.models import Case, PublishedProblem, utcnow
 from gvisite.signals import public_pages_changed
-from tests.fixtures_forms import REPORT_ANSWERS, copy_content, form_url, submit
+from tests.fixtures_forms import (
+    ALT_FORMAT_MAILBOX,
+    REPORT_ANSWERS,
+    STAFF_MAILBOX,
+    copy_content,
+    form_url,
+    submit,
+)
+from tests.fixtures_servers import SmtpServer
 from tests.fixtures_staff import (
     MadeCase,
     StaffSite,
     audit_rows,
     case_events,
+    load_case,
     long_date_in,
     post_action,
     today,
@@ -175,6 +184,198 @@ def test_only_a_hash_of_the_secret_is_stored(staff_site: StaffSite) -> None:
         assert case.secret_hash == hashlib.sha256(secret.encode()).hexdigest()
         columns = [getattr(case, c.key) for c in Case.__table__.columns]
         assert not any(secret in str(value) for value in columns)
+
+
+# --- The status page and the mail follow the case -----------------------------------------------
+
+REASON = "Knappen går nu att nå med tangentbordet.\nTack för att du hörde av dig!"
+
+
+def facts(client: FlaskClient, locale: str, case: MadeCase) -> dict[str, str]:
+    """Open a case's status page and return its `<dt>`/`<dd>` pairs, white space collapsed."""
+    response = client.get(status_url(locale, case))
+    assert response.status_code == 200
+    return {
+        " ".join(term.get_text().split()): " ".join(term.find_next_sibling("dd").get_text().split())
+        for term in parse(response.data).select("main dt")
+    }
+
+
+@pytest.mark.parametrize("locale", ["sv", "ar"])
+def test_the_status_page_says_what_staff_did(
+    staff_site: StaffSite, handler_client: FlaskClient, locale: str
+) -> None:
+    """Received, answered (when and how), waiting for you, closed with the reason."""
+    app, resident = staff_site.app, staff_site.client()
+    case = staff_site.case(locale=locale, email="resident@example.se")
+
+    def words(message: str, **variables: object) -> str:
+        return translate(app, locale, message, **variables)
+
+    received = facts(resident, locale, case)
+    assert received[words("Status")] == words("Received, not yet handled")
+    assert words("We will answer by") in received
+
+    action = f"/staff/cases/{case.reference}"
+    post_action(handler_client, f"{action}/reply", {"reply": "Vi tittar på knappen."})
+    answered = facts(resident, locale, case)
+    assert answered[words("Status")] == words("Answered")
+    on = long_date_in(app, locale, today())
+    assert answered[words("Answered")] == words("%(date)s, by email", date=on)
+    assert words("We will answer by") not in answered  # the promise was kept
+
+    post_action(handler_client, f"{action}/status", {"status": "vantar", "reason": ""})
+    page = parse(resident.get(status_url(locale, case)).data)
+    assert definitions(page)[words("Status")] == words("Waiting for more information")
+    notice = page.select_one("main .notice")
+    assert notice is not None and notice.select_one("a[href^='tel:']") is not None
+    assert page.select_one("main textarea#information") is not None  # where to give it
+
+    post_action(handler_client, f"{action}/status", {"status": "avslutad", "reason": REASON})
+    closed = facts(resident, locale, case)
+    assert closed[words("Status")] == words("Closed")
+    assert closed[words("Closed")] == on
+    assert closed[words("Why we closed it")] == " ".join(REASON.split())
+    assert closed[words("Answered")] == words("%(date)s, by email", date=on)
+
+
+@pytest.mark.parametrize(
+    ("how", "words"),
+    [
+        ("email", "%(date)s, by email"),
+        ("phone", "%(date)s, by phone"),
+        ("letter", "%(date)s, in a letter"),
+    ],
+)
+def test_the_status_page_says_how_the_first_answer_came(
+    staff_site: StaffSite, how: str, words: str
+) -> None:
+    """An answer by phone or letter, recorded on the case, shows as one (staff record it)."""
+    app = staff_site.app
+    first = dt.datetime(2026, 6, 18, 10, 0)
+    case = staff_site.case(
+        "format", locale="fi", phone="070-123 45 67", first_reply_at=first, answered_by=how
+    )
+    shown = facts(staff_site.client(), "fi", case)
+    assert shown[translate(app, "fi", "Status")] == translate(app, "fi", "Answered")
+    on = long_date_in(app, "fi", dt.date(2026, 6, 18))
+    assert shown[translate(app, "fi", "Answered")] == translate(app, "fi", words, date=on)
+
+
+def test_an_anonymous_report_is_promised_no_answer(staff_site: StaffSite) -> None:
+    """The receipt said we cannot answer: the status page does not promise a date."""
+    app = staff_site.app
+    case = staff_site.case(name=None, email=None)
+    response = staff_site.client().get(status_url("sv", case))
+    shown = definitions(parse(response.data))
+    assert translate(app, "sv", "We will answer by") not in shown
+    assert shown[translate(app, "sv", "Status")] == translate(
+        app, "sv", "Received, not yet handled"
+    )
+    cannot = "You did not leave any contact details, so we cannot reply to you."
+    assert translate(app, "sv", cannot + " We will still look at what you reported.") in (
+        " ".join(parse(response.data).select_one("main").get_text(" ").split())
+    )
+
+
+def link_in(body: str) -> str:
+    """Return the one status link in a mail's text, as a path on the site."""
+    [line] = [line for line in body.splitlines() if "/arende/" in line]
+    return "/" + line.strip().split("/", 3)[3]
+
+
+@pytest.mark.parametrize(
+    ("kind", "mailbox"), [("report", STAFF_MAILBOX), ("format", ALT_FORMAT_MAILBOX)]
+)
+def test_closing_mails_the_resident_the_reason_and_the_link(
+    staff_site: StaffSite,
+    handler_client: FlaskClient,
+    smtp_server: SmtpServer,
+    monkeypatch: pytest.MonkeyPatch,
+    kind: str,
+    mailbox: str,
+) -> None:
+    app = staff_site.app
+    for key, value in smtp_server.config().items():
+        monkeypatch.setitem(app.config, key, value)
+    case = staff_site.case(kind, locale="fi", email="resident@example.se")
+    url = f"/staff/cases/{case.reference}/status"
+    assert (
+        post_action(handler_client, url, {"status": "avslutad", "reason": REASON}).status_code
+        == 303
+    )
+    result = app.test_cli_runner().invoke(args=["outbox", "send"])
+    assert result.exit_code == 0, result.output
+    [mail] = smtp_server.to("resident@example.se")
+    assert mail.message["Subject"] == translate(
+        app, "fi", "Your case %(reference)s is closed", reference=case.reference
+    )
+    # A reply by mail reaches the people who handle the case, the reference in its subject.
+    assert mail.message["Reply-To"] == mailbox
+    assert REASON in mail.body
+    assert (
+        translate(app, "fi", "We have closed your case %(reference)s.", reference=case.reference)
+        in mail.body
+    )
+    link = link_in(mail.body)
+    assert link == status_url("fi", case)
+    page = parse(staff_site.client().get(link).data)
+    assert definitions(page)[translate(app, "fi", "Status")] == translate(app, "fi", "Closed")
+    # Setting "closed" on a closed case again mails nothing more.
+    post_action(handler_client, url, {"status": "avslutad", "reason": "Samma sak."})
+    assert [m.purpose for m in load_case(app, case.reference).messages] == ["closed"]
+    staff_page = parse(handler_client.get(f"/staff/cases/{case.reference}").data)
+    purposes = [row.find("td").get_text(strip=True) for row in staff_page.select("table tbody tr")]
+    assert purposes == [translate(app, "sv", "Closing notice")]
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [{"email": None, "name": None}, {"email": None, "phone": "070-123 45 67"}, {"spam": True}],
+    ids=["anonymous", "by phone", "spam"],
+)
+def test_closing_mails_no_one_without_an_address_or_as_spam(
+    staff_site: StaffSite, handler_client: FlaskClient, fields: dict[str, object]
+) -> None:
+    case = staff_site.case(**fields)
+    url = f"/staff/cases/{case.reference}/status"
+    assert (
+        post_action(handler_client, url, {"status": "avslutad", "reason": REASON}).status_code
+        == 303
+    )
+    assert load_case(staff_site.app, case.reference).messages == []
+
+
+def test_the_reply_mail_carries_the_status_link(
+    staff_site: StaffSite, handler_client: FlaskClient
+) -> None:
+    app = staff_site.app
+    case = staff_site.case(locale="en", email="resident@example.se")
+    post_action(handler_client, f"/staff/cases/{case.reference}/reply", {"reply": "Fixed."})
+    [message] = load_case(app, case.reference).messages
+    link = link_in(message.body)
+    assert link == status_url("en", case)
+    assert staff_site.client().get(link).status_code == 200
+
+
+def test_a_case_whose_link_cannot_be_made_again_gets_mail_without_one(
+    staff_site: StaffSite, handler_client: FlaskClient
+) -> None:
+    """Stored before links were derived (or under another SECRET_KEY): no wrong link is mailed."""
+    app = staff_site.app
+    case = staff_site.case(email="resident@example.se")
+    with app.app_context():
+        db.session.get(Case, case.id).secret_hash = hashlib.sha256(b"an older secret").hexdigest()
+        db.session.commit()
+    post_action(handler_client, f"/staff/cases/{case.reference}/reply", {"reply": "Klart."})
+    post_action(
+        handler_client,
+        f"/staff/cases/{case.reference}/status",
+        {"status": "avslutad", "reason": "Klart."},
+    )
+    messages = load_case(app, case.reference).messages
+    assert [m.purpose for m in messages] == ["reply", "closed"]
+    assert all("/arende/" not in m.body and "Klart." in m.body for m in messages)
 
 
 # --- Confirmed problems on the statement -------------------------------------------------------

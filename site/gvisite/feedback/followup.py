@@ -7,19 +7,27 @@ body (never in a URL the server logs), is what proves the resident may act on th
 from __future__ import annotations
 
 import re
+import secrets
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from wtforms import HiddenField, TextAreaField
 from wtforms.validators import Length
 
-from ..cases import erase_personal_data, hash_secret, is_reference, secret_matches
+from ..cases import (
+    RECEIPT_VALID,
+    erase_personal_data,
+    hash_secret,
+    is_reference,
+    receipt_ticket_for,
+    secret_matches,
+)
 from ..database import forget_old_versions
 from ..extensions import db
 from ..forms import BaseForm, PostedForm, Required
-from ..models import Case, CaseEvent, Status, utcnow
+from ..models import Case, CaseEvent, Receipt, Status, utcnow
 from ..outbox import forget_copies
 from .forms import kept_answers
 from .mail import compose_addition, compose_withdrawal
@@ -100,11 +108,33 @@ def addition_stored(submission: str | None) -> bool:
     return found is not None
 
 
-def store_addition(case: Case, text: str, submission: str | None) -> None:
-    """Store what the resident added, and its staff mail, in one transaction; reopen if waiting."""
+def thanks_ticket(submission: str | None) -> str:
+    """Return the one-time marker that thanks for an addition: the same for the same form."""
+    if not submission:
+        return secrets.token_urlsafe(24)
+    return receipt_ticket_for(f"addition:{submission}")  # keyed, so no one can guess another
+
+
+def take_thanks(case: Case, ticket: str) -> bool:
+    """Tell whether a fresh thanks marker of this case came with the page; it is gone after."""
+    if not ticket or len(ticket) > 100:
+        return False
+    # A receipt without a secret: shown once, then deleted, and purged unshown like the others.
+    marker = Receipt.ticket_hash == hash_secret(ticket), Receipt.case_id == case.id
+    found = db.session.scalar(select(Receipt.created_at).where(*marker, Receipt.secret.is_(None)))
+    if found is None:
+        return False
+    db.session.execute(delete(Receipt).where(*marker))
+    db.session.commit()
+    return utcnow() - found <= RECEIPT_VALID
+
+
+def store_addition(case: Case, text: str, submission: str | None, thanks: str) -> None:
+    """Store what the resident added, its staff mail and the thanks marker in one transaction."""
     if case.erased:  # withdrawn or purged: it takes no more text (the page offers no form)
         return
     now = utcnow()
+    db.session.add(Receipt(case=case, ticket_hash=hash_secret(thanks), created_at=now))
     reopened = case.status == Status.WAITING
     db.session.add(
         CaseEvent(

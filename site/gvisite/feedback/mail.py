@@ -1,4 +1,8 @@
-"""The mail about a case: the staff mail (in Swedish) and the receipt; later additions."""
+"""The mail about a case: to staff (in Swedish), and to the resident in their language.
+
+Every mail to the resident carries the status link, and its Reply-To is the team's mailbox with
+the reference in the subject: a resident who answers by mail still reaches the case's staff.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import datetime as dt
 from flask import current_app, render_template
 from flask_babel import force_locale
 
-from ..cases import mailboxes_for, staff_recipients
+from ..cases import case_secret, mailboxes_for, staff_recipients
 from ..i18n import DEFAULT_LOCALE
 from ..links import absolute_url
 from ..models import Case, OutboxMessage
@@ -17,8 +21,8 @@ from .forms import staff_answers
 
 
 def status_url(case: Case, secret: str | None = None) -> str | None:
-    """Return the resident's private status link; only known while the secret is in hand."""
-    secret = secret or case.secret
+    """Return the resident's private status link, or None for a case whose secret is lost."""
+    secret = secret or case.secret or case_secret(case)
     if not secret:
         return None
     return absolute_url(
@@ -49,7 +53,6 @@ def compose_mail(case: Case) -> list[OutboxMessage]:
         "case_url": _staff_case_url(case),
         "contact": bool(case.email or case.phone or case.address),
         "target_days": current_statement().response_target_days,
-        "status_url": status_url(case),
     }
     with force_locale(DEFAULT_LOCALE):  # the staff's language
         context["answers"] = staff_answers(case, columns=True)
@@ -63,18 +66,37 @@ def compose_mail(case: Case) -> list[OutboxMessage]:
             )
         ]
     if case.email:
-        with force_locale(case.locale):
-            messages.append(
-                OutboxMessage(
-                    purpose="receipt",
-                    recipients=[case.email],
-                    # A reply reaches the people who handle the case, reference in the subject.
-                    reply_to=mailboxes_for(case.kind)[0],
-                    subject=render_template("emails/receipt_subject.txt", **context).strip(),
-                    body=render_template("emails/receipt.txt", **context),
-                )
-            )
+        messages.append(_resident_message(case, "receipt", "receipt"))
     return messages
+
+
+def _resident_message(case: Case, purpose: str, template: str, **context: object) -> OutboxMessage:
+    """Write one mail to the resident, in their language, with the status link."""
+    assert case.email is not None  # only a resident who left an address gets mail
+    context.update(case=case, status_url=status_url(case))
+    with force_locale(case.locale):
+        return OutboxMessage(
+            purpose=purpose,
+            recipients=[case.email],
+            # A reply reaches the people who handle the case, the reference in the subject.
+            reply_to=mailboxes_for(case.kind)[0],
+            subject=render_template(f"emails/{template}_subject.txt", **context).strip(),
+            body=render_template(f"emails/{template}.txt", **context),
+        )
+
+
+def compose_reply(case: Case, text: str) -> OutboxMessage:
+    """Write staff's reply to the resident."""
+    message = _resident_message(case, "reply", "reply", text=text)
+    message.case = case  # a case stored long ago (the receipt joins its new case's list)
+    return message
+
+
+def compose_closing(case: Case, reason: str) -> OutboxMessage:
+    """Tell the resident that their case was closed, and why."""
+    message = _resident_message(case, "closed", "closed", reason=reason)
+    message.case = case
+    return message
 
 
 def _staff_message(case: Case, template: str, **context: object) -> OutboxMessage:

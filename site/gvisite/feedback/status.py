@@ -3,11 +3,14 @@
 The page has no login and keeps no session. The status link's secret is the proof: it arrives in
 the address of the link we mailed (`?nyckel=`), and the page's forms post it back in the body.
 Its views share the forms' blueprint, so their endpoints are `feedback.case_status` and so on.
+A link that does not open a case gets a page that says where else to find it, never a bare 404.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
+from typing import NoReturn
 from urllib.parse import urlencode
 
 from flask import (
@@ -21,13 +24,13 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response as BaseResponse
 
 from ..cases import is_reference
 from ..database import discard_session
 from ..forms import error_summary, issue_start_time, sent_too_fast, submission_key
+from ..i18n import current_locale
 from ..models import Case, Status
 from ..security import private_answers
 from ..statement import current_statement
@@ -37,18 +40,16 @@ from .followup import (
     addition_stored,
     find_case,
     store_addition,
-    was_withdrawn,
+    take_thanks,
+    thanks_ticket,
     withdraw,
 )
+from .story import story_of
 from .views import FORM_TYPES, UNAVAILABLE_RETRY_SECONDS, bp, submissions_exhausted
 
-# Each status as the resident's status page words it (staff have their own, shorter labels).
-RESIDENT_STATUSES = {
-    Status.NEW: _l("Received, not yet handled"),
-    Status.IN_PROGRESS: _l("Being handled"),
-    Status.WAITING: _l("Waiting for more information"),
-    Status.CLOSED: _l("Closed"),
-}
+# What a mail program or a hand adds to the end of a link: a full stop, a bracket, a space. A
+# secret is URL-safe base64 and a reference has none of these, so they can go without a doubt.
+_TRAILING = re.compile(r"[^A-Za-z0-9_-]+$")
 
 
 @dataclass(frozen=True)
@@ -68,15 +69,27 @@ def _link(reference: str) -> CaseAccess:
     if request.mimetype not in FORM_TYPES:
         abort(415)
     if not is_reference(reference):
-        abort(404)
+        _not_found()
     return CaseAccess(reference, request.form.get("nyckel", ""))  # never in an address in a log
 
 
+def _tidied(link: CaseAccess) -> CaseAccess:
+    """Return the link as we wrote it: nothing added to its end, the reference in capitals."""
+    reference, secret = (_TRAILING.sub("", part.strip()) for part in (link.reference, link.secret))
+    return CaseAccess(reference.upper(), secret)
+
+
+def _not_found() -> NoReturn:
+    """Answer a link that opens no case with where else to look; the same for every wrong link."""
+    page = render_template("feedback/case_not_found.html", statement=current_statement())
+    abort(private_answers(make_response(page, 404)))  # its address may hold a secret
+
+
 def _resident_case(link: CaseAccess) -> Case:
-    """Return the case the link opens; any wrong link is a 404 like an unknown reference."""
+    """Return the case the link opens; any wrong link looks like an unknown reference."""
     case = find_case(link.reference, link.secret)
     if case is None:
-        abort(404)
+        _not_found()
     return case
 
 
@@ -96,29 +109,43 @@ def _status_page(
         reference=access.reference,
         secret=access.secret,
         case=access.case,
-        withdrawn=bool(access.case and was_withdrawn(access.case)),
+        story=story_of(access.case) if access.case else None,
         form=form,
         errors=error_summary(form),
-        statuses=RESIDENT_STATUSES,
+        # Shown in answer to a post, the page says its own address (the one the resident came
+        # by), which the browser puts in place of the post's: a reload or bookmark opens it.
+        page_address=_address(access) if request.method == "POST" else None,
         statement=current_statement(),
         **context,
     )
     return private_answers(make_response(page, status))
 
 
-def _back_to_status(locale: str, access: CaseAccess, **flags: str) -> BaseResponse:
+def _address(access: CaseAccess, **flags: str) -> str:
+    """Return the status page's own address: the link we mailed, with any flags."""
+    url = url_for("feedback.case_status", locale=current_locale(), reference=access.reference)
+    return f"{url}?{urlencode({'nyckel': access.secret, **flags})}"
+
+
+def _back_to_status(access: CaseAccess, code: int = 303, **flags: str) -> BaseResponse:
     """Send the resident back to the status page after a change (post/redirect/get)."""
-    url = url_for("feedback.case_status", locale=locale, reference=access.reference)
-    query = urlencode({"nyckel": access.secret, **flags})
-    return redirect(f"{url}?{query}", code=303)
+    return redirect(_address(access, **flags), code=code)
 
 
 @bp.get("/<locale:locale>/arende/<reference>")
 def case_status(locale: str, reference: str) -> Response:
     """Show a resident the status of their case: never its text or contact details."""
     link = _link(reference)
-    access = replace(link, case=_resident_case(link))
-    return _status_page(access, added=request.args.get("tillagt") == "1")
+    tidy = _tidied(link)
+    if tidy != link:
+        # A link that lost its end to a full stop or a space, or was typed in lower case: if
+        # the tidy one opens the case, go there, so that a bookmark gets the right address.
+        _resident_case(tidy)
+        return private_answers(make_response(_back_to_status(tidy, code=302)))
+    case = _resident_case(link)
+    # The thanks after an addition shows once: its marker is gone once the page was shown.
+    thanked = take_thanks(case, request.args.get("tillagt", ""))
+    return _status_page(replace(link, case=case), added=thanked)
 
 
 @bp.post("/<locale:locale>/arende/<reference>")
@@ -128,26 +155,29 @@ def add_information(locale: str, reference: str) -> BaseResponse:
     form = AddInformationForm()
     too_fast = sent_too_fast(form.started.data)
     submission = submission_key(form.started.data)
+    # The same for a resend of the same form, and for a robot: the address tells it nothing.
+    thanks = thanks_ticket(submission)
     try:
         case = _resident_case(link)
         access = replace(link, case=case)
         if not case.is_open:  # closed meanwhile: the page now says so instead of the form
-            return _back_to_status(locale, access)
+            return _back_to_status(access)
         if not form.validate() or too_fast:
             notice = _("Please check your answers and send the form again.") if too_fast else None
             form.started.data = issue_start_time(submission)
             return _status_page(access, form=form, notice=notice)
         if form.is_spam() or addition_stored(submission):
-            return _back_to_status(locale, access, tillagt="1")
+            # No new marker: a robot's page thanks no one; a resend finds the first one's.
+            return _back_to_status(access, tillagt=thanks)
         if (retry_after := submissions_exhausted()) is not None:
             return _not_sent_status(access, form, "limited", 429, retry_after)
-        store_addition(case, form.information.data, submission)
+        store_addition(case, form.information.data, submission, thanks)
     except SQLAlchemyError:
         current_app.logger.error("an addition could not be stored: database unavailable")
         discard_session()
         # The link without its case: the page shows the text again, and nothing read from it.
         return _not_sent_status(link, form, "unavailable", 503, UNAVAILABLE_RETRY_SECONDS)
-    return _back_to_status(locale, access, tillagt="1")
+    return _back_to_status(access, tillagt=thanks)
 
 
 def _not_sent_status(
@@ -182,7 +212,7 @@ def withdraw_case(locale: str, reference: str) -> BaseResponse:
         case = _resident_case(link)
         access = replace(link, case=case)
         if case.status == Status.CLOSED:  # withdrawn or closed already: nothing left to do
-            return _back_to_status(locale, access)
+            return _back_to_status(access)
         if not form.is_confirmed():
             return _withdraw_page(access)
         withdraw(case)
@@ -192,4 +222,4 @@ def withdraw_case(locale: str, reference: str) -> BaseResponse:
         response = _withdraw_page(link, 503, not_sent="unavailable")
         response.headers["Retry-After"] = str(UNAVAILABLE_RETRY_SECONDS)
         return response
-    return _back_to_status(locale, access)
+    return _back_to_status(access)

@@ -34,7 +34,9 @@ class StatusForm(PostedForm):
     """Move the case on; closing needs a reason."""
 
     status = RadioField(_l("New status"), choices=choices(STATUS_LABELS), validate_choice=False)
-    reason = TextAreaField(_l("Reason (required when closing)"), validators=[Length(max=2000)])
+    reason = TextAreaField(
+        _l("Reason (required when closing; the resident sees it)"), validators=[Length(max=2000)]
+    )
 
     def validate_status(self, field: Any) -> None:
         """Require a status."""

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from flask import render_template
-from flask_babel import force_locale
 from sqlalchemy import select
 
-from ..cases import mailboxes_for
 from ..extensions import db
+from ..feedback.mail import compose_closing, compose_reply
 from ..i18n import DEFAULT_LOCALE
-from ..models import Case, CaseEvent, OutboxMessage, PublishedProblem, StaffUser, Status, utcnow
+from ..models import (
+    Answer,
+    Case,
+    CaseEvent,
+    OutboxMessage,
+    PublishedProblem,
+    StaffUser,
+    Status,
+    utcnow,
+)
 from .audit import audit
 
 
@@ -45,13 +52,17 @@ def assign(case: Case, assignee: StaffUser | None, actor: StaffUser) -> None:
 
 
 def set_status(case: Case, status: str, reason: str | None, actor: StaffUser) -> None:
-    """Move the case to a status; closing needs a reason."""
+    """Move the case to a status; closing needs a reason, which a resident with an address gets."""
     if status not in Status.ALL:
         raise ValueError(status)
     takes_text(case)
+    closing = status == Status.CLOSED and case.status != Status.CLOSED
     case.status = status
     case.closed_at = utcnow() if status == Status.CLOSED else None
     record(case, actor, f"status:{status}", reason or None)
+    # The status page shows the reason too; spam is never mailed (its address may be anyone's).
+    if closing and reason and case.email and not case.spam:
+        db.session.add(compose_closing(case, reason))
 
 
 def add_note(case: Case, text: str, actor: StaffUser) -> None:
@@ -63,19 +74,10 @@ def add_note(case: Case, text: str, actor: StaffUser) -> None:
 def reply(case: Case, text: str, actor: StaffUser) -> OutboxMessage:
     """Queue a reply to the resident in their language, with the reference in the subject."""
     takes_text(case)
-    with force_locale(case.locale):
-        subject = render_template("emails/reply_subject.txt", case=case).strip()
-        body = render_template("emails/reply.txt", case=case, text=text)
-    message = OutboxMessage(
-        case=case,
-        purpose="reply",
-        recipients=[case.email],
-        reply_to=mailboxes_for(case.kind)[0],  # the resident's answer reaches the right team
-        subject=subject,
-        body=body,
-    )
+    message = compose_reply(case, text)
     db.session.add(message)
-    case.first_reply_at = case.first_reply_at or utcnow()
+    if case.first_reply_at is None:  # the first answer counts for the due date and the page
+        case.first_reply_at, case.answered_by = utcnow(), Answer.EMAIL
     record(case, actor, "reply", text)
     return message
 

@@ -110,6 +110,13 @@
     });
   }
 
+  // A page shown in answer to a post (a form sent back with its errors) says its own address:
+  // put it in place of the post's, so a reload or a bookmark opens the page, not the form again.
+  var own = document.querySelector("[data-page-address]");
+  if (own && window.history.replaceState) {
+    window.history.replaceState(null, "", own.getAttribute("data-page-address"));
+  }
+
   // Error summaries get focus so screen readers announce them at once.
   var summary = document.querySelector("[data-error-summary]");
   if (summary) summary.focus();
