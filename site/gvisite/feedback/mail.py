@@ -13,6 +13,7 @@ from ..links import absolute_url
 from ..models import Case, OutboxMessage
 from ..pages.views import page_at
 from ..statement import current_statement
+from ..templating import render_mail
 from .forms import staff_answers
 
 
@@ -70,8 +71,8 @@ def compose_mail(case: Case) -> list[OutboxMessage]:
                     recipients=[case.email],
                     # A reply reaches the people who handle the case, reference in the subject.
                     reply_to=mailboxes_for(case.kind)[0],
-                    subject=render_template("emails/receipt_subject.txt", **context).strip(),
-                    body=render_template("emails/receipt.txt", **context),
+                    subject=render_mail("emails/receipt_subject.txt", **context).strip(),
+                    body=render_mail("emails/receipt.txt", **context),
                 )
             )
     return messages

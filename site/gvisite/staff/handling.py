@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask import render_template
 from flask_babel import force_locale
 from sqlalchemy import select
 
@@ -10,6 +9,7 @@ from ..cases import mailboxes_for
 from ..extensions import db
 from ..i18n import DEFAULT_LOCALE
 from ..models import Case, CaseEvent, OutboxMessage, PublishedProblem, StaffUser, Status, utcnow
+from ..templating import render_mail
 from .audit import audit
 
 
@@ -64,8 +64,8 @@ def reply(case: Case, text: str, actor: StaffUser) -> OutboxMessage:
     """Queue a reply to the resident in their language, with the reference in the subject."""
     takes_text(case)
     with force_locale(case.locale):
-        subject = render_template("emails/reply_subject.txt", case=case).strip()
-        body = render_template("emails/reply.txt", case=case, text=text)
+        subject = render_mail("emails/reply_subject.txt", case=case).strip()
+        body = render_mail("emails/reply.txt", case=case, text=text)
     message = OutboxMessage(
         case=case,
         purpose="reply",
