@@ -27,6 +27,7 @@ from markupsafe import Markup
 from ..i18n import LOCALES
 from ..pages.markdown import STATIC_PREFIX, static_image
 from . import sandbox
+from .pdftext import keep_ligatures_readable
 from .sandbox import In, Out
 from .source import Source, page_context
 from .text import (
@@ -199,7 +200,10 @@ def make_pdf(page: Prepared) -> bytes:
     document = weasyprint.HTML(
         string=page.large_print_pdf, base_url=page.source.page_url, url_fetcher=fetcher
     )
-    return document.write_pdf(stylesheets=[css], pdf_variant="pdf/ua-1")
+    # The finisher makes Arabic ligatures read back as their letters (pdftext.py).
+    return document.write_pdf(
+        stylesheets=[css], pdf_variant="pdf/ua-1", finisher=keep_ligatures_readable
+    )
 
 
 def translate_braille(locale: str, lines: list[str], sandboxed: bool = True) -> list[str]:
