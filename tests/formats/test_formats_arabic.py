@@ -1,0 +1,125 @@
+"""Arabic reads right in every format: braille, the large-print PDF's text, the EPUB's language.
+
+Each test converts one or two real pages with the real tools, without building the whole site
+(the built site's tests, in test_formats.py, check the same of every file).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import re
+import shutil
+import subprocess
+import zipfile
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from gvisite.formats import convert as formats_convert
+from gvisite.formats import epub as formats_epub
+from gvisite.formats.source import STATEMENT, render_source
+from tests.conftest import make_app
+from tests.helpers import parse, parse_xml, require_tool
+
+# How liblouis writes a character its tables lack: '\x00e4' (upper case in ASCII braille).
+LIBLOUIS_ESCAPE = re.compile(r"'\\x[0-9a-f]{4,5}'", re.I)
+# What pdftotext puts round a right-to-left line (RLE ... PDF), and the PDF's page numbers.
+PDF_EMBEDDING = str.maketrans("", "", "\u202b\u202c\u202a\u202e\u202d")
+PAGE_NUMBER = re.compile(r"^\s*\d+ / \d+\s*$", re.M)
+OPF_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
+    """An app over the real content, whose formats are made one page at a time here."""
+    folder = tmp_path_factory.mktemp("arabic")
+    return make_app(folder / "instance", FORMATS_DIR=str(folder / "formats"))
+
+
+def prepared(
+    app: Flask, locale: str, name: str, body: str | None = None
+) -> formats_convert.Prepared:
+    """Prepare a real page for the converters, its text replaced by `body` if given."""
+    source = render_source(app, locale, name)
+    assert source is not None
+    if body is not None:
+        source = dataclasses.replace(source, body=body)
+    return formats_convert.prepare(app, source, sandboxed=False)
+
+
+def need_liblouis() -> None:
+    """Skip (fail in CI) without liblouis."""
+    require_tool(shutil.which("lou_translate") is not None, "lou_translate")
+
+
+def test_swedish_names_in_arabic_braille_are_spelled_as_in_swedish_braille() -> None:
+    need_liblouis()
+    line = "تعمل بلدية يارفالا (Järfälla kommun) مع مصلحة السجون (Kriminalvården) وBrå."
+    [arabic] = formats_convert.translate_braille("ar", [line], sandboxed=False)
+    assert LIBLOUIS_ESCAPE.search(arabic) is None, arabic
+    for name in ("Järfälla", "Kriminalvården", "Brå"):
+        [swedish] = formats_convert.translate_braille("sv", [name], sandboxed=False)
+        assert swedish in arabic, (name, swedish, arabic)
+
+
+def test_arabic_braille_has_no_invisible_formatting_characters(app: Flask) -> None:
+    need_liblouis()
+    # The phone number as the Arabic statement has it: isolated, a word joiner after the
+    # hyphen (no line break there); a right-to-left mark and a soft hyphen.
+    body = (
+        "<p>اتصل بمركز الخدمة على الرقم \u206608-\u2060580 285 00\u2069\u200f.</p>"
+        "<p>\u2068Kriminal\u00advården\u2069 تساعد.</p>"
+    )
+    brf = formats_convert.make_brf(prepared(app, "ar", "om-gvi", body)).decode("ascii")
+    assert LIBLOUIS_ESCAPE.search(brf) is None, LIBLOUIS_ESCAPE.findall(brf)
+    cells = "".join(brf.split())
+    [number] = formats_convert.translate_braille("ar", ["08-580 285 00"], sandboxed=False)
+    [agency] = formats_convert.translate_braille("ar", ["Kriminalvården"], sandboxed=False)
+    assert "".join(number.split()) in cells
+    assert agency in cells
+
+
+def pdf_words(pdf: bytes, tmp_path: Path) -> list[str]:
+    """Return the words of a PDF's text layer as pdftotext reads them, without page numbers."""
+    path = tmp_path / "page.pdf"
+    path.write_bytes(pdf)
+    said = subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", str(path), "-"], capture_output=True, text=True, check=True
+    )
+    return PAGE_NUMBER.sub("", said.stdout.translate(PDF_EMBEDDING)).split()
+
+
+def page_words(html: str) -> list[str]:
+    """Return the words a large-print page shows."""
+    main = parse(html).find("main")
+    assert main is not None
+    return main.get_text(" ").split()
+
+
+@pytest.mark.parametrize("name", ["om-gvi", STATEMENT])
+def test_arabic_pdf_text_layer_has_the_words_of_the_page(
+    app: Flask, name: str, tmp_path: Path
+) -> None:
+    require_tool(shutil.which("pdftotext") is not None, "pdftotext (poppler-utils)")
+    page = prepared(app, "ar", name)
+    extracted = pdf_words(formats_convert.make_pdf(page), tmp_path)
+    shown = page_words(page.large_print_pdf)
+    # Lam and alef drawn as one glyph came back turned round: يارفاال for يارفالا.
+    assert [w for w in shown if "لا" in w], "the page has words with lam-alef"
+    # Mixed lines come back in visual order, so the words are compared, not their order.
+    missing = Counter(shown) - Counter(extracted)
+    extra = Counter(extracted) - Counter(shown)
+    assert (missing, extra) == (Counter(), Counter())
+
+
+def test_arabic_epub_package_names_its_language_and_direction(app: Flask) -> None:
+    require_tool(shutil.which("pandoc") is not None, "pandoc")
+    book = formats_epub.make_epub(prepared(app, "ar", "om-gvi"))
+    with zipfile.ZipFile(io.BytesIO(book)) as epub:
+        package = parse_xml(epub.read(next(n for n in epub.namelist() if n.endswith(".opf"))))
+    # Ace by DAISY's "epub-lang": the package element names the book's language.
+    assert package.get(OPF_LANG) == "ar"
+    assert package.get("dir") == "rtl"
