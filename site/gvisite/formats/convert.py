@@ -27,7 +27,7 @@ from markupsafe import Markup
 from ..i18n import LOCALES
 from ..pages.markdown import STATIC_PREFIX, static_image
 from . import sandbox
-from .pdftext import keep_ligatures_readable
+from .pdftext import keep_text_readable
 from .sandbox import In, Out
 from .source import Source, page_context
 from .text import (
@@ -200,9 +200,9 @@ def make_pdf(page: Prepared) -> bytes:
     document = weasyprint.HTML(
         string=page.large_print_pdf, base_url=page.source.page_url, url_fetcher=fetcher
     )
-    # The finisher makes Arabic ligatures read back as their letters (pdftext.py).
+    # The finisher makes Arabic words read back as the page shows them (pdftext.py).
     return document.write_pdf(
-        stylesheets=[css], pdf_variant="pdf/ua-1", finisher=keep_ligatures_readable
+        stylesheets=[css], pdf_variant="pdf/ua-1", finisher=keep_text_readable
     )
 
 
