@@ -57,6 +57,7 @@ class FontText:
     free: Iterator[int]
     ligatures: dict[int, list[int]] = field(default_factory=dict)  # glyph: glyphs shown
     raised: dict[tuple[int, int, int], int] = field(default_factory=dict)  # (mark, dx, dy)
+    remapped: bool = False  # whether a glyph's text was corrected from the font's characters
 
     @classmethod
     def of(cls, font: Any) -> FontText | None:
@@ -86,6 +87,7 @@ class FontText:
             if code is not None and any(low <= code <= high for low, high in _ARABIC):
                 letters = unicodedata.normalize("NFKC", chr(code))
                 if letters and not any(char.isspace() for char in letters):
+                    self.remapped |= self.font.to_unicode[glyph] != letters
                     self.font.to_unicode[glyph] = letters
 
     def empty_glyphs(self) -> Iterator[int]:
@@ -189,15 +191,16 @@ def _raised_mark(text: FontText, items: list[Any], index: int, size: float) -> N
     # moved back by `back` after it: the copy is moved by the font, the text by what is left.
     glyph, before, dy = int(shown[2], 16), float(shown[1] or 0), float(rise[1])
     rest = before + float(back[1] or 0)
-    following = b"[<>" + _number(rest) + after[back.end() :]
+    head = b"[<>" + _number(rest)
+    following = head + after[back.end() :]
     part = text.part_under(glyph, before, rest, following)
     if part:  # on a letter of a ligature after its first part: drawn after the parts before
-        width = text.font.widths[int(following[len(b"[<>" + _number(rest)) + 1 :][:_GLYPH], 16)]
+        first = len(head) + 1  # the ligature's glyph id, after "<"
+        width = text.font.widths[int(following[first : first + _GLYPH], 16)]
         moved = (-before + rest - part * width) / 1000 * size
         copy = text.raise_mark(glyph, moved, dy, size)
         if copy is not None:
-            expanded = text.show(following)
-            at = len(b"[<>" + _number(rest)) + 1 + part * _GLYPH
+            expanded, at = text.show(following), first + part * _GLYPH
             items[index : index + 4] = [expanded[:at] + b"%04x" % copy + expanded[at:]]
             return
     copy = text.raise_mark(glyph, -before / 1000 * size, dy, size)
@@ -285,5 +288,5 @@ def keep_text_readable(document: Any, pdf: Any) -> None:
         if isinstance(stream, pydyf.Stream):
             _rewrite_stream(stream, texts)
     for text in texts.values():
-        if text.ligatures or text.raised:
+        if text.ligatures or text.raised or text.remapped:
             _rewrite_font(pdf, text)
