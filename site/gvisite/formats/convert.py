@@ -27,7 +27,6 @@ from markupsafe import Markup
 from ..i18n import LOCALES
 from ..pages.markdown import STATIC_PREFIX, static_image
 from . import sandbox
-from .pdftext import keep_text_readable
 from .sandbox import In, Out
 from .source import Source, page_context
 from .text import (
@@ -192,6 +191,8 @@ def static_fetcher(site_url: str) -> Any:
 def make_pdf(page: Prepared) -> bytes:
     """Tagged large-print PDF (PDF/UA-1): language, title, bookmarks, fonts embedded."""
     import weasyprint
+
+    from .pdftext import keep_text_readable  # with WeasyPrint: fontTools is loaded with it
 
     # WeasyPrint logs every CSS rule it skips; the sheet is shared with browsers, so keep quiet.
     logging.getLogger("weasyprint").setLevel(logging.ERROR)

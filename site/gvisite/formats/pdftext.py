@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import pydyf
 from fontTools.ttLib import TTFont
 from fontTools.ttLib.tables._g_l_y_f import Glyph, GlyphComponent
 
@@ -248,8 +249,6 @@ def _to_unicode_lines(to_unicode: dict[int, str]) -> list[bytes]:
 
 def _rewrite_font(pdf: Any, text: FontText) -> None:
     """Write a font's new ToUnicode map, widths and program into its PDF objects."""
-    import pydyf
-
     font = text.font
     [dictionary] = [
         o for o in pdf.objects
@@ -275,8 +274,6 @@ def _rewrite_font(pdf: Any, text: FontText) -> None:
 
 def keep_text_readable(document: Any, pdf: Any) -> None:
     """WeasyPrint's finisher: split right-to-left ligatures, put raised marks on the line."""
-    import pydyf
-
     # WeasyPrint may give several fonts one name; their text is left as it is.
     names = Counter(font.hash for font in document.fonts.values())
     texts = {
