@@ -28,7 +28,6 @@ from flask_babel import force_locale, gettext
 
 from gvisite import progress as progress_module
 from gvisite.i18n import LOCALES
-from gvisite.templating import isolate_ltr
 from tests.processes import free_port, stop_process, wait_until
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -75,6 +74,8 @@ def translate(app: Flask, locale: str, message: str, **variables: Any) -> str:
 
 def as_mailed(locale: str, text: str) -> str:
     """Return a text as a mail in the locale has it: right to left, its numbers isolated."""
+    from gvisite.templating import isolate_ltr
+
     return isolate_ltr(text) if LOCALES[locale].direction == "rtl" else text
 
 
