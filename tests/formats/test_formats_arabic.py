@@ -22,7 +22,6 @@ from flask import Flask
 from gvisite.formats import convert as formats_convert
 from gvisite.formats import epub as formats_epub
 from gvisite.formats.source import STATEMENT, render_source
-from gvisite.formats.text import INVISIBLE
 from tests.conftest import make_app
 from tests.helpers import parse, parse_xml, require_tool
 
@@ -38,6 +37,8 @@ WORD = re.compile(r"[\w\u0300-\u036f\u064b-\u065f\u0670]+(?:\.\w+)*")
 # boundary, which pdftotext, turning the line round, may lose or move.
 ARABIC = "\u0620-\u065f\u0670"
 SCRIPT_CHANGE = re.compile(f"(?<=[{ARABIC}])(?=[^{ARABIC}])|(?<=[^{ARABIC}])(?=[{ARABIC}])")
+# Characters that only steer how text is shown (bidi marks and isolates, joiners): no words.
+INVISIBLE = re.compile("[\u200c-\u200f\u061c\u202a-\u202e\u2060\u2066-\u2069\ufeff]")
 OPF_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 LAM_ALEF = "\u0644\u0627"  # lam and alef, drawn as one glyph
 BLOCKS = ["p", "li", "dt", "dd", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "td", "th",
@@ -49,7 +50,7 @@ def words(text: str) -> list[str]:
 
     Compared as a multiset: lines that mix Arabic and Latin come back in visual order.
     """
-    text = unicodedata.normalize("NFC", text).translate(dict.fromkeys(map(ord, INVISIBLE)))
+    text = INVISIBLE.sub("", unicodedata.normalize("NFC", text))
     return [part for word in WORD.findall(text) for part in SCRIPT_CHANGE.split(word) if part]
 
 
