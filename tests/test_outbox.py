@@ -246,11 +246,12 @@ def test_an_arabic_receipt_shows_numbers_and_references_in_their_own_order(
     [call] = [line for line in receipt.body.splitlines() if "08-580 285 00" in line]
     assert "\u206608-580 285 00\u2069" in call
     assert "(\u2066Servicecenter\u2069)" in call
-    [given] = [line for line in receipt.body.splitlines() if reference in line]
+    lines = receipt.body.splitlines()
+    [given] = [line for line in lines if reference in line and "/arende/" not in line]
     assert f"\u2066{reference}\u2069" in given
     assert f"\u2066{reference}\u2069" in receipt.message["Subject"]
     # A line of its own left to right (the status link) is left as it is: it is copied.
-    [link] = [line for line in receipt.body.splitlines() if "/arende/" in line]
+    [link] = [line for line in lines if "/arende/" in line]
     assert link.startswith("https://") and "\u2066" not in link
 
 
