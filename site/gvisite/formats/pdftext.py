@@ -175,6 +175,9 @@ class FontText:
 _RAISED = re.compile(rb"^\[(-?[0-9.]+)?<([0-9a-f]{4})>\] TJ$")
 _AFTER_RAISED = re.compile(rb"^\[(?:<>(-?[0-9.]+))?")
 _FIRST_GLYPH = re.compile(rb"^\[<>-?[0-9.]*<([0-9a-f]{4})")
+# A mark's copy is drawn this much (thousandths of the font size) before the letter it sits
+# on, not at the very place the letter begins, where extractors could put it either side.
+_BEFORE_BASE = 20
 
 
 def _raised_mark(text: FontText, items: list[Any], index: int, size: float) -> None:
@@ -198,15 +201,17 @@ def _raised_mark(text: FontText, items: list[Any], index: int, size: float) -> N
     if part:  # on a letter of a ligature after its first part: drawn after the parts before
         first = len(head) + 1  # the ligature's glyph id, after "<"
         width = text.font.widths[int(following[first : first + _GLYPH], 16)]
-        moved = (-before + rest - part * width) / 1000 * size
+        moved = (_BEFORE_BASE - before + rest - part * width) / 1000 * size
         copy = text.raise_mark(glyph, moved, dy, size)
         if copy is not None:
             expanded, at = text.show(following), first + part * _GLYPH
-            items[index : index + 4] = [expanded[:at] + b"%04x" % copy + expanded[at:]]
+            mark = b">%d<%04x>%d<" % (_BEFORE_BASE, copy, -_BEFORE_BASE)
+            items[index : index + 4] = [expanded[:at] + mark + expanded[at:]]
             return
-    copy = text.raise_mark(glyph, -before / 1000 * size, dy, size)
+    copy = text.raise_mark(glyph, (_BEFORE_BASE - before) / 1000 * size, dy, size)
     if copy is not None:
-        items[index : index + 4] = [b"[<%04x>] TJ" % copy, following]
+        following = b"[<>" + _number(rest - _BEFORE_BASE) + after[back.end() :]
+        items[index : index + 4] = [b"[%d<%04x>] TJ" % (_BEFORE_BASE, copy), following]
 
 
 def _number(value: float) -> bytes:
