@@ -27,6 +27,7 @@ from flask import Flask
 from flask_babel import force_locale, gettext
 
 from gvisite import progress as progress_module
+from gvisite.i18n import LOCALES
 from tests.processes import free_port, stop_process, wait_until
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -69,6 +70,13 @@ def translate(app: Flask, locale: str, message: str, **variables: Any) -> str:
     """Return interface text as the catalog of `locale` has it (the msgid if untranslated)."""
     with app.test_request_context(f"/{locale}/"), force_locale(locale):
         return gettext(message, **variables)
+
+
+def as_mailed(locale: str, text: str) -> str:
+    """Return a text as a mail in the locale has it: right to left, its numbers isolated."""
+    from gvisite.templating import isolate_ltr
+
+    return isolate_ltr(text) if LOCALES[locale].direction == "rtl" else text
 
 
 def require_tool(found: bool, what: str) -> None:

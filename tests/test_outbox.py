@@ -38,7 +38,7 @@ from tests.fixtures_forms import (
     submit,
 )
 from tests.fixtures_servers import SmtpServer, free_port
-from tests.helpers import parse, translate
+from tests.helpers import as_mailed, parse, translate
 
 OWNER = "trygghet@jarfalla.se"
 OWNED_PAGE = """---
@@ -176,16 +176,20 @@ def test_resident_receipt_arrives_in_their_locale(
     assert receipt.rcpt_tos == [resident]
     message = receipt.message
     assert addresses(message["To"]) == {resident}
-    assert message["Subject"] == translate(
-        mail_app, locale, "We have received your case %(reference)s", reference=reference
+    assert message["Subject"] == as_mailed(
+        locale,
+        translate(
+            mail_app, locale, "We have received your case %(reference)s", reference=reference
+        ),
     )
     body = receipt.body
     text = "Your reference number is %(reference)s. Give it if you contact us about your case."
-    assert translate(mail_app, locale, text, reference=reference) in body
+    assert as_mailed(locale, translate(mail_app, locale, text, reference=reference)) in body
     (case,) = [case for case in all_cases(mail_app) if case.reference == reference]
     with mail_app.test_request_context(), force_locale(locale):
         due = format_date(case.due_on, format="long")
-    assert translate(mail_app, locale, "We will answer you by %(date)s.", date=due) in body
+    answer = translate(mail_app, locale, "We will answer you by %(date)s.", date=due)
+    assert as_mailed(locale, answer) in body
     # Replying works: the answer goes to the people who handle the case, reference in subject.
     mailbox = STAFF_MAILBOX if kind == "report" else ALT_FORMAT_MAILBOX
     assert addresses(message["Reply-To"]) == {mailbox}
@@ -257,11 +261,31 @@ def test_swedish_and_arabic_letters_survive_the_trip(
     subject = translate(
         mail_app, "ar", "We have received your case %(reference)s", reference=reference
     )
-    assert receipt.message["Subject"] == subject
+    assert receipt.message["Subject"] == as_mailed("ar", subject)
     # What was stored is what was sent.
     [case] = all_cases(mail_app)
     assert case.answers["problem"] == problem
     assert case.name == name
+
+
+def test_an_arabic_receipt_shows_numbers_and_references_in_their_own_order(
+    mail_app: Flask, smtp_server: SmtpServer
+) -> None:
+    reference = send_case(mail_app.test_client(), "ar", "report")
+    send_outbox(mail_app)
+    [receipt] = smtp_server.to(REPORT_ANSWERS["email"])
+    # Servicecenter's number came out as 00 285 580-08 in a right-to-left line: isolated left
+    # to right, as the pages' <bdi dir="ltr">, it reads 08-580 285 00.
+    [call] = [line for line in receipt.body.splitlines() if "08-580 285 00" in line]
+    assert "\u206608-580 285 00\u2069" in call
+    assert "(\u2066Servicecenter\u2069)" in call
+    lines = receipt.body.splitlines()
+    [given] = [line for line in lines if reference in line and "/arende/" not in line]
+    assert f"\u2066{reference}\u2069" in given
+    assert f"\u2066{reference}\u2069" in receipt.message["Subject"]
+    # A line of its own left to right (the status link) is left as it is: it is copied.
+    [link] = [line for line in lines if "/arende/" in line]
+    assert link.startswith("https://") and "\u2066" not in link
 
 
 def test_smtp_down_during_submission_then_delivered_once_it_is_back(

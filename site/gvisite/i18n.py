@@ -38,6 +38,8 @@ class SiteLocale:
     # The liblouis table for the braille file: uncontracted, so anyone who reads braille in the
     # language can read it. Swedish sv-g0.utb is "fullskrift" under Punktskriftsnämnden's rules
     # (sv-g1.ctb, despite its name, is kortskrift nivå 1, contracted); English is UEB grade 1.
+    # A comma-separated chain where the language's own table lacks letters its pages use: the
+    # first table that defines a character wins.
     braille_table: str
     # Link texts that say nothing out of context (WCAG 2.4.4), lower case, for the linter.
     vague_link_texts: frozenset[str]
@@ -62,7 +64,9 @@ LOCALES: dict[str, SiteLocale] = {
         SiteLocale("en", "English", "en-gb", "eng", "en-ueb-g1.ctb",
                    frozenset({"here", "click here", "read more", "more", "link"}), "english",
                    readability="ari"),
-        SiteLocale("ar", "العربية", "ar", "ara", "ar-ar-g1.utb",
+        # Arabic pages name Swedish places and agencies (Järfälla, Kriminalvården): the
+        # Norwegian letter table adds å, ä, ö and é with the dots Swedish braille gives them.
+        SiteLocale("ar", "العربية", "ar", "ara", "ar-ar-g1.utb,no-no-chardefs6.uti",
                    frozenset({"هنا", "اضغط هنا", "انقر هنا", "اقرأ المزيد", "المزيد", "رابط"}),
                    "arabic", direction="rtl"),
     )

@@ -7,9 +7,10 @@ in pages/alternates.py; this module only hands it to the templates.
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, render_template, request
 from flask_babel import format_date
 from markupsafe import Markup
 
@@ -38,6 +39,80 @@ def phone_link(shown: str, number: str) -> Markup:
     return Markup('<a class="nowrap" href="tel:{}"><bdi dir="ltr">{}</bdi></a>').format(
         number, shown
     )
+
+
+# Plain text's <bdi dir="ltr">: LEFT-TO-RIGHT ISOLATE ... POP DIRECTIONAL ISOLATE.
+LRI, PDI = "\u2066", "\u2069"
+_ISOLATE_STARTS = "\u2066\u2067\u2068"
+# Bidi classes that start and end a left-to-right run: Latin letters and digits.
+_LTR = frozenset({"L", "EN", "AN"})
+# Those that may stand inside one, between its letters and digits: the spaces, hyphens, dots,
+# slashes and @ of numbers, addresses and names (brackets, the Arabic comma and right-to-left
+# letters end it).
+_INSIDE = frozenset({"ES", "ET", "CS", "WS", "NSM", "BN", "ON"})
+
+
+def _first_strong(line: str) -> str | None:
+    """Return the bidi class of a line's first strong letter outside isolates (UAX #9, P2)."""
+    depth = 0
+    for char in line:
+        if char in _ISOLATE_STARTS:
+            depth += 1
+        elif char == PDI:
+            depth = max(depth - 1, 0)
+        elif not depth and (kind := unicodedata.bidirectional(char)) in ("L", "R", "AL"):
+            return kind
+    return None
+
+
+def _run_end(line: str, start: int) -> int:
+    """Return where the left-to-right run that begins at `start` ends."""
+    end = start + 1
+    for index in range(start + 1, len(line)):
+        char = line[index]
+        kind = unicodedata.bidirectional(char)
+        if kind in _LTR:
+            end = index + 1
+        elif kind not in _INSIDE or unicodedata.mirrored(char) or char == "\u060c":
+            break
+    return end
+
+
+def _isolated_line(line: str) -> str:
+    """Wrap each left-to-right run of a right-to-left line in LRI ... PDI."""
+    out, depth, index = [], 0, 0
+    while index < len(line):
+        char = line[index]
+        if char in _ISOLATE_STARTS:
+            depth += 1  # isolated already (a translation may do it): left as it is
+        elif char == PDI:
+            depth = max(depth - 1, 0)
+        elif not depth and unicodedata.bidirectional(char) in _LTR:
+            end = _run_end(line, index)
+            out.append(f"{LRI}{line[index:end]}{PDI}")
+            index = end
+            continue
+        out.append(char)
+        index += 1
+    return "".join(out)
+
+
+def isolate_ltr(text: str) -> str:
+    """Wrap the numbers, addresses and Latin names of right-to-left lines in isolates, as the
+    pages' <bdi dir="ltr"> does, so 08-580 285 00 is not shown as 00 285 580-08."""
+    # Each line is a paragraph of its own in a plain-text mail; left-to-right ones stay as
+    # they are (a staff member's Swedish, an address on a line of its own).
+    return "\n".join(
+        _isolated_line(line) if _first_strong(line) in ("R", "AL") else line
+        for line in text.split("\n")
+    )
+
+
+def render_mail(template: str, **context: Any) -> str:
+    """Render a mail's plain-text template in the current locale, isolating left-to-right
+    runs where the locale is written right to left (what staff write included)."""
+    text = render_template(template, **context)
+    return isolate_ltr(text) if direction(current_locale()) == "rtl" else text
 
 
 def servicecenter_phone() -> Markup:

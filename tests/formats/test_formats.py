@@ -15,6 +15,7 @@ import subprocess
 import wave
 import xml.etree.ElementTree as ET
 import zipfile
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,13 @@ from gvisite.i18n import LOCALES
 from gvisite.pages.model import Owner
 from tests.conftest import app_config, make_app
 from tests.fixtures_servers import BuiltLiveServer
+from tests.formats.test_formats_arabic import (
+    LIBLOUIS_ESCAPE,
+    lam_alef_words_lost,
+    page_words,
+    pdf_words,
+    words_differing,
+)
 from tests.helpers import (
     assert_no_axe_violations,
     force_terminal,
@@ -482,6 +490,22 @@ def test_large_print_pdf_is_tagged_titled_embedded_and_never_under_18_pt(
                 assert {"/FontFile", "/FontFile2", "/FontFile3"} & set(descriptor), where
 
 
+def test_every_arabic_pdf_reads_back_the_words_of_its_page(built: Built, tmp_path: Path) -> None:
+    need(built, "pdf")
+    require_tool(shutil.which("pdftotext") is not None, "pdftotext (poppler-utils)")
+    differing, lam_alef_lost = {}, {}
+    for locale, name in sources(built):
+        if locale == "ar":
+            shown = page_words(built_file(built, locale, name, "html").read_text(encoding="utf-8"))
+            extracted = pdf_words(built_file(built, locale, name, "pdf").read_bytes(), tmp_path)
+            lam_alef_lost[name] = lam_alef_words_lost(shown, extracted)
+            if words_differing(shown, extracted) != (Counter(), Counter()):
+                differing[name] = words_differing(shown, extracted)
+    # Lam and alef drawn as one glyph came back turned round: يارفاال for يارفالا.
+    assert lam_alef_lost and all(words == Counter() for words in lam_alef_lost.values())
+    assert differing == {}
+
+
 # --- Audio ----------------------------------------------------------------------------------
 
 
@@ -534,6 +558,8 @@ def test_braille_pages_fit_an_embosser_and_use_ascii_braille_only(built: Built) 
         data = built_file(built, locale, name, "brf").read_bytes().decode("ascii")
         where = f"{locale}/{name}"
         assert set(data) - ASCII_BRAILLE - {"\r", "\n", "\f"} == set(), where
+        # A letter its table lacks, or an invisible character, written as liblouis escapes it.
+        assert LIBLOUIS_ESCAPE.findall(data) == [], where
         pages = data.split("\f")
         for number, page in enumerate(pages, 1):
             lines = page.split("\r\n")
@@ -611,6 +637,9 @@ def assert_accessible_epub(app: Flask, epub: zipfile.ZipFile, locale: str, name:
     """Check what EPUB Accessibility 1.1 asks of a book, read from its package and documents."""
     where = f"{locale}/{name}"
     package = parse_xml(epub.read(next(n for n in epub.namelist() if n.endswith(".opf"))))
+    # Ace by DAISY's "epub-lang": the package element names the book's language.
+    assert package.get(XML_LANG) == locale, where
+    assert package.get("dir") == ("rtl" if locale == "ar" else "ltr"), where
     meta: dict[str, list[ET.Element]] = {}
     for element in package.iterfind(".//opf:metadata/opf:meta[@property]", OPF):
         meta.setdefault(element.get("property", ""), []).append(element)

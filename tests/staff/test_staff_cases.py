@@ -22,7 +22,7 @@ from tests.fixtures_staff import (
     load_case,
     post_action,
 )
-from tests.helpers import parse, translate
+from tests.helpers import as_mailed, parse, translate
 
 
 def case_page(client: FlaskClient, reference: str) -> BeautifulSoup:
@@ -219,15 +219,14 @@ def test_reply_is_queued_in_the_residents_language(
         "pending",
         ["resident@example.se"],
     )
-    assert message.subject == translate(
+    subject = translate(
         staff_site.app, locale, "Answer about your case %(reference)s", reference=case.reference
     )
+    assert message.subject == as_mailed(locale, subject)
     assert case.reference in message.subject
     assert message.body.startswith(text)
-    assert (
-        translate(staff_site.app, locale, "Reference: %(reference)s", reference=case.reference)
-        in message.body
-    )
+    footer = translate(staff_site.app, locale, "Reference: %(reference)s", reference=case.reference)
+    assert as_mailed(locale, footer) in message.body
     assert message.reply_to == (ALT_FORMAT_MAILBOX if kind == "format" else STAFF_MAILBOX)
     assert stored.first_reply_at is not None
     assert case_events(staff_site.app, case.reference) == [("reply", text)]
@@ -237,6 +236,26 @@ def test_reply_is_queued_in_the_residents_language(
     cells = [" ".join(td.get_text().split()) for td in row.find_all("td")]
     assert cells[:3] == [t(staff_site, "Reply"), "resident@example.se", message.subject]
     assert cells[3].startswith(t(staff_site, "Waiting to be sent"))
+
+
+def test_an_arabic_reply_keeps_numbers_and_latin_names_in_their_own_order(
+    staff_site: StaffSite, handler_client: FlaskClient
+) -> None:
+    case = staff_site.case(locale="ar", email="resident@example.se")
+    text = "مرحبًا،\nاتصلي بـ Åsa Öberg على الرقم 08-580 285 00 أو اكتبي إلى kontakt@jarfalla.se."
+    post_action(handler_client, f"/staff/cases/{case.reference}/reply", {"reply": text})
+    [message] = load_case(staff_site.app, case.reference).messages
+    # In a right-to-left line, 08-580 285 00 showed as 00 285 580-08: each left-to-right
+    # run is isolated, as the pages' <bdi dir="ltr"> does, in what staff write too.
+    assert message.body.startswith(
+        "مرحبًا،\nاتصلي بـ \u2066Åsa Öberg\u2069 على الرقم \u206608-580 285 00\u2069"
+        " أو اكتبي إلى \u2066kontakt@jarfalla.se\u2069.\n"
+    )
+    footer = translate(staff_site.app, "ar", "Reference: %(reference)s", reference="REF")
+    assert footer.replace("REF", f"\u2066{case.reference}\u2069") in message.body
+    assert f"\u2066{case.reference}\u2069" in message.subject
+    # What staff wrote is kept as they wrote it in the case's history.
+    assert case_events(staff_site.app, case.reference) == [("reply", text)]
 
 
 def test_a_second_reply_keeps_the_first_reply_time(

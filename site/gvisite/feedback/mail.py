@@ -17,6 +17,7 @@ from ..links import absolute_url
 from ..models import Case, OutboxMessage
 from ..pages.views import page_at
 from ..statement import current_statement
+from ..templating import render_mail
 from .forms import staff_answers
 
 
@@ -80,8 +81,8 @@ def _resident_message(case: Case, purpose: str, template: str, **context: object
             recipients=[case.email],
             # A reply reaches the people who handle the case, the reference in the subject.
             reply_to=mailboxes_for(case.kind)[0],
-            subject=render_template(f"emails/{template}_subject.txt", **context).strip(),
-            body=render_template(f"emails/{template}.txt", **context),
+            subject=render_mail(f"emails/{template}_subject.txt", **context).strip(),
+            body=render_mail(f"emails/{template}.txt", **context),
         )
 
 

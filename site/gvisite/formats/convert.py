@@ -192,6 +192,8 @@ def make_pdf(page: Prepared) -> bytes:
     """Tagged large-print PDF (PDF/UA-1): language, title, bookmarks, fonts embedded."""
     import weasyprint
 
+    from .pdftext import keep_text_readable  # with WeasyPrint: fontTools is loaded with it
+
     # WeasyPrint logs every CSS rule it skips; the sheet is shared with browsers, so keep quiet.
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     css = weasyprint.CSS(filename=str(LARGE_PRINT_CSS))
@@ -199,7 +201,10 @@ def make_pdf(page: Prepared) -> bytes:
     document = weasyprint.HTML(
         string=page.large_print_pdf, base_url=page.source.page_url, url_fetcher=fetcher
     )
-    return document.write_pdf(stylesheets=[css], pdf_variant="pdf/ua-1")
+    # The finisher makes Arabic words read back as the page shows them (pdftext.py).
+    return document.write_pdf(
+        stylesheets=[css], pdf_variant="pdf/ua-1", finisher=keep_text_readable
+    )
 
 
 def translate_braille(locale: str, lines: list[str], sandboxed: bool = True) -> list[str]:

@@ -94,6 +94,7 @@ _LANDMARKS = re.compile(r'<nav\b[^>]*epub:type="landmarks".*?</nav>', re.S)
 _HTML_START = re.compile(r"<html\b([^>]*)>")
 _LANGUAGE_ATTRIBUTES = re.compile(r'\s(?:xml:lang|lang|dir)="[^"]*"')
 _FILE_TITLE = re.compile(r"<title>[^<]*\.xhtml</title>")
+_PACKAGE_START = re.compile(r"<package\b([^>]*)>")
 
 
 def accessible_epub(book: bytes, page: Prepared) -> bytes:
@@ -109,6 +110,20 @@ def accessible_epub(book: bytes, page: Prepared) -> bytes:
                 data = package_document(data.decode("utf-8"), page).encode("utf-8")
             target.writestr(info, data)
     return out.getvalue()
+
+
+def package_language(opf: str, locale: str) -> str:
+    """Name the language and direction on the `package` element, where reading systems and
+    Ace look for the book's default language (pandoc writes only dc:language)."""
+
+    def language(match: re.Match[str]) -> str:
+        attributes = _LANGUAGE_ATTRIBUTES.sub("", match[1])
+        return f'<package{attributes} xml:lang="{locale}" dir="{direction(locale)}">'
+
+    found = _PACKAGE_START.subn(language, opf, count=1)
+    if not found[1]:
+        raise RuntimeError("pandoc wrote a package document without a package element")
+    return found[0]
 
 
 def content_document(xhtml: str, page: Prepared) -> str:
@@ -137,7 +152,8 @@ def content_document(xhtml: str, page: Prepared) -> str:
 
 
 def package_document(opf: str, page: Prepared) -> str:
-    """Add the accessibility metadata to the package document, the summary in its language."""
+    """Give the package document its language and direction, and the accessibility metadata."""
+    opf = package_language(opf, page.source.locale)
     images = "<img" in page.source.body
     properties = [
         ("accessMode", "textual"),

@@ -14,10 +14,19 @@ from dataclasses import dataclass, replace
 
 from ..pages.reading import Document, read
 
+# Characters that only steer how text is shown: bidi marks, embeddings and isolates (the
+# Arabic pages wrap numbers and Swedish names in them), the word joiner, the zero-width
+# joiners (braille and speech join no letters) and the byte order mark. liblouis writes them
+# as escapes ('\x2066') and the voices may spell them: the braille and speech drop them.
+INVISIBLE = (
+    "\u200c\u200d\u200e\u200f\u061c\u202a\u202b\u202c\u202d\u202e"  # joiners, marks, embeddings
+    "\u2060\u2066\u2067\u2068\u2069\ufeff"  # word joiner, isolates, byte order mark
+)
 # Characters the braille tables and the text-to-speech voices read badly, and what to use.
 _PLAIN_PUNCTUATION = str.maketrans(
     {"\u2013": "-", "\u2014": "-", "\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"',
-     "\u2026": "...", "\u00a0": " ", "\u202f": " ", "\u00ad": "", "\u200b": ""}
+     "\u2026": "...", "\u00a0": " ", "\u202f": " ", "\u00ad": "", "\u200b": "",
+     **dict.fromkeys(INVISIBLE, "")}
 )  # fmt: skip
 
 
@@ -41,7 +50,8 @@ def absolute_links(body_html: str, base_url: str) -> str:
 
 
 def plain(text: str) -> str:
-    """Replace typographic punctuation with plain characters every tool reads."""
+    """Replace typographic punctuation with plain characters every tool reads, and drop the
+    invisible formatting characters."""
     return text.translate(_PLAIN_PUNCTUATION)
 
 
