@@ -209,15 +209,15 @@ def test_the_receipt_mail_sends_additions_to_the_status_page(
     thanks = "Thank you for telling us about a problem with the accessibility of our website."
     number = "Your reference number is %(reference)s. Give it if you contact us about your case."
     # Paragraphs of their own, with a blank line between (a template once ran them together).
-    assert translate(mail_app, locale, thanks) in paragraphs
-    assert translate(mail_app, locale, number, reference=reference) in paragraphs
+    assert as_mailed(locale, translate(mail_app, locale, thanks)) in paragraphs
+    assert as_mailed(locale, translate(mail_app, locale, number, reference=reference)) in paragraphs
     with mail_app.app_context():
         phone = current_site().facts["contact"]["servicecenter"]
     add = (
         "If you want to add something, write it in the form on your case's page (the link"
         " above). You can also call Servicecenter on %(phone)s and give your reference number."
     )
-    assert translate(mail_app, locale, add, phone=phone) in paragraphs
+    assert as_mailed(locale, translate(mail_app, locale, add, phone=phone)) in paragraphs
     [link] = [line for line in receipt.body.splitlines() if "/arende/" in line]
     assert link.startswith(f"{SITE_URL}/{locale}/arende/{reference}?nyckel=")
     page = client.get(link.removeprefix(SITE_URL))
@@ -278,7 +278,7 @@ def test_an_arabic_receipt_shows_numbers_and_references_in_their_own_order(
     # to right, as the pages' <bdi dir="ltr">, it reads 08-580 285 00.
     [call] = [line for line in receipt.body.splitlines() if "08-580 285 00" in line]
     assert "\u206608-580 285 00\u2069" in call
-    assert "(\u2066Servicecenter\u2069)" in call
+    assert "\u2066Servicecenter\u2069" in call
     lines = receipt.body.splitlines()
     [given] = [line for line in lines if reference in line and "/arende/" not in line]
     assert f"\u2066{reference}\u2069" in given
