@@ -16,13 +16,16 @@ from ..statement import current_statement
 from .forms import staff_answers
 
 
-def status_url(case: Case, secret: str | None = None) -> str | None:
+def status_url(case: Case, secret: str | None = None, locale: str | None = None) -> str | None:
     """Return the resident's private status link; only known while the secret is in hand."""
     secret = secret or case.secret
     if not secret:
         return None
     return absolute_url(
-        "feedback.case_status", locale=case.locale, reference=case.reference, nyckel=secret
+        "feedback.case_status",
+        locale=locale or case.locale,  # the receipt's language, once the resident chose one
+        reference=case.reference,
+        nyckel=secret,
     )
 
 

@@ -28,6 +28,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from ..cases import is_reference
 from ..database import discard_session
 from ..forms import error_summary, issue_start_time, sent_too_fast, submission_key
+from ..links import PostedSwitch
 from ..models import Case, Status
 from ..security import private_answers
 from ..statement import current_statement
@@ -101,9 +102,17 @@ def _status_page(
         errors=error_summary(form),
         statuses=RESIDENT_STATUSES,
         statement=current_statement(),
+        language_post=_languages("feedback.show_case", access),
         **context,
     )
     return private_answers(make_response(page, status))
+
+
+def _languages(endpoint: str, access: CaseAccess) -> PostedSwitch:
+    """Return the language menu of a case's page: each language posts the key to `endpoint`."""
+    # A link would carry the key in its address, to histories and logs; a post keeps it in
+    # the body, as the page's own forms do.
+    return PostedSwitch(endpoint, {"reference": access.reference}, {"nyckel": access.secret})
 
 
 def _back_to_status(locale: str, access: CaseAccess, **flags: str) -> BaseResponse:
@@ -119,6 +128,13 @@ def case_status(locale: str, reference: str) -> Response:
     link = _link(reference)
     access = replace(link, case=_resident_case(link))
     return _status_page(access, added=request.args.get("tillagt") == "1")
+
+
+@bp.post("/<locale:locale>/arende/<reference>/visa")
+def show_case(locale: str, reference: str) -> BaseResponse:
+    """Open the status page, in this language, from a posted key: the language menu, "go back"."""
+    # To the status link's own address: the page can be bookmarked in the language chosen.
+    return _back_to_status(locale, _link(reference))
 
 
 @bp.post("/<locale:locale>/arende/<reference>")
@@ -168,6 +184,7 @@ def _withdraw_page(access: CaseAccess, status: int = 200, **context: object) -> 
         secret=access.secret,
         case=access.case,
         statement=current_statement(),
+        language_post=_languages("feedback.withdraw_case", access),
         **context,
     )
     return private_answers(make_response(page, status))
