@@ -203,7 +203,7 @@ def test_a_gone_receipts_language_menu_is_links_as_elsewhere(
     assert len(menu(page).select("a[hreflang]")) == len(LOCALES)
 
 
-# --- The status page and the withdrawal page -------------------------------------------------------
+# --- The status page and the withdrawal page -----------------------------------------------------
 
 
 def open_case(client: FlaskClient, locale: str) -> tuple[str, str, BeautifulSoup]:
@@ -271,7 +271,7 @@ def test_a_case_page_opened_with_a_wrong_key_stays_closed(forms_client: FlaskCli
     assert forms_client.post("/fi/arende/not-a-reference/visa", data={}).status_code == 404
 
 
-# --- Search ----------------------------------------------------------------------------------------
+# --- Search --------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("locale", LOCALES)

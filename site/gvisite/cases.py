@@ -162,7 +162,9 @@ def reissue_receipt(case_id: int, secret: str) -> str:
     # show it again in another language, once; Back, a reload or the next person cannot.
     ticket = secrets.token_urlsafe(24)
     db.session.add(
-        Receipt(case_id=case_id, ticket_hash=hash_secret(ticket), secret=secret, created_at=utcnow())
+        Receipt(
+            case_id=case_id, ticket_hash=hash_secret(ticket), secret=secret, created_at=utcnow()
+        )
     )
     db.session.commit()
     return ticket

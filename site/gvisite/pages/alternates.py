@@ -124,9 +124,7 @@ def _language_link(code: str, page: Page | None, posted: PostedSwitch | None) ->
     return {**link, "url": url, "current": current, "fields": None}
 
 
-def language_links(
-    page: Page | None, posted: PostedSwitch | None = None
-) -> list[dict[str, Any]]:
+def language_links(page: Page | None, posted: PostedSwitch | None = None) -> list[dict[str, Any]]:
     """Link every language to the same page in it, or else to its home; then easy-to-read.
 
     With `posted` (a case, a receipt), each language is a form that posts its fields there.
