@@ -161,8 +161,8 @@ def test_a_receipts_language_ticket_works_once_and_not_after_the_page_was_left(
     assert is_gone(forms_app, parse(again.data), "fi")
     # Another browser with the ticket (a copied page) finds nothing either, nor a made-up one.
     other = forms_app.test_client()
-    for ticket in (data["kvitto"], "x" * 32, "", "y" * 5000):
-        shown = arrive(other, other.post("/en/tillganglighet/kvitto", data={"kvitto": ticket}))
+    for ticket in (data["ticket"], "x" * 32, "", "y" * 5000):
+        shown = arrive(other, other.post("/en/tillganglighet/kvitto", data={"ticket": ticket}))
         assert shown.status_code == 200 and is_gone(forms_app, parse(shown.data), "en")
 
 
@@ -182,7 +182,7 @@ def test_the_receipt_keeps_its_ticket_out_of_links_and_the_cookie(
     """The ticket is in the page's forms only; the one link with the key is the status link."""
     page = send_anonymously(forms_client, "sv")
     reference, status_link = receipt_on(page)
-    tickets = {tag["value"] for tag in menu(page).select("input[name=kvitto]")}
+    tickets = {tag["value"] for tag in menu(page).select("input[name=ticket]")}
     assert len(tickets) == 1 and len(next(iter(tickets))) >= 32
     ticket = next(iter(tickets))
     assert links_with(page, ticket) == []

@@ -50,7 +50,7 @@ UNAVAILABLE_RETRY_SECONDS = 60
 # What a browser sends a form as; anything else (JSON, say) is refused before it is read.
 FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data", ""})
 # The field in which the receipt's language menu posts its one-time ticket, and its most length.
-RECEIPT_FIELD = "kvitto"
+RECEIPT_FIELD = "ticket"
 RECEIPT_FIELD_MAX = 100
 
 
