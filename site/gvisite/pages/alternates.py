@@ -117,7 +117,8 @@ def _language_link(code: str, page: Page | None, posted: PostedSwitch | None) ->
     """Return the language menu's entry for one language: a link, or a form that posts."""
     link: dict[str, Any] = {"code": code, "name": LOCALES[code].name, "easy": False}
     if posted is not None:
-        url = url_for(posted.endpoint, locale=code, **posted.values)
+        values: dict[str, Any] = {**posted.values, "locale": code}  # Any: as in same_page_in
+        url = url_for(posted.endpoint, **values)
         return {**link, "url": url, "current": code == current_locale(), "fields": posted.fields}
     url = _language_url(code, page) or url_for("pages.home", locale=code)
     current = code == current_locale() and not is_easy_to_read(page)
