@@ -17,6 +17,7 @@ from werkzeug.test import TestResponse
 from gvisite.cases import RECEIPT_VALID
 from gvisite.i18n import LOCALES
 from tests.conftest import Clock
+from tests.feedback.test_faults import database_down
 from tests.fixtures_forms import REPORT_ANSWERS, form_url, submit
 from tests.helpers import parse, translate
 
@@ -192,6 +193,22 @@ def test_the_receipt_keeps_its_ticket_out_of_links_and_the_cookie(
     with forms_app.test_request_context("/sv/tillganglighet/kvitto"):
         stored = forms_app.session_interface.get_signing_serializer(forms_app).loads(cookie.value)
     assert ticket not in str(stored) and reference not in str(stored)
+
+
+def test_a_receipt_whose_language_ticket_cannot_be_stored_is_shown_all_the_same(
+    forms_app: Flask, forms_client: FlaskClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The database gone after the receipt was taken: the receipt, with a menu of links."""
+    sent = submit(forms_client, form_url("sv", "report"), ANONYMOUS)
+    with database_down(forms_app, after_commit=True):
+        shown = forms_client.get(sent.headers["Location"])
+    assert shown.status_code == 200
+    page = parse(shown.data)
+    reference, status_link = receipt_on(page)
+    assert menu(page).select("form") == []
+    assert len(menu(page).select("a[hreflang]")) == len(LOCALES)
+    assert "could not be stored" in caplog.text
+    assert reference not in caplog.text and secret_of(status_link) not in caplog.text
 
 
 def test_a_gone_receipts_language_menu_is_links_as_elsewhere(
