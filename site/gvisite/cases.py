@@ -172,6 +172,20 @@ def take_receipt(ticket: str | None) -> tuple[Case, str] | None:
     return case, secret or ""
 
 
+def reissue_receipt(case_id: int, secret: str) -> str:
+    """Return a new one-time ticket for a receipt just shown, for its language menu to post."""
+    # Random and only in the page, not in the cookie: the resident who sees the receipt can
+    # show it again in another language, once; Back, a reload or the next person cannot.
+    ticket = secrets.token_urlsafe(24)
+    db.session.add(
+        Receipt(
+            case_id=case_id, ticket_hash=hash_secret(ticket), secret=secret, created_at=utcnow()
+        )
+    )
+    db.session.commit()
+    return ticket
+
+
 def erase_personal_data(
     cases: list[Case],
     now: dt.datetime,

@@ -8,6 +8,8 @@ rules themselves from `app.url_map`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, current_app, has_request_context, url_for
@@ -20,7 +22,27 @@ LOCALIZED_ENDPOINTS = (
     "feedback.alternative_format",
     "contact.contact",
 )
+# What the language menu keeps of a page's query, by endpoint: the page a form is about, the
+# words searched. The search results are in no sitemap, so they are not localized endpoints.
+KEPT_QUERY = {
+    "feedback.report": "page",
+    "feedback.alternative_format": "page",
+    "search.results": "q",
+}
 LOCALE_PART = "/<locale:locale>/"  # how a localized rule begins (pages/__init__.py's converter)
+
+
+@dataclass(frozen=True)
+class PostedSwitch:
+    """A language menu that posts, for a page its address alone cannot show: a case, a receipt.
+
+    Each language is a small form: `endpoint` in that locale with `values` in its rule, and
+    `fields` in the body, where a secret stays out of addresses, histories and Referers.
+    """
+
+    endpoint: str
+    values: Mapping[str, str]  # the rule's variables besides the locale: the reference
+    fields: Mapping[str, str]  # posted, never in an address: the status key, a receipt ticket
 
 
 def route_path(endpoint: str, **values: Any) -> str:

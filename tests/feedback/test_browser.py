@@ -108,6 +108,32 @@ def test_the_page_for_a_form_sent_twice_has_no_axe_violations(
     assert_no_axe_violations(tab)
 
 
+@pytest.mark.parametrize(("locale", "chosen"), [("sv", "fi"), ("ar", "en")])
+def test_a_receipt_follows_the_language_chosen_on_it_and_stays_one_time(
+    tab: Any, forms_live_server: LiveServer, locale: str, chosen: str
+) -> None:
+    """Sent anonymously, the language pressed on the receipt: the same receipt in it. Back
+    and a reload still find it gone, and the pages have no axe violations."""
+    open_form(tab, forms_live_server, locale, "report", page=None)
+    fill_in(tab, "report")
+    tab.fill("[name=name]", "")
+    tab.fill("[name=email]", "")
+    with tab.expect_navigation(url="**/tillganglighet/kvitto*"):
+        tab.click(SUBMIT)
+    reference = tab.inner_text("main .reference").strip()
+    with tab.expect_navigation(url=f"**/{chosen}/tillganglighet/kvitto"):
+        tab.click(f'header .languages button[lang="{chosen}"]')
+    assert tab.get_attribute("html", "lang") == chosen
+    assert tab.inner_text("main .reference").strip() == reference
+    assert tab.locator('main a[href*="nyckel="]').count() == 1
+    assert_no_axe_violations(tab)
+    tab.go_back(wait_until="load")
+    assert tab.get_attribute("html", "lang") == locale
+    assert tab.locator("main .reference").count() == 0
+    tab.go_forward(wait_until="load")
+    assert tab.locator("main .reference").count() == 0
+
+
 def test_forms_and_receipts_are_valid_html(forms_client: FlaskClient) -> None:
     documents: dict[str, str] = {}
     for locale in LOCALES:

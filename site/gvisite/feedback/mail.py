@@ -21,13 +21,16 @@ from ..templating import render_mail
 from .forms import staff_answers
 
 
-def status_url(case: Case, secret: str | None = None) -> str | None:
+def status_url(case: Case, secret: str | None = None, locale: str | None = None) -> str | None:
     """Return the resident's private status link, or None for a case whose secret is lost."""
     secret = secret or case.secret or case_secret(case)
     if not secret:
         return None
     return absolute_url(
-        "feedback.case_status", locale=case.locale, reference=case.reference, nyckel=secret
+        "feedback.case_status",
+        locale=locale or case.locale,  # the receipt's language, once the resident chose one
+        reference=case.reference,
+        nyckel=secret,
     )
 
 

@@ -31,6 +31,7 @@ from ..cases import is_reference
 from ..database import discard_session
 from ..forms import error_summary, issue_start_time, sent_too_fast, submission_key
 from ..i18n import current_locale
+from ..links import PostedSwitch
 from ..models import Case, Status
 from ..security import private_answers
 from ..statement import current_statement
@@ -116,13 +117,21 @@ def _status_page(
         # by), which the browser puts in place of the post's: a reload or bookmark opens it.
         page_address=_address(access) if request.method == "POST" else None,
         statement=current_statement(),
+        language_post=_languages("feedback.show_case", access),
         **context,
     )
     return private_answers(make_response(page, status))
 
 
+def _languages(endpoint: str, access: CaseAccess) -> PostedSwitch:
+    """Return the language menu of a case's page: each language posts the key to `endpoint`."""
+    # A link would carry the key in its address, to histories and logs; a post keeps it in
+    # the body, as the page's own forms do.
+    return PostedSwitch(endpoint, {"reference": access.reference}, {"nyckel": access.secret})
+
+
 def _address(access: CaseAccess, **flags: str) -> str:
-    """Return the status page's own address: the link we mailed, with any flags."""
+    """Return the status page's own address, in this request's language, with any flags."""
     url = url_for("feedback.case_status", locale=current_locale(), reference=access.reference)
     return f"{url}?{urlencode({'nyckel': access.secret, **flags})}"
 
@@ -146,6 +155,13 @@ def case_status(locale: str, reference: str) -> Response:
     # The thanks after an addition shows once: its marker is gone once the page was shown.
     thanked = take_thanks(case, request.args.get("tillagt", ""))
     return _status_page(replace(link, case=case), added=thanked)
+
+
+@bp.post("/<locale:locale>/arende/<reference>/visa")
+def show_case(locale: str, reference: str) -> BaseResponse:
+    """Open the status page, in this language, from a posted key: the language menu, "go back"."""
+    # To the status link's own address: the page can be bookmarked in the language chosen.
+    return _back_to_status(_link(reference))  # this route's language is the request's
 
 
 @bp.post("/<locale:locale>/arende/<reference>")
@@ -198,6 +214,7 @@ def _withdraw_page(access: CaseAccess, status: int = 200, **context: object) -> 
         secret=access.secret,
         case=access.case,
         statement=current_statement(),
+        language_post=_languages("feedback.withdraw_case", access),
         **context,
     )
     return private_answers(make_response(page, status))

@@ -26,10 +26,17 @@ from limits import parse as parse_limit
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response as BaseResponse
 
-from ..cases import AlreadyStored, check_not_stored, store_case, take_receipt
+from ..cases import (
+    AlreadyStored,
+    check_not_stored,
+    reissue_receipt,
+    store_case,
+    take_receipt,
+)
 from ..database import discard_session
 from ..extensions import limiter
 from ..forms import error_summary, issue_start_time, sent_too_fast, submission_key
+from ..links import PostedSwitch
 from ..models import Case
 from ..security import private_answers
 from ..statement import current_statement
@@ -42,6 +49,9 @@ bp = Blueprint("feedback", __name__)
 UNAVAILABLE_RETRY_SECONDS = 60
 # What a browser sends a form as; anything else (JSON, say) is refused before it is read.
 FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data", ""})
+# The field in which the receipt's language menu posts its one-time ticket, and its most length.
+RECEIPT_FIELD = "ticket"
+RECEIPT_FIELD_MAX = 100
 
 
 @bp.route("/<locale:locale>/tillganglighet/rapportera", methods=["GET", "POST"])
@@ -187,7 +197,35 @@ def receipt(locale: str) -> Response:
         case=case,
         contact=_has_contact(case),
         delivery=case.answers.get("delivery"),
-        status_url=status_url(case, secret),
+        status_url=status_url(case, secret, locale),
         statement=current_statement(),
+        language_post=_receipt_languages(case.id, secret),
     )
     return private_answers(make_response(page))
+
+
+def _receipt_languages(case_id: int, secret: str) -> PostedSwitch | None:
+    """Return the receipt's language menu: each language posts a new one-time ticket."""
+    # The resident who cannot read the receipt is the one who presses another language: it
+    # must show them the same receipt in theirs, not a page saying it is gone.
+    try:
+        ticket = reissue_receipt(case_id, secret)
+    except SQLAlchemyError:
+        # The receipt is shown all the same; its language menu then leads to the home pages.
+        current_app.logger.error("a receipt's language menu could not be stored")
+        discard_session()
+        return None
+    return PostedSwitch("feedback.receipt_in_language", {}, {RECEIPT_FIELD: ticket})
+
+
+@bp.post("/<locale:locale>/tillganglighet/kvitto")
+def receipt_in_language(locale: str) -> BaseResponse:
+    """Show a receipt again in the language chosen in its menu, which posts a one-time ticket."""
+    # No CSRF token: sessions are kept per language (sessions.py), so the chosen language's
+    # has none yet. The ticket is the proof, as the status key is on the status page: random,
+    # in that one page only, and good for one showing.
+    if request.mimetype not in FORM_TYPES:
+        abort(415)
+    session["receipt"] = request.form.get(RECEIPT_FIELD, "")[:RECEIPT_FIELD_MAX]
+    session.pop("resent", None)
+    return redirect(url_for("feedback.receipt", locale=locale), code=303)

@@ -13,24 +13,28 @@ from typing import Any
 from flask import current_app, request, url_for
 
 from ..i18n import LOCALES, EasyToRead, current_locale
-from ..links import LOCALIZED_ENDPOINTS
+from ..links import KEPT_QUERY, LOCALIZED_ENDPOINTS, PostedSwitch
 from .load import current_site
 from .model import Page, is_easy_to_read
 
 
 def same_page_in(code: str, page: Page | None, keep_query: bool = False) -> str | None:
-    """Return the address of this request's page in another locale, or None if it has none."""
+    """Return the address of this request's page in another locale, or None if it has none.
+
+    `keep_query` (the language menu) also follows the search results, and keeps what the
+    page's query says (links.KEPT_QUERY); the hreflang alternates name the bare page.
+    """
     if page is not None:
         other = current_site().get(code, page.path)
         return other.url if other else None
-    args = request.view_args or {}
-    if request.endpoint not in LOCALIZED_ENDPOINTS or "locale" not in args:
+    args, endpoint = request.view_args or {}, request.endpoint or ""
+    kept = KEPT_QUERY.get(endpoint) if keep_query else None
+    if (endpoint not in LOCALIZED_ENDPOINTS and kept is None) or "locale" not in args:
         return None
-    # The form's `?page=` names the page the resident came from: keep it across languages.
     query: dict[str, Any] = {}  # Any, as url_for types its own `_external` and the like
-    if keep_query and request.args.get("page"):
-        query["page"] = request.args["page"]
-    return url_for(request.endpoint, **{**args, "locale": code}, **query)
+    if kept and request.args.get(kept):
+        query[kept] = request.args[kept]
+    return url_for(endpoint, **{**args, "locale": code}, **query)
 
 
 def alternates(page: Page | None) -> dict[str, str]:
@@ -109,23 +113,29 @@ def _language_url(code: str, page: Page | None) -> str | None:
     return same_page_in(code, page, keep_query=True)
 
 
-def language_links(page: Page | None) -> list[dict[str, Any]]:
-    """Link every language to the same page in it, or else to its home; then easy-to-read."""
+def _language_link(code: str, page: Page | None, posted: PostedSwitch | None) -> dict[str, Any]:
+    """Return the language menu's entry for one language: a link, or a form that posts."""
+    link: dict[str, Any] = {"code": code, "name": LOCALES[code].name, "easy": False}
+    if posted is not None:
+        values: dict[str, Any] = {**posted.values, "locale": code}  # Any: as in same_page_in
+        url = url_for(posted.endpoint, **values)
+        return {**link, "url": url, "current": code == current_locale(), "fields": posted.fields}
+    url = _language_url(code, page) or url_for("pages.home", locale=code)
+    current = code == current_locale() and not is_easy_to_read(page)
+    return {**link, "url": url, "current": current, "fields": None}
+
+
+def language_links(page: Page | None, posted: PostedSwitch | None = None) -> list[dict[str, Any]]:
+    """Link every language to the same page in it, or else to its home; then easy-to-read.
+
+    With `posted` (a case, a receipt), each language is a form that posts its fields there.
+    """
     locale, easy = current_locale(), is_easy_to_read(page)
-    links = [
-        {
-            "code": code,
-            "name": info.name,
-            "url": _language_url(code, page) or url_for("pages.home", locale=code),
-            "current": code == locale and not easy,
-            "easy": False,
-        }
-        for code, info in LOCALES.items()
-    ]
+    links = [_language_link(code, page, posted) for code in LOCALES]
     own = easy_to_read_of(locale)
     if own and (home := current_site().get(locale, own.folder)):
         # The page's own easy-to-read version (itself, on one), else the easy-to-read home.
         here = page if easy and page else easy_to_read_version(page) or home
         link = {"code": locale, "name": own.name, "url": here.url, "current": easy}
-        links.append({**link, "easy": True})  # the same language: no second hreflang
+        links.append({**link, "easy": True, "fields": None})  # the same language: no hreflang
     return links
