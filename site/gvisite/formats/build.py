@@ -53,6 +53,7 @@ def code_version() -> str:
         *sorted((templates / "formats").glob("*")),
         templates / ARTICLE_TEMPLATE,
         templates / CONTACT_TEMPLATE,
+        templates / "_macros" / "quick_exit.html",  # in the large-print web page
         LARGE_PRINT_CSS,
     ]
     for path in paths:

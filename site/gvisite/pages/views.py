@@ -39,7 +39,9 @@ _SLASHES = re.compile(r"/{2,}")
 @bp.before_app_request
 def tidy_address() -> BaseResponse | None:
     """Send a near miss (`/SV/om-gvi`, `//sv/om-gvi`) to the one address of what it names."""
-    path = request.path
+    # As sent: `request.path` has already dropped the extra slashes at the start (Werkzeug).
+    sent = request.environ.get("PATH_INFO", "").encode("latin-1", "replace")
+    path = sent.decode("utf-8", "replace")
     tidy = tidy_path(path)
     # Only to a path that begins with one slash and no backslash: `//host` or `/\host` would
     # be another site to a browser. Only for reading, and only to something that is there.
@@ -48,7 +50,8 @@ def tidy_address() -> BaseResponse | None:
     if not tidy.startswith("/") or tidy.startswith("//") or not route_exists(tidy):
         return None
     query = request.query_string.decode("ascii", "replace")  # as sent: already %-escaped
-    return redirect(f"{quote(tidy)}?{query}" if query else quote(tidy), code=301)
+    address = request.script_root + quote(tidy)
+    return redirect(f"{address}?{query}" if query else address, code=301)
 
 
 def tidy_path(path: str) -> str:
