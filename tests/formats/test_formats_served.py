@@ -70,7 +70,7 @@ def test_the_large_print_web_page_has_the_quick_exit_and_may_run_the_sites_scrip
     assert not src.scheme and not src.netloc
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]
     served = client.get(script["src"])
-    assert served.status_code == 200 and served.mimetype == "text/javascript"
+    assert served.status_code == 200 and served.mimetype.endswith("/javascript")
     assert b"data-quick-exit-root" in served.data
 
 
