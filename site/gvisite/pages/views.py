@@ -56,9 +56,10 @@ def tidy_address() -> BaseResponse | None:
 
 def tidy_path(path: str) -> str:
     """Return a path with single slashes and its locale in lower case, as the routes write it."""
-    merged = _SLASHES.sub("/", path)
-    first, slash, rest = merged[1:].partition("/")
-    return f"/{first.lower()}{slash}{rest}" if first.lower() in LOCALES else merged
+    parts = _SLASHES.sub("/", path).split("/")  # "", the locale, the rest of the path
+    if len(parts) > 1 and parts[1].lower() in LOCALES:
+        parts[1] = parts[1].lower()
+    return "/".join(parts)
 
 
 @bp.get("/")
