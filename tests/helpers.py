@@ -489,3 +489,13 @@ def is_file(path: str) -> bool:
     """Return whether a site path is a download or static file, to HEAD instead of parse."""
     suffix = PurePosixPath(urlsplit(path).path).suffix.lower()
     return path.startswith(FILE_PREFIXES) or suffix in FILE_SUFFIXES
+
+
+def build_without_tools(app: Flask, sources: list[tuple[str, str]]) -> None:
+    """Build a few pages' formats that need no tool (large-print web page, text): in a second."""
+    from gvisite.formats import build as formats_build
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(formats_build, "tool_versions", dict)  # no tool found: none runs
+        patch.setattr(formats_build, "source_names", lambda _app: sources)
+        formats_build.build(app)

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from gvisite.i18n import LOCALES
 from tests.conftest import make_app
 from tests.fixtures_forms import copy_content
-from tests.helpers import parse, sitemap_paths, translate
+from tests.helpers import build_without_tools, parse, sitemap_paths, translate
 
 
 def main_text(client: FlaskClient, path: str) -> str:
@@ -72,3 +72,40 @@ def test_the_contact_page_is_in_the_sitemap_and_has_language_alternates(
     links = {a.get("lang"): a["href"] for a in page.select("header .languages a")}
     assert links["sv"] == "/sv/kontakt"
     assert links["ar"] == "/ar/kontakt"
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_the_contact_page_says_when_it_was_updated_and_who_answers_for_it(
+    site_app: Flask, site_client: FlaskClient, locale: str
+) -> None:
+    """Its date from the data (never today's) and its owner, as on every page."""
+    facts = yaml.safe_load(Path("content/site.yaml").read_text(encoding="utf-8"))
+    page = parse(site_client.get(f"/{locale}/kontakt").data)
+    found = page.select_one("main .page-facts")
+    assert found is not None
+    assert found.select_one("time")["datetime"] == facts["contact_updated"].isoformat()
+    owner = facts["default_owner"]
+    assert found.select_one("a[href^='mailto:']")["href"] == f"mailto:{owner['email']}"
+    assert owner["name"] in found.get_text(" ")
+    labels = [dt.get_text(strip=True) for dt in found.select("dt")]
+    assert labels == [translate(site_app, locale, t) for t in ("Last updated", "Page owner")]
+
+
+def test_the_contact_page_offers_its_other_formats(tmp_path: Path) -> None:
+    """Like every page, it ends with "Other formats": its own built files, and the request form."""
+    app = make_app(tmp_path / "instance", FORMATS_DIR=str(tmp_path / "formats"))
+    build_without_tools(app, [("sv", "contact"), ("ar", "contact")])
+    client = app.test_client()
+    for locale in ("sv", "ar"):
+        block = parse(client.get(f"/{locale}/kontakt").data).select_one("main .other-formats")
+        assert block is not None, locale
+        links = {a["href"] for a in block.select(".other-formats-list a")}
+        assert f"/formats/{locale}/contact.storstil.html" in links
+        request = block.select_one("a[href*='alternativt-format']")["href"]
+        assert request.endswith(f"page=/{locale}/kontakt")
+    large_print = client.get("/formats/sv/contact.storstil.html")
+    assert large_print.status_code == 200
+    text = " ".join(parse(large_print.data).get_text(" ").split())
+    facts = yaml.safe_load(Path("content/site.yaml").read_text(encoding="utf-8"))
+    assert facts["contact"]["servicecenter"] in text  # what the page says
+    assert facts["contact_updated"].strftime("%Y") in text

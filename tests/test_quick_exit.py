@@ -7,9 +7,12 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from flask import Flask
 
 from gvisite.i18n import LOCALES
-from tests.helpers import translate, watched_context
+from tests.conftest import make_app
+from tests.fixtures_servers import LiveServer, serving
+from tests.helpers import build_without_tools, translate, watched_context
 
 LONG_PAGE = "/sv/lamna-kriminalitet"
 EXIT_TITLE = "Väder"
@@ -67,20 +70,48 @@ LEAVING = {
 }
 
 
+def leave_from(page: Any, live: Any, path: str, how: str) -> None:
+    """Read the home page, then `path`, and leave it `how`: in place of `path` in the history."""
+    page.goto(f"{live.url}/sv/")
+    page.goto(f"{live.url}{path}")
+    length = page.evaluate("history.length")
+    with page.expect_navigation(url=f"{exit_address(live).rstrip('/')}/**"):
+        LEAVING[how](page)
+    assert page.title() == EXIT_TITLE
+    assert page.evaluate("history.length") == length, "leaving added a history entry"
+
+
 @pytest.mark.parametrize("how", LEAVING)
 def test_leaving_replaces_the_history_entry_so_back_does_not_return(
     browser: Any, live_server: Any, how: str
 ) -> None:
     with tab(browser, live_server) as page:
-        page.goto(f"{live_server.url}/sv/")
-        page.goto(f"{live_server.url}{LONG_PAGE}")
-        length = page.evaluate("history.length")
-        with page.expect_navigation(url=f"{exit_address(live_server).rstrip('/')}/**"):
-            LEAVING[how](page)
-        assert page.title() == EXIT_TITLE
-        assert page.evaluate("history.length") == length, "leaving added a history entry"
+        leave_from(page, live_server, LONG_PAGE, how)
         page.go_back()
         assert page.url == f"{live_server.url}/sv/", "Back returned to the page the reader left"
+
+
+@pytest.fixture(scope="module")
+def large_print_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """Serve the app with a page's large-print web page built (no tool needed for it)."""
+    root = tmp_path_factory.mktemp("large-print")
+
+    def make(url: str) -> Flask:
+        app = make_app(root / "instance", SITE_URL=url, FORMATS_DIR=str(root / "formats"))
+        build_without_tools(app, [("sv", "om-gvi"), ("ar", "om-gvi")])
+        return app
+
+    with serving(make, "large-print-server") as live:
+        yield live
+
+
+@pytest.mark.parametrize("how", LEAVING)
+def test_the_large_print_web_page_can_be_left_quickly_too(
+    browser: Any, large_print_server: LiveServer, how: str
+) -> None:
+    # `tab` fails on a console error: a script the page's policy refused would show there.
+    with tab(browser, large_print_server) as page:
+        leave_from(page, large_print_server, "/formats/sv/om-gvi.storstil.html", how)
 
 
 @pytest.mark.parametrize("locale", LOCALES)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -95,6 +96,59 @@ def test_the_old_news_address_redirects_permanently(site_client: FlaskClient, lo
     assert response.status_code == 301
     assert response.headers["Location"] == f"/{locale}/nyheter/jarfalla-infor-gvi"
     assert site_client.get(response.headers["Location"]).status_code == 200
+
+
+def test_an_old_address_inside_the_easy_to_read_folder_redirects_to_its_new_one(
+    site_client: FlaskClient,
+) -> None:
+    response = site_client.get("/sv/lattlast/nyheter/jarfalla-inror-gvi")
+    assert response.status_code == 301
+    assert response.headers["Location"] == "/sv/lattlast/nyheter/jarfalla-infor-gvi"
+    assert site_client.get(response.headers["Location"]).status_code == 200
+
+
+# --- Near misses: one address per page -----------------------------------------------------------
+
+
+def get_path(client: FlaskClient, path: str) -> Any:
+    """GET a path exactly as a browser sends it (the test client reads `//x` as a host)."""
+    return client.get("/", environ_overrides={"PATH_INFO": path})
+
+
+@pytest.mark.parametrize(
+    ("sent", "location"),
+    [
+        ("/SV/", "/sv/"),
+        ("/Sv/om-gvi", "/sv/om-gvi"),
+        ("/FI/tillganglighet", "/fi/tillganglighet"),
+        ("//sv/om-gvi", "/sv/om-gvi"),
+        ("/sv//om-gvi", "/sv/om-gvi"),
+        ("//AR///nyheter", "/ar/nyheter"),
+    ],
+)
+def test_a_near_miss_redirects_permanently_to_the_one_address(
+    site_client: FlaskClient, sent: str, location: str
+) -> None:
+    response = get_path(site_client, sent)
+    assert (response.status_code, response.headers.get("Location")) == (301, location)
+    assert site_client.get(location).status_code == 200
+
+
+def test_a_near_miss_keeps_its_query(site_client: FlaskClient) -> None:
+    response = site_client.get("/SV/sok", query_string={"q": "kontakt"})
+    assert (response.status_code, response.headers["Location"]) == (301, "/sv/sok?q=kontakt")
+
+
+@pytest.mark.parametrize(
+    "sent",
+    ["//evil.example/sv/om-gvi", "//evil.example", "///evil.example/", "//\\evil.example/sv/",
+     "/\\evil.example", "//sv/finns-inte", "/SV/finns-inte", "/XX/om-gvi"],
+)  # fmt: skip
+def test_a_near_miss_never_leads_to_another_host_or_to_nothing(
+    site_client: FlaskClient, sent: str
+) -> None:
+    response = get_path(site_client, sent)
+    assert response.status_code == 404, response.headers.get("Location")
 
 
 # --- The same furniture as content pages ---------------------------------------------------------

@@ -17,7 +17,7 @@ from gvisite.extensions import db
 from gvisite.i18n import LOCALES
 from gvisite.models import PublishedProblem
 from gvisite.staff.statement import REVIEW_WARNING_MONTHS, add_months
-from tests.fixtures_forms import copy_content
+from tests.fixtures_forms import REPORT_ANSWERS, copy_content, form_url, submit
 from tests.fixtures_staff import StaffSite, today
 from tests.helpers import parse, translate
 
@@ -86,6 +86,21 @@ def reviewed(months_ago: int) -> Callable[[dict[str, Any]], None]:
         data["updated_on"] = dt.date(now.year + month // 12, month % 12 + 1, 1)
 
     return edit
+
+
+def test_the_statement_data_names_the_one_mailbox_the_forms_name(make_forms_app) -> None:
+    """A form that cannot be sent names a mailbox to write to; the statement's data names it too."""
+    app = make_forms_app(SUBMISSION_RATE_LIMIT="1 per hour")
+    client, url = app.test_client(), form_url("sv", "report")
+    assert submit(client, url, REPORT_ANSWERS).status_code == 303
+    refused = parse(submit(client, url, REPORT_ANSWERS).data)
+    named = {
+        a["href"].removeprefix("mailto:")
+        for a in refused.select("main [data-error-summary] a[href^='mailto:']")
+    }
+    assert named == {app.config["STAFF_MAILBOX"]}
+    for locale in LOCALES:
+        assert statement_json(client, locale)["contact"]["email"] == app.config["STAFF_MAILBOX"]
 
 
 @pytest.mark.parametrize(("months_ago", "warned"), [(12, True), (10, False)])

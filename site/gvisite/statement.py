@@ -15,6 +15,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
+from .cases import mailboxes_for
 from .extensions import db
 from .i18n import DEFAULT_LOCALE
 from .links import absolute_url
@@ -287,7 +288,9 @@ def statement_data(locale: str) -> dict[str, Any]:
         "updated_on": last_updated().isoformat(),
         "reviewed_on": data["updated_on"].isoformat(),
         "response_target_working_days": int(data["response_target_days"]),
-        "contact": {"phone": contact["servicecenter"], "email": contact["email"]},
+        # The mailbox that handles accessibility reports, the one the forms name when they
+        # cannot send (STAFF_MAILBOX); not the municipality's general one on the contact page.
+        "contact": {"phone": contact["servicecenter"], "email": mailboxes_for("report")[0]},
         "feedback": {
             "report_url": absolute_url("feedback.report", locale=locale),
             "alternative_format_url": absolute_url("feedback.alternative_format", locale=locale),

@@ -16,7 +16,7 @@ from markupsafe import Markup
 
 from .i18n import DEFAULT_LOCALE, current_locale, direction
 from .links import absolute_url
-from .pages.alternates import alternates, easy_to_read_switch, language_links
+from .pages.alternates import alternates, easy_to_read_at, easy_to_read_switch, language_links
 from .pages.load import current_site
 from .pages.model import Page, is_easy_to_read
 from .workdays import local_date
@@ -146,6 +146,7 @@ def init_templating(app: Flask) -> None:
             "alternates": alternates,
             "is_easy_to_read": is_easy_to_read,
             "easy_to_read_switch": easy_to_read_switch,
+            "easy_to_read_at": easy_to_read_at,
             "breadcrumbs": breadcrumbs,
             "servicecenter_phone": servicecenter_phone,
             "phone_link": phone_link,

@@ -610,10 +610,11 @@ def test_receipt_without_a_submission_says_it_is_gone(
 
 # --- The footer ----------------------------------------------------------------------------------
 
+# An easy-to-read page's footer leads to the easy-to-read statement and forms, in easy words, and
+# the statement itself: tests/pages/test_easy_to_read.py checks it (and selkosuomi's `?page=`).
 FOOTER_SAMPLES = [
     "/sv/",
     "/sv/om-gvi",
-    "/sv/lattlast/hjalp",
     "/sv/nyheter/jarfalla-infor-gvi",
     "/sv/tillganglighet",
     "/fi/",

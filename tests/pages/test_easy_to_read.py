@@ -225,6 +225,96 @@ def test_every_easy_to_read_page_is_reached_from_the_home_pages(site_client: Fla
     assert {page.url for page in EASY_PAGES} - found == set()
 
 
+# --- The section keeps its reader: its own menu and footer ---------------------------------------
+
+
+def own_links(soup: BeautifulSoup, selector: str) -> list[str]:
+    """Return the paths of the site's own links in a part of the page (no tel:, no mailto:)."""
+    part = soup.select_one(selector)
+    assert part is not None, selector
+    paths = [urlsplit(a["href"]) for a in part.find_all("a", href=True)]
+    return [p.path for p in paths if not p.scheme and not p.netloc]
+
+
+def main_menu(app: Flask, soup: BeautifulSoup, locale: str) -> list[str]:
+    """Return the paths the main menu links to."""
+    label = translate(app, locale, "Main menu")
+    return own_links(soup, f"nav[aria-label='{label}']")
+
+
+EASY_SAMPLES = ["/sv/lattlast", "/sv/lattlast/om-gvi", "/sv/lattlast/hjalp", "/fi/selko/om-gvi"]
+
+
+@pytest.mark.parametrize("url", EASY_SAMPLES)
+def test_an_easy_to_read_page_has_a_menu_of_easy_to_read_pages(
+    site_app: Flask, site_client: FlaskClient, url: str
+) -> None:
+    locale = url.split("/")[1]
+    folder = f"/{locale}/{folder_of(locale)}"
+    menu = main_menu(site_app, get(site_client, url), locale)
+    assert menu and menu[0] == folder, menu  # its own home first
+    assert [p for p in menu if not p.startswith(folder)] == []
+    # And an ordinary page's menu holds no easy-to-read page: each section has its own.
+    ordinary = main_menu(site_app, get(site_client, f"/{locale}/"), locale)
+    assert ordinary and [p for p in ordinary if p.startswith(folder)] == []
+
+
+@pytest.mark.parametrize("url", ["/sv/lattlast", "/sv/lattlast/hjalp"])
+def test_a_lattlast_footer_leads_to_the_easy_to_read_statement_forms_and_contact(
+    site_app: Flask, site_client: FlaskClient, url: str
+) -> None:
+    soup = get(site_client, url)
+    footer = own_links(soup, "footer")
+    easy = [f"/sv/lattlast/{path}" for path in (
+        "tillganglighet", "tillganglighet/rapportera", "tillganglighet/alternativt-format",
+        "kontakt", "om-webbplatsen", "om-webbplatsen/kakor", "om-webbplatsen/personuppgifter",
+    )]  # fmt: skip
+    # Each in easy words, and the statement itself, which every page must link to.
+    assert footer == [*easy[:3], "/sv/tillganglighet", *easy[3:]]
+    assert {a["href"] for a in soup.select("footer a[href^='tel:']")} >= {"tel:112"}
+    words = " ".join(soup.select_one("footer").get_text(" ").split())
+    assert translate(site_app, "sv", "Is something on the website hard to use?") in words
+    assert "DOS-lagen" not in words  # the ordinary footer's legal wording stays out
+    safer = soup.select_one("header .safer-browsing")
+    assert safer["href"] == "/sv/lattlast/surfa-sakrare"
+
+
+def test_a_selkosuomi_footer_falls_back_to_the_forms_with_this_page(
+    site_app: Flask, site_client: FlaskClient
+) -> None:
+    """No selkosuomi statement or forms yet: the footer leads to the ordinary ones, easy words."""
+    soup = get(site_client, "/fi/selko/om-gvi")
+    section = soup.select_one("footer section[aria-labelledby=footer-accessibility]")
+    links = [urlsplit(a["href"]) for a in section.select("a[href]")]
+    assert [(link.path, link.query) for link in links] == [
+        ("/fi/tillganglighet", ""),
+        ("/fi/tillganglighet/rapportera", "page=/fi/selko/om-gvi"),
+        ("/fi/tillganglighet/alternativt-format", "page=/fi/selko/om-gvi"),
+    ]
+    texts = [a.get_text(strip=True) for a in section.select("a[href]")]
+    assert texts[1] == translate(site_app, "fi", "Tell us if something does not work")
+
+
+OFFER_TAIL = " or printed in braille or large print and sent by post? We make those by hand."
+OFFERS_EASY = "Do you need the page in easy-to-read Swedish, in sign language," + OFFER_TAIL
+NO_EASY = "Do you need the page in sign language," + OFFER_TAIL
+
+
+@pytest.mark.parametrize(
+    ("url", "offered"),
+    [("/sv/om-gvi", NO_EASY), ("/sv/tillganglighet", NO_EASY), ("/fi/om-gvi", NO_EASY),
+     ("/sv/lattlast/hjalp", NO_EASY), ("/fi/gvi-i-jarfalla", OFFERS_EASY),
+     ("/en/om-gvi", OFFERS_EASY)],
+)  # fmt: skip
+def test_other_formats_offers_easy_to_read_only_where_the_page_has_none(
+    site_app: Flask, site_client: FlaskClient, url: str, offered: str
+) -> None:
+    block = get(site_client, url).select_one("main .other-formats")
+    assert block is not None, url
+    locale = url.split("/")[1]
+    assert translate(site_app, locale, offered) in " ".join(block.get_text(" ").split())
+
+
 # --- Easy to read ------------------------------------------------------------------------------
 
 

@@ -25,9 +25,10 @@ from ..assets import fingerprints
 from ..errors import RETRY_AFTER_SECONDS, render_error
 from ..formats.catalogue import FORMATS
 from ..formats.source import source_names, source_url
-from ..formats.views import CACHE_SECONDS, download_name
+from ..formats.views import download_name
 from ..i18n import DEFAULT_LOCALE, LOCALES
 from ..links import after_locale, folder_of, prefix_of, route_path
+from ..prebuilt.kept import CACHE_CONTROL
 from ..security import HEADERS, STRICT_TRANSPORT_SECURITY
 from ..sessions import STAFF_PATH, form_folders
 
@@ -123,7 +124,7 @@ def format_locations() -> list[dict[str, Any]]:
             "content_type": fmt.content_type,
             "disposition": "attachment" if fmt.attachment else "inline",
             "download_suffix": fmt.download_suffix,
-            "cache_control": f"public, max-age={CACHE_SECONDS}",
+            "cache_control": CACHE_CONTROL,  # as the app sends them (formats/views.py)
         }
         for fmt in FORMATS.values()
     ]

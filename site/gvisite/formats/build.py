@@ -32,7 +32,7 @@ from ..progress import Track, unchanged
 from .catalogue import FORMATS
 from .convert import LARGE_PRINT_CSS, PACKAGE, Prepared, prepare, tool_versions
 from .sandbox import sandboxed_for
-from .source import ARTICLE_TEMPLATE, Source, render_source, source_names
+from .source import ARTICLE_TEMPLATE, CONTACT_TEMPLATE, Source, render_source, source_names
 from .store import Store, store, write_atomic
 
 HERE = Path(__file__).parent
@@ -52,6 +52,8 @@ def code_version() -> str:
         Path(reading.__file__),
         *sorted((templates / "formats").glob("*")),
         templates / ARTICLE_TEMPLATE,
+        templates / CONTACT_TEMPLATE,
+        templates / "_macros" / "quick_exit.html",  # in the large-print web page
         LARGE_PRINT_CSS,
     ]
     for path in paths:

@@ -138,15 +138,19 @@ def prepare(app: Flask, source: Source, *, sandboxed: bool = True) -> Prepared:
         )
         body = Markup(absolute_links(source.body, source.site_url))  # noqa: S704  (sanitized)
         context = {"source": source, "body": body, "labels": labels}
-        stylesheet = url_for("static", filename="css/largeprint.css")
+        # The web page links the site's own stylesheet and script (its quick exit); the PDF
+        # gets the stylesheet from WeasyPrint directly, and has no script.
+        web = {
+            "stylesheet": url_for("static", filename="css/largeprint.css"),
+            "script": url_for("static", filename="js/site.js"),
+        }
+        paper = {"stylesheet": None, "script": None}
         return Prepared(
             source=source,
             doc=read_blocks(source.body, source.site_url),
             labels=labels,
-            large_print=render_template(
-                "formats/largeprint.html", stylesheet=stylesheet, **context
-            ),
-            large_print_pdf=render_template("formats/largeprint.html", stylesheet=None, **context),
+            large_print=render_template("formats/largeprint.html", **web, **context),
+            large_print_pdf=render_template("formats/largeprint.html", **paper, **context),
             epub=render_template("formats/epub.html", **context),
             sandboxed=sandboxed,
             accessibility_summary=str(SUMMARY),  # translated now, in the page's language

@@ -1,8 +1,10 @@
-"""What each format is made from: a page (or the statement) as its main text and its facts.
+"""What each format is made from: a page (or the statement, or the contact page) as its main
+text and its facts.
 
 The main text is the shared article partial (`templates/_article.html`) that page.html and
-statement.html include, rendered here on its own: the formats say exactly what the page says,
-without its h1, its page facts and its "Other formats" block.
+statement.html include (the contact page's: `_contact.html`), rendered here on its own: the
+formats say exactly what the page says, without its h1, its page facts and its "Other formats"
+block.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from dataclasses import dataclass
 from flask import Flask, g, render_template
 from flask_babel import gettext
 
+from ..contact import ARTICLE as CONTACT_TEMPLATE
+from ..contact import contact_context
 from ..i18n import LOCALES
 from ..links import route_path
 from ..pages.load import current_site
@@ -25,6 +29,9 @@ from ..pages.model import Owner
 from ..statement import DIGG_REPORT_URL, current_statement, known_problems, last_updated
 
 STATEMENT = "statement"  # the accessibility statement's name among the pages
+CONTACT = "contact"  # the contact page's
+# The sources that are routes, not Markdown pages: their names, and the endpoints they are at.
+ROUTE_SOURCES = {STATEMENT: "statement.statement", CONTACT: "contact.contact"}
 HOME = "index"  # the home page's name
 ARTICLE_TEMPLATE = "_article.html"  # the main text of a page or the statement
 _NAME = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*(?:--[a-z0-9]+(?:-[a-z0-9]+)*)*$")
@@ -77,22 +84,22 @@ def path_for(name: str) -> str:
 
 def source_url(locale: str, name: str) -> str | None:
     """Return the path on the site of a page (or the statement) named as in format URLs."""
-    if name == STATEMENT:
-        return route_path("statement.statement", locale=locale)
+    if name in ROUTE_SOURCES:
+        return route_path(ROUTE_SOURCES[name], locale=locale)
     page = current_site().get(locale, path_for(name))
     return page.url if page else None
 
 
 def source_names(app: Flask) -> list[tuple[str, str]]:
-    """Return (locale, name) for every page of every locale, and each locale's statement."""
+    """Return (locale, name) for every page of every locale, then each locale's route sources."""
     site = app.extensions["gvisite.site"]
     names = sorted((page.locale, name_for(page.path)) for page in site.pages.values())
-    return names + [(code, STATEMENT) for code in LOCALES]
+    return names + [(code, name) for code in LOCALES for name in ROUTE_SOURCES]
 
 
 def is_source(locale: str, name: str) -> bool:
-    """Tell whether a name stands for a page (or the statement) of a locale."""
-    if name == STATEMENT:
+    """Tell whether a name stands for a page (or the statement, or contact page) of a locale."""
+    if name in ROUTE_SOURCES:
         return True
     if not _NAME.match(name) or len(name) > 200:
         return False
@@ -108,23 +115,14 @@ def page_context(app: Flask, url: str) -> Iterator[None]:
 
 
 def render_source(app: Flask, locale: str, name: str) -> Source | None:
-    """Render a page (or the statement) the way visitors see it; None if there is no such page."""
+    """Render a page (or a route source) the way visitors see it; None if there is no such page."""
     site = app.extensions["gvisite.site"]
     site_url = app.config["SITE_URL"]
-    if name == STATEMENT:
+    if name in ROUTE_SOURCES:
         with app.app_context():
-            url = route_path("statement.statement", locale=locale)
+            url = route_path(ROUTE_SOURCES[name], locale=locale)
         with page_context(app, url):
-            updated = last_updated()  # the data file's date, or staff's
-            # What the statement view (statement.statement) gives its template.
-            body = render_template(
-                ARTICLE_TEMPLATE,
-                statement=current_statement(),
-                known_problems=known_problems(),
-                updated_on=updated,
-                digg_url=DIGG_REPORT_URL,
-            )
-            title = gettext("Accessibility statement")
+            title, updated, body = _render_route(name, locale)
         owner = Owner(**site.facts["default_owner"])
         return Source(locale, name, title, updated, body.strip(), url, owner, site_url)
     page = site.get(locale, path_for(name))
@@ -135,3 +133,21 @@ def render_source(app: Flask, locale: str, name: str) -> Source | None:
     return Source(
         locale, name, page.title, page.updated, body.strip(), page.url, page.owner, site_url
     )
+
+
+def _render_route(name: str, locale: str) -> tuple[str, dt.date, str]:
+    """Render the statement's or the contact page's text as its view does: title, date, text."""
+    if name == CONTACT:
+        # What the contact view (contact.contact) gives its template.
+        text = render_template(CONTACT_TEMPLATE, **contact_context(locale))
+        return gettext("Contact"), current_site().facts["contact_updated"], text
+    updated = last_updated()  # the data file's date, or staff's
+    # What the statement view (statement.statement) gives its template.
+    text = render_template(
+        ARTICLE_TEMPLATE,
+        statement=current_statement(),
+        known_problems=known_problems(),
+        updated_on=updated,
+        digg_url=DIGG_REPORT_URL,
+    )
+    return gettext("Accessibility statement"), updated, text

@@ -11,14 +11,13 @@ from flask_babel import format_decimal, gettext
 from ..i18n import DEFAULT_LOCALE, LOCALES
 from ..links import after_locale, route_path
 from ..pages.model import Page
+from ..prebuilt.kept import CACHE_CONTROL
 from .catalogue import FORMATS, Format
-from .source import HOME, STATEMENT, is_source, name_for, source_url
+from .source import HOME, ROUTE_SOURCES, is_source, name_for, source_url
 from .speech import minutes
 from .store import available, store
 
 bp = Blueprint("formats", __name__)
-
-CACHE_SECONDS = 3600
 
 
 @dataclass(frozen=True)
@@ -59,8 +58,8 @@ def file_size(size: int) -> str:
 
 def download_name(locale: str, name: str, fmt: Format) -> str:
     """Return a readable file name for a download, like om-gvi-storstil.pdf."""
-    if name == STATEMENT:  # named as its address ends: tillganglighet-storstil.pdf
-        stem = route_path("statement.statement", locale=locale).rpartition("/")[2]
+    if name in ROUTE_SOURCES:  # named as its address ends: tillganglighet-storstil.pdf
+        stem = route_path(ROUTE_SOURCES[name], locale=locale).rpartition("/")[2]
     else:
         stem = "start" if name == HOME else name.replace("--", "-")
     if locale != DEFAULT_LOCALE:
@@ -69,17 +68,16 @@ def download_name(locale: str, name: str, fmt: Format) -> str:
 
 
 def other_formats(page: Page | None = None) -> Offer | None:
-    """Return what the block offers for the page being rendered (or the statement)."""
+    """Return what the block offers for the page being rendered (or the statement, contact)."""
     if g.get("formats_source"):
         return None
     if page is not None:
-        locale, name, page_url = page.locale, name_for(page.path), page.url
-    elif request.endpoint == "statement.statement" and request.view_args:
-        locale, name = request.view_args["locale"], STATEMENT
-        page_url = url_for("statement.statement", locale=locale)
-    else:
-        return None
-    return _offer(locale, name, page_url)
+        return _offer(page.locale, name_for(page.path), page.url)
+    names = {endpoint: name for name, endpoint in ROUTE_SOURCES.items()}
+    if request.endpoint in names and request.view_args:
+        locale = request.view_args["locale"]
+        return _offer(locale, names[request.endpoint], url_for(request.endpoint, locale=locale))
+    return None
 
 
 def formats_for_path(path: str | None) -> Offer | None:
@@ -87,7 +85,8 @@ def formats_for_path(path: str | None) -> Offer | None:
     if not path or g.get("formats_source"):
         return None
     locale, _, rest = path.split("?")[0].split("#")[0].strip("/").partition("/")
-    name = STATEMENT if rest == after_locale(current_app, "statement.statement") else name_for(rest)
+    at = {after_locale(current_app, endpoint): name for name, endpoint in ROUTE_SOURCES.items()}
+    name = at.get(rest) or name_for(rest)
     if locale not in LOCALES or not is_source(locale, name):
         return None
     return _offer(locale, name, path)
@@ -154,9 +153,11 @@ def download(locale: str, filename: str) -> Response:
         as_attachment=fmt.attachment,
         download_name=download_name(locale, name, fmt),
         etag=entry["etag"],
-        max_age=CACHE_SECONDS,
         conditional=True,
     )
+    # Asked again (ETag) before each use, as the pages are: a file keeps its name when it is
+    # rebuilt, and the statement's is rebuilt the moment staff publish or resolve a problem.
+    response.headers["Cache-Control"] = CACHE_CONTROL
     # send_file appends its own "charset=utf-8" to every text type; a file says only its own.
     response.content_type = fmt.content_type
     # Search engines should send people to the page itself, not to one of its copies.

@@ -84,15 +84,18 @@ def ordinary_in(code: str, page: Page) -> str | None:
 
 def easy_to_read_version(page: Page | None) -> Page | None:
     """Return the easy-to-read page that retells a page, or this request's statement or form."""
-    code = page.locale if page is not None else current_locale()
-    easy = easy_to_read_of(code)
-    if easy is None or is_easy_to_read(page):
+    if is_easy_to_read(page):
         return None
     if page is not None:
-        path = page.path
-    elif request.endpoint in LOCALIZED_ENDPOINTS:
-        path = request.path.removeprefix(url_for("pages.home", locale=code))
-    else:
+        return easy_to_read_at(page.url)
+    return easy_to_read_at(request.path) if request.endpoint in LOCALIZED_ENDPOINTS else None
+
+
+def easy_to_read_at(address: str) -> Page | None:
+    """Return the easy-to-read page that retells an address of the site (`/sv/kontakt`), if any."""
+    code, _, path = address.partition("?")[0].strip("/").partition("/")
+    easy = easy_to_read_of(code)
+    if easy is None:
         return None
     return current_site().get(code, f"{easy.folder}/{path}".rstrip("/"))
 

@@ -210,9 +210,13 @@ def load_facts(content_dir: Path) -> dict[str, Any]:
         facts = _yaml(source.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError, ValueError) as exc:
         raise ContentError(source, f"cannot read site facts: {exc}") from exc
-    required = {"site_name", "municipality", "default_owner", "contact", "quick_exit_url"}
+    required = {
+        "site_name", "municipality", "default_owner", "contact", "contact_updated", "quick_exit_url"
+    }  # fmt: skip
     if not isinstance(facts, dict) or (missing := required - facts.keys()):
         raise ContentError(source, f"missing site fact(s): {', '.join(sorted(missing))}")
+    if not isinstance(facts["contact_updated"], dt.date):
+        raise ContentError(source, "'contact_updated' must be a date, like 2026-12-02")
     if not str(facts["quick_exit_url"]).startswith("https://"):
         raise ContentError(source, "'quick_exit_url' must be an https:// address")
     moved = facts.setdefault("moved", {}) or {}

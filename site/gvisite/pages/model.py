@@ -130,9 +130,12 @@ class Site:
         """Return every page of a locale, sorted by path."""
         return sorted((p for p in self.pages.values() if p.locale == locale), key=lambda p: p.path)
 
-    def navigation(self, locale: str) -> list[Page]:
-        """Return the pages of the main menu, in their editors' order."""
-        ordered = [p for p in self.in_locale(locale) if p.order is not None]
+    def navigation(self, locale: str, easy: bool = False) -> list[Page]:
+        """Return the pages of the main menu (or the easy-to-read section's), in editors' order."""
+        # An easy-to-read page has its own menu, so that one click never leaves its section.
+        ordered = [
+            p for p in self.in_locale(locale) if p.order is not None and is_easy_to_read(p) == easy
+        ]
         return sorted(ordered, key=lambda p: (p.order, p.title))
 
     def news(self, locale: str) -> list[Page]:
@@ -141,9 +144,15 @@ class Site:
         return sorted(items, key=lambda p: (p.published, p.path), reverse=True)
 
     def moved_to(self, locale: str, path: str) -> Page | None:
-        """Return the page an old address moved to, if it moved."""
-        new = self.facts.get("moved", {}).get(path)
-        return self.get(locale, new) if new else None
+        """Return the page an old address moved to, if it moved; also its easy-to-read version."""
+        moved = self.facts.get("moved", {})
+        if new := moved.get(path):
+            return self.get(locale, new)
+        # `moved:` names ordinary paths; the easy-to-read folder retells them under the same ones.
+        easy = LOCALES[locale].easy_to_read if locale in LOCALES else None
+        if easy and (new := moved.get(path.removeprefix(f"{easy.folder}/"))):
+            return self.get(locale, f"{easy.folder}/{new}")
+        return None
 
     def alternates(self, path: str) -> dict[str, Page]:
         """Return the same page in every locale that has it."""

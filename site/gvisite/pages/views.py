@@ -6,8 +6,10 @@ routes of the other parts (the statement, the forms, search) first, whatever the
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote
 
 from flask import (
     Blueprint,
@@ -31,6 +33,33 @@ from .model import NEWS_FOLDER, Page
 bp = Blueprint("pages", __name__)
 
 MAX_PATH_LENGTH = 200
+_SLASHES = re.compile(r"/{2,}")
+
+
+@bp.before_app_request
+def tidy_address() -> BaseResponse | None:
+    """Send a near miss (`/SV/om-gvi`, `//sv/om-gvi`) to the one address of what it names."""
+    # As sent: `request.path` has already dropped the extra slashes at the start (Werkzeug).
+    sent = request.environ.get("PATH_INFO", "").encode("latin-1", "replace")
+    path = sent.decode("utf-8", "replace")
+    tidy = tidy_path(path)
+    # Only to a path that begins with one slash and no backslash: `//host` or `/\host` would
+    # be another site to a browser. Only for reading, and only to something that is there.
+    if tidy == path or request.method not in {"GET", "HEAD"} or "\\" in tidy:
+        return None
+    if not tidy.startswith("/") or tidy.startswith("//") or not route_exists(tidy):
+        return None
+    query = request.query_string.decode("ascii", "replace")  # as sent: already %-escaped
+    address = request.script_root + quote(tidy)
+    return redirect(f"{address}?{query}" if query else address, code=301)
+
+
+def tidy_path(path: str) -> str:
+    """Return a path with single slashes and its locale in lower case, as the routes write it."""
+    parts = _SLASHES.sub("/", path).split("/")  # "", the locale, the rest of the path
+    if len(parts) > 1 and parts[1].lower() in LOCALES:
+        parts[1] = parts[1].lower()
+    return "/".join(parts)
 
 
 @bp.get("/")
