@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 from flask import Flask
-from flask_babel import force_locale, format_date
+from flask_babel import force_locale
 from sqlalchemy import update
 
 from gvisite import create_app
 from gvisite.extensions import db
-from gvisite.i18n import LOCALES
+from gvisite.i18n import LOCALES, long_date
 from gvisite.models import OutboxMessage, utcnow
 from gvisite.outbox import MAX_ATTEMPTS, RETRY_DELAYS, backend_for, send_due
 from tests.conftest import close_database, empty_tables, migrate
@@ -183,7 +183,7 @@ def test_resident_receipt_arrives_in_their_locale(
     assert translate(mail_app, locale, text, reference=reference) in body
     (case,) = [case for case in all_cases(mail_app) if case.reference == reference]
     with mail_app.test_request_context(), force_locale(locale):
-        due = format_date(case.due_on, format="long")
+        due = long_date(case.due_on)
     assert translate(mail_app, locale, "We will answer you by %(date)s.", date=due) in body
     # Replying works: the answer goes to the people who handle the case, reference in subject.
     mailbox = STAFF_MAILBOX if kind == "report" else ALT_FORMAT_MAILBOX

@@ -6,14 +6,12 @@ in pages/alternates.py; this module only hands it to the templates.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from flask import Flask, request
-from flask_babel import format_date
 from markupsafe import Markup
 
-from .i18n import DEFAULT_LOCALE, current_locale, direction
+from .i18n import DEFAULT_LOCALE, current_locale, direction, long_date, number, waiting_time
 from .links import absolute_url
 from .pages.alternates import alternates, easy_to_read_switch, language_links
 from .pages.load import current_site
@@ -46,16 +44,12 @@ def servicecenter_phone() -> Markup:
     return phone_link(contact["servicecenter"], contact["servicecenter_tel"])
 
 
-def long_date(value: dt.date) -> str:
-    """Format a date the way the current locale writes it in running text."""
-    return format_date(value, format="long")
-
-
 def init_templating(app: Flask) -> None:
     """Register the template globals and filters."""
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
-    app.add_template_filter(long_date)
+    app.add_template_filter(long_date)  # the locale record's way: 6 December 2026 in English
+    app.add_template_filter(number)  # 5 000 in Swedish, never broken across lines
     app.add_template_filter(local_date)  # a stored UTC time as the date in Stockholm
     app.add_template_global(absolute_url)  # feeds and sitemaps give full addresses
 
@@ -74,5 +68,6 @@ def init_templating(app: Flask) -> None:
             "breadcrumbs": breadcrumbs,
             "servicecenter_phone": servicecenter_phone,
             "phone_link": phone_link,
+            "waiting_time": waiting_time,
             "request_path": request.path,
         }
