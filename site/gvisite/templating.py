@@ -6,9 +6,12 @@ in pages/alternates.py; this module only hands it to the templates.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, request
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from markupsafe import Markup
 
 from .i18n import DEFAULT_LOCALE, current_locale, direction, long_date, number, waiting_time
@@ -44,12 +47,26 @@ def servicecenter_phone() -> Markup:
     return phone_link(contact["servicecenter"], contact["servicecenter_tel"])
 
 
+def in_language(write: Callable[[Any], str]) -> Callable[..., str]:
+    """Make a filter that writes a value in the reader's language, never fixed at compile time."""
+
+    # Jinja folds a filter on a literal (`5000|number`) when it compiles the template, in the
+    # language of whichever request came first; a filter that takes the context is never folded.
+    @pass_context
+    def written(_context: Context, value: Any) -> str:
+        return write(value)
+
+    written.__name__ = write.__name__
+    return written
+
+
 def init_templating(app: Flask) -> None:
     """Register the template globals and filters."""
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
-    app.add_template_filter(long_date)  # the locale record's way: 6 December 2026 in English
-    app.add_template_filter(number)  # 5 000 in Swedish, never broken across lines
+    # The locale record's way: "6 December 2026" in English, "5 000" in Swedish (unbroken).
+    app.add_template_filter(in_language(long_date), "long_date")
+    app.add_template_filter(in_language(number), "number")
     app.add_template_filter(local_date)  # a stored UTC time as the date in Stockholm
     app.add_template_global(absolute_url)  # feeds and sitemaps give full addresses
 

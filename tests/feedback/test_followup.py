@@ -393,7 +393,7 @@ NOUN = {"report": "report", "format": "request"}
 
 def texts(page: BeautifulSoup, selector: str) -> list[str]:
     """Return the texts of the elements a selector finds, white space collapsed."""
-    return [" ".join(tag.get_text(" ").split()) for tag in page.select(selector)]
+    return [" ".join(tag.get_text().split()) for tag in page.select(selector)]
 
 
 @pytest.mark.parametrize("kind", ["report", "format"])
