@@ -173,9 +173,11 @@ def test_page_shows_when_it_was_updated_and_who_answers_for_it(
 
 
 @by_page([key for key in PAGE_KEYS if key[0] == "en"])
-def test_english_dates_are_british(site_client: FlaskClient, site: Site, path: str) -> None:
+def test_english_dates_are_british(
+    site_client: FlaskClient, site: Site, locale: str, path: str
+) -> None:
     """The site is read aloud in British English: "2 December 2026", not "December 2, 2026"."""
-    page = get_page(site, "en", path)
+    page = get_page(site, locale, path)
     time = fetch(site_client, page.url).select_one(
         f'.page-facts time[datetime="{page.updated.isoformat()}"]'
     )

@@ -300,7 +300,9 @@ LANDMARK = """(selector) => {
 def test_the_quick_exit_is_inside_a_landmark(browser: Any, live_server: Any, path: str) -> None:
     """axe's best-practice rule `region`: no content outside a landmark, the quick exit included."""
     locale = path.split("/")[1]
-    with tab(browser, live_server) as page:
+    # Not `tab`: the not-found page's own 404 is a console error there.
+    with watched_context(browser, live_server.url) as (context, _log):
+        page = context.new_page()
         page.goto(f"{live_server.url}{path}")
         assert axe_rule_violations(page, ["region"]) == []
         landmark = page.evaluate(LANDMARK, BUTTON)
