@@ -14,13 +14,14 @@ import pyotp
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from flask_babel import force_locale, format_date
+from flask_babel import force_locale
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
 from gvisite import create_app
 from gvisite.cases import hash_secret, new_reference, response_target_days, status_secret
 from gvisite.extensions import db, limiter
+from gvisite.i18n import long_date
 from gvisite.models import (
     AuditEntry,
     Case,
@@ -346,7 +347,7 @@ def audit_rows(app: Flask) -> list[tuple[str, str | None, int | None]]:
 def long_date_in(app: Flask, locale: str, day: dt.date) -> str:
     """Format a date as the site's `long_date` filter does in a locale."""
     with app.test_request_context(f"/{locale}/"), force_locale(locale):
-        return format_date(day, format="long")
+        return long_date(day)
 
 
 def today() -> dt.date:

@@ -155,6 +155,12 @@ def axe_violations(page: Any, tags: Iterable[str] = AXE_TAGS) -> list[str]:
     return violation_lines(_axe.run(page, options=axe_options(tags)).response)
 
 
+def axe_rule_violations(page: Any, rules: Iterable[str]) -> list[str]:
+    """Run only the named axe-core rules (a best-practice one, like `region`) on a page."""
+    options = {"runOnly": {"type": "rule", "values": list(rules)}, "resultTypes": ["violations"]}
+    return violation_lines(_axe.run(page, options=options).response)
+
+
 AXE_SCRIPT = _axe.axe_script  # for `context.add_init_script`, so each page has axe at load
 
 

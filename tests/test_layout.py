@@ -172,6 +172,51 @@ def test_page_shows_when_it_was_updated_and_who_answers_for_it(
     assert f"mailto:{page.owner.email}" in [a["href"] for a in owner.find_all("a", href=True)]
 
 
+@by_page([key for key in PAGE_KEYS if key[0] == "en"])
+def test_english_dates_are_british(
+    site_client: FlaskClient, site: Site, locale: str, path: str
+) -> None:
+    """The site is read aloud in British English: "2 December 2026", not "December 2, 2026"."""
+    page = get_page(site, locale, path)
+    time = fetch(site_client, page.url).select_one(
+        f'.page-facts time[datetime="{page.updated.isoformat()}"]'
+    )
+    day = page.updated
+    assert time is not None and time.get_text(strip=True) == f"{day.day} {day:%B} {day.year}"
+
+
+# Where the privacy pages give the data protection officer's address.
+PRIVACY_PAGES = [
+    *(f"/{locale}/om-webbplatsen/personuppgifter" for locale in LOCALES),
+    "/sv/lattlast/om-webbplatsen/personuppgifter",
+]
+
+
+@pytest.mark.parametrize("url", PRIVACY_PAGES)
+def test_the_data_protection_officers_address_is_a_mail_link(
+    site_client: FlaskClient, url: str
+) -> None:
+    main = fetch(site_client, url).find("main")
+    mentions = main.get_text().count("dataskydd@jarfalla.se")
+    links = main.select('a[href="mailto:dataskydd@jarfalla.se"]')
+    assert mentions > 0 and len(links) == mentions
+    assert all(link.get_text(strip=True) == "dataskydd@jarfalla.se" for link in links)
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_the_not_found_page_dials_the_emergency_numbers(
+    site_client: FlaskClient, site: Site, locale: str
+) -> None:
+    main = fetch(site_client, f"/{locale}/finns-inte", status=404).find("main")
+    contact = site.facts["contact"]
+    dialled = {a["href"]: a.get_text(strip=True) for a in main.select('a[href^="tel:"]')}
+    assert dialled == {
+        "tel:112": "112",
+        "tel:11414": "114 14",
+        f"tel:{contact['servicecenter_tel']}": contact["servicecenter"],
+    }
+
+
 def quick_exit_problems(soup: BeautifulSoup, address: str) -> list[str]:
     """Describe what is wrong with a page's quick-exit link, if anything."""
     links = [a for a in soup.find_all("a", href=True) if a["href"] == address]
@@ -460,3 +505,35 @@ def test_arabic_phone_numbers_stay_on_one_line_in_left_to_right_order(
     for drawn in phones + mail:
         assert drawn["lines"] == 1, f"{drawn['text']} wraps"
         assert drawn["leftToRight"], f"{drawn['text']} is drawn right to left"
+
+
+# What the focused skip link is drawn over: each header and quick-exit link it overlaps, and
+# those whose middle it hides (a click there would reach the skip link instead).
+SKIP_LINK_COVERS = """() => {
+  const skip = document.activeElement, s = skip.getBoundingClientRect();
+  const covered = [];
+  for (const link of document.querySelectorAll("header a, [data-quick-exit-root] a")) {
+    const r = link.getBoundingClientRect();
+    if (!r.width || !r.height) continue;
+    const overlap = s.left < r.right && r.left < s.right && s.top < r.bottom && r.top < s.bottom;
+    const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+    if (overlap || !link.contains(hit)) covered.push(link.textContent.trim());
+  }
+  return {focused: skip.getAttribute("href"), visible: s.width > 0 && s.top >= 0, covered};
+}"""
+
+
+@pytest.mark.parametrize(
+    ("locale", "width"), [("sv", 1280), ("sv", 320), ("ar", 1280), ("ar", 320)]
+)
+def test_the_focused_skip_link_covers_no_link(
+    browser: Any, live_server: Any, locale: str, width: int
+) -> None:
+    """The defect seen: the skip link, shown on Tab, lay over the "Järfälla kommun" link."""
+    viewport = {"width": width, "height": 800}
+    with watched_context(browser, live_server.url, viewport=viewport) as (context, _log):
+        page = context.new_page()
+        page.goto(f"{live_server.url}/{locale}/")
+        page.keyboard.press("Tab")
+        drawn = page.evaluate(SKIP_LINK_COVERS)
+    assert drawn == {"focused": "#main", "visible": True, "covered": []}

@@ -13,12 +13,12 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 from flask import Flask
-from flask_babel import force_locale, format_date
+from flask_babel import force_locale
 from sqlalchemy import update
 
 from gvisite import create_app
 from gvisite.extensions import db
-from gvisite.i18n import LOCALES
+from gvisite.i18n import LOCALES, long_date
 from gvisite.models import OutboxMessage, utcnow
 from gvisite.outbox import MAX_ATTEMPTS, RETRY_DELAYS, backend_for, send_due
 from gvisite.pages.load import current_site
@@ -187,7 +187,7 @@ def test_resident_receipt_arrives_in_their_locale(
     assert as_mailed(locale, translate(mail_app, locale, text, reference=reference)) in body
     (case,) = [case for case in all_cases(mail_app) if case.reference == reference]
     with mail_app.test_request_context(), force_locale(locale):
-        due = format_date(case.due_on, format="long")
+        due = long_date(case.due_on)
     answer = translate(mail_app, locale, "We will answer you by %(date)s.", date=due)
     assert as_mailed(locale, answer) in body
     # Replying works: the answer goes to the people who handle the case, reference in subject.

@@ -12,7 +12,7 @@ from flask import Flask
 from gvisite.i18n import LOCALES
 from tests.conftest import make_app
 from tests.fixtures_servers import LiveServer, serving
-from tests.helpers import build_without_tools, translate, watched_context
+from tests.helpers import axe_rule_violations, build_without_tools, translate, watched_context
 
 LONG_PAGE = "/sv/lamna-kriminalitet"
 EXIT_TITLE = "Väder"
@@ -312,3 +312,30 @@ def test_button_is_outlined_in_forced_colours(browser: Any, live_server: Any) ->
             " return [s.borderTopStyle, parseFloat(s.borderTopWidth)] }",
         )
         assert style[0] == "solid" and style[1] >= 2
+
+
+# The landmark around an element, and that landmark's name (a section's, from aria-labelledby).
+LANDMARK = """(selector) => {
+  const landmark = document.querySelector(selector).closest(
+    "header, nav, main, footer, aside, section[aria-label], section[aria-labelledby], [role]");
+  if (!landmark) return null;
+  const by = landmark.getAttribute("aria-labelledby");
+  return {tag: landmark.tagName.toLowerCase(),
+          name: by ? document.getElementById(by).textContent.trim() : landmark.ariaLabel};
+}"""
+
+
+@pytest.mark.parametrize(
+    "path", ["/sv/", "/ar/", "/sv/finns-inte", "/en/tillganglighet/rapportera"]
+)
+def test_the_quick_exit_is_inside_a_landmark(browser: Any, live_server: Any, path: str) -> None:
+    """axe's best-practice rule `region`: no content outside a landmark, the quick exit included."""
+    locale = path.split("/")[1]
+    # Not `tab`: the not-found page's own 404 is a console error there.
+    with watched_context(browser, live_server.url) as (context, _log):
+        page = context.new_page()
+        page.goto(f"{live_server.url}{path}")
+        assert axe_rule_violations(page, ["region"]) == []
+        landmark = page.evaluate(LANDMARK, BUTTON)
+        name = translate(live_server.app, locale, "Leave this page quickly")
+        assert landmark == {"tag": "section", "name": name}

@@ -45,10 +45,10 @@ def edit_statement(**changes: Any) -> Callable[[dict[str, Any]], None]:
 
 def long_date(app: Flask, locale: str, day: dt.date) -> str:
     """Format a date as the statement does in a locale."""
-    from flask_babel import format_date
+    from gvisite.i18n import long_date as written
 
     with app.test_request_context(f"/{locale}/"):
-        return format_date(day, format="long")
+        return written(day)
 
 
 @pytest.fixture(scope="module")

@@ -63,3 +63,13 @@ def test_placeholders_survive_translation(locale: str) -> None:
             assert set(placeholder.findall(message.id)) == set(
                 placeholder.findall(message.string)
             ), f"{locale}: {message.id!r}"
+
+
+def test_arabic_has_one_word_for_a_case() -> None:
+    """معاملة (an errand with an authority), never قضية, which also means a court case."""
+    found = []
+    for message in _catalog("ar"):
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        if message.id and any("قضي" in text for text in strings):
+            found.append(message.id)
+    assert found == []

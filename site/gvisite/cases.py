@@ -56,6 +56,12 @@ def is_reference(text: str) -> bool:
     return bool(_REFERENCE.match(text))
 
 
+def kind_of(reference: str) -> str | None:
+    """Return the kind of case a reference names by its prefix (TG-…: a report), or None."""
+    prefix = reference.partition("-")[0]
+    return next((kind for kind, code in KINDS.items() if code == prefix), None)
+
+
 def mailboxes_for(kind: str) -> list[str]:
     """Return the configured mailboxes that handle a kind of case (by the routing rules)."""
     config = current_app.config

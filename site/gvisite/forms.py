@@ -212,6 +212,14 @@ def submission_key(token: str | None) -> str | None:
     return read[1] if read else None
 
 
+# What a form sent too fast says: why it was not received, that nothing typed is lost, and what
+# to do. A person meets it when the browser filled the form in and they sent it at once.
+TOO_FAST = _l(
+    "The form was sent faster than a person usually fills it in, so we did not receive it."
+    " Your answers are still here. Check them and send the form again."
+)
+
+
 def sent_too_fast(token: str | None) -> bool:
     """Tell whether the form came back sooner than a person could fill it in."""
     read = _read_start(token)

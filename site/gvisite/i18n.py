@@ -10,12 +10,16 @@ in `translations/<code>/`.
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
 from babel import Locale
+from babel.dates import format_date
+from babel.numbers import format_decimal
 from flask import Flask, request
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from werkzeug.routing import BaseConverter
 
 
@@ -49,6 +53,9 @@ class SiteLocale:
     # The readability measure of `flask content check`, a key of pages/readability.py's
     # MEASURES; None where no maintained package has an established one (the reasons are there).
     readability: str | None = None
+    # The CLDR locale its dates and numbers are written in, where the code alone would pick
+    # another country's way: Babel's `en` is American ("December 6, 2026"). Empty: the code.
+    cldr: str = ""
 
 
 LOCALES: dict[str, SiteLocale] = {
@@ -63,7 +70,7 @@ LOCALES: dict[str, SiteLocale] = {
                    easy_to_read=EasyToRead("selko", "Selkosuomi")),
         SiteLocale("en", "English", "en-gb", "eng", "en-ueb-g1.ctb",
                    frozenset({"here", "click here", "read more", "more", "link"}), "english",
-                   readability="ari"),
+                   readability="ari", cldr="en_GB"),
         # Arabic pages name Swedish places and agencies (Järfälla, Kriminalvården): the
         # Norwegian letter table adds å, ä, ö and é with the dots Swedish braille gives them.
         SiteLocale("ar", "العربية", "ar", "ara", "ar-ar-g1.utb,no-no-chardefs6.uti",
@@ -100,6 +107,32 @@ def current_locale() -> str:
     return str(get_locale() or DEFAULT_LOCALE).split("_")[0]
 
 
+def _writing() -> str:
+    """Return the CLDR locale the current locale writes dates and numbers in."""
+    code = current_locale()
+    return (LOCALES[code].cldr or code) if code in LOCALES else code
+
+
+def long_date(value: dt.date) -> str:
+    """Format a date the way the current locale writes it in running text (6 December 2026)."""
+    return format_date(value, format="long", locale=_writing())
+
+
+def number(value: int) -> str:
+    """Write a whole number the current locale's way, never broken between its digit groups."""
+    # Swedish and Finnish group with a no-break space already; the replace keeps any other
+    # locale's plain space from wrapping "5 000" at 320 px.
+    return format_decimal(value, locale=_writing()).replace(" ", "\u00a0")
+
+
+def waiting_time(seconds: float) -> str:
+    """Say how long to wait, in words, rounded up: "3 minutes", "2 hours" (Retry-After)."""
+    minutes = max(1, math.ceil(seconds / 60))
+    if minutes <= 60:
+        return ngettext("%(num)d minute", "%(num)d minutes", minutes)
+    return ngettext("%(num)d hour", "%(num)d hours", math.ceil(minutes / 60))
+
+
 def direction(code: str) -> str:
     """Return the text direction for a locale code."""
     return LOCALES[code].direction if code in LOCALES else "ltr"
@@ -109,6 +142,6 @@ def check_locales(app: Flask) -> None:
     """Fail start-up unless every locale is known to Babel and has a catalog."""
     translations = Path(app.root_path).parents[1] / "translations"
     for code in LOCALES:
-        Locale.parse(code)  # raises for a code Babel does not know
+        Locale.parse(LOCALES[code].cldr or code)  # raises for a code Babel does not know
         if not (translations / code / "LC_MESSAGES").is_dir():
             raise RuntimeError(f"locale {code!r} has no catalog in {translations}")

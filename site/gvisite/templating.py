@@ -6,15 +6,16 @@ in pages/alternates.py; this module only hands it to the templates.
 
 from __future__ import annotations
 
-import datetime as dt
 import unicodedata
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, render_template, request
-from flask_babel import format_date
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from markupsafe import Markup
 
-from .i18n import DEFAULT_LOCALE, current_locale, direction
+from .i18n import DEFAULT_LOCALE, current_locale, direction, long_date, number, waiting_time
 from .links import absolute_url
 from .pages.alternates import alternates, easy_to_read_at, easy_to_read_switch, language_links
 from .pages.load import current_site
@@ -121,16 +122,26 @@ def servicecenter_phone() -> Markup:
     return phone_link(contact["servicecenter"], contact["servicecenter_tel"])
 
 
-def long_date(value: dt.date) -> str:
-    """Format a date the way the current locale writes it in running text."""
-    return format_date(value, format="long")
+def in_language(write: Callable[[Any], str]) -> Callable[..., str]:
+    """Make a filter that writes a value in the reader's language, never fixed at compile time."""
+
+    # Jinja folds a filter on a literal (`5000|number`) when it compiles the template, in the
+    # language of whichever request came first; a filter that takes the context is never folded.
+    @pass_context
+    def written(_context: Context, value: Any) -> str:
+        return write(value)
+
+    written.__name__ = write.__name__
+    return written
 
 
 def init_templating(app: Flask) -> None:
     """Register the template globals and filters."""
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
-    app.add_template_filter(long_date)
+    # The locale record's way: "6 December 2026" in English, "5 000" in Swedish (unbroken).
+    app.add_template_filter(in_language(long_date), "long_date")
+    app.add_template_filter(in_language(number), "number")
     app.add_template_filter(local_date)  # a stored UTC time as the date in Stockholm
     app.add_template_global(absolute_url)  # feeds and sitemaps give full addresses
 
@@ -150,5 +161,6 @@ def init_templating(app: Flask) -> None:
             "breadcrumbs": breadcrumbs,
             "servicecenter_phone": servicecenter_phone,
             "phone_link": phone_link,
+            "waiting_time": waiting_time,
             "request_path": request.path,
         }

@@ -6,6 +6,7 @@ mail is the outbox's real file backend.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 from collections.abc import Callable
@@ -177,18 +178,24 @@ def error_of(response: TestResponse) -> tuple[str, str]:
         ("", "Write what you want to add."),
         (" \n\t ", "Write what you want to add."),
         ("\x00\x01\x02", "Write what you want to add."),
-        ("å" * 5001, "Use 5,000 characters or fewer."),
+        # The limit as each language writes it: "5 000" in Swedish, with a no-break space.
+        ("å" * 5001, ("Use %(most)s characters or fewer.", {"sv": "5\u00a0000", "ar": "5,000"})),
     ],
     ids=["empty", "white space", "only control characters", "5,001 characters"],
 )
 @pytest.mark.parametrize("locale", ["sv", "ar"])
 def test_a_bad_addition_is_explained_with_the_text_kept(
-    site: StaffSite, text: str, message: str, locale: str
+    site: StaffSite, text: str, message: str | tuple[str, dict[str, str]], locale: str
 ) -> None:
     case = site.case(status="vantar")
     response = add(site.client(), locale, case, text)
     assert response.status_code == 200
-    assert error_of(response) == ("#information", translate(site.app, locale, message))
+    if isinstance(message, str):
+        expected = translate(site.app, locale, message)
+    else:
+        msgid, most = message
+        expected = translate(site.app, locale, msgid, most=most[locale])
+    assert error_of(response) == ("#information", expected)
     page = parse(response.data)
     assert page.title.get_text().startswith(translate(site.app, locale, "Error:"))
     field = page.select_one("main textarea#information")
@@ -377,8 +384,11 @@ def test_an_addition_sent_too_fast_is_shown_again(
     response = add(app.test_client(), "sv", case, TEXT)
     assert response.status_code == 200
     page = parse(response.data)
-    notice = translate(app, "sv", "Please check your answers and send the form again.")
-    assert page.select_one("main [data-error-summary]").get_text(strip=True) == notice
+    # Why, in plain words, and that nothing typed is lost.
+    assert page.select_one("main [data-error-summary]").get_text(strip=True) == (
+        "Formuläret skickades snabbare än en människa brukar hinna fylla i det. Därför tog vi"
+        " inte emot det. Dina svar finns kvar. Kontrollera dem och skicka formuläret igen."
+    )
     assert add_form(page)["information"] == TEXT
     assert additions(app, case) == []
 
@@ -462,7 +472,7 @@ def test_the_withdraw_button_asks_first_and_changes_nothing(site: StaffSite) -> 
     assert " ".join(page.h1.get_text().split()) == translate(
         site.app,
         "sv",
-        "Do you want to withdraw your request %(reference)s?",
+        "Do you want to withdraw your report %(reference)s?",
         reference=case.reference,
     )
     # "No, go back" posts the key (no link carries it) and lands on the status link.
@@ -473,6 +483,70 @@ def test_the_withdraw_button_asks_first_and_changes_nothing(site: StaffSite) -> 
     assert question.headers["Referrer-Policy"] == "no-referrer"
     stored = load_case(site.app, case.reference)
     assert (stored.status, stored.email, stored.events) == ("ny", PERSONAL["email"], [])
+
+
+# What the withdrawal calls the case in English: a report is no request.
+NOUN = {"report": "report", "format": "request"}
+
+
+def texts(page: BeautifulSoup, selector: str) -> list[str]:
+    """Return the texts of the elements a selector finds, white space collapsed."""
+    return [" ".join(tag.get_text().split()) for tag in page.select(selector)]
+
+
+@pytest.mark.parametrize("kind", ["report", "format"])
+def test_the_withdrawal_calls_a_report_a_report_and_a_request_a_request(
+    site: StaffSite, kind: str
+) -> None:
+    case = site.case(kind, locale="en")
+    client = site.client()
+    noun = NOUN[kind]
+    status = parse(client.get(status_path("en", case)).data)
+    assert texts(status, "#withdraw-heading") == [f"Withdraw your {noun}"]
+    assert texts(status, "main form[action$='/aterkalla'] button") == [f"Withdraw my {noun}"]
+    question = parse(withdraw(client, "en", case, confirmed=False).data)
+    assert texts(question, "h1") == [f"Do you want to withdraw your {noun} {case.reference}?"]
+    assert question.title.get_text().startswith(f"Do you want to withdraw your {noun} ")
+    assert texts(question, "main form button") == [f"Yes, withdraw my {noun}"]
+    body = " ".join(question.select_one("main").get_text(" ").split())
+    other = "request" if kind == "report" else "report"
+    assert other not in body, body
+    # The reference says the kind, so the page is right also when the database is down.
+    with database_down(site.app):
+        data = {"nyckel": case.secret, "confirmed": "yes"}
+        down = client.post(f"/en/arende/{case.reference}/aterkalla", data=data)
+    assert down.status_code == 503
+    assert texts(parse(down.data), "h1") == [
+        f"Do you want to withdraw your {noun} {case.reference}?"
+    ]
+
+
+# Arabic words for a case: معاملة is the one the site uses; قضية (also a court case) is not.
+ARABIC_CASE = "معامل"
+ARABIC_NOT_CASE = "قضي"
+
+
+@pytest.mark.parametrize("kind", ["report", "format"])
+def test_arabic_pages_of_a_case_use_one_word_for_case(site: StaffSite, kind: str) -> None:
+    case = site.case(kind, locale="ar")
+    client = site.client()
+    pages = {
+        "status": client.get(status_path("ar", case)),
+        "too short": add(client, "ar", case, ""),
+        "are you sure": withdraw(client, "ar", case, confirmed=False),
+    }
+    for name, response in pages.items():
+        text = main_text(response)
+        assert ARABIC_CASE in text, name
+        assert ARABIC_NOT_CASE not in text, f"{name}: {text}"
+
+
+def test_english_dates_on_the_status_page_are_british(site: StaffSite) -> None:
+    """Read aloud in British English: "6 December 2026", not "December 6, 2026"."""
+    case = site.case(locale="en", due_on=dt.date(2026, 12, 11))
+    page = parse(site.client().get(status_path("en", case)).data)
+    due = page.select_one('main time[datetime="2026-12-11"]')
+    assert due is not None and due.get_text(strip=True) == "11 December 2026"
 
 
 @pytest.mark.parametrize("kind", ["report", "format"])

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from flask_babel import force_locale
 
-from gvisite.i18n import LOCALES
+from gvisite.i18n import LOCALES, waiting_time
 from gvisite.models import Case, OutboxMessage
 from tests.fixtures_forms import (
     ANSWERS,
@@ -156,10 +158,15 @@ def test_every_hint_is_tied_to_its_field(forms_client: FlaskClient, kind: str) -
 # --- Validation ----------------------------------------------------------------------------------
 
 PAGE_MISSING = "Enter the page the problem is on, or describe where you saw it."
-PAGE_LONG = "Use 500 characters or fewer."
+TOO_LONG_ID = "Use %(most)s characters or fewer."
+# How each language writes 5000: with a no-break space in Swedish and Finnish, never "5 000"
+# with one a line can break at.
+FIVE_THOUSAND = {"sv": "5\u00a0000", "fi": "5\u00a0000", "en": "5,000", "ar": "5,000"}
+# A message with a length limit: its id and the limit, written as each language writes it.
+PAGE_LONG = (TOO_LONG_ID, dict.fromkeys(LOCALES, "500"))
 EMAIL_FORMAT = "Enter an email address in the correct format, like namn@exempel.se."
 ONE_LINE = "Write this on one line, without line breaks."
-TOO_LONG = "Use 5,000 characters or fewer."
+TOO_LONG = (TOO_LONG_ID, FIVE_THOUSAND)
 LONG = "x" * 201
 # (form, changes to valid answers, the id the summary links to, message id or None for any)
 VALIDATION_ERRORS = [
@@ -250,7 +257,7 @@ def test_validation_error_is_summarised_shown_inline_and_keeps_every_answer(
     kind: str,
     changes: dict[str, str],
     anchor: str,
-    msgid: str | None,
+    msgid: str | tuple[str, dict[str, str]] | None,
 ) -> None:
     answers = {**ANSWERS[kind], **changes}
     response = submit(forms_client, form_url(locale, kind), answers)
@@ -279,7 +286,10 @@ def test_validation_error_is_summarised_shown_inline_and_keeps_every_answer(
 
     # The same words inline, tied to the field.
     message = links[f"#{anchor}"]
-    if msgid is not None:
+    if isinstance(msgid, tuple):
+        text, limit = msgid
+        assert message == translate(forms_app, locale, text, most=limit[locale])
+    elif msgid is not None:
         assert message == translate(forms_app, locale, msgid)
     inline = soup.find(id=f"{field}-error")
     assert inline is not None
@@ -370,8 +380,11 @@ def test_sending_too_fast_shows_the_form_again_with_a_calm_notice(
     assert not soup.title.get_text().startswith(translate(forms_app, "en", "Error:"))
     assert not soup.select(".error-summary, .error-message, [aria-invalid]")
     notice = soup.select_one("main [data-error-summary]")
-    notice_text = translate(forms_app, "en", "Please check your answers and send the form again.")
-    assert notice is not None and notice_text in notice.get_text(" ", strip=True)
+    # Why, in plain words, and that nothing typed is lost.
+    assert notice is not None and notice.get_text(" ", strip=True) == (
+        "The form was sent faster than a person usually fills it in, so we did not receive it."
+        " Your answers are still here. Check them and send the form again."
+    )
     shown = form_values(response.data)
     assert all(shown[name] == value for name, value in ANSWERS[kind].items())
     assert count(forms_app, Case) == 0
@@ -457,6 +470,47 @@ def test_rate_limit_keeps_the_answers_says_when_and_offers_phone_and_mail(
     assert client.get(url).status_code == 200
 
 
+# "Try again in N minutes" as each language says it for 11 to 99 minutes (Arabic's plural form
+# for those numbers is the singular noun: "15 دقيقة").
+TRY_AGAIN = {
+    "sv": "Försök igen om {} minuter.",
+    "en": "Try again in {} minutes.",
+    "fi": "Yritä uudelleen, kun on kulunut {} minuuttia.",
+    "ar": "حاول مرة أخرى بعد أن تمضي {} دقيقة.",
+}
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_rate_limit_says_how_long_to_wait_in_words(make_forms_app, locale: str) -> None:
+    """Not "wait a while": the minutes the Retry-After header gives, rounded up."""
+    app = make_forms_app(SUBMISSION_RATE_LIMIT="1 per hour")
+    client = app.test_client()
+    url = form_url(locale, "report")
+    assert submit(client, url, REPORT_ANSWERS).status_code == 303
+    response = submit(client, url, REPORT_ANSWERS)
+    assert response.status_code == 429
+    minutes = -(-int(response.headers["Retry-After"]) // 60)
+    assert 11 <= minutes <= 60, minutes  # the hour's window has just begun
+    alert = parse(response.data).select_one("main [role=alert]")
+    assert TRY_AGAIN[locale].format(minutes) in alert.get_text(" ", strip=True)
+
+
+# Seconds to wait, and how each language says them (Arabic has a form for one, two, 3-10, 11+).
+WAIT_WORDS = {
+    "sv": {20: "1 minut", 150: "3 minuter", 3600: "60 minuter", 7000: "2 timmar"},
+    "en": {60: "1 minute", 5400: "2 hours"},
+    "fi": {120: "2 minuuttia"},
+    "ar": {60: "دقيقة واحدة", 120: "دقيقتان", 180: "3 دقائق", 900: "15 دقيقة", 7200: "ساعتان"},
+}
+
+
+@pytest.mark.parametrize("locale", WAIT_WORDS)
+def test_waiting_time_is_said_with_the_languages_plurals(forms_app: Flask, locale: str) -> None:
+    with forms_app.test_request_context(f"/{locale}/"), force_locale(locale):
+        said = {seconds: waiting_time(seconds) for seconds in WAIT_WORDS[locale]}
+    assert said == WAIT_WORDS[locale]
+
+
 def test_mistakes_and_too_fast_resends_do_not_use_up_the_limit(make_forms_app) -> None:
     # A library's shared connection: many people, some mistakes, nobody locked out.
     app = make_forms_app(SUBMISSION_RATE_LIMIT="2 per hour", FORM_MIN_SECONDS=2)
@@ -475,6 +529,10 @@ def test_mistakes_and_too_fast_resends_do_not_use_up_the_limit(make_forms_app) -
     assert count(app, Case) == 2
 
 
+# A digit group broken by a space a line can wrap at ("5 000" over two lines at 320 px).
+BREAKABLE_NUMBER = re.compile(r"\d[ \t\n]\d")
+
+
 @pytest.mark.parametrize("locale", LOCALES)
 def test_body_over_the_limit_gets_a_localized_413_page(
     forms_app: Flask, forms_client: FlaskClient, locale: str
@@ -488,7 +546,34 @@ def test_body_over_the_limit_gets_a_localized_413_page(
     heading = translate(forms_app, locale, "What you sent was too large")
     assert soup.select_one("main h1").get_text(strip=True) == heading
     assert "08-580 285 00" in page_text(response.data)  # Servicecenter, from site.yaml
+    # The limit as the language writes it, never broken over two lines (the text as it is:
+    # collapsing white space would turn the no-break space into a space).
+    text = soup.select_one("main").get_text().replace("08-580 285 00", "")
+    assert FIVE_THOUSAND[locale] in text
+    assert not BREAKABLE_NUMBER.search(text), repr(text)
     assert count(forms_app, Case) == 0
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_the_length_limit_is_written_the_languages_way_and_never_wraps(
+    forms_client: FlaskClient, locale: str
+) -> None:
+    soup = parse(forms_client.get(form_url(locale, "report")).data)
+    hint = soup.select_one("main #problem-hint").get_text()
+    assert FIVE_THOUSAND[locale] in hint
+    assert not BREAKABLE_NUMBER.search(hint), repr(hint)
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_privacy_text_links_the_data_protection_officers_address(
+    forms_client: FlaskClient, locale: str, kind: str
+) -> None:
+    section = parse(forms_client.get(form_url(locale, kind)).data).select_one(
+        "main section[aria-labelledby=privacy-heading]"
+    )
+    link = section.select_one('a[href="mailto:dataskydd@jarfalla.se"]')
+    assert link is not None and link.get_text(strip=True) == "dataskydd@jarfalla.se"
 
 
 # --- The receipt ---------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from ..extensions import db
 from ..forms import BaseForm, PostedForm, Required
 from ..models import Case, CaseEvent, Receipt, Status, utcnow
 from ..outbox import forget_copies
-from .forms import kept_answers
+from .forms import kept_answers, too_long
 from .mail import compose_addition, compose_withdrawal
 
 ADDITION_MAX = 5000
@@ -65,7 +65,7 @@ class AddInformationForm(BaseForm):
         filters=[drop_invisible],
         validators=[
             Required(_l("Write what you want to add.")),
-            Length(max=ADDITION_MAX, message=_l("Use 5,000 characters or fewer.")),
+            Length(max=ADDITION_MAX, message=too_long(ADDITION_MAX)),
         ],
     )
 

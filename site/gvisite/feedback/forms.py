@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app, has_request_context, request
+from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup
@@ -27,6 +28,7 @@ from wtforms.validators import Length, Optional, StopValidation, ValidationError
 
 from ..cases import PAGE_DESCRIPTION
 from ..forms import CONTROL, NOT_ANSWERS, BaseForm, Required, choices, one_line
+from ..i18n import number
 from ..models import Case
 from ..pages.views import route_exists
 from ..security import split_url
@@ -35,6 +37,18 @@ from .answers import StaffAnswer, answers_for_staff, for_staff, kept_by
 PROBLEM_MAX = 5000
 SHORT_MAX = 200
 PAGE_MAX = 500  # the cases.page column
+
+
+def most(limit: int) -> LazyString:
+    """Return a length limit as the reader's language writes it ("5 000"), when it is shown."""
+    return LazyString(lambda: number(limit))
+
+
+def too_long(limit: int) -> LazyString:
+    """Return the error for an answer over a length limit, the limit written as `most` does."""
+    return _l("Use %(most)s characters or fewer.", most=most(limit))
+
+
 FORMAT_LABELS = dict(
     [
         ("lattlast", _l("Easy-to-read Swedish (lättläst)")),
@@ -184,7 +198,7 @@ class ReportForm(FeedbackForm):
         ),
         validators=[
             Required(_l("Enter the page the problem is on, or describe where you saw it.")),
-            Length(max=PAGE_MAX, message=_l("Use 500 characters or fewer.")),
+            Length(max=PAGE_MAX, message=too_long(PAGE_MAX)),
             one_line,
             page_or_description,
         ],
@@ -194,11 +208,12 @@ class ReportForm(FeedbackForm):
         TextAreaField(
             _l("What is the problem?"),
             description=_l(
-                "Describe what you tried to do and what went wrong. Up to 5,000 characters."
+                "Describe what you tried to do and what went wrong. Up to %(most)s characters.",
+                most=most(PROBLEM_MAX),
             ),
             validators=[
                 Required(_l("Describe the problem.")),
-                Length(max=PROBLEM_MAX, message=_l("Use 5,000 characters or fewer.")),
+                Length(max=PROBLEM_MAX, message=too_long(PROBLEM_MAX)),
             ],
             render_kw={"rows": 8},
         ),
@@ -253,7 +268,7 @@ class FormatForm(FeedbackForm):
         ),
         validators=[
             Required(_l("Enter the page or document you need.")),
-            Length(max=PAGE_MAX, message=_l("Use 500 characters or fewer.")),
+            Length(max=PAGE_MAX, message=too_long(PAGE_MAX)),
             one_line,
             page_or_description,
         ],
@@ -334,7 +349,7 @@ class FormatForm(FeedbackForm):
             _l("Anything else we should know (optional)"),
             validators=[
                 Optional(),
-                Length(max=PROBLEM_MAX, message=_l("Use 5,000 characters or fewer.")),
+                Length(max=PROBLEM_MAX, message=too_long(PROBLEM_MAX)),
             ],
             render_kw={"rows": 4},
         ),

@@ -23,13 +23,12 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import gettext as _
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response as BaseResponse
 
-from ..cases import is_reference
+from ..cases import is_reference, kind_of
 from ..database import discard_session
-from ..forms import error_summary, issue_start_time, sent_too_fast, submission_key
+from ..forms import TOO_FAST, error_summary, issue_start_time, sent_too_fast, submission_key
 from ..i18n import current_locale
 from ..links import PostedSwitch
 from ..models import Case, Status
@@ -179,7 +178,7 @@ def add_information(locale: str, reference: str) -> BaseResponse:
         if not case.is_open:  # closed meanwhile: the page now says so instead of the form
             return _back_to_status(access)
         if not form.validate() or too_fast:
-            notice = _("Please check your answers and send the form again.") if too_fast else None
+            notice = str(TOO_FAST) if too_fast else None
             form.started.data = issue_start_time(submission)
             return _status_page(access, form=form, notice=notice)
         if form.is_spam() or addition_stored(submission):
@@ -201,7 +200,7 @@ def _not_sent_status(
 ) -> Response:
     """Show the text again with why it was not sent, and when to try again."""
     form.started.data = issue_start_time(submission_key(form.started.data))
-    response = _status_page(access, form=form, status=status, not_sent=why)
+    response = _status_page(access, form=form, status=status, not_sent=why, retry_after=retry_after)
     response.headers["Retry-After"] = str(retry_after)
     return response
 
@@ -211,6 +210,7 @@ def _withdraw_page(access: CaseAccess, status: int = 200, **context: object) -> 
     page = render_template(
         "feedback/withdraw.html",
         reference=access.reference,
+        kind=kind_of(access.reference),  # known from the reference also when the database is down
         secret=access.secret,
         case=access.case,
         statement=current_statement(),

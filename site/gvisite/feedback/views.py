@@ -35,7 +35,7 @@ from ..cases import (
 )
 from ..database import discard_session
 from ..extensions import limiter
-from ..forms import error_summary, issue_start_time, sent_too_fast, submission_key
+from ..forms import TOO_FAST, error_summary, issue_start_time, sent_too_fast, submission_key
 from ..links import PostedSwitch
 from ..models import Case
 from ..security import private_answers
@@ -80,7 +80,7 @@ def _handle(kind: str, locale: str) -> str | BaseResponse:
     submission = submission_key(form.started.data)
     if form.validate():
         if too_fast:
-            notice = _("Please check your answers and send the form again.")
+            notice = str(TOO_FAST)
         else:
             try:
                 return _accept(locale, form, submission)
@@ -116,7 +116,12 @@ def _accept(locale: str, form: FeedbackForm, submission: str | None) -> BaseResp
     return redirect(url_for("feedback.receipt", locale=locale), code=303)
 
 
-def _render(form: FeedbackForm, notice: str | None = None, not_sent: str | None = None) -> str:
+def _render(
+    form: FeedbackForm,
+    notice: str | None = None,
+    not_sent: str | None = None,
+    retry_after: int | None = None,
+) -> str:
     """Render a form with its error summary, any form-wide notice, or why it was not sent."""
     return render_template(
         form.template,
@@ -124,6 +129,7 @@ def _render(form: FeedbackForm, notice: str | None = None, not_sent: str | None 
         errors=error_summary(form),
         notice=notice,
         not_sent=not_sent,
+        retry_after=retry_after,
         statement=current_statement(),
     )
 
@@ -132,7 +138,8 @@ def _not_sent(form: FeedbackForm, why: str, status: int, retry_after: int) -> Ba
     """Show the answers again with why they were not sent, and when to try again."""
     # The next try must not count as too fast, and is still the same submission.
     form.started.data = issue_start_time(submission_key(form.started.data))
-    response = private_answers(make_response(_render(form, not_sent=why), status))
+    page = _render(form, not_sent=why, retry_after=retry_after)
+    response = private_answers(make_response(page, status))
     response.headers["Retry-After"] = str(retry_after)
     return response
 

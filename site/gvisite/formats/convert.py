@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, render_template, url_for
-from flask_babel import format_date, gettext
+from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
-from ..i18n import LOCALES
+from ..i18n import LOCALES, long_date
 from ..pages.markdown import STATIC_PREFIX, static_image
 from . import sandbox
 from .sandbox import In, Out
@@ -126,9 +126,7 @@ def prepare(app: Flask, source: Source, *, sandboxed: bool = True) -> Prepared:
     with page_context(app, source.url):
         site = app.extensions["gvisite.site"]
         labels = Labels(
-            last_updated=gettext(
-                "Last updated: %(date)s", date=format_date(source.updated, "long")
-            ),
+            last_updated=gettext("Last updated: %(date)s", date=long_date(source.updated)),
             owner=gettext(
                 "Page owner: %(name)s, %(email)s", name=source.owner.name, email=source.owner.email
             ),
