@@ -1,0 +1,133 @@
+"""What search reads: every page of a locale, and the index kept until what they say changes.
+
+The Markdown pages are read from their rendered body (pages/reading.py); the statement, the
+contact page and the two forms are rendered as a visitor gets them, and their templates mark
+the text to index with `data-search` (not the page facts, the formats block or the form's
+questions). An index is built on the first search after a start or a change of the stamp file
+every process watches (prebuilt/stamp.py: staff published a problem, a format was built).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from html.parser import HTMLParser
+from typing import Any
+
+from flask import Flask
+from markupsafe import escape
+
+from ..i18n import DEFAULT_LOCALE
+from ..links import LOCALIZED_ENDPOINTS, route_path
+from ..pages.model import Page
+from ..pages.reading import read
+from ..prebuilt.stamp import stamp_file
+from .index import Document, LocaleIndex
+
+MARK = "data-search"  # the attribute that marks a template's searchable text
+VOID = frozenset({"area", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
+                  "track", "wbr"})  # fmt: skip
+
+
+class _Marked(HTMLParser):
+    """Read a rendered page: its h1, its description, and the HTML of its `data-search` parts."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.title: list[str] = []
+        self.description = ""
+        self.parts: list[str] = []
+        self._depth = 0  # elements open inside a marked part, itself included (0: outside)
+        self._in_title = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        """Note the description and the h1; copy a marked part's tags."""
+        attributes = dict(attrs)
+        if tag == "meta" and attributes.get("name") == "description":
+            self.description = attributes.get("content") or ""
+        self._in_title = self._in_title or tag == "h1"
+        if self._depth:
+            self.parts.append(self.get_starttag_text() or "")
+            self._depth += tag not in VOID
+        elif MARK in attributes:
+            self._depth = 1
+
+    def handle_endtag(self, tag: str) -> None:
+        """Close the h1, a marked part's element, or the marked part."""
+        self._in_title = self._in_title and tag != "h1"
+        if self._depth:
+            self._depth -= 1
+            if self._depth:
+                self.parts.append(f"</{tag}>")
+
+    def handle_data(self, data: str) -> None:
+        """Keep the h1's text and a marked part's."""
+        if self._in_title:
+            self.title.append(data)
+        if self._depth:
+            self.parts.append(str(escape(data)))
+
+
+def _address(locale: str, url: str) -> str:
+    """Return an address's words on a Swedish page (they are Swedish words), else nothing."""
+    return url.removeprefix(f"/{locale}/").replace("/", " ") if locale == DEFAULT_LOCALE else ""
+
+
+def _page_document(page: Page) -> Document:
+    """Return a Markdown page as search reads it."""
+    body = read(page.html)
+    headings = tuple(h.text for h in body.headings)
+    address = _address(page.locale, page.url)
+    return Document(page.url, page.title, page.locale, page.description, headings,
+                    tuple(body.passages), address, page)  # fmt: skip
+
+
+def _template_document(app: Flask, endpoint: str, locale: str) -> Document:
+    """Render the statement, the contact page or a form as a visitor gets it; read its text."""
+    url = route_path(endpoint, locale=locale)
+    with app.app_context(), app.test_request_context(url):  # a fresh context: its own locale
+        answer = app.view_functions[endpoint](locale=locale)
+    html = answer if isinstance(answer, str) else answer.get_data(as_text=True)
+    marked = _Marked()
+    marked.feed(html)
+    marked.close()
+    body = read("".join(marked.parts))
+    title = " ".join("".join(marked.title).split())
+    headings = tuple(h.text for h in body.headings)
+    return Document(url, title, locale, marked.description, headings, tuple(body.passages),
+                    _address(locale, url))  # fmt: skip
+
+
+def documents(app: Flask, locale: str) -> list[Document]:
+    """Return every page of a locale as search reads it: Markdown pages, statement and forms."""
+    site = app.extensions["gvisite.site"]
+    pages = [_page_document(page) for page in site.in_locale(locale)]
+    return pages + [_template_document(app, e, locale) for e in LOCALIZED_ENDPOINTS]
+
+
+def _stamp(app: Flask) -> tuple[int, int, int] | None:
+    """Return the change stamp's identity (prebuilt/stamp.py), or None before any change."""
+    try:
+        found = os.stat(stamp_file(app.config["FORMATS_DIR"]))
+    except OSError:
+        return None
+    return found.st_ino, found.st_size, found.st_mtime_ns
+
+
+class Indexes:
+    """An app's indexes, one per locale, for what its pages say now."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._version: Any = None
+        self._built: dict[str, LocaleIndex] = {}
+
+    def get(self, app: Flask, locale: str) -> LocaleIndex:
+        """Return a locale's index: built on the first search since what the pages say changed."""
+        version = (id(app.extensions["gvisite.site"]), _stamp(app))  # one stat() a search
+        with self._lock:  # one thread builds, the others wait for it
+            if version != self._version:
+                self._version, self._built = version, {}
+            if locale not in self._built:
+                self._built[locale] = LocaleIndex(locale, documents(app, locale))
+            return self._built[locale]
