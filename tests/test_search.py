@@ -19,6 +19,7 @@ from flask.testing import FlaskClient
 from gvisite.extensions import db
 from gvisite.i18n import LOCALES
 from gvisite.models import PublishedProblem
+from gvisite.prebuilt.stamp import pages_changed
 from gvisite.search import documents as search_documents
 from tests.conftest import close_database, make_app, markdown_page
 from tests.helpers import assert_no_axe_violations, nu_errors, parse, translate
@@ -311,19 +312,23 @@ def test_easy_to_read_hits_are_marked_with_the_sections_name(
 def test_the_index_is_built_once_and_again_when_the_statement_changes(
     app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Not per request: a second search reuses it; a problem staff publish is found at once."""
+    """Not per request, nor per format built; a problem staff publish is found at once."""
     built: list[str] = []
-    read = search_documents.documents
-    monkeypatch.setattr(
-        search_documents, "documents", lambda app, locale: built.append(locale) or read(app, locale)
-    )
+
+    class Counted(search_documents.LocaleIndex):
+        def __init__(self, locale: str, *args: Any) -> None:
+            built.append(locale)
+            super().__init__(locale, *args)
+
+    monkeypatch.setattr(search_documents, "LocaleIndex", Counted)
     assert results(client, "sv", "stöd") and results(client, "sv", "våld")
     assert built == ["sv"]
+    pages_changed(app.config["FORMATS_DIR"])  # a format was built: the text is the same
     assert "/sv/tillganglighet" not in results(client, "sv", "fokusmarkering")
+    assert built == ["sv"]
     with app.app_context():
-        db.session.add(
-            PublishedProblem(what={"sv": "Fokusmarkeringen syns inte."}, criteria=["2.4.7"])
-        )
+        problem = PublishedProblem(what={"sv": "Fokusmarkeringen syns inte."}, criteria=["2.4.7"])
+        db.session.add(problem)
         db.session.commit()
     assert results(client, "sv", "fokusmarkering") == ["/sv/tillganglighet"]
     assert built == ["sv", "sv"]

@@ -10,8 +10,8 @@ server, and no query is logged (security.py).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, make_response, render_template, request
 from markupsafe import Markup, escape
@@ -40,6 +40,7 @@ class Result:
     url: str
     title: str
     excerpt: Markup
+    address: Markup  # the page's address, its matched words marked too (they count)
     lang: str
     easy: str | None  # the easy-to-read section's name ("Lättläst") on such a page
 
@@ -61,7 +62,7 @@ def _mark(text: str, matched: frozenset[str], words: Words) -> Markup:
     return Markup("").join(parts)
 
 
-def _shortened(text: str, hit: Any) -> str:
+def _shortened(text: str, hit: Callable[[str], int]) -> str:
     """Return a long passage's first sentence with a hit, or a window of it around the hit."""
     if len(text) <= EXCERPT_CHARS:
         return text
@@ -91,10 +92,16 @@ def excerpt(document: Document, matched: frozenset[str], words: Words) -> Markup
 
 def _result(hit: Hit, index: LocaleIndex) -> Result:
     """Return a hit as the results show it."""
-    document = hit.document
+    document, words = hit.document, index.words
     easy = LOCALES[document.locale].easy_to_read if document.easy else None
-    return Result(document.url, document.title, excerpt(document, hit.matched, index.words),
-                  document.locale, easy.name if easy else None)  # fmt: skip
+    return Result(
+        document.url,
+        document.title,
+        excerpt(document, hit.matched, words),
+        _mark(document.url, hit.matched, words),
+        document.locale,
+        easy.name if easy else None,
+    )
 
 
 def _only_in_swedish(document: Document, locale: str) -> bool:

@@ -1,16 +1,17 @@
 """What search reads: every page of a locale, and the index kept until what they say changes.
 
-The Markdown pages are read from their rendered body (pages/reading.py); the statement, the
-contact page and the two forms are rendered as a visitor gets them, and their templates mark
-the text to index with `data-search` (not the page facts, the formats block or the form's
-questions). An index is built on the first search after a start or a change of the stamp file
-every process watches (prebuilt/stamp.py: staff published a problem, a format was built).
-"""
+The Markdown pages are read once from their rendered body (pages/reading.py): they change only
+with a restart. The statement, the contact page and the two forms are rendered as a visitor gets
+them, and their templates mark the text to index with `data-search` (not the page facts, the
+formats block or the form's questions). They are rendered again when the stamp file every
+process watches changes (prebuilt/stamp.py: staff published a problem, a format was built), and
+the index is built again only if their text changed. Never per request."""
 
 from __future__ import annotations
 
 import os
 import threading
+from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Any
 
@@ -19,10 +20,10 @@ from markupsafe import escape
 
 from ..i18n import DEFAULT_LOCALE
 from ..links import LOCALIZED_ENDPOINTS, route_path
-from ..pages.model import Page
+from ..pages.model import Page, Site
 from ..pages.reading import read
 from ..prebuilt.stamp import stamp_file
-from .index import Document, LocaleIndex
+from .index import Document, LocaleIndex, Words
 
 MARK = "data-search"  # the attribute that marks a template's searchable text
 VOID = frozenset({"area", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
@@ -86,8 +87,8 @@ def _template_document(app: Flask, endpoint: str, locale: str) -> Document:
     """Render the statement, the contact page or a form as a visitor gets it; read its text."""
     url = route_path(endpoint, locale=locale)
     with app.app_context(), app.test_request_context(url):  # a fresh context: its own locale
-        answer = app.view_functions[endpoint](locale=locale)
-    html = answer if isinstance(answer, str) else answer.get_data(as_text=True)
+        view = app.ensure_sync(app.view_functions[endpoint])  # as Flask's own dispatch calls it
+        html = app.make_response(view(locale=locale)).get_data(as_text=True)
     marked = _Marked()
     marked.feed(html)
     marked.close()
@@ -98,11 +99,14 @@ def _template_document(app: Flask, endpoint: str, locale: str) -> Document:
                     _address(locale, url))  # fmt: skip
 
 
-def documents(app: Flask, locale: str) -> list[Document]:
-    """Return every page of a locale as search reads it: Markdown pages, statement and forms."""
-    site = app.extensions["gvisite.site"]
-    pages = [_page_document(page) for page in site.in_locale(locale)]
-    return pages + [_template_document(app, e, locale) for e in LOCALIZED_ENDPOINTS]
+def page_documents(site: Site, locale: str) -> list[Document]:
+    """Return the Markdown pages of a locale as search reads them (fixed while the site is)."""
+    return [_page_document(page) for page in site.in_locale(locale)]
+
+
+def template_documents(app: Flask, locale: str) -> list[Document]:
+    """Return the statement, the contact page and the forms of a locale, rendered now."""
+    return [_template_document(app, endpoint, locale) for endpoint in LOCALIZED_ENDPOINTS]
 
 
 def _stamp(app: Flask) -> tuple[int, int, int] | None:
@@ -114,20 +118,42 @@ def _stamp(app: Flask) -> tuple[int, int, int] | None:
     return found.st_ino, found.st_size, found.st_mtime_ns
 
 
+@dataclass(frozen=True)
+class _Built:
+    """A locale's index, and what it was built from."""
+
+    version: tuple[int, Any]  # the site's identity and the stamp's
+    templates: list[Document]
+    index: LocaleIndex
+
+
 class Indexes:
     """An app's indexes, one per locale, for what its pages say now."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._version: Any = None
-        self._built: dict[str, LocaleIndex] = {}
+        self._built: dict[str, _Built] = {}
+        self._pages: dict[tuple[int, str], list[Document]] = {}  # read once per site
+        self._words: dict[str, Words] = {}  # each word stemmed once, whatever is rebuilt
 
     def get(self, app: Flask, locale: str) -> LocaleIndex:
-        """Return a locale's index: built on the first search since what the pages say changed."""
-        version = (id(app.extensions["gvisite.site"]), _stamp(app))  # one stat() a search
+        """Return a locale's index, built again only when what its pages say changed."""
+        site = app.extensions["gvisite.site"]
+        version = (id(site), _stamp(app))  # one stat() a search
         with self._lock:  # one thread builds, the others wait for it
-            if version != self._version:
-                self._version, self._built = version, {}
-            if locale not in self._built:
-                self._built[locale] = LocaleIndex(locale, documents(app, locale))
-            return self._built[locale]
+            built = self._built.get(locale)
+            if built is not None and built.version == version:
+                return built.index
+            # The stamp changes for every format built, too: render the statement and the
+            # forms again (milliseconds), and build the index again only if their text changed.
+            templates = template_documents(app, locale)
+            if built is not None and built.version[0] == id(site) and built.templates == templates:
+                self._built[locale] = _Built(version, templates, built.index)
+                return built.index
+            if (id(site), locale) not in self._pages:
+                self._pages[id(site), locale] = page_documents(site, locale)
+            pages = self._pages[id(site), locale]
+            words = self._words.setdefault(locale, Words(locale))
+            index = LocaleIndex(locale, pages + templates, words)
+            self._built[locale] = _Built(version, templates, index)
+            return index

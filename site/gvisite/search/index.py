@@ -1,16 +1,17 @@
 """The index of one language: its words, folded and stemmed, and how a page ranks for a query.
 
-How a page ranks: every word of the query must match; a page's score is the sum, over the
-query's words, of the best match's quality x where it stands x how rare it is.
+How a page ranks: every word of the query must match; a page's score is the product, over the
+query's words, of the best match's quality x where it stands, so a page that says every word
+well beats one that says one word often.
 - Quality. Words are compared by their Snowball stem, with å/ä/ö (and every accent) folded
   away, so "jarfalla" is "Järfälla": 1. A longer form ("våld" -> "våldet") or the query word
   without an ending its language's stemmer leaves (`SiteLocale.search_endings`): 0.8. Part of a
   compound, for words of 5 letters or more ("redogörelse" in "tillgänglighetsredogörelse"):
   0.5. Only when none of these is found on any page, one letter wrong, missing, extra or
   swapped (5 letters or more): 0.4. A word found nowhere finds nothing: never a fuzzy page.
-- Where: the title counts 8, the address's words 3 (Swedish pages: the addresses are Swedish),
-  a heading 3, the description 2, the text 1 + log(times).
-- Rarity: log(1 + pages / pages with the word).
+- Where, added up: the title 8, the address's words 5 (Swedish pages: the addresses are
+  Swedish; /sv/tillganglighet/rapportera is the report form), a heading 3, the description 2,
+  the text 1 + log(times), at most 3 (a long page does not win by length).
 Easy-to-read pages count 0.8 of that, so the ordinary page comes first where both say the same.
 """
 
@@ -31,8 +32,9 @@ from ..i18n import LOCALES
 from ..pages.model import Page, is_easy_to_read
 
 EXACT, FORM, PART, TYPO = 1.0, 0.8, 0.5, 0.4  # how well a word matches (see above)
-WHERE = {"title": 8.0, "address": 3.0, "heading": 3.0, "description": 2.0}
+WHERE = {"title": 8.0, "address": 5.0, "heading": 3.0, "description": 2.0}
 EASY = 0.8  # an easy-to-read page's share of its score
+MAX_TEXT = 3.0  # what a word counts in the text, however often it stands there
 MIN_FORM = 4  # letters a word needs before longer forms of it match
 MAX_ENDING = 3  # letters a longer form may add
 MIN_PART = 5  # letters a word needs to match part of a compound, or with a typo
@@ -102,9 +104,9 @@ class Hit:
 class LocaleIndex:
     """The documents of one locale: key -> documents, and each document's weight per key."""
 
-    def __init__(self, locale: str, documents: list[Document]) -> None:
+    def __init__(self, locale: str, documents: list[Document], words: Words) -> None:
         self.locale = locale
-        self.words = Words(locale)
+        self.words = words
         self.documents = documents
         self.weights = [self._weigh(document) for document in documents]
         self.postings: dict[str, set[int]] = defaultdict(set)
@@ -122,7 +124,7 @@ class LocaleIndex:
     def _weigh(self, document: Document) -> dict[str, float]:
         """Return how much each key of a document counts, by where and how often it stands."""
         times = Counter(k for p in document.passages for keys in self.words.of(p) for k in keys)
-        weights = {key: 1 + math.log(count) for key, count in times.items()}
+        weights = {key: min(1 + math.log(count), MAX_TEXT) for key, count in times.items()}
         fields = {
             "title": document.title,
             "address": document.address,
@@ -195,14 +197,13 @@ class LocaleIndex:
         for position, word in enumerate(query):
             here: dict[int, float] = {}  # the word's best match on each page
             for key, quality in self.variants(word).items():
-                rarity = math.log(1 + len(self.documents) / len(self.postings[key]))
                 for n in self.postings[key]:
-                    here[n] = max(here.get(n, 0.0), quality * rarity * self.weights[n][key])
+                    here[n] = max(here.get(n, 0.0), quality * self.weights[n][key])
                     matched[n].add(key)
             scores = (
                 here
                 if position == 0
-                else {n: scores[n] + here[n] for n in scores.keys() & here.keys()}
+                else {n: scores[n] * here[n] for n in scores.keys() & here.keys()}
             )
             if not scores:
                 return []
