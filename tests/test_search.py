@@ -332,3 +332,11 @@ def test_the_index_is_built_once_and_again_when_the_statement_changes(
         db.session.commit()
     assert results(client, "sv", "fokusmarkering") == ["/sv/tillganglighet"]
     assert built == ["sv", "sv"]
+
+
+def test_a_phone_number_in_an_arabic_excerpt_reads_left_to_right(site_client: FlaskClient) -> None:
+    """The page isolates 08-580 285 00 in markup; its excerpt must too, or it reads 285 580-08."""
+    page = search_page(site_client, "ar", "التواصل")
+    excerpts = [item.select_one("p") for item in own_results(page)]
+    numbers = [bdi.get_text() for p in excerpts for bdi in p.select("bdi[dir=ltr]")]
+    assert "08-580 285 00" in numbers

@@ -30,7 +30,9 @@ MAX_TERMS = 8
 MAX_RESULTS = 20
 MAX_OTHER = 5  # Swedish pages listed after a search in another language
 EXCERPT_CHARS = 240
+SHORT_PASSAGE = 4  # words: a passage this short is shown with the one after it
 SENTENCE_END = re.compile(r"(?<=[.!?؟])\s+")
+NUMBER = re.compile(r"\+?\d(?:[\d \-–.:]*\d)?")  # a phone number, a time, a year
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,7 @@ def clean_query(raw: str) -> str:
     return " ".join(CONTROL.sub(" ", raw[: MAX_QUERY * 4]).split())[:MAX_QUERY]
 
 
-def _mark(text: str, matched: frozenset[str], words: Words) -> Markup:
+def _mark_words(text: str, matched: frozenset[str], words: Words) -> Markup:
     """Return text escaped, each matched word in <mark>."""
     parts, last = [], 0
     for found in WORD.finditer(text):
@@ -59,6 +61,21 @@ def _mark(text: str, matched: frozenset[str], words: Words) -> Markup:
             parts.append(Markup("<mark>{}</mark>").format(found.group()))
             last = found.end()
     parts.append(escape(text[last:]))
+    return Markup("").join(parts)
+
+
+def _mark(text: str, matched: frozenset[str], words: Words) -> Markup:
+    """Return text escaped, matched words marked, numbers isolated left to right on one line.
+
+    The page isolates its numbers in markup (a phone link's `dir=ltr`) that the passage's
+    plain text has lost: without it, Arabic shows 08-580 285 00 as 285 580-08 00."""
+    parts, last = [], 0
+    for number in NUMBER.finditer(text):
+        parts.append(_mark_words(text[last : number.start()], matched, words))
+        shown = _mark_words(number.group(), matched, words)
+        parts.append(Markup('<bdi dir="ltr" class="nowrap">{}</bdi>').format(shown))
+        last = number.end()
+    parts.append(_mark_words(text[last:], matched, words))
     return Markup("").join(parts)
 
 
@@ -83,10 +100,15 @@ def excerpt(document: Document, matched: frozenset[str], words: Words) -> Markup
     def hits(text: str) -> int:
         return len({k for keys in words.of(text) for k in keys} & matched)
 
-    headings = set(document.headings)
-    best = max(document.passages, key=lambda p: (hits(p), p not in headings), default="")
-    if not hits(best):  # the words are in the title or the address only
-        best = document.description
+    passages, headings = document.passages, set(document.headings)
+    at = max(range(len(passages)), key=lambda i: (hits(passages[i]), passages[i] not in headings),
+             default=None)  # fmt: skip
+    if at is None or not hits(passages[at]):  # the words are in the title or the address only
+        return _mark(_shortened(document.description, hits), matched, words)
+    best = passages[at]
+    if len(WORD.findall(best)) < SHORT_PASSAGE and at + 1 < len(passages):
+        # A term or a heading says little alone ("Öppettider"): what follows says the rest.
+        best = f"{best}{'' if best[-1] in ':.!?؟' else ':'} {passages[at + 1]}"
     return _mark(_shortened(best, hits), matched, words)
 
 

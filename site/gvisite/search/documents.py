@@ -19,7 +19,7 @@ from flask import Flask
 from markupsafe import escape
 
 from ..i18n import DEFAULT_LOCALE
-from ..links import LOCALIZED_ENDPOINTS, route_path
+from ..links import LOCALIZED_ENDPOINTS, after_locale, route_path
 from ..pages.model import Page, Site
 from ..pages.reading import read
 from ..prebuilt.stamp import stamp_file
@@ -69,16 +69,16 @@ class _Marked(HTMLParser):
             self.parts.append(str(escape(data)))
 
 
-def _address(locale: str, url: str) -> str:
-    """Return an address's words on a Swedish page (they are Swedish words), else nothing."""
-    return url.removeprefix(f"/{locale}/").replace("/", " ") if locale == DEFAULT_LOCALE else ""
+def _address(locale: str, path: str) -> str:
+    """Return the words of a path after the locale on a Swedish page (Swedish words), else ""."""
+    return path.replace("/", " ") if locale == DEFAULT_LOCALE else ""
 
 
 def _page_document(page: Page) -> Document:
     """Return a Markdown page as search reads it."""
     body = read(page.html)
     headings = tuple(h.text for h in body.headings)
-    address = _address(page.locale, page.url)
+    address = _address(page.locale, page.path)
     return Document(page.url, page.title, page.locale, page.description, headings,
                     tuple(body.passages), address, page)  # fmt: skip
 
@@ -96,7 +96,7 @@ def _template_document(app: Flask, endpoint: str, locale: str) -> Document:
     title = " ".join("".join(marked.title).split())
     headings = tuple(h.text for h in body.headings)
     return Document(url, title, locale, marked.description, headings, tuple(body.passages),
-                    _address(locale, url))  # fmt: skip
+                    _address(locale, after_locale(app, endpoint)))  # fmt: skip
 
 
 def page_documents(site: Site, locale: str) -> list[Document]:
