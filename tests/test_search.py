@@ -271,8 +271,12 @@ def test_a_page_only_in_swedish_comes_after_under_its_own_heading(
     app = make_app(tmp_path / "instance", CONTENT_DIR=str(content))
     try:
         page = search_page(app.test_client(), "en", "xylofonkurser")
+        arabic = search_page(app.test_client(), "ar", "xylofonkurser")
     finally:
         close_database(app)
+    item = arabic.select_one("main section[aria-labelledby=search-swedish] .search-results > li")
+    assert (item["lang"], item.select_one("div")["dir"]) == ("sv", "ltr")  # left to right
+    assert item.select_one(".search-tag")["dir"] == "rtl"  # its tag is in Arabic
     assert own_results(page) == []
     section = page.select_one("main section[aria-labelledby=search-swedish]")
     assert section.select_one("h2").get_text(strip=True) == "Pages only in Swedish"

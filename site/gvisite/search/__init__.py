@@ -17,7 +17,7 @@ from flask import Blueprint, Flask, Response, current_app, make_response, render
 from markupsafe import Markup, escape
 
 from ..forms import CONTROL
-from ..i18n import DEFAULT_LOCALE, LOCALES
+from ..i18n import DEFAULT_LOCALE, LOCALES, direction
 from ..pages.load import current_site
 from ..security import private
 from .documents import Indexes
@@ -44,6 +44,7 @@ class Result:
     excerpt: Markup
     address: Markup  # the page's address, its matched words marked too (they count)
     lang: str
+    dir: str  # the page's text direction: a Swedish page in Arabic results reads left to right
     easy: str | None  # the easy-to-read section's name ("Lättläst") on such a page
 
 
@@ -122,6 +123,7 @@ def _result(hit: Hit, index: LocaleIndex) -> Result:
         excerpt(document, hit.matched, words),
         _mark(document.url, hit.matched, words),
         document.locale,
+        direction(document.locale),
         easy.name if easy else None,
     )
 
