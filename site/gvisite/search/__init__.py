@@ -10,6 +10,7 @@ server, and no query is logged (security.py).
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -95,16 +96,17 @@ def _shortened(text: str, hit: Callable[[str], int]) -> str:
     return ("… " if start else "") + sentence[start:end] + (" …" if end < len(sentence) else "")
 
 
-def excerpt(document: Document, matched: frozenset[str], words: Words) -> Markup:
+def excerpt(hit: Hit, words: Words) -> Markup:
     """Return the passage that says most of what was asked (a heading last), words marked."""
+    document, matched = hit.document, hit.matched
+    found = Counter(i for key in matched for i in set(hit.places.get(key, ())))
+    passages, headings = document.passages, set(document.headings)
+    at = max(found, key=lambda i: (found[i], passages[i] not in headings, -i), default=None)
 
     def hits(text: str) -> int:
-        return len({k for keys in words.of(text) for k in keys} & matched)
+        return len({k for keys in words.of(text, remember=False) for k in keys} & matched)
 
-    passages, headings = document.passages, set(document.headings)
-    at = max(range(len(passages)), key=lambda i: (hits(passages[i]), passages[i] not in headings),
-             default=None)  # fmt: skip
-    if at is None or not hits(passages[at]):  # the words are in the title or the address only
+    if at is None:  # the words are in the title or the address only
         return _mark(_shortened(document.description, hits), matched, words)
     best = passages[at]
     if len(WORD.findall(best)) < SHORT_PASSAGE and at + 1 < len(passages):
@@ -120,7 +122,7 @@ def _result(hit: Hit, index: LocaleIndex) -> Result:
     return Result(
         document.url,
         document.title,
-        excerpt(document, hit.matched, words),
+        excerpt(hit, words),
         _mark(document.url, hit.matched, words),
         document.locale,
         direction(document.locale),

@@ -22,7 +22,7 @@ import math
 import re
 import threading
 import unicodedata
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -94,11 +94,12 @@ class Document:
 
 @dataclass(frozen=True)
 class Hit:
-    """A page that matched: its score and the keys of its words that matched."""
+    """A page that matched: its score, the keys of its words that matched, and where they are."""
 
     score: float
     document: Document
     matched: frozenset[str]
+    places: dict[str, tuple[int, ...]]  # key -> the passages it stands in (for the excerpt)
 
 
 class LocaleIndex:
@@ -108,7 +109,10 @@ class LocaleIndex:
         self.locale = locale
         self.words = words
         self.documents = documents
-        self.weights = [self._weigh(document) for document in documents]
+        self.places = [_places(document, words) for document in documents]
+        self.weights = [
+            self._weigh(doc, places) for doc, places in zip(documents, self.places, strict=True)
+        ]
         self.postings: dict[str, set[int]] = defaultdict(set)
         for number, weights in enumerate(self.weights):
             for key in weights:
@@ -121,10 +125,9 @@ class LocaleIndex:
                 for shorter in _deletions(key):
                     self.near[shorter].add(key)
 
-    def _weigh(self, document: Document) -> dict[str, float]:
+    def _weigh(self, document: Document, places: dict[str, tuple[int, ...]]) -> dict[str, float]:
         """Return how much each key of a document counts, by where and how often it stands."""
-        times = Counter(k for p in document.passages for keys in self.words.of(p) for k in keys)
-        weights = {key: min(1 + math.log(count), MAX_TEXT) for key, count in times.items()}
+        weights = {key: min(1 + math.log(len(found)), MAX_TEXT) for key, found in places.items()}
         fields = {
             "title": document.title,
             "address": document.address,
@@ -212,10 +215,21 @@ class LocaleIndex:
                 score * (EASY if self.documents[n].easy else 1.0),
                 self.documents[n],
                 frozenset(matched[n]),
+                self.places[n],
             )
             for n, score in scores.items()
         ]
         return sorted(hits, key=lambda hit: (-hit.score, hit.document.url))
+
+
+def _places(document: Document, words: Words) -> dict[str, tuple[int, ...]]:
+    """Return each key of a document's text with the passages it stands in, once a time."""
+    places: dict[str, list[int]] = defaultdict(list)
+    for number, passage in enumerate(document.passages):
+        for keys in words.of(passage):
+            for key in keys:
+                places[key].append(number)
+    return {key: tuple(found) for key, found in places.items()}
 
 
 def _deletions(key: str) -> set[str]:
