@@ -48,6 +48,9 @@ class SiteLocale:
     # Link texts that say nothing out of context (WCAG 2.4.4), lower case, for the linter.
     vague_link_texts: frozenset[str]
     stemmer: str  # the Snowball stemmer the site search reduces words with
+    # Endings the stemmer leaves on a word ("våldet" next to "våld"): search also tries a
+    # query word without them (search.py).
+    search_endings: tuple[str, ...] = ()
     direction: str = "ltr"
     easy_to_read: EasyToRead | None = None  # None: the locale has no easy-to-read pages
     # The readability measure of `flask content check`, a key of pages/readability.py's
@@ -63,6 +66,7 @@ LOCALES: dict[str, SiteLocale] = {
     for locale in (
         SiteLocale("sv", "Svenska", "sv", "swe", "sv-g0.utb",
                    frozenset({"här", "klicka här", "läs mer", "mer", "länk"}), "swedish",
+                   search_endings=("et", "en", "n"),
                    easy_to_read=EasyToRead("lattlast", "Lättläst"), readability="lix"),
         SiteLocale("fi", "Suomi", "fi", "fin", "fi.utb",
                    frozenset({"tästä", "täällä", "klikkaa tästä", "lue lisää", "lisää",
