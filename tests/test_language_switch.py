@@ -266,7 +266,7 @@ def test_the_withdrawal_pages_language_menu_keeps_the_question(
         assert heading(other) == translate(
             forms_app,
             code,
-            "Do you want to withdraw your request %(reference)s?",
+            "Do you want to withdraw your report %(reference)s?",  # open_case sends a report
             reference=reference,
         )
         assert links_with(other, secret) == []
