@@ -43,6 +43,15 @@ class Status:
     ALL = (NEW, IN_PROGRESS, WAITING, CLOSED)
 
 
+class AnsweredBy:
+    """How staff gave a case its first answer; the values are stored (Case.first_answer_by)."""
+
+    EMAIL = "email"  # a reply sent from the case page
+    PHONE = "phone"  # recorded on the case page after a call
+    LETTER = "letter"  # recorded on the case page after a letter was sent
+    ALL = (EMAIL, PHONE, LETTER)
+
+
 class Role:
     """What a staff account may do: handle cases, or also export and read the audit log."""
 
@@ -73,7 +82,8 @@ class Case(Model):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
     due_on: Mapped[dt.date | None] = mapped_column(index=True)
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), index=True)
-    first_reply_at: Mapped[dt.datetime | None]
+    first_reply_at: Mapped[dt.datetime | None]  # the first answer, however it was given
+    first_answer_by: Mapped[str | None] = mapped_column(String(10))  # an AnsweredBy value
     closed_at: Mapped[dt.datetime | None] = mapped_column(index=True)
     purged_at: Mapped[dt.datetime | None]
     # The resident's status link carries a random secret; only its SHA-256 is kept.
@@ -294,6 +304,9 @@ class PublishedProblem(Model):
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     what: Mapped[dict[str, str]] = mapped_column(JSON)  # locale -> text; Swedish required
     criteria: Mapped[list[str]] = mapped_column(JSON)
+    # What a reader can do instead, locale -> text (None: the statement's standard advice).
+    instead: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    fix_by: Mapped[dt.date | None]  # when the problem is planned to be fixed, if known
     published_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     resolved_at: Mapped[dt.datetime | None] = mapped_column(index=True)
 

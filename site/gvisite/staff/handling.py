@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import render_template
 from flask_babel import force_locale
 from sqlalchemy import select
@@ -9,7 +11,16 @@ from sqlalchemy import select
 from ..cases import mailboxes_for
 from ..extensions import db
 from ..i18n import DEFAULT_LOCALE
-from ..models import Case, CaseEvent, OutboxMessage, PublishedProblem, StaffUser, Status, utcnow
+from ..models import (
+    AnsweredBy,
+    Case,
+    CaseEvent,
+    OutboxMessage,
+    PublishedProblem,
+    StaffUser,
+    Status,
+    utcnow,
+)
 from .audit import audit
 
 
@@ -75,9 +86,24 @@ def reply(case: Case, text: str, actor: StaffUser) -> OutboxMessage:
         body=body,
     )
     db.session.add(message)
-    case.first_reply_at = case.first_reply_at or utcnow()
+    _first_answer(case, AnsweredBy.EMAIL)
     record(case, actor, "reply", text)
     return message
+
+
+def _first_answer(case: Case, how: str) -> None:
+    """Note when and how the case was first answered (the due date and the statistics count it)."""
+    if case.first_reply_at is None:
+        case.first_reply_at, case.first_answer_by = utcnow(), how
+
+
+def record_answer(case: Case, how: str, note: str | None, actor: StaffUser) -> None:
+    """Record an answer given outside the site: a call, or a letter sent."""
+    if how not in (AnsweredBy.PHONE, AnsweredBy.LETTER):
+        raise ValueError(how)
+    takes_text(case)
+    _first_answer(case, how)
+    record(case, actor, f"answered:{how}", note or None)
 
 
 def retry(message: OutboxMessage, actor: StaffUser) -> None:
@@ -97,11 +123,21 @@ def mark_spam(case: Case, spam: bool, actor: StaffUser) -> None:
 
 
 def publish_problem(
-    case: Case, texts: dict[str, str], criteria: list[str], actor: StaffUser
+    case: Case,
+    texts: dict[str, str],
+    criteria: list[str],
+    actor: StaffUser,
+    instead: dict[str, str] | None = None,
+    fix_by: dt.date | None = None,
 ) -> PublishedProblem:
     """Publish a confirmed problem to the accessibility statement."""
+    alternative = {k: v for k, v in (instead or {}).items() if v}
     problem = PublishedProblem(
-        case_id=case.id, what={k: v for k, v in texts.items() if v}, criteria=criteria
+        case_id=case.id,
+        what={k: v for k, v in texts.items() if v},
+        criteria=criteria,
+        instead=alternative or None,  # None: the statement's standard advice, in every language
+        fix_by=fix_by,
     )
     db.session.add(problem)
     record(case, actor, "publish", texts.get(DEFAULT_LOCALE))  # statement.py announces it
