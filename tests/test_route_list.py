@@ -42,6 +42,7 @@ EXPECTED_ROUTES = sorted(
         "GET /static/<path:filename>",
         "POST /<locale:locale>/tillganglighet/alternativt-format",
         "POST /<locale:locale>/tillganglighet/rapportera",
+        "POST /staff/cases/<reference>/answered",
         "POST /staff/cases/<reference>/assign",
         "POST /staff/cases/<reference>/messages/<int:message_id>/retry",
         "POST /staff/cases/<reference>/note",
