@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 from .extensions import db
-from .i18n import DEFAULT_LOCALE, direction
+from .i18n import DEFAULT_LOCALE
 from .links import absolute_url
 from .models import PublishedProblem
 from .pages.load import ContentError, current_site
@@ -253,9 +253,8 @@ def _localized(value: dict[str, str] | str | None, locale: str) -> dict[str, str
 
 def standard_alternative(locale: str) -> dict[str, str]:
     """Return, as data, the advice the page gives a problem that names no alternative."""
+    # The Arabic catalog isolates the number itself, as the page shows it.
     phone = current_site().facts["contact"]["servicecenter"]
-    if direction(locale) == "rtl":
-        phone = f"\u2066{phone}\u2069"  # the number's groups keep their order in Arabic text
     with force_locale(locale):
         text = gettext(STANDARD_ALTERNATIVE, phone=phone)
     return {"text": text, "lang": locale}

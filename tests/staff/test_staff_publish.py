@@ -20,7 +20,6 @@ from tests.helpers import parse, translate
 SV_TEXT = "Sökrutan saknar en synlig etikett."
 SV_INSTEAD = "Använd menyn för att hitta sidan."
 EN_INSTEAD = "Use the menu to find the page."
-ISOLATES = dict.fromkeys(map(ord, "\u2066\u2067\u2068\u2069"))
 
 
 def stored(site: StaffSite) -> list[PublishedProblem]:
@@ -203,7 +202,7 @@ def test_without_an_alternative_the_data_says_what_the_page_says(
     [problem] = [p for p in data if p["description"]["text"] == SV_TEXT]
     assert problem["alternative"] is not None  # was null for every problem staff published
     assert problem["alternative"]["lang"] == locale
-    assert " ".join(problem["alternative"]["text"].translate(ISOLATES).split()) == on_page
+    assert " ".join(problem["alternative"]["text"].split()) == on_page  # isolates and all
 
 
 @pytest.mark.parametrize(

@@ -65,7 +65,8 @@ def language_label(context: EvalContext, code: str) -> str:
 
 def dial_number(phone: str) -> str:
     """Return the number to dial for one a resident typed (070-123 45 67 -> +46701234567)."""
-    digits = re.sub(r"[^\d+]", "", phone)
+    # "+46 (0)70 …": the bracketed 0 is dialled only from within Sweden.
+    digits = re.sub(r"[^\d+]", "", phone.replace("(0)", ""))
     if digits.startswith("00"):
         digits = "+" + digits[2:]
     elif digits.startswith("0"):
