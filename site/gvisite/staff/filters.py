@@ -53,7 +53,7 @@ def language_label(context: EvalContext, code: str) -> str:
     record = LOCALES.get(code)
     if record is None:
         return code  # not one of the site's languages: show what was stored
-    named = Locale.parse(code).get_display_name(str(get_locale()))
+    named = Locale.parse(code).get_display_name(str(get_locale())) or code
     if named.casefold() == record.name.casefold():
         return named  # Swedish staff read "svenska" once
     if not context.autoescape:  # a plain-text mail
