@@ -170,7 +170,8 @@ LAYOUT_PROBLEMS = r"""() => {
   const range = document.createRange();
   const walker = document.createTreeWalker(main, NodeFilter.SHOW_TEXT);
   for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-    if (hidden(node.parentElement)) continue;
+    // A form field's text is the field's value, not laid out as the page's text.
+    if (hidden(node.parentElement) || node.parentElement.closest("textarea")) continue;
     for (const match of node.data.matchAll(/[^\s\-?&\u00ad]+[\-?&\u00ad]?/g)) {
       // Split if its first letter sits on a line above its last. (Chromium gives the letter
       // after a soft-hyphen break a second box on the line before, hence the lowest box.)

@@ -187,6 +187,10 @@ def test_the_audit_log_names_every_action_in_words(
     for line in expected:
         assert line in shown, (line, shown)
     assert not {"resident:added", "status:avslutad", "mfa:totp"} & set(shown)
+    who = {
+        text(row.select("td")[2]): text(row.select("td")[1]) for row in soup.select("main tbody tr")
+    }
+    assert who[expected[0]] == words(staff_site, "The resident")  # not "System"
 
 
 def test_an_action_no_one_named_yet_shows_its_code(
