@@ -223,6 +223,25 @@ def post_action(
     return client.post(url, data=payload)
 
 
+def publish(
+    client: FlaskClient, reference: str, form: dict[str, str], *, confirm: bool = False
+) -> TestResponse:
+    """Publish a problem as staff do: show the preview, then press its Publish button.
+
+    The preview's own form is sent back (its digest included); `confirm` ticks the box that
+    says what looks like personal data may be published.
+    """
+    url = f"/staff/cases/{reference}/publish"
+    preview = post_action(client, url, {**form, "action": "preview"})
+    if preview.status_code != 200:
+        return preview  # refused before any preview (a missing text, an unknown criterion)
+    digest = parse(preview.data).select_one("input[name=previewed]")["value"]
+    data = {**form, "previewed": digest, "action": "publish"}
+    if confirm:
+        data["personal_ok"] = "y"
+    return post_action(client, url, data)
+
+
 def login_redirect_next(response: TestResponse) -> str | None:
     """Return the `next` of a redirect to the login page (None if it goes anywhere else)."""
     location = urlsplit(response.headers.get("Location", ""))

@@ -44,6 +44,7 @@ EXPECTED_ROUTES = sorted(
         "POST /<locale:locale>/tillganglighet/alternativt-format",
         "POST /<locale:locale>/tillganglighet/kvitto",
         "POST /<locale:locale>/tillganglighet/rapportera",
+        "POST /staff/cases/<reference>/answered",
         "POST /staff/cases/<reference>/assign",
         "POST /staff/cases/<reference>/messages/<int:message_id>/retry",
         "POST /staff/cases/<reference>/note",

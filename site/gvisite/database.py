@@ -39,6 +39,14 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
         # Deleted and overwritten content is zeroed, not left in free space for `strings`.
         cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
+        # SQLite's lower() folds ASCII alone; PostgreSQL's folds Å and Ö too, and so must ours
+        # (the staff's search finds "åsa" in "Åsa Öberg" on either database).
+        connection.create_function("lower", 1, _lower, deterministic=True)
+
+
+def _lower(value: Any) -> Any:
+    """Lower-case a text as PostgreSQL does (anything else unchanged), for SQLite."""
+    return value.lower() if isinstance(value, str) else value
 
 
 def sqlite_file(url: str) -> Path | None:

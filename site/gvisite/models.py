@@ -304,6 +304,9 @@ class PublishedProblem(Model):
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     what: Mapped[dict[str, str]] = mapped_column(JSON)  # locale -> text; Swedish required
     criteria: Mapped[list[str]] = mapped_column(JSON)
+    # What a reader can do instead, locale -> text (None: the statement's standard advice).
+    instead: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    fix_by: Mapped[dt.date | None]  # when the problem is planned to be fixed, if known
     published_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     resolved_at: Mapped[dt.datetime | None] = mapped_column(index=True)
 

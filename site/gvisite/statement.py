@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 import yaml
 from flask import Blueprint, Flask, Response, current_app, has_app_context, render_template
+from flask_babel import force_locale, gettext
 from sqlalchemy import event, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
@@ -29,6 +30,10 @@ STATEMENT_FILE = "tillganglighet.yaml"
 T = TypeVar("T")
 COMPLIANCE_LEVELS = ("helt förenlig", "delvis förenlig", "inte förenlig")
 DIGG_REPORT_URL = "https://www.digg.se/tdosanmalan"
+# What the statement advises for a known problem that names no alternative of its own.
+STANDARD_ALTERNATIVE = (
+    "Ask us for the content in another format, or call Servicecenter on %(phone)s."
+)
 
 bp = Blueprint("statement", __name__)
 
@@ -207,7 +212,8 @@ def known_problems() -> list[dict[str, Any]]:
 
     rows: list[PublishedProblem] = read_published(open_problems, [])
     published = [
-        {"what": p.what, "criteria": p.criteria, "instead": None, "fix_by": None} for p in rows
+        {"what": p.what, "criteria": p.criteria, "instead": p.instead, "fix_by": p.fix_by}
+        for p in rows
     ]
     return [*(current_statement().data.get("known_problems") or []), *published]
 
@@ -246,6 +252,15 @@ def _localized(value: dict[str, str] | str | None, locale: str) -> dict[str, str
     return {"text": " ".join(shown.text.split()), "lang": shown.lang}
 
 
+def standard_alternative(locale: str) -> dict[str, str]:
+    """Return, as data, the advice the page gives a problem that names no alternative."""
+    # The Arabic catalog isolates the number itself, as the page shows it.
+    phone = current_site().facts["contact"]["servicecenter"]
+    with force_locale(locale):
+        text = gettext(STANDARD_ALTERNATIVE, phone=phone)
+    return {"text": text, "lang": locale}
+
+
 def statement_data(locale: str) -> dict[str, Any]:
     """Return the statement's facts as the JSON docs/accessibility-law.md documents (schema 1)."""
     data = current_statement().data
@@ -254,7 +269,8 @@ def statement_data(locale: str) -> dict[str, Any]:
         {
             "description": _localized(problem["what"], locale),
             "wcag_criteria": list(problem.get("criteria") or []),
-            "alternative": _localized(problem.get("instead"), locale),
+            "alternative": _localized(problem.get("instead"), locale)
+            or standard_alternative(locale),
             "fix_by": problem["fix_by"].isoformat() if problem.get("fix_by") else None,
         }
         for problem in known_problems()

@@ -310,6 +310,21 @@ def test_sixth_failed_attempt_for_an_account_is_refused(staff_site: StaffSite) -
     assert login(staff_site.client(), ACCOUNTS["colleague"][0]).status_code == 303
 
 
+def test_a_refused_login_says_how_long_to_wait_in_its_header_and_its_text(
+    staff_site: StaffSite,
+) -> None:
+    """Retry-After is the limiter's real window (15 minutes from the first failure), not a guess."""
+    for _ in range(5):
+        login(staff_site.client(), HANDLER_EMAIL, "fel lösenord")
+    blocked = login(staff_site.client(), HANDLER_EMAIL, PASSWORD)
+    assert blocked.status_code == 429
+    wait = int(blocked.headers["Retry-After"])
+    assert 15 * 60 - 120 <= wait <= 15 * 60  # a window of 15 minutes, a little of it gone
+    minutes = -(-wait // 60)
+    text = " ".join(parse(blocked.data).select_one(".error-summary").get_text().split())
+    assert f"{minutes} minut" in text
+
+
 def test_the_account_limit_ignores_how_the_address_is_written(staff_site: StaffSite) -> None:
     for spelling in ["hanna.handlaggare@jarfalla.se", "HANNA.HANDLAGGARE@jarfalla.se"] * 3:
         response = login(staff_site.client(), spelling, "fel lösenord igen")

@@ -355,6 +355,32 @@ def test_purge_deletes_old_session_rows_only(
     assert is_logged_in(client)
 
 
+@pytest.mark.parametrize("days", [0, 1])
+def test_a_purge_with_a_short_retention_logs_nobody_out(
+    staff_site: StaffSite, monkeypatch: pytest.MonkeyPatch, days: int
+) -> None:
+    """`RETENTION_DAYS=0 flask cases purge` erases case data; every live login goes on."""
+    monkeypatch.setitem(staff_site.app.config, "RETENTION_DAYS", days)
+    working = client_as(staff_site.app, "handler")
+    other = client_as(staff_site.app, "admin")
+    now = utcnow()
+    with staff_site.app.app_context():
+        # A login left idle past STAFF_IDLE_MINUTES two days ago, and one logged out: both over.
+        idle = now - dt.timedelta(days=2)
+        for number, ended in enumerate([None, idle]):
+            db.session.add(
+                StaffSession(
+                    user_id=staff_site.ids["colleague"], token_hash=f"{number:064d}",
+                    created_at=idle, last_seen_at=idle, ended_at=ended, browser="over",
+                )
+            )  # fmt: skip
+        db.session.commit()
+    result = staff_site.app.test_cli_runner().invoke(args=["cases", "purge"])
+    assert result.exit_code == 0, result.output
+    assert is_logged_in(working) and is_logged_in(other)
+    assert sessions_of(staff_site.app, staff_site.ids["colleague"]) == []
+
+
 # --- The page in HTML and in Chromium -----------------------------------------------------------
 
 

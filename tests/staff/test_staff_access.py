@@ -113,6 +113,7 @@ ACTIONS: dict[str, dict[str, str]] = {
     "staff.reply": {"reply": "Tack, vi har rättat felet."},
     "staff.retry": {},
     "staff.spam": {"value": "1"},
+    "staff.answered": {"how": "phone", "summary": "Ringde upp."},
     "staff.publish": {"what_sv": "Knappen saknar namn.", "criteria": "4.1.2"},
     "staff.resolve": {},
     "account.end_sessions_view": {"value": "others"},

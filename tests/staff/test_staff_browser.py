@@ -122,6 +122,8 @@ STAFF_PAGES = [
     ("inbox", "handler", "/staff/"),
     ("inbox filtered", "handler", "/staff/?kind=report&status=alla&overdue=1"),
     ("inbox empty", "handler", "/staff/?spam=1&kind=format"),
+    ("inbox searched", "handler", "/staff/?q=TG-"),
+    ("inbox search, nothing found", "handler", "/staff/?q=Nilsson"),
     ("case page (report)", "handler", "/staff/cases/REPORT"),
     ("case page (format request)", "handler", "/staff/cases/FORMAT"),
     ("statistics", "admin", "/staff/statistik"),
@@ -168,7 +170,8 @@ LAYOUT_PROBLEMS = r"""() => {
   const range = document.createRange();
   const walker = document.createTreeWalker(main, NodeFilter.SHOW_TEXT);
   for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-    if (hidden(node.parentElement)) continue;
+    // A form field's text is the field's value, not laid out as the page's text.
+    if (hidden(node.parentElement) || node.parentElement.closest("textarea")) continue;
     for (const match of node.data.matchAll(/[^\s\-?&\u00ad]+[\-?&\u00ad]?/g)) {
       // Split if its first letter sits on a line above its last. (Chromium gives the letter
       // after a soft-hyphen break a second box on the line before, hence the lowest box.)
@@ -315,6 +318,39 @@ def test_case_page_with_errors_has_no_axe_violations(
     assert_no_axe_violations(tab)
 
 
+# A problem to publish, with a resident's address left in: the preview warns of it.
+PREVIEW_FORM = {
+    "what_sv": "Knappen Skicka saknar synlig fokusmarkering. Anmält av asa.oberg@example.se.",
+    "what_ar": "زر الإرسال لا يظهر عليه التركيز.",
+    "instead_sv": "Tryck på Enter i sista fältet för att skicka formuläret.",
+    "fix_by": "2099-03-31",
+    "criteria": "2.4.7, 2.4.11",
+    "action": "preview",
+}
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_publish_preview_reads_well_and_takes_focus(
+    request: pytest.FixtureRequest,
+    staff_live_server: StaffLiveServer,
+    sample_cases: dict[str, str],
+    width: str,
+) -> None:
+    page = open_staff_page(request, width, staff_live_server, sample_cases, "handler", "/staff/")
+    goto(page, staff_live_server, f"/staff/cases/{sample_cases['report']}")
+    for name, value in PREVIEW_FORM.items():
+        if name != "action":
+            page.fill(f"#{name}", value)
+    with page.expect_navigation():
+        page.click("form[action$='/publish'] button[value=preview]")
+    assert page.locator("#preview section").count() == 4
+    assert page.evaluate("document.activeElement.id") == "preview"  # read from the preview on
+    assert page.locator("#preview .warning a[href='#what_sv']").count() == 1
+    problems = page.evaluate(LAYOUT_PROBLEMS)
+    assert not problems, f"publish preview at {width}:\n" + "\n".join(problems)
+    assert_no_axe_violations(page)
+
+
 def test_status_page_has_no_axe_violations(
     tab: Any, staff_live_server: StaffLiveServer, sample_cases: dict[str, str]
 ) -> None:
@@ -343,6 +379,7 @@ def test_staff_pages_are_valid_html(staff_site: StaffSite) -> None:
     for path in [
         "/staff/",
         "/staff/?spam=1",
+        "/staff/?q=TG-",
         f"/staff/cases/{report.reference}",
         f"/staff/cases/{request.reference}",
         "/staff/statistik",
@@ -353,6 +390,9 @@ def test_staff_pages_are_valid_html(staff_site: StaffSite) -> None:
         documents[path] = response.get_data(as_text=True)
     closing = post_action(admin, f"/staff/cases/{report.reference}/status", {"status": "avslutad"})
     documents["case page with errors"] = closing.get_data(as_text=True)
+    preview = post_action(admin, f"/staff/cases/{report.reference}/publish", PREVIEW_FORM)
+    assert preview.status_code == 200
+    documents["publish preview with a personal-data warning"] = preview.get_data(as_text=True)
     errors = nu_errors(documents)
     assert not errors, "\n".join(errors)
 

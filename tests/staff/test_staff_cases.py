@@ -416,9 +416,9 @@ def test_case_page_shows_everything_the_resident_sent(
     expect = {
         "Name": "Örjan Ärlig",
         "Language wanted": "finska",
-        "Delivery": "post",
+        "Delivery": "Post",  # staff's word for the choice, not the stored code `post`
         "Message": "Helst före jul.",
-        "Language": "fi",
+        "Language": "finska (Suomi)",  # by name, not the code `fi`
         "Page": "/sv/om-gvi",
         "Format": translate(staff_site.app, "sv", "Braille"),
     }

@@ -29,8 +29,9 @@ class ForStaff:
     kept: bool = False
     # Another answer shown in brackets after this one (the "something else" text of a choice).
     detail: str | None = None
-    # A choice staff read as our code (email, phone, post), not as the resident's wording of it.
-    as_code: bool = False
+    # Staff's own short words for the choices (Telefon, not "By phone (we call you)", which
+    # speaks to the resident); None: the choices' labels, as the resident read them.
+    choice_words: dict[str, Any] | None = None
 
 
 def for_staff(
@@ -39,10 +40,10 @@ def for_staff(
     *,
     kept: bool = False,
     detail: str | None = None,
-    as_code: bool = False,
+    choice_words: dict[str, Any] | None = None,
 ) -> UnboundField:
     """Declare how staff see a field's answer (see ForStaff); return the field."""
-    field.for_staff = ForStaff(label, kept, detail, as_code)  # our own mark
+    field.for_staff = ForStaff(label, kept, detail, choice_words)  # our own mark
     return field
 
 
@@ -80,8 +81,8 @@ def answers_for_staff(
         if name in shown_inside or (in_column and not columns):
             continue
         value = getattr(case, name) if in_column else case.answers.get(name)
-        if value and "choices" in field.kwargs and not facts.as_code:  # its label, not our code
-            labels = {choice.value: choice.label for choice in field.kwargs["choices"]}
+        if value and "choices" in field.kwargs:  # words, never our code
+            labels = facts.choice_words or {c.value: c.label for c in field.kwargs["choices"]}
             value = labels.get(value, value)
         if facts.detail and (detail := case.answers.get(facts.detail)):
             value = f"{value} ({detail})"  # text: the page escapes it, the mail is plain

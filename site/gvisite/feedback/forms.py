@@ -73,6 +73,8 @@ DELIVERY_LABELS = dict(
         ("post", _l("By post (large print, braille and DAISY only)")),
     ]
 )
+# How staff name the ways of delivery (the resident's labels speak to the resident).
+DELIVERY_WORDS = {"email": _l("Email"), "phone": _l("Phone"), "post": _l("Post")}
 _PHONE = re.compile(r"^\+?[0-9 ()\-]{6,25}$")
 
 
@@ -307,7 +309,7 @@ class FormatForm(FeedbackForm):
         ),
         _l("Delivery"),
         kept=True,
-        as_code=True,
+        choice_words=DELIVERY_WORDS,
     )
     name = for_staff(
         StringField(

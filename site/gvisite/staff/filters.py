@@ -1,15 +1,19 @@
-"""The staff pages' template filters: times in Stockholm, and places a long text may wrap."""
+"""The staff pages' template filters: times in Stockholm, places a long text may wrap,
+a case's language by name, and a phone number to dial."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
 
+from babel import Locale
 from flask import Flask
+from flask_babel import get_locale
 from jinja2 import pass_eval_context
 from jinja2.nodes import EvalContext
 from markupsafe import Markup
 
+from ..i18n import LOCALES
 from ..workdays import local_time
 
 TIME_FORMATS = {"date": "%Y-%m-%d", "minutes": "%Y-%m-%d %H:%M", "seconds": "%Y-%m-%d %H:%M:%S"}
@@ -43,7 +47,36 @@ def soft_breaks(text: str | None) -> Markup:
     return Markup("<wbr>").join(re.split(r"(?<=[/.@])", text or ""))
 
 
+@pass_eval_context
+def language_label(context: EvalContext, code: str) -> str:
+    """Name a case's language for staff: "arabiska (العربية)", from its locale record."""
+    record = LOCALES.get(code)
+    if record is None:
+        return code  # not one of the site's languages: show what was stored
+    named = Locale.parse(code).get_display_name(str(get_locale())) or code
+    if named.casefold() == record.name.casefold():
+        return named  # Swedish staff read "svenska" once
+    if not context.autoescape:  # a plain-text mail
+        return f"{named} ({record.name})"
+    return Markup('{} (<span lang="{}" dir="{}">{}</span>)').format(
+        named, code, record.direction, record.name
+    )
+
+
+def dial_number(phone: str) -> str:
+    """Return the number to dial for one a resident typed (070-123 45 67 -> +46701234567)."""
+    # "+46 (0)70 …": the bracketed 0 is dialled only from within Sweden.
+    digits = re.sub(r"[^\d+]", "", phone.replace("(0)", ""))
+    if digits.startswith("00"):
+        digits = "+" + digits[2:]
+    elif digits.startswith("0"):
+        digits = "+46" + digits[1:]  # a Swedish number, written the Swedish way
+    return digits
+
+
 def register_filters(app: Flask) -> None:
     """Register the filters."""
     app.add_template_filter(staff_time)
     app.add_template_filter(soft_breaks)
+    app.add_template_filter(language_label)
+    app.add_template_filter(dial_number)

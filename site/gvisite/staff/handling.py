@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import select
 
 from ..extensions import db
@@ -76,10 +78,24 @@ def reply(case: Case, text: str, actor: StaffUser) -> OutboxMessage:
     takes_text(case)
     message = compose_reply(case, text)
     db.session.add(message)
-    if case.first_reply_at is None:  # the first answer counts for the due date and the page
-        case.first_reply_at, case.answered_by = utcnow(), Answer.EMAIL
+    _first_answer(case, Answer.EMAIL)
     record(case, actor, "reply", text)
     return message
+
+
+def _first_answer(case: Case, how: str) -> None:
+    """Note when and how the case was first answered (the due date and the statistics count it)."""
+    if case.first_reply_at is None:
+        case.first_reply_at, case.answered_by = utcnow(), how
+
+
+def record_answer(case: Case, how: str, note: str | None, actor: StaffUser) -> None:
+    """Record an answer given outside the site: a call, or a letter sent."""
+    if how not in (Answer.PHONE, Answer.LETTER):
+        raise ValueError(how)
+    takes_text(case)
+    _first_answer(case, how)
+    record(case, actor, f"answered:{how}", note or None)
 
 
 def retry(message: OutboxMessage, actor: StaffUser) -> None:
@@ -99,11 +115,21 @@ def mark_spam(case: Case, spam: bool, actor: StaffUser) -> None:
 
 
 def publish_problem(
-    case: Case, texts: dict[str, str], criteria: list[str], actor: StaffUser
+    case: Case,
+    texts: dict[str, str],
+    criteria: list[str],
+    actor: StaffUser,
+    instead: dict[str, str] | None = None,
+    fix_by: dt.date | None = None,
 ) -> PublishedProblem:
     """Publish a confirmed problem to the accessibility statement."""
+    alternative = {k: v for k, v in (instead or {}).items() if v}
     problem = PublishedProblem(
-        case_id=case.id, what={k: v for k, v in texts.items() if v}, criteria=criteria
+        case_id=case.id,
+        what={k: v for k, v in texts.items() if v},
+        criteria=criteria,
+        instead=alternative or None,  # None: the statement's standard advice, in every language
+        fix_by=fix_by,
     )
     db.session.add(problem)
     record(case, actor, "publish", texts.get(DEFAULT_LOCALE))  # statement.py announces it

@@ -10,15 +10,18 @@ import statistics as stats
 from collections import Counter
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 
+from ..cases import REFERENCE_LENGTH
 from ..extensions import db
+from ..forms import CONTROL
 from ..models import Case, StaffUser, Status, utcnow
 from ..progress import Track, unchanged
 from ..workdays import local_date, local_time, working_days_between
 
 PAGE_SIZE = 50
 EVERY_STATUS = "alla"  # the inbox's status filter that shows closed cases too
+SEARCH_MAX = 320  # the longest e-mail address: nothing longer can match
 
 
 def today() -> dt.date:
@@ -26,14 +29,39 @@ def today() -> dt.date:
     return local_date(utcnow())
 
 
+def search_term(text: str | None) -> str:
+    """Return a search as the inbox uses it: trimmed, one line, bounded (or "" for none)."""
+    return " ".join(CONTROL.sub(" ", text or "").split())[:SEARCH_MAX]
+
+
+def _matching(term: str) -> ColumnElement[bool]:
+    """Match a reference from its start (or its code alone), or a name or address anywhere."""
+    upper, lower = term.upper(), term.lower()
+    found = [
+        Case.reference.startswith(upper, autoescape=True),
+        func.lower(Case.name).contains(lower, autoescape=True),
+        func.lower(Case.email).contains(lower, autoescape=True),
+    ]
+    if len(upper) == REFERENCE_LENGTH:  # the code a caller reads out, without kind and year
+        found.append(Case.reference.endswith("-" + upper, autoescape=True))
+    return or_(*found)
+
+
 def inbox_query(filters: dict[str, str], user: StaffUser, today: dt.date) -> Select[Any]:
-    """Build the inbox's query from its filters; sorted by due date, then oldest received first."""
+    """Build the inbox's query from its filters; sorted by due date, then oldest received first.
+
+    A search (`q`) looks through closed cases too unless a status is chosen: a caller may
+    ring about a case that was closed.
+    """
     query = select(Case).where(Case.spam.is_(filters.get("spam") == "1"))
+    term = search_term(filters.get("q"))
+    if term:
+        query = query.where(_matching(term))
     if filters.get("kind") in {"report", "format"}:
         query = query.where(Case.kind == filters["kind"])
     if filters.get("status") in Status.ALL:
         query = query.where(Case.status == filters["status"])
-    elif filters.get("status") != EVERY_STATUS:
+    elif filters.get("status") != EVERY_STATUS and not term:
         query = query.where(Case.status != Status.CLOSED)
     if filters.get("mine") == "1":
         query = query.where(Case.assignee_id == user.id)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import delete, func, select
+from flask import current_app
+from sqlalchemy import delete, func, or_, select
 
 from ..cases import RECEIPT_VALID, erase_personal_data, erased_with_text_since
 from ..database import forget_old_versions
@@ -17,6 +18,24 @@ from ..ratelimits import forget_expired
 from .audit import audit
 
 SPAM_KEEP_DAYS = 30
+
+
+def forget_old_sessions(now: dt.datetime, cutoff: dt.datetime) -> None:
+    """Delete staff sessions over before `cutoff`: they say no more than the audit log does.
+
+    A session still in use is never deleted, whatever the retention time (0 days included):
+    the purge erases case data, and must not log anyone out.
+    """
+    config = current_app.config
+    idle_since = now - dt.timedelta(minutes=config["STAFF_IDLE_MINUTES"])
+    born_since = now - dt.timedelta(hours=config["STAFF_SESSION_HOURS"])
+    over = or_(
+        StaffSession.ended_at.is_not(None),
+        StaffSession.last_seen_at < idle_since,
+        StaffSession.created_at <= born_since,
+    )
+    last_use = func.coalesce(StaffSession.ended_at, StaffSession.last_seen_at)
+    db.session.execute(delete(StaffSession).where(over, last_use < cutoff))
 
 
 def purge(now: dt.datetime, retention_days: int, track: Track = unchanged) -> tuple[int, int, int]:
@@ -50,9 +69,7 @@ def purge(now: dt.datetime, retention_days: int, track: Track = unchanged) -> tu
             db.session.delete(child)
         db.session.delete(case)
     forget_expired()  # rate-limit counters whose window is over (they hold addresses)
-    # A staff session ended, or unused, that long ago says no more than the audit log does.
-    last_use = func.coalesce(StaffSession.ended_at, StaffSession.last_seen_at)
-    db.session.execute(delete(StaffSession).where(last_use < cutoff))
+    forget_old_sessions(now, cutoff)
     audit("purge", f"{len(closed)}+{len(old_spam)}" + (f"+{len(again)}" if again else ""))
     db.session.commit()
     forget_copies(mailed)  # after the commit: a file is only removed once the row is blank

@@ -26,10 +26,14 @@ from ..feedback.forms import site_path, staff_answers
 from ..forms import choices, error_summary
 from ..i18n import DEFAULT_LOCALE
 from ..models import Case, OutboxMessage, PublishedProblem, StaffUser
+from ..wcag import CRITERIA
+from .actions import action_words
 from .audit import audit, newest_first
 from .filters import register_filters
 from .forms import (
+    ANSWERED_BY_WORDS,
     STATUS_LABELS,
+    AnswerForm,
     AssignForm,
     NoteForm,
     PublishForm,
@@ -43,6 +47,7 @@ from .handling import (
     handlers,
     mark_spam,
     publish_problem,
+    record_answer,
     resolve_problem,
     set_status,
 )
@@ -50,7 +55,17 @@ from .handling import assign as assign_case
 from .handling import reply as queue_reply
 from .handling import retry as retry_message
 from .permissions import Permission, can, require
-from .reports import EVERY_STATUS, PAGE_SIZE, counts, export_rows, inbox_query, render_export, today
+from .publishing import criteria_shown, digest, personal_data, previews
+from .reports import (
+    EVERY_STATUS,
+    PAGE_SIZE,
+    counts,
+    export_rows,
+    inbox_query,
+    render_export,
+    search_term,
+    today,
+)
 from .reports import statistics as figures
 from .statement import review_overdue
 
@@ -64,6 +79,7 @@ def inbox() -> str:
     filters = {
         key: request.args.get(key, "") for key in ("kind", "status", "mine", "overdue", "spam")
     }
+    filters["q"] = search_term(request.args.get("q"))  # never logged: it may name a resident
     query = inbox_query(filters, current_user, today())
     page = db.paginate(query, per_page=PAGE_SIZE, error_out=False)
     return render_template(
@@ -99,8 +115,11 @@ def case_page(reference: str) -> str:
     return _render_case(case)
 
 
-def _render_case(case: Case, **forms: FlaskForm) -> str:
-    """Render the case page with fresh forms, or the ones given (with their errors)."""
+def _render_case(case: Case, preview: bool = False, **forms: FlaskForm) -> str:
+    """Render the case page with fresh forms, or the ones given (with their errors).
+
+    With `preview`, the publish form (valid) is shown as each language's statement will show it.
+    """
     assign_form = forms.get("assign") or AssignForm()
     assign_form.assignee.choices = _assignees(_("Nobody"))
     if "assign" not in forms:
@@ -111,6 +130,14 @@ def _render_case(case: Case, **forms: FlaskForm) -> str:
     )
     all_forms = [f for f in forms.values() if f is not None]
     errors = [item for form in all_forms for item in error_summary(form)]
+    publish_form = forms.get("publish") or PublishForm()
+    shown: dict[str, object] = {}
+    if preview and isinstance(publish_form, PublishForm):
+        shown = {
+            "previews": previews(publish_form),
+            "findings": personal_data(publish_form),
+            "criteria": criteria_shown(publish_form),
+        }
     return render_template(
         "staff/case.html",
         case=case,
@@ -123,10 +150,14 @@ def _render_case(case: Case, **forms: FlaskForm) -> str:
         status_form=status_form,
         note_form=forms.get("note") or NoteForm(),
         reply_form=forms.get("reply") or ReplyForm(),
-        publish_form=forms.get("publish") or PublishForm(),
+        publish_form=publish_form,
+        answer_form=forms.get("answer") or AnswerForm(),
         simple_form=SimpleForm(),
         problems=problems,
         errors=errors,
+        preview=shown,
+        answered_by=ANSWERED_BY_WORDS,
+        wcag_criteria=CRITERIA.values(),
     )
 
 
@@ -239,17 +270,46 @@ def spam(reference: str) -> BaseResponse:
     )
 
 
+@bp.post("/cases/<reference>/answered")
+@require(Permission.HANDLE)
+def answered(reference: str) -> BaseResponse | tuple[str, int]:
+    """Record an answer given by phone or by letter (it counts as the case's answer)."""
+    case = _case_or_404(reference)
+    form = AnswerForm()
+    if not form.validate_on_submit():
+        return _render_case(case, answer=form), 400
+    record_answer(case, form.how.data, (form.summary.data or "").strip(), current_user)
+    return _done(case, _("The answer was recorded."))
+
+
 @bp.post("/cases/<reference>/publish")
 @require(Permission.HANDLE)
 def publish(reference: str) -> BaseResponse | tuple[str, int]:
-    """Publish a confirmed problem to the accessibility statement."""
+    """Preview a confirmed problem in every language; publish it once the preview was seen."""
     case = _case_or_404(reference)
     if case.kind != "report":
         abort(400)
     form = PublishForm()
     if not form.validate_on_submit():
         return _render_case(case, publish=form), 400
-    publish_problem(case, form.texts(), form.criteria.data.split(", "), current_user)
+    seen = digest(form)
+    # Publishing takes the preview of exactly these texts: anything changed is shown first.
+    if request.form.get("action") != "publish" or form.previewed.data != seen:
+        form.previewed.data, form.personal_ok.data = seen, False
+        return _render_case(case, preview=True, publish=form), 200
+    if personal_data(form) and not form.personal_ok.data:
+        form.personal_ok.errors = [
+            _("Remove the personal data, or confirm that it may be published.")
+        ]
+        return _render_case(case, preview=True, publish=form), 400
+    publish_problem(
+        case,
+        form.texts(),
+        form.criteria_list(),
+        current_user,
+        instead=form.alternatives(),
+        fix_by=form.fix_date(),
+    )
     return _done(case, _("The problem is now shown in the accessibility statement."))
 
 
@@ -301,6 +361,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     register_filters(app)
     app.add_template_global(can)
+    app.add_template_global(action_words)
     app.add_template_global(Permission, "Permission")
     # A value, not a function: set where add_template_global would put it.
     app.jinja_env.globals["staff_locale"] = DEFAULT_LOCALE  # the staff area is in Swedish
