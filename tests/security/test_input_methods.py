@@ -11,7 +11,8 @@ CASES = [
     # (method, path, the methods the URL takes)
     ("DELETE", "/sv/tillganglighet/rapportera", {"GET", "HEAD", "OPTIONS", "POST"}),
     ("PUT", "/fi/tillganglighet/alternativt-format", {"GET", "HEAD", "OPTIONS", "POST"}),
-    ("POST", "/sv/tillganglighet/kvitto", {"GET", "HEAD", "OPTIONS"}),
+    # The receipt takes a POST since its language menu posts its one-time ticket.
+    ("DELETE", "/sv/tillganglighet/kvitto", {"GET", "HEAD", "OPTIONS", "POST"}),
     ("POST", "/sv/om-gvi", {"GET", "HEAD", "OPTIONS"}),
     ("DELETE", "/staff/login", {"GET", "HEAD", "OPTIONS", "POST"}),
 ]
