@@ -42,6 +42,8 @@ PERSONAL = {"name": "Åsa Öberg", "email": "asa.oberg@example.se", "phone": "07
 THANKS = "Thank you. We have added your information to the case and told the staff who handle it."
 # After the status page's own address: the one-time marker that thanks for an addition.
 THANKED = re.compile(r"^&tillagt=[0-9a-f]{64}$")
+# After it too: the one-time marker of a refused addition, kept to be shown once.
+KEPT = re.compile(r"^&utkast=[\w-]{32}$")
 
 
 @pytest.fixture
@@ -80,6 +82,20 @@ def add(
         else:
             data[name] = value
     return client.post(f"/{locale}/arende/{case.reference}", data=data)
+
+
+def refused(
+    client: FlaskClient, locale: str, case: MadeCase, text: str, **changes: str | None
+) -> TestResponse:
+    """Send an addition that is refused; return the page the browser is sent back to."""
+    sent = add(client, locale, case, text, **changes)
+    # Back to the status link itself (reload and bookmark open the page; nothing is resent),
+    # with a marker that shows the text and the error once: never the text in the address.
+    assert sent.status_code == 303
+    location = sent.headers["Location"]
+    assert KEPT.match(location.removeprefix(status_path(locale, case))), location
+    assert sent.headers["Cache-Control"] == "no-store"
+    return client.get(location)
 
 
 def additions(app: Flask, case: MadeCase) -> list[str | None]:
@@ -188,7 +204,7 @@ def test_a_bad_addition_is_explained_with_the_text_kept(
     site: StaffSite, text: str, message: str | tuple[str, dict[str, str]], locale: str
 ) -> None:
     case = site.case(status="vantar")
-    response = add(site.client(), locale, case, text)
+    response = refused(site.client(), locale, case, text)
     assert response.status_code == 200
     if isinstance(message, str):
         expected = translate(site.app, locale, message)
@@ -317,19 +333,70 @@ def test_a_robot_is_answered_like_anyone_and_thanked_for_nothing(site: StaffSite
     assert additions(site.app, case) == [TEXT]
 
 
-def test_a_refused_addition_keeps_the_pages_address(site: StaffSite) -> None:
-    """Shown in answer to the post, the page gives the browser its own address to keep."""
+@pytest.mark.parametrize("why", ["empty", "too fast", "stale form", "too long"])
+def test_a_refused_addition_keeps_the_pages_address(
+    make_forms_app: Callable[..., Flask], caplog: pytest.LogCaptureFixture, why: str
+) -> None:
+    """After the refusal the address is the status link: it reloads, bookmarks and shares."""
+    app = make_forms_app(FORM_MIN_SECONDS=60 if why == "too fast" else 0)
+    case = make_case(app)
+    client = app.test_client()
+    text = {"empty": "", "too long": "å" * 5001}.get(why, TEXT)
+    changes = {"started": "utgången"} if why == "stale form" else {}
+    with caplog.at_level(logging.DEBUG):
+        shown = client.post(
+            f"/sv/arende/{case.reference}",
+            data={
+                **add_form(parse(client.get(status_path("sv", case)).data)),
+                "information": text,
+                **changes,
+            },
+            follow_redirects=True,
+        )
+    assert shown.status_code == 200
+    # The browser's address: the link the resident came by, with its key and a one-time marker.
+    final = shown.request.full_path
+    assert shown.request.method == "GET"
+    assert KEPT.match(final.removeprefix(status_path("sv", case))), final
+    page = parse(shown.data)
+    # Announced: the summary (an alert, or a status for "too fast") takes focus on load.
+    summary = page.select_one("main [data-error-summary][tabindex='-1'][autofocus]")
+    assert summary is not None and summary["role"] in ("alert", "status")
+    if why in ("empty", "too long"):
+        assert page.title.get_text().startswith("Fel:")
+        assert page.select_one("main textarea#information")["aria-invalid"] == "true"
+    assert add_form(page)["information"] == text  # kept, also when too long to send
+    assert add_form(page)["nyckel"] == case.secret
+    assert additions(app, case) == []
+    # A reload, or the bookmark: the page itself, without the error or the text (shown once).
+    for again in (final, final, status_path("sv", case)):
+        reloaded = client.get(again)
+        assert reloaded.status_code == 200, again
+        assert parse(reloaded.data).select_one("main [data-error-summary]") is None
+        assert add_form(parse(reloaded.data))["information"] == ""
+    assert additions(app, case) == []
+    # Neither the key nor the text went into a log line.
+    assert case.secret not in caplog.text
+    if text:
+        assert text[:20] not in caplog.text
+
+
+def test_a_refused_addition_is_kept_once_per_case_and_erased_with_it(site: StaffSite) -> None:
+    """The text waits in the database only for its one view, one per case, never after erasure."""
     case = site.case()
     client = site.client()
-    response = add(client, "sv", case, "")
-    assert response.status_code == 200
-    form = parse(response.data).select_one("main form:has(textarea[name=information])")
-    own = form["data-page-address"]
-    assert own == status_path("sv", case)  # the link the resident came by, nothing new
-    assert case.secret not in form["action"]
-    reloaded = client.get(own)
-    assert reloaded.status_code == 200
-    assert parse(reloaded.data).select_one("main .error-summary") is None
+    first = add(client, "sv", case, "", information="")
+    second = add(client, "sv", case, "å" * 5001)
+    with site.app.app_context():
+        kept = list(db.session.scalars(select(Receipt.kept).where(Receipt.kept.is_not(None))))
+    assert [k["information"] for k in kept] == ["å" * 5001]  # the latest only
+    # The first one's marker shows nothing any more; another case's marker opens nothing here.
+    assert (
+        parse(client.get(first.headers["Location"]).data).select_one("main .error-summary") is None
+    )
+    withdraw(client, "sv", case, confirmed=True)
+    assert count(site.app, Receipt) == 0
+    assert client.get(second.headers["Location"]).status_code == 200
 
 
 MISTYPED = {
@@ -381,7 +448,7 @@ def test_an_addition_sent_too_fast_is_shown_again(
 ) -> None:
     app = make_forms_app(FORM_MIN_SECONDS=60)
     case = make_case(app)
-    response = add(app.test_client(), "sv", case, TEXT)
+    response = refused(app.test_client(), "sv", case, TEXT)
     assert response.status_code == 200
     page = parse(response.data)
     # Why, in plain words, and that nothing typed is lost.
@@ -400,9 +467,9 @@ def test_additions_count_against_the_forms_rate_limit(
     app = make_forms_app(SUBMISSION_RATE_LIMIT="1 per hour")
     case = make_case(app)
     client = app.test_client()
-    assert add(client, "sv", case, "", information="").status_code == 200  # an error: free
+    assert add(client, "sv", case, "", information="").status_code == 303  # an error: free
     assert add(client, "sv", case, TEXT).status_code == 303
-    response = add(client, "sv", case, "Och en sak till.")
+    response = refused(client, "sv", case, "Och en sak till.")
     assert response.status_code == 429
     assert int(response.headers["Retry-After"]) > 0
     page = parse(response.data)
@@ -532,7 +599,7 @@ def test_arabic_pages_of_a_case_use_one_word_for_case(site: StaffSite, kind: str
     client = site.client()
     pages = {
         "status": client.get(status_path("ar", case)),
-        "too short": add(client, "ar", case, ""),
+        "too short": refused(client, "ar", case, ""),
         "are you sure": withdraw(client, "ar", case, confirmed=False),
     }
     for name, response in pages.items():
@@ -691,7 +758,7 @@ def test_the_secret_stays_out_of_logs_addresses_and_referers(
     client = site.client()
     with caplog.at_level(logging.DEBUG):
         shown = client.get(status_path("sv", case))
-        errors = add(client, "sv", case, "")
+        errors = refused(client, "sv", case, "")
         added = add(client, "sv", case, TEXT)
         confirmed = client.get(added.headers["Location"])
         question = withdraw(client, "sv", case, confirmed=False)
@@ -715,7 +782,7 @@ def test_every_state_of_the_status_page_is_valid_html(site: StaffSite) -> None:
     for locale in ("sv", "ar"):
         case = site.case(status="vantar", locale=locale)
         documents[f"{locale} open"] = client.get(status_path(locale, case)).get_data(as_text=True)
-        documents[f"{locale} errors"] = add(client, locale, case, "").get_data(as_text=True)
+        documents[f"{locale} errors"] = refused(client, locale, case, "").get_data(as_text=True)
         added = add(client, locale, case, TEXT)
         documents[f"{locale} added"] = client.get(added.headers["Location"]).get_data(as_text=True)
         question = withdraw(client, locale, case, confirmed=False)

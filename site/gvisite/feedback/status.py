@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from typing import NoReturn
+from typing import Any, NoReturn
 from urllib.parse import urlencode
 
 from flask import (
@@ -24,6 +24,7 @@ from flask import (
     url_for,
 )
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as BaseResponse
 
 from ..cases import is_reference, kind_of
@@ -39,7 +40,9 @@ from .followup import (
     WithdrawForm,
     addition_stored,
     find_case,
+    keep_refused,
     store_addition,
+    take_refused,
     take_thanks,
     thanks_ticket,
     withdraw,
@@ -47,6 +50,8 @@ from .followup import (
 from .story import story_of
 from .views import FORM_TYPES, UNAVAILABLE_RETRY_SECONDS, bp, submissions_exhausted
 
+# The address's marker of a refused addition kept for one view (a draft: "utkast").
+REFUSED = "utkast"
 # What a mail program or a hand adds to the end of a link: a full stop, a bracket, a space. A
 # secret is URL-safe base64 and a reference has none of these, so they can go without a doubt.
 _TRAILING = re.compile(r"[^A-Za-z0-9_-]+$")
@@ -112,8 +117,9 @@ def _status_page(
         story=story_of(access.case) if access.case else None,
         form=form,
         errors=error_summary(form),
-        # Shown in answer to a post, the page says its own address (the one the resident came
-        # by), which the browser puts in place of the post's: a reload or bookmark opens it.
+        # Shown in answer to a post (only when the database is down: every other refusal is
+        # kept and shown after a redirect), the page says its own address, which the browser
+        # (with JavaScript) puts in place of the post's: a reload or bookmark opens it.
         page_address=_address(access) if request.method == "POST" else None,
         statement=current_statement(),
         language_post=_languages("feedback.show_case", access),
@@ -151,9 +157,14 @@ def case_status(locale: str, reference: str) -> Response:
         _resident_case(tidy)
         return private_answers(make_response(_back_to_status(tidy, code=302)))
     case = _resident_case(link)
-    # The thanks after an addition shows once: its marker is gone once the page was shown.
+    access = replace(link, case=case)
+    # A refused addition, and the thanks after a stored one, show once: their markers are gone
+    # once the page was shown, so a reload or a bookmark shows the case as it is.
+    kept = take_refused(case, request.args.get(REFUSED, ""))
+    if kept is not None and case.is_open:
+        return _shown_again(access, kept)
     thanked = take_thanks(case, request.args.get("tillagt", ""))
-    return _status_page(replace(link, case=case), added=thanked)
+    return _status_page(access, added=thanked)
 
 
 @bp.post("/<locale:locale>/arende/<reference>/visa")
@@ -178,14 +189,12 @@ def add_information(locale: str, reference: str) -> BaseResponse:
         if not case.is_open:  # closed meanwhile: the page now says so instead of the form
             return _back_to_status(access)
         if not form.validate() or too_fast:
-            notice = str(TOO_FAST) if too_fast else None
-            form.started.data = issue_start_time(submission)
-            return _status_page(access, form=form, notice=notice)
+            return _refused(access, case, form, "too-fast" if too_fast else "invalid")
         if form.is_spam() or addition_stored(submission):
             # No new marker: a robot's page thanks no one; a resend finds the first one's.
             return _back_to_status(access, tillagt=thanks)
         if (retry_after := submissions_exhausted()) is not None:
-            return _not_sent_status(access, form, "limited", 429, retry_after)
+            return _refused(access, case, form, "limited", retry_after)
         store_addition(case, form.information.data, submission, thanks)
     except SQLAlchemyError:
         current_app.logger.error("an addition could not be stored: database unavailable")
@@ -193,6 +202,36 @@ def add_information(locale: str, reference: str) -> BaseResponse:
         # The link without its case: the page shows the text again, and nothing read from it.
         return _not_sent_status(link, form, "unavailable", 503, UNAVAILABLE_RETRY_SECONDS)
     return _back_to_status(access, tillagt=thanks)
+
+
+def _refused(
+    access: CaseAccess,
+    case: Case,
+    form: AddInformationForm,
+    why: str,
+    retry_after: int | None = None,
+) -> BaseResponse:
+    """Keep a refused addition for one view, and send the resident back to the status page."""
+    # Post/redirect/get: the address stays the status link, so a reload or a bookmark opens the
+    # page and sends nothing again. The text waits in the database, never in an address or log.
+    kept = {"information": form.information.data or "", "why": why, "started": form.started.data}
+    if retry_after is not None:
+        kept["retry_after"] = retry_after
+    back = _back_to_status(access, **{REFUSED: keep_refused(case, kept)})
+    return private_answers(make_response(back))  # its Location holds the secret: no cache
+
+
+def _shown_again(access: CaseAccess, kept: dict[str, Any]) -> Response:
+    """Show a refused addition: its text, the field's errors, and why it was not received."""
+    form = AddInformationForm(formdata=MultiDict({"information": kept.get("information", "")}))
+    form.validate()  # the same errors as when it was sent: the text is the same
+    form.started.data = kept.get("started")
+    if kept.get("why") == "limited":
+        return _not_sent_status(access, form, "limited", 429, int(kept.get("retry_after", 60)))
+    # A new start time with the same submission key: a resend is still recognised.
+    form.started.data = issue_start_time(submission_key(form.started.data))
+    notice = str(TOO_FAST) if kept.get("why") == "too-fast" else None
+    return _status_page(access, form=form, notice=notice)
 
 
 def _not_sent_status(
