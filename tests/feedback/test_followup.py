@@ -522,7 +522,11 @@ def withdraw(client: FlaskClient, locale: str, case: MadeCase, confirmed: bool) 
     form = page.select_one("main form[action$='/aterkalla']")
     assert form is not None, "no withdraw button"
     data = {tag["name"]: tag["value"] for tag in form.select("input[name]")}
-    question = client.post(form["action"], data=data)
+    asked = client.post(form["action"], data=data)
+    # To the question's own address, with the key as in the status link: it reloads.
+    assert asked.status_code == 303
+    assert asked.headers["Location"] == f"{form['action']}?nyckel={case.secret}"
+    question = client.get(asked.headers["Location"])
     assert question.status_code == 200
     if not confirmed:
         return question
@@ -559,6 +563,26 @@ NOUN = {"report": "report", "format": "request"}
 def texts(page: BeautifulSoup, selector: str) -> list[str]:
     """Return the texts of the elements a selector finds, white space collapsed."""
     return [" ".join(tag.get_text().split()) for tag in page.select(selector)]
+
+
+def test_the_withdraw_question_has_an_address_that_reloads(site: StaffSite) -> None:
+    """Reloaded, bookmarked or reached by Back, the question asks again or shows the case."""
+    case = site.case()
+    client = site.client()
+    question = withdraw(client, "sv", case, confirmed=False)
+    address = question.request.full_path
+    assert address == f"/sv/arende/{case.reference}/aterkalla?nyckel={case.secret}"
+    again = client.get(address)
+    assert again.status_code == 200
+    assert again.headers["Referrer-Policy"] == "no-referrer"
+    assert parse(again.data).h1.get_text() == parse(question.data).h1.get_text()
+    assert load_case(site.app, case.reference).status == "ny"  # asking changes nothing
+    for wrong in ("?nyckel=fel", ""):
+        assert client.get(f"/sv/arende/{case.reference}/aterkalla{wrong}").status_code == 404
+    assert withdraw(client, "sv", case, confirmed=True).status_code == 303
+    back = client.get(address)  # Back from the withdrawn case's page
+    assert back.status_code == 303
+    assert back.headers["Location"] == status_path("sv", case)
 
 
 @pytest.mark.parametrize("kind", ["report", "format"])

@@ -135,15 +135,21 @@ def _languages(endpoint: str, access: CaseAccess) -> PostedSwitch:
     return PostedSwitch(endpoint, {"reference": access.reference}, {"nyckel": access.secret})
 
 
-def _address(access: CaseAccess, **flags: str) -> str:
-    """Return the status page's own address, in this request's language, with any flags."""
-    url = url_for("feedback.case_status", locale=current_locale(), reference=access.reference)
+def _address(access: CaseAccess, page: str = "feedback.case_status", **flags: str) -> str:
+    """Return the address of a case's page (its status), in this request's language, with flags."""
+    url = url_for(page, locale=current_locale(), reference=access.reference)
     return f"{url}?{urlencode({'nyckel': access.secret, **flags})}"
 
 
 def _back_to_status(access: CaseAccess, code: int = 303, **flags: str) -> BaseResponse:
     """Send the resident back to the status page after a change (post/redirect/get)."""
     return redirect(_address(access, **flags), code=code)
+
+
+def _to_question(access: CaseAccess) -> BaseResponse:
+    """Send the resident to the "are you sure?" page at an address that reloads and bookmarks."""
+    question = redirect(_address(access, "feedback.withdraw_question"), code=303)
+    return private_answers(make_response(question))
 
 
 @bp.get("/<locale:locale>/arende/<reference>")
@@ -259,9 +265,20 @@ def _withdraw_page(access: CaseAccess, status: int = 200, **context: object) -> 
     return private_answers(make_response(page, status))
 
 
+@bp.get("/<locale:locale>/arende/<reference>/aterkalla")
+def withdraw_question(locale: str, reference: str) -> BaseResponse:
+    """Ask "are you sure?" at the status link's address for it: a reload asks again, no more."""
+    link = _link(reference)
+    case = _resident_case(link)
+    access = replace(link, case=case)
+    if case.status == Status.CLOSED:  # Back, after the withdrawal: the page says so
+        return _back_to_status(access)
+    return _withdraw_page(access)
+
+
 @bp.post("/<locale:locale>/arende/<reference>/aterkalla")
 def withdraw_case(locale: str, reference: str) -> BaseResponse:
-    """Ask "are you sure?", then close the case and remove its personal data."""
+    """Ask "are you sure?" (on its own page), then close the case and remove its personal data."""
     link = _link(reference)
     form = WithdrawForm()
     try:
@@ -269,8 +286,8 @@ def withdraw_case(locale: str, reference: str) -> BaseResponse:
         access = replace(link, case=case)
         if case.status == Status.CLOSED:  # withdrawn or closed already: nothing left to do
             return _back_to_status(access)
-        if not form.is_confirmed():
-            return _withdraw_page(access)
+        if not form.is_confirmed():  # the button on the status page, or the language menu
+            return _to_question(access)
         withdraw(case)
     except SQLAlchemyError:
         current_app.logger.error("a withdrawal could not be stored: database unavailable")
