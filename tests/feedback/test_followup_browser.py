@@ -171,5 +171,7 @@ def test_a_refused_addition_can_be_reloaded_and_bookmarked(
         with tab.expect_navigation(url="**tillagt=*"):
             tab.click(SEND)
     assert [event.detail for event in load_case(app, case.reference).events] == [TEXT]
+    # The server's access log saw these requests, without their query (security.NoQueryStrings).
+    assert f"/sv/arende/{case.reference} HTTP" in caplog.text
     assert case.secret not in caplog.text
     assert TEXT not in caplog.text
