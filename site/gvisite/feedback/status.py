@@ -223,7 +223,7 @@ def _refused(
     kept = {"information": form.information.data or "", "why": why, "started": form.started.data}
     if retry_after is not None:
         kept["retry_after"] = retry_after
-    back = _back_to_status(access, **{REFUSED: keep_refused(case, kept)})
+    back = redirect(_address(access, **{REFUSED: keep_refused(case, kept)}), code=303)
     return private_answers(make_response(back))  # its Location holds the secret: no cache
 
 
