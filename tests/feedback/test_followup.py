@@ -399,6 +399,25 @@ def test_a_refused_addition_is_kept_once_per_case_and_erased_with_it(site: Staff
     assert client.get(second.headers["Location"]).status_code == 200
 
 
+def test_the_status_pages_markers_open_no_receipt(site: StaffSite) -> None:
+    """The thanks and a refused addition share the receipts' table, not what a receipt shows."""
+    case = site.case()
+    client = site.client()
+    kept = add(client, "sv", case, "", information="").headers["Location"]
+    thanks = add(client, "sv", case, TEXT).headers["Location"]
+    for location in (kept, thanks):
+        ticket = location.rsplit("=", 1)[1]
+        client.post("/sv/tillganglighet/kvitto", data={"ticket": ticket})
+        page = parse(client.get("/sv/tillganglighet/kvitto").data)
+        assert page.h1.get_text(strip=True) == translate(
+            site.app, "sv", "This receipt is no longer available"
+        ), location
+        assert case.reference not in page.get_text()
+    # Still there for the status page, once.
+    assert parse(client.get(kept).data).select_one("main .error-summary") is not None
+    assert thanked(client.get(thanks))
+
+
 MISTYPED = {
     "a full stop after the link": "{path}?nyckel={secret}.",
     "a space after the link": "{path}?nyckel={secret}%20",
