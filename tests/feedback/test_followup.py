@@ -16,11 +16,11 @@ import pytest
 from bs4 import BeautifulSoup
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 from werkzeug.test import TestResponse
 
 from gvisite.extensions import db, limiter
-from gvisite.models import AuditEntry, Case, CaseEvent, OutboxMessage, Receipt
+from gvisite.models import AuditEntry, Case, CaseEvent, OutboxMessage, Receipt, utcnow
 from gvisite.outbox import send_due
 from gvisite.pages.load import current_site
 from tests.conftest import empty_tables
@@ -397,6 +397,22 @@ def test_a_refused_addition_is_kept_once_per_case_and_erased_with_it(site: Staff
     withdraw(client, "sv", case, confirmed=True)
     assert count(site.app, Receipt) == 0
     assert client.get(second.headers["Location"]).status_code == 200
+
+
+def test_a_refused_addition_left_unseen_expires_and_is_purged(site: StaffSite) -> None:
+    """Not shown within the receipts' half hour: the page shows nothing, the purge removes it."""
+    case = site.case()
+    client = site.client()
+    kept = add(client, "sv", case, "å" * 5001).headers["Location"]
+    with site.app.app_context():
+        db.session.execute(update(Receipt).values(created_at=utcnow() - dt.timedelta(hours=1)))
+        db.session.commit()
+    result = site.app.test_cli_runner().invoke(args=["cases", "purge"])
+    assert result.exit_code == 0, result.output
+    assert count(site.app, Receipt) == 0
+    page = parse(client.get(kept).data)
+    assert page.select_one("main .error-summary") is None
+    assert add_form(page)["information"] == ""
 
 
 def test_the_status_pages_markers_open_no_receipt(site: StaffSite) -> None:
