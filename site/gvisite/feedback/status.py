@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from typing import Any, NoReturn
-from urllib.parse import urlencode
 
 from flask import (
     Response,
@@ -137,8 +136,9 @@ def _languages(endpoint: str, access: CaseAccess) -> PostedSwitch:
 
 def _address(access: CaseAccess, page: str = "feedback.case_status", **flags: str) -> str:
     """Return the address of a case's page (its status), in this request's language, with flags."""
-    url = url_for(page, locale=current_locale(), reference=access.reference)
-    return f"{url}?{urlencode({'nyckel': access.secret, **flags})}"
+    # url_for writes the values its rule has no place for as the query, in this order.
+    values: dict[str, Any] = {"nyckel": access.secret, **flags}
+    return url_for(page, locale=current_locale(), reference=access.reference, **values)
 
 
 def _back_to_status(access: CaseAccess, code: int = 303, **flags: str) -> BaseResponse:

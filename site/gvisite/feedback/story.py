@@ -51,7 +51,7 @@ class Story:
     def answered(self, on: Markup) -> Markup:
         """Say when we answered (`on`, the date as shown) and how, if staff recorded how."""
         how = ANSWERED_HOW.get(self.answered_by or "")
-        return Markup(escape(how)) % {"date": on} if how else on
+        return escape(how) % {"date": on} if how else on
 
 
 def closing_reason(case: Case) -> str | None:
