@@ -44,6 +44,7 @@ from tests.helpers import (
     foreign_address_problem,
     is_file,
     nu_errors,
+    nu_service,
     origin_of,
     require_nu_checker,
     start_axe,
@@ -428,6 +429,7 @@ def page_checks(site_crawl: Crawl, browser: Any, built_live_server: BuiltLiveSer
     fresh: dict[str, PageSeen] = {}
     nu_found: list[Problem] = []
     if todo:
+        nu_service()  # started here: it stops with the thread that started it (helpers.py)
         with ThreadPoolExecutor(max_workers=1) as pool:
             pages = {path: site_crawl.pages[path] for path in todo}
             nu = pool.submit(timed, seconds, "nu", nu_problems, pages)

@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
 import urllib.request
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator, Mapping
@@ -238,6 +239,10 @@ class NuService:
 @cache
 def nu_service() -> NuService:
     """Start this process's Nu service and wait until it answers; it stops when we exit."""
+    # setpriv's parent-death signal comes when the *thread* that started the service ends: a
+    # service started in a pool's thread died with it, and every later check found no service.
+    if threading.current_thread() is not threading.main_thread():
+        raise RuntimeError("start the Nu service on the main thread first (nu_service())")
     port = free_port()
     command = ["java", "-Dnu.validator.servlet.bind-address=127.0.0.1", "-cp", str(VNU_JAR)]
     command += ["nu.validator.servlet.Main", str(port)]

@@ -50,15 +50,23 @@ def status_page_down(app: Flask, client: FlaskClient) -> TestResponse:
         return client.get(status_path("sv", case))
 
 
+def shown_after_the_redirect(client: FlaskClient, sent: TestResponse) -> TestResponse:
+    """Open the page a refused addition is sent back to (its address holds the key)."""
+    assert sent.status_code == 303, sent.data[:300]
+    assert sent.headers["Cache-Control"] == "no-store"  # the redirect names the key too
+    return client.get(sent.headers["Location"])
+
+
 def addition_errors(app: Flask, client: FlaskClient) -> TestResponse:
-    """An empty addition sent from the status page."""
-    return add(client, "sv", make_case(app, status="vantar"), "")
+    """An empty addition sent from the status page, shown again with its error."""
+    return shown_after_the_redirect(client, add(client, "sv", make_case(app, status="vantar"), ""))
 
 
 def addition_rate_limited(app: Flask, client: FlaskClient) -> TestResponse:
     """An addition sent after the hour's one submission was used."""
     assert submit(client, form_url("sv", "report"), REPORT_ANSWERS).status_code == 303
-    return add(client, "sv", make_case(app, status="vantar"), "Mer om felet.")
+    sent = add(client, "sv", make_case(app, status="vantar"), "Mer om felet.")
+    return shown_after_the_redirect(client, sent)
 
 
 def addition_not_stored(app: Flask, client: FlaskClient) -> TestResponse:
