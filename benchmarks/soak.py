@@ -61,7 +61,12 @@ class Site:
     """gunicorn and two outbox workers over one database, mail to aiosmtpd."""
 
     def __init__(
-        self, folder: Path, database_url: str, smtp: SmtpServer, retry_minutes: str
+        self,
+        folder: Path,
+        database_url: str,
+        smtp: SmtpServer,
+        retry_minutes: str,
+        claim_seconds: int = 60,
     ) -> None:
         self.port = free_port()
         self.env = {
@@ -75,7 +80,7 @@ class Site:
             "SMTP_PORT": str(smtp.port),
             "FORM_MIN_SECONDS": "0",
             "SUBMISSION_RATE_LIMIT": "1000000 per hour",
-            "OUTBOX_CLAIM_SECONDS": "60",
+            "OUTBOX_CLAIM_SECONDS": str(claim_seconds),
             "OUTBOX_RETRY_MINUTES": retry_minutes,
             "FORMATS_REFRESH_SECONDS": "0",
         }
@@ -303,6 +308,7 @@ def run(
     clients: int,
     smtp_down: float,
     retry_minutes: str = OUTBOX_RETRY_MINUTES,
+    claim_seconds: int = 60,
 ) -> dict[str, object]:
     """Run the soak on one database; return its figures."""
     folder = Path(tempfile.mkdtemp(prefix=f"gvisite-soak-{database}-"))
@@ -310,7 +316,7 @@ def run(
     with postgres as pg, smtp_server() as mail:
         smtp = mail.server
         url = pg.new_database() if pg else f"sqlite:///{folder / 'soak.sqlite3'}"
-        site = Site(folder, url, smtp, retry_minutes)
+        site = Site(folder, url, smtp, retry_minutes, claim_seconds)
         site.start()
         figures, done = Figures(), Counter()
         faults = [

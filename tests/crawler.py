@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from email.message import Message
+from queue import Empty, SimpleQueue
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -30,6 +31,8 @@ from tests import checked_pages
 from tests.fixtures_servers import BuiltLiveServer
 from tests.helpers import (
     AXE_SCRIPT,
+    CHROMIUM,
+    CHROMIUM_ARGS,
     LOCAL_URL,
     Answer,
     Link,
@@ -283,18 +286,39 @@ def open_tab(stack: ExitStack, browser: Any, origin: str) -> Tab:
     return tab
 
 
-def browser_pass(browser: Any, origin: str, paths: list[str], tabs: int = 2) -> dict[str, PageSeen]:
-    """Check pages in Chromium, `tabs` at a time; return what each page did."""
-    seen: dict[str, PageSeen] = {}
-    with ExitStack() as stack:
-        open_tabs = [open_tab(stack, browser, origin) for _ in range(tabs)]
-        for first in range(0, len(paths), tabs):
-            # Each tab loads its page and starts axe; axe then runs in all tabs at once.
-            batch = list(zip(open_tabs, paths[first : first + tabs], strict=False))
-            opened = [(tab, path, tab.open(origin, path)) for tab, path in batch]
-            for tab, path, problem in opened:
+# Chromium renders and runs axe-core in its own processes while a tab waits on the network,
+# so several tabs in parallel keep both cores busy. Playwright's sync API belongs to the thread
+# that started it: each tab gets a thread with its own Playwright and Chromium.
+PAGE_CHECK_TABS = 3
+
+
+def browser_pass(origin: str, paths: list[str], tabs: int = PAGE_CHECK_TABS) -> dict[str, PageSeen]:
+    """Check pages in Chromium, `tabs` at a time, each tab taking the next page when done."""
+    todo: SimpleQueue[str] = SimpleQueue()
+    for path in paths:
+        todo.put(path)
+
+    def one_tab() -> dict[str, PageSeen]:
+        """Open a Chromium of this thread's own; check pages until none is left."""
+        from playwright.sync_api import sync_playwright
+
+        seen: dict[str, PageSeen] = {}
+        with sync_playwright() as playwright, ExitStack() as stack:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            stack.callback(browser.close)
+            tab = open_tab(stack, browser, origin)
+            while True:
+                try:
+                    path = todo.get_nowait()
+                except Empty:
+                    return seen
+                problem = tab.open(origin, path)
                 seen[path] = PageSeen([problem]) if problem else tab.seen()
-    return seen
+
+    with ThreadPoolExecutor(max_workers=tabs, thread_name_prefix="chromium-tab") as pool:
+        found = [pool.submit(one_tab) for _ in range(min(tabs, len(paths)))]
+        seen = {path: page for future in found for path, page in future.result().items()}
+    return {path: seen[path] for path in paths}
 
 
 def axe_problems(path: str, lines: list[str]) -> list[Problem]:
@@ -407,7 +431,7 @@ def page_checks(site_crawl: Crawl, browser: Any, built_live_server: BuiltLiveSer
         with ThreadPoolExecutor(max_workers=1) as pool:
             pages = {path: site_crawl.pages[path] for path in todo}
             nu = pool.submit(timed, seconds, "nu", nu_problems, pages)
-            fresh = timed(seconds, "browser", browser_pass, browser, site_crawl.origin, todo)
+            fresh = timed(seconds, "browser", browser_pass, site_crawl.origin, todo)
             nu_found = nu.result()
     for path in todo:
         if not fresh[path].problems and not any(p.url == path for p in nu_found):

@@ -15,6 +15,7 @@ import socket
 import subprocess
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -28,7 +29,7 @@ import pytest
 from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from gvisite.formats.build import Report, build
+from gvisite.formats.build import BuildBusy, Report, build
 from tests.conftest import close_database, make_app
 from tests.helpers import (
     CHROMIUM,
@@ -96,6 +97,17 @@ def live_server(
 
 
 @dataclass
+class BuiltFormats:
+    """The real content's app with every other format of every page built, and no server."""
+
+    app: Flask
+    url: str  # its SITE_URL, which the pages and the built files name
+    report: Report
+    formats_dir: Path
+    waited: float  # seconds spent waiting while another test process built the same folder
+
+
+@dataclass
 class BuiltLiveServer(LiveServer):
     """A live server whose app has every other format of every page built."""
 
@@ -109,23 +121,62 @@ class BuiltLiveServer(LiveServer):
 FORMATS_CACHE = PROJECT_ROOT / ".cache" / "test-formats"
 
 
+def wanted_port() -> int:
+    """Return this checkout's own port for the built site: the same in every run."""
+    return 20000 + int(hashlib.sha256(str(PROJECT_ROOT).encode()).hexdigest(), 16) % 10000
+
+
 def stable_port() -> int:
-    """Return this checkout's own port for the built site: the same in every run, if free."""
-    wanted = 20000 + int(hashlib.sha256(str(PROJECT_ROOT).encode()).hexdigest(), 16) % 10000
+    """Return this checkout's own port if it is free, else 0."""
     with socket.socket() as probe:
         try:
-            probe.bind(("127.0.0.1", wanted))
+            probe.bind(("127.0.0.1", wanted_port()))
         except OSError:  # taken (another run of this checkout?): build afresh on any port
             return 0
-    return wanted
+    return wanted_port()
+
+
+def build_when_free(app: Flask) -> tuple[Report, float]:
+    """Build; while another process builds the same folder, wait, then build what is left."""
+    started = time.monotonic()
+    while True:
+        try:
+            report = build(app)
+        except BuildBusy:  # another xdist worker's group needs the same built site
+            time.sleep(1)
+            continue
+        return report, round(time.monotonic() - started - report.seconds, 1)
 
 
 @pytest.fixture(scope="session")
-def built_live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuiltLiveServer]:
-    """Serve the real content with all formats built by the real `formats build` (slow, cached)."""
+def built_formats(tmp_path_factory: pytest.TempPathFactory) -> BuiltFormats:
+    """The real content with all formats built by the real `formats build` (slow, cached).
+
+    Tests that read the built files, or the pages through the test client, need no server:
+    they run on another worker than the built site's server (scheduling.py), and share its
+    folder; the first to come builds, the other waits on the build's lock.
+    """
     root = tmp_path_factory.mktemp("built")
-    port = stable_port()
-    folder = FORMATS_CACHE / str(port) if port else root / "formats"
+    url = f"http://127.0.0.1:{wanted_port()}"
+    folder = FORMATS_CACHE / str(wanted_port())
+    app = make_app(root / "instance", SITE_URL=url, FORMATS_DIR=str(folder))
+    report, waited = build_when_free(app)
+    return BuiltFormats(app, url, report, folder, waited)
+
+
+@pytest.fixture(scope="session")
+def built_live_server(
+    built_formats: BuiltFormats, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[BuiltLiveServer]:
+    """Serve the built site on the port its SITE_URL names, for Chromium and the crawl."""
+    built = built_formats
+    if stable_port():
+        with serving(lambda _url: built.app, "built-live-server", wanted_port()) as live:
+            yield BuiltLiveServer(live.app, live.url, built.report, built.formats_dir)
+        return
+    # The port is taken: build afresh, for a server on any free port.
+    root = tmp_path_factory.mktemp("built-elsewhere")
+    folder = root / "formats"
     reports: list[Report] = []
 
     def make(url: str) -> Flask:
@@ -133,7 +184,7 @@ def built_live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Buil
         reports.append(build(app))  # EPUB ids and the files' digests name SITE_URL: build after
         return app
 
-    with serving(make, "built-live-server", port) as live:
+    with serving(make, "built-live-server") as live:
         yield BuiltLiveServer(live.app, live.url, reports[0], folder)
 
 

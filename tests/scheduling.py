@@ -1,7 +1,9 @@
 """How `make test` shares the suite between its xdist workers: whole groups, longest first.
 
-Each module's tests stay on one worker (they share its fixtures: a crawl, a browser tab), and
-every test of the built site shares one group (that site is too costly to build twice). The
+Each module's tests stay on one worker (they share its fixtures: a crawl, a browser tab).
+Every test of the built site's server shares one group, and every other test of its built
+formats another: the two run side by side on two workers over one build (the first to come
+builds, the other waits on the build's lock; fixtures_servers.py's `built_formats`). The
 groups are handed out longest first, so a long one does not start last and hold up the end:
 the seconds come from the last run on this checkout (`.cache/test-seconds.json`, per test),
 or, for a group not timed yet (a fresh clone), from the short list below. The Makefile passes
@@ -36,7 +38,8 @@ def groups_file(controller_pid: int) -> Path:
 # A group no run on this checkout has timed yet (a fresh clone, a new module) is expected to
 # take this long: the groups that took longest before, in seconds on two cores, rounded.
 EXPECTED_SECONDS = {
-    "built-site": 800,  # ~200 s of it Ace by DAISY over every EPUB, in a fresh clone
+    "built-site": 600,
+    "built-formats": 600,  # ~200 s of it Ace by DAISY over every EPUB, in a fresh clone
     "tests.test_soak": 150,
     "tests.security.test_sandbox_formats": 120,
     "tests.formats.test_formats_refresh": 120,
@@ -53,9 +56,12 @@ _seconds: dict[str, float] = {}  # node id -> seconds it took here (setup, call 
 
 
 def group_of(item: pytest.Item) -> str:
-    """Return the group a test runs in: its module, or "built-site"."""
-    if "built_live_server" in getattr(item, "fixturenames", ()):
+    """Return the group a test runs in: its module, "built-site" or "built-formats"."""
+    needs = getattr(item, "fixturenames", ())
+    if "built_live_server" in needs:
         return "built-site"
+    if "built_formats" in needs:
+        return "built-formats"
     return item.module.__name__ if item.module else item.nodeid
 
 

@@ -33,7 +33,7 @@ from tests.crawler import (
     http_fetcher,
     open_tab,
 )
-from tests.fixtures_servers import BuiltLiveServer
+from tests.fixtures_servers import BuiltFormats, BuiltLiveServer
 from tests.helpers import FORM_AREA, Answer, sitemap_paths
 
 
@@ -70,6 +70,7 @@ def figures_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_every_linked_url_answers_200_with_sensible_headers_and_our_own_address(
     site_crawl: Crawl,
     built_live_server: BuiltLiveServer,
+    built_formats: BuiltFormats,
     figures: list[str],
     figures_folder: Path,
 ) -> None:
@@ -104,6 +105,8 @@ def test_every_linked_url_answers_200_with_sensible_headers_and_our_own_address(
             "seconds_formats_build": round(built_live_server.report.seconds, 1),
             "formats_built": sum(built_live_server.report.built.values()),
             "formats_kept_from_an_earlier_run": sum(built_live_server.report.current.values()),
+            # While the other worker's group built them (a cold run), this one waited.
+            "seconds_waiting_for_another_workers_build": built_formats.waited,
         },
     )
     assert not problems, failure_report(problems)

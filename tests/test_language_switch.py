@@ -257,9 +257,15 @@ def test_the_withdrawal_pages_language_menu_keeps_the_question(
     reference, secret, status_page = open_case(forms_client, locale)
     form = status_page.select_one("main form[action$='/aterkalla']")
     data = {tag["name"]: tag["value"] for tag in form.select("input[name]")}
-    page = parse(forms_client.post(form["action"], data=data).data)
+    page = parse(arrive(forms_client, forms_client.post(form["action"], data=data)).data)
     for code in OTHERS[locale]:
-        question = press(forms_client, page, code)
+        pressed = press(forms_client, page, code)
+        # To the question's own address in that language, the key as in the status link.
+        assert pressed.status_code == 303
+        assert (
+            pressed.headers["Location"] == f"/{code}/arende/{reference}/aterkalla?nyckel={secret}"
+        )
+        question = arrive(forms_client, pressed)
         assert question.status_code == 200
         other = parse(question.data)
         assert other.html["lang"] == code

@@ -13,6 +13,7 @@ EXPECTED_ROUTES = sorted(
         "GET /<locale:locale>/<path:path>",
         "GET /<locale:locale>/arende/<reference>",
         "POST /<locale:locale>/arende/<reference>",
+        "GET /<locale:locale>/arende/<reference>/aterkalla",
         "POST /<locale:locale>/arende/<reference>/aterkalla",
         "POST /<locale:locale>/arende/<reference>/visa",
         "GET /<locale:locale>/nyheter/feed.atom",

@@ -13,13 +13,23 @@ from tests.helpers import PROJECT_ROOT
 from tests.scheduling import EXPECTED_SECONDS, group_weights, known_seconds
 
 
-def test_every_test_of_the_built_site_runs_in_one_group(request: pytest.FixtureRequest) -> None:
-    """Split over workers, the built site would be built by each of them at once."""
+def test_every_test_of_the_built_site_runs_in_one_of_its_two_groups(
+    request: pytest.FixtureRequest,
+) -> None:
+    """Split over more workers, the built site's server would be started by each of them, on
+    the one port its pages name; the tests of its files alone run beside it, on one more."""
+    groups = {"built-site": 0, "built-formats": 0}
     for item in request.session.items:
         marks = [m.args[0] for m in item.iter_markers("xdist_group")]
         assert len(marks) == 1, item.nodeid
         if "built_live_server" in item.fixturenames:
             assert marks == ["built-site"], item.nodeid
+        elif "built_formats" in item.fixturenames:
+            assert marks == ["built-formats"], item.nodeid
+        if marks[0] in groups:
+            groups[marks[0]] += 1
+    if len(request.session.items) > 1000:  # the whole suite: both groups have their tests
+        assert all(groups.values()), groups
 
 
 def test_groups_go_longest_first_by_the_last_run_else_by_the_list() -> None:
@@ -58,7 +68,7 @@ def test_under_xdist_each_group_runs_on_one_worker() -> None:
 
     The figures a worker records reach the summary the controller prints.
     """
-    modules = ["tests/test_workdays.py", "tests/test_architecture.py"]
+    modules = ["tests/test_workdays.py", "tests/test_translations.py"]
     figure = "tests/test_scheduling.py::test_the_groups_and_their_expected_seconds_are_a_figure"
     xdist = ["-n", "3", "--dist", "loadgroup", "--no-loadscope-reorder"]
     run = subprocess.run(

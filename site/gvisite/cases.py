@@ -165,7 +165,10 @@ def take_receipt(ticket: str | None) -> tuple[Case, str] | None:
     """Return a fresh receipt's case and status secret once; the receipt is gone afterwards."""
     if not ticket or len(ticket) > 100:
         return None
-    receipt = db.session.scalar(select(Receipt).where(Receipt.ticket_hash == hash_secret(ticket)))
+    # Only a receipt holds the secret: the status page's one-time markers (thanks, a refused
+    # addition) share the table but open no receipt.
+    mine = Receipt.ticket_hash == hash_secret(ticket), Receipt.secret.is_not(None)
+    receipt = db.session.scalar(select(Receipt).where(*mine))
     if receipt is None:
         return None
     case, secret, created = receipt.case, receipt.secret, receipt.created_at

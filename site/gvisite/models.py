@@ -132,6 +132,9 @@ class Receipt(Model):
     ticket_hash: Mapped[str] = mapped_column(String(64), unique=True)
     # The status-link secret, kept only until the receipt is shown (or expires and is purged).
     secret: Mapped[str | None] = mapped_column(String(64))
+    # A refused addition (its text, why, its form's start token), to be shown once on the status
+    # page's own address after the post: the text never goes into an address.
+    kept: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
 
     case: Mapped[Case] = relationship(back_populates="receipts")

@@ -16,11 +16,11 @@ import pytest
 from bs4 import BeautifulSoup
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 from werkzeug.test import TestResponse
 
 from gvisite.extensions import db, limiter
-from gvisite.models import AuditEntry, Case, CaseEvent, OutboxMessage, Receipt
+from gvisite.models import AuditEntry, Case, CaseEvent, OutboxMessage, Receipt, utcnow
 from gvisite.outbox import send_due
 from gvisite.pages.load import current_site
 from tests.conftest import empty_tables
@@ -42,6 +42,8 @@ PERSONAL = {"name": "Åsa Öberg", "email": "asa.oberg@example.se", "phone": "07
 THANKS = "Thank you. We have added your information to the case and told the staff who handle it."
 # After the status page's own address: the one-time marker that thanks for an addition.
 THANKED = re.compile(r"^&tillagt=[0-9a-f]{64}$")
+# After it too: the one-time marker of a refused addition, kept to be shown once.
+KEPT = re.compile(r"^&utkast=[\w-]{32}$")
 
 
 @pytest.fixture
@@ -80,6 +82,20 @@ def add(
         else:
             data[name] = value
     return client.post(f"/{locale}/arende/{case.reference}", data=data)
+
+
+def refused(
+    client: FlaskClient, locale: str, case: MadeCase, text: str, **changes: str | None
+) -> TestResponse:
+    """Send an addition that is refused; return the page the browser is sent back to."""
+    sent = add(client, locale, case, text, **changes)
+    # Back to the status link itself (reload and bookmark open the page; nothing is resent),
+    # with a marker that shows the text and the error once: never the text in the address.
+    assert sent.status_code == 303
+    location = sent.headers["Location"]
+    assert KEPT.match(location.removeprefix(status_path(locale, case))), location
+    assert sent.headers["Cache-Control"] == "no-store"
+    return client.get(location)
 
 
 def additions(app: Flask, case: MadeCase) -> list[str | None]:
@@ -188,7 +204,7 @@ def test_a_bad_addition_is_explained_with_the_text_kept(
     site: StaffSite, text: str, message: str | tuple[str, dict[str, str]], locale: str
 ) -> None:
     case = site.case(status="vantar")
-    response = add(site.client(), locale, case, text)
+    response = refused(site.client(), locale, case, text)
     assert response.status_code == 200
     if isinstance(message, str):
         expected = translate(site.app, locale, message)
@@ -317,19 +333,105 @@ def test_a_robot_is_answered_like_anyone_and_thanked_for_nothing(site: StaffSite
     assert additions(site.app, case) == [TEXT]
 
 
-def test_a_refused_addition_keeps_the_pages_address(site: StaffSite) -> None:
-    """Shown in answer to the post, the page gives the browser its own address to keep."""
+@pytest.mark.parametrize("why", ["empty", "too fast", "stale form", "too long"])
+def test_a_refused_addition_keeps_the_pages_address(
+    make_forms_app: Callable[..., Flask], caplog: pytest.LogCaptureFixture, why: str
+) -> None:
+    """After the refusal the address is the status link: it reloads, bookmarks and shares."""
+    app = make_forms_app(FORM_MIN_SECONDS=60 if why == "too fast" else 0)
+    case = make_case(app)
+    client = app.test_client()
+    text = {"empty": "", "too long": "å" * 5001}.get(why, TEXT)
+    changes = {"started": "utgången"} if why == "stale form" else {}
+    with caplog.at_level(logging.DEBUG):
+        shown = client.post(
+            f"/sv/arende/{case.reference}",
+            data={
+                **add_form(parse(client.get(status_path("sv", case)).data)),
+                "information": text,
+                **changes,
+            },
+            follow_redirects=True,
+        )
+    assert shown.status_code == 200
+    # The browser's address: the link the resident came by, with its key and a one-time marker.
+    final = shown.request.full_path
+    assert shown.request.method == "GET"
+    assert KEPT.match(final.removeprefix(status_path("sv", case))), final
+    page = parse(shown.data)
+    # Announced: the summary (an alert, or a status for "too fast") takes focus on load.
+    summary = page.select_one("main [data-error-summary][tabindex='-1'][autofocus]")
+    assert summary is not None and summary["role"] in ("alert", "status")
+    if why in ("empty", "too long"):
+        assert page.title.get_text().startswith("Fel:")
+        assert page.select_one("main textarea#information")["aria-invalid"] == "true"
+    assert add_form(page)["information"] == text  # kept, also when too long to send
+    assert add_form(page)["nyckel"] == case.secret
+    assert additions(app, case) == []
+    # A reload, or the bookmark: the page itself, without the error or the text (shown once).
+    for again in (final, final, status_path("sv", case)):
+        reloaded = client.get(again)
+        assert reloaded.status_code == 200, again
+        assert parse(reloaded.data).select_one("main [data-error-summary]") is None
+        assert add_form(parse(reloaded.data))["information"] == ""
+    assert additions(app, case) == []
+    # Neither the key nor the text went into a log line.
+    assert case.secret not in caplog.text
+    if text:
+        assert text[:20] not in caplog.text
+
+
+def test_a_refused_addition_is_kept_once_per_case_and_erased_with_it(site: StaffSite) -> None:
+    """The text waits in the database only for its one view, one per case, never after erasure."""
     case = site.case()
     client = site.client()
-    response = add(client, "sv", case, "")
-    assert response.status_code == 200
-    form = parse(response.data).select_one("main form:has(textarea[name=information])")
-    own = form["data-page-address"]
-    assert own == status_path("sv", case)  # the link the resident came by, nothing new
-    assert case.secret not in form["action"]
-    reloaded = client.get(own)
-    assert reloaded.status_code == 200
-    assert parse(reloaded.data).select_one("main .error-summary") is None
+    first = add(client, "sv", case, "", information="")
+    second = add(client, "sv", case, "å" * 5001)
+    with site.app.app_context():
+        kept = list(db.session.scalars(select(Receipt.kept).where(Receipt.kept.is_not(None))))
+    assert [k["information"] for k in kept] == ["å" * 5001]  # the latest only
+    # The first one's marker shows nothing any more; another case's marker opens nothing here.
+    assert (
+        parse(client.get(first.headers["Location"]).data).select_one("main .error-summary") is None
+    )
+    withdraw(client, "sv", case, confirmed=True)
+    assert count(site.app, Receipt) == 0
+    assert client.get(second.headers["Location"]).status_code == 200
+
+
+def test_a_refused_addition_left_unseen_expires_and_is_purged(site: StaffSite) -> None:
+    """Not shown within the receipts' half hour: the page shows nothing, the purge removes it."""
+    case = site.case()
+    client = site.client()
+    kept = add(client, "sv", case, "å" * 5001).headers["Location"]
+    with site.app.app_context():
+        db.session.execute(update(Receipt).values(created_at=utcnow() - dt.timedelta(hours=1)))
+        db.session.commit()
+    result = site.app.test_cli_runner().invoke(args=["cases", "purge"])
+    assert result.exit_code == 0, result.output
+    assert count(site.app, Receipt) == 0
+    page = parse(client.get(kept).data)
+    assert page.select_one("main .error-summary") is None
+    assert add_form(page)["information"] == ""
+
+
+def test_the_status_pages_markers_open_no_receipt(site: StaffSite) -> None:
+    """The thanks and a refused addition share the receipts' table, not what a receipt shows."""
+    case = site.case()
+    client = site.client()
+    kept = add(client, "sv", case, "", information="").headers["Location"]
+    thanks = add(client, "sv", case, TEXT).headers["Location"]
+    for location in (kept, thanks):
+        ticket = location.rsplit("=", 1)[1]
+        client.post("/sv/tillganglighet/kvitto", data={"ticket": ticket})
+        page = parse(client.get("/sv/tillganglighet/kvitto").data)
+        assert page.h1.get_text(strip=True) == translate(
+            site.app, "sv", "This receipt is no longer available"
+        ), location
+        assert case.reference not in page.get_text()
+    # Still there for the status page, once.
+    assert parse(client.get(kept).data).select_one("main .error-summary") is not None
+    assert thanked(client.get(thanks))
 
 
 MISTYPED = {
@@ -381,7 +483,7 @@ def test_an_addition_sent_too_fast_is_shown_again(
 ) -> None:
     app = make_forms_app(FORM_MIN_SECONDS=60)
     case = make_case(app)
-    response = add(app.test_client(), "sv", case, TEXT)
+    response = refused(app.test_client(), "sv", case, TEXT)
     assert response.status_code == 200
     page = parse(response.data)
     # Why, in plain words, and that nothing typed is lost.
@@ -400,9 +502,9 @@ def test_additions_count_against_the_forms_rate_limit(
     app = make_forms_app(SUBMISSION_RATE_LIMIT="1 per hour")
     case = make_case(app)
     client = app.test_client()
-    assert add(client, "sv", case, "", information="").status_code == 200  # an error: free
+    assert add(client, "sv", case, "", information="").status_code == 303  # an error: free
     assert add(client, "sv", case, TEXT).status_code == 303
-    response = add(client, "sv", case, "Och en sak till.")
+    response = refused(client, "sv", case, "Och en sak till.")
     assert response.status_code == 429
     assert int(response.headers["Retry-After"]) > 0
     page = parse(response.data)
@@ -455,7 +557,11 @@ def withdraw(client: FlaskClient, locale: str, case: MadeCase, confirmed: bool) 
     form = page.select_one("main form[action$='/aterkalla']")
     assert form is not None, "no withdraw button"
     data = {tag["name"]: tag["value"] for tag in form.select("input[name]")}
-    question = client.post(form["action"], data=data)
+    asked = client.post(form["action"], data=data)
+    # To the question's own address, with the key as in the status link: it reloads.
+    assert asked.status_code == 303
+    assert asked.headers["Location"] == f"{form['action']}?nyckel={case.secret}"
+    question = client.get(asked.headers["Location"])
     assert question.status_code == 200
     if not confirmed:
         return question
@@ -492,6 +598,26 @@ NOUN = {"report": "report", "format": "request"}
 def texts(page: BeautifulSoup, selector: str) -> list[str]:
     """Return the texts of the elements a selector finds, white space collapsed."""
     return [" ".join(tag.get_text().split()) for tag in page.select(selector)]
+
+
+def test_the_withdraw_question_has_an_address_that_reloads(site: StaffSite) -> None:
+    """Reloaded, bookmarked or reached by Back, the question asks again or shows the case."""
+    case = site.case()
+    client = site.client()
+    question = withdraw(client, "sv", case, confirmed=False)
+    address = question.request.full_path
+    assert address == f"/sv/arende/{case.reference}/aterkalla?nyckel={case.secret}"
+    again = client.get(address)
+    assert again.status_code == 200
+    assert again.headers["Referrer-Policy"] == "no-referrer"
+    assert parse(again.data).h1.get_text() == parse(question.data).h1.get_text()
+    assert load_case(site.app, case.reference).status == "ny"  # asking changes nothing
+    for wrong in ("?nyckel=fel", ""):
+        assert client.get(f"/sv/arende/{case.reference}/aterkalla{wrong}").status_code == 404
+    assert withdraw(client, "sv", case, confirmed=True).status_code == 303
+    back = client.get(address)  # Back from the withdrawn case's page
+    assert back.status_code == 303
+    assert back.headers["Location"] == status_path("sv", case)
 
 
 @pytest.mark.parametrize("kind", ["report", "format"])
@@ -532,7 +658,7 @@ def test_arabic_pages_of_a_case_use_one_word_for_case(site: StaffSite, kind: str
     client = site.client()
     pages = {
         "status": client.get(status_path("ar", case)),
-        "too short": add(client, "ar", case, ""),
+        "too short": refused(client, "ar", case, ""),
         "are you sure": withdraw(client, "ar", case, confirmed=False),
     }
     for name, response in pages.items():
@@ -691,7 +817,7 @@ def test_the_secret_stays_out_of_logs_addresses_and_referers(
     client = site.client()
     with caplog.at_level(logging.DEBUG):
         shown = client.get(status_path("sv", case))
-        errors = add(client, "sv", case, "")
+        errors = refused(client, "sv", case, "")
         added = add(client, "sv", case, TEXT)
         confirmed = client.get(added.headers["Location"])
         question = withdraw(client, "sv", case, confirmed=False)
@@ -715,7 +841,7 @@ def test_every_state_of_the_status_page_is_valid_html(site: StaffSite) -> None:
     for locale in ("sv", "ar"):
         case = site.case(status="vantar", locale=locale)
         documents[f"{locale} open"] = client.get(status_path(locale, case)).get_data(as_text=True)
-        documents[f"{locale} errors"] = add(client, locale, case, "").get_data(as_text=True)
+        documents[f"{locale} errors"] = refused(client, locale, case, "").get_data(as_text=True)
         added = add(client, locale, case, TEXT)
         documents[f"{locale} added"] = client.get(added.headers["Location"]).get_data(as_text=True)
         question = withdraw(client, locale, case, confirmed=False)

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from flask import Flask
 
 from tests.feedback.test_browser import focused_matches, follow_first_summary_link, tab_to
 from tests.feedback.test_faults import database_down
 from tests.fixtures_servers import LiveServer
 from tests.fixtures_staff import MadeCase, load_case, make_case
-from tests.helpers import assert_no_axe_violations, desktop_tab
+from tests.helpers import assert_no_axe_violations, desktop_tab, watched_context
 
 SEND = "main form:has(#information) button[type=submit]"
 WITHDRAW = "main form[action$='/aterkalla'] button[type=submit]"
@@ -107,19 +111,67 @@ def test_adding_and_withdrawing_with_the_keyboard_only(
     assert load_case(app, case.reference).status == "avslutad"
 
 
+@contextmanager
+def too_fast_for(app: Flask, refused: bool) -> Iterator[None]:
+    """Make every form count as sent too fast (a browser's autofill), or leave it as it is."""
+    before = app.config["FORM_MIN_SECONDS"]
+    app.config["FORM_MIN_SECONDS"] = 3600 if refused else before
+    try:
+        yield
+    finally:
+        app.config["FORM_MIN_SECONDS"] = before
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["javascript", "no javascript"])
+@pytest.mark.parametrize("why", ["empty", "too fast"])
 def test_a_refused_addition_can_be_reloaded_and_bookmarked(
-    tab: Any, forms_live_server: LiveServer
+    browser: Any,
+    forms_live_server: LiveServer,
+    caplog: pytest.LogCaptureFixture,
+    why: str,
+    javascript: bool,
 ) -> None:
-    """After an empty post the address is the status link again, not the form's target."""
-    case = make_case(forms_live_server.app, locale="sv")
-    open_status(tab, forms_live_server, "sv", case)
-    own = tab.url
-    with tab.expect_navigation():
-        tab.click(SEND)
-    assert tab.locator("main .error-summary").count() == 1
-    assert tab.url == own
-    response = tab.reload(wait_until="load")  # a GET of the page, not the form sent again
-    assert response is not None and response.status == 200
-    assert response.request.method == "GET"
-    assert tab.locator("main .error-summary").count() == 0
-    assert tab.locator("main textarea#information").count() == 1
+    """After a refused post the address is the status link: reload, bookmark and share it."""
+    app = forms_live_server.app
+    case = make_case(app, locale="sv")
+    text = "" if why == "empty" else TEXT
+    with (
+        caplog.at_level(logging.DEBUG),
+        watched_context(browser, forms_live_server.url, java_script_enabled=javascript) as (
+            context,
+            _,
+        ),
+    ):
+        tab = context.new_page()
+        open_status(tab, forms_live_server, "sv", case)
+        tab.fill("#information", text)
+        with too_fast_for(app, why == "too fast"), tab.expect_navigation() as navigation:
+            tab.click(SEND)
+        assert navigation.value.request.method == "GET"  # the post was answered with a 303
+        address = urlsplit(tab.url)
+        assert address.path == f"/sv/arende/{case.reference}"
+        assert parse_qs(address.query)["nyckel"] == [case.secret]
+        # The error is announced (an alert or a status that takes focus), the text kept.
+        assert tab.locator("main [data-error-summary]").count() == 1
+        assert focused_matches(tab, "main [data-error-summary]"), "the error gets no focus"
+        assert tab.input_value("#information") == text
+        # A reload is a GET of the page: no question to resend, nothing sent again.
+        response = tab.reload(wait_until="load")
+        assert response is not None and response.status == 200
+        assert response.request.method == "GET"
+        assert tab.locator("main [data-error-summary]").count() == 0
+        assert tab.locator("main textarea#information").count() == 1
+        # The address as bookmarked, or shared with a helper, opens the case in a new tab.
+        bookmark = context.new_page()
+        opened = bookmark.goto(tab.url, wait_until="load")
+        assert opened is not None and opened.status == 200
+        assert bookmark.locator("h1 bdi").inner_text() == case.reference
+        # Sent again as written, it is received once.
+        tab.fill("#information", TEXT)
+        with tab.expect_navigation(url="**tillagt=*"):
+            tab.click(SEND)
+    assert [event.detail for event in load_case(app, case.reference).events] == [TEXT]
+    # The server's access log saw these requests, without their query (security.NoQueryStrings).
+    assert f"/sv/arende/{case.reference} HTTP" in caplog.text
+    assert case.secret not in caplog.text
+    assert TEXT not in caplog.text

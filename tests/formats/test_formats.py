@@ -49,7 +49,7 @@ from gvisite.formats.store import Store
 from gvisite.i18n import LOCALES
 from gvisite.pages.model import Owner
 from tests.conftest import app_config, make_app
-from tests.fixtures_servers import BuiltLiveServer
+from tests.fixtures_servers import BuiltFormats, BuiltLiveServer
 from tests.formats.ace import ace_failures, ace_version
 from tests.formats.test_formats_arabic import (
     LIBLOUIS_ESCAPE,
@@ -94,20 +94,26 @@ public class EpubCheckAll {
 
 @dataclass
 class Built:
-    """The site's formats, built once, and a live server that serves them."""
+    """The site's formats, built once, and its app (the test client needs no server)."""
 
     app: Flask
-    url: str
+    url: str  # SITE_URL, which the pages and files name
     report: Report
     folder: Path
     versions: dict[str, str | None]
 
 
 @pytest.fixture(scope="session")
-def built(built_live_server: BuiltLiveServer) -> Built:
+def built(built_formats: BuiltFormats) -> Built:
     """Every format of every page, built once for the whole suite (the crawl serves them too)."""
-    live = built_live_server
-    return Built(live.app, live.url, live.report, live.formats_dir, tool_versions())
+    made = built_formats
+    return Built(made.app, made.url, made.report, made.formats_dir, tool_versions())
+
+
+@pytest.fixture(scope="session")
+def served(built_live_server: BuiltLiveServer) -> str:
+    """Return where Chromium finds the built site: its live server."""
+    return built_live_server.url
 
 
 @pytest.fixture
@@ -754,9 +760,9 @@ def tab(browser: Any) -> Iterator[Any]:
 @pytest.mark.parametrize("name", ["index", "om-gvi", STATEMENT])
 @pytest.mark.parametrize("locale", list(LOCALES))
 def test_large_print_passes_axe_at_24_px_in_one_column(
-    built: Built, tab: Any, locale: str, name: str
+    served: str, tab: Any, locale: str, name: str
 ) -> None:
-    tab.goto(f"{built.url}/formats/{locale}/{name}.storstil.html")
+    tab.goto(f"{served}/formats/{locale}/{name}.storstil.html")
     assert_no_axe_violations(tab)
     size = tab.evaluate("parseFloat(getComputedStyle(document.querySelector('main p')).fontSize)")
     assert size >= 24
@@ -769,21 +775,23 @@ def test_large_print_passes_axe_at_24_px_in_one_column(
 
 
 @pytest.mark.parametrize("locale", list(LOCALES))
-def test_page_with_the_block_passes_axe(built: Built, tab: Any, locale: str) -> None:
+def test_page_with_the_block_passes_axe(built: Built, served: str, tab: Any, locale: str) -> None:
     need(built, "mp3")
     for path in (f"/{locale}/om-gvi", f"/{locale}/tillganglighet"):
-        tab.goto(f"{built.url}{path}")
+        tab.goto(f"{served}{path}")
         assert tab.locator("section.other-formats audio[controls]").count() == 2  # normal, slow
         assert tab.locator("div.listen audio[controls]").count() == 2  # beside the title
         assert_no_axe_violations(tab)
 
 
-def test_the_player_plays_the_page_and_shows_its_length(built: Built, tab: Any) -> None:
+def test_the_player_plays_the_page_and_shows_its_length(
+    built: Built, served: str, tab: Any
+) -> None:
     need(built, "mp3")
     from mutagen.mp3 import MP3
 
     real = MP3(built_file(built, "sv", "om-gvi", "mp3")).info.length
-    tab.goto(f"{built.url}/sv/om-gvi")
+    tab.goto(f"{served}/sv/om-gvi")
     duration = tab.evaluate(
         """() => new Promise((resolve, reject) => {
             const audio = document.querySelector('section.other-formats audio');

@@ -30,8 +30,8 @@ from tests.formats import test_formats as shared
 from tests.formats.test_formats import Built, built_file, fetch, need, page_url, sources
 from tests.helpers import assert_no_axe_violations, parse, require_tool, translate
 
-# The built site, its test client and its browser tab: the fixtures of test_formats.py.
-built, client, tab = shared.built, shared.client, shared.tab
+# The built site, its test client, its live server and a browser tab: test_formats.py's.
+built, client, served, tab = shared.built, shared.client, shared.served, shared.tab
 RECORDINGS = ("mp3", "mp3-slow")
 SILENCE = 300  # a 16-bit sample quieter than this is silence (espeak-ng's pauses are 0)
 
@@ -198,12 +198,12 @@ def test_no_player_until_the_recordings_are_built_then_at_once_without_a_restart
 
 @pytest.mark.parametrize("locale", list(LOCALES))
 def test_the_players_pass_axe_reflow_at_320_px_and_take_keyboard_focus(
-    built: Built, tab: Any, locale: str
+    built: Built, served: str, tab: Any, locale: str
 ) -> None:
     need(built, "mp3-slow")
     for width in (1280, 320):
         tab.set_viewport_size({"width": width, "height": 900})
-        tab.goto(f"{built.url}/{locale}/om-gvi")
+        tab.goto(f"{served}/{locale}/om-gvi")
         assert tab.locator("div.listen audio[controls]").count() == 2
         assert_no_axe_violations(tab)
         fits = "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
@@ -224,11 +224,13 @@ def test_the_players_pass_axe_reflow_at_320_px_and_take_keyboard_focus(
     tab.set_viewport_size({"width": 1280, "height": 900})
 
 
-def test_the_players_stay_visible_and_pass_axe_in_forced_colours(built: Built, tab: Any) -> None:
+def test_the_players_stay_visible_and_pass_axe_in_forced_colours(
+    built: Built, served: str, tab: Any
+) -> None:
     need(built, "mp3-slow")
     tab.emulate_media(forced_colors="active")
     try:
-        tab.goto(f"{built.url}/sv/om-gvi")
+        tab.goto(f"{served}/sv/om-gvi")
         assert_no_axe_violations(tab)
         border = tab.evaluate(
             "getComputedStyle(document.querySelector('div.listen')).borderTopStyle"
@@ -239,9 +241,9 @@ def test_the_players_stay_visible_and_pass_axe_in_forced_colours(built: Built, t
         tab.emulate_media(forced_colors="none")
 
 
-def test_the_slow_player_plays_a_longer_recording(built: Built, tab: Any) -> None:
+def test_the_slow_player_plays_a_longer_recording(built: Built, served: str, tab: Any) -> None:
     need(built, "mp3-slow")
-    tab.goto(f"{built.url}/sv/om-gvi")
+    tab.goto(f"{served}/sv/om-gvi")
     durations = tab.evaluate(
         """() => Promise.all([...document.querySelectorAll('div.listen audio')].map(audio =>
             new Promise((resolve, reject) => {

@@ -121,12 +121,39 @@ def take_thanks(case: Case, ticket: str) -> bool:
         return False
     # A receipt without a secret: shown once, then deleted, and purged unshown like the others.
     marker = Receipt.ticket_hash == hash_secret(ticket), Receipt.case_id == case.id
-    found = db.session.scalar(select(Receipt.created_at).where(*marker, Receipt.secret.is_(None)))
+    thanks = Receipt.secret.is_(None), Receipt.kept.is_(None)
+    found = db.session.scalar(select(Receipt.created_at).where(*marker, *thanks))
     if found is None:
         return False
     db.session.execute(delete(Receipt).where(*marker))
     db.session.commit()
     return utcnow() - found <= RECEIPT_VALID
+
+
+def keep_refused(case: Case, kept: dict[str, Any]) -> str:
+    """Keep a refused addition to show once after the redirect; return its one-time marker."""
+    # One per case, the latest: a resident sending again and again keeps one text, not many.
+    db.session.execute(delete(Receipt).where(Receipt.case_id == case.id, Receipt.kept.is_not(None)))
+    ticket = secrets.token_urlsafe(24)
+    db.session.add(Receipt(case=case, ticket_hash=hash_secret(ticket), kept=kept))
+    db.session.commit()
+    return ticket
+
+
+def take_refused(case: Case, ticket: str) -> dict[str, Any] | None:
+    """Return a refused addition of this case kept under this marker, once; then it is gone."""
+    if not ticket or len(ticket) > 100:
+        return None
+    marker = Receipt.ticket_hash == hash_secret(ticket), Receipt.case_id == case.id
+    found = db.session.execute(
+        select(Receipt.kept, Receipt.created_at).where(*marker, Receipt.kept.is_not(None))
+    ).first()
+    if found is None:
+        return None
+    db.session.execute(delete(Receipt).where(*marker))
+    db.session.commit()
+    kept, created = found
+    return kept if utcnow() - created <= RECEIPT_VALID else None
 
 
 def store_addition(case: Case, text: str, submission: str | None, thanks: str) -> None:

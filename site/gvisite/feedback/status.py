@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from typing import NoReturn
-from urllib.parse import urlencode
+from typing import Any, NoReturn
 
 from flask import (
     Response,
@@ -24,6 +23,7 @@ from flask import (
     url_for,
 )
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as BaseResponse
 
 from ..cases import is_reference, kind_of
@@ -39,7 +39,9 @@ from .followup import (
     WithdrawForm,
     addition_stored,
     find_case,
+    keep_refused,
     store_addition,
+    take_refused,
     take_thanks,
     thanks_ticket,
     withdraw,
@@ -47,6 +49,8 @@ from .followup import (
 from .story import story_of
 from .views import FORM_TYPES, UNAVAILABLE_RETRY_SECONDS, bp, submissions_exhausted
 
+# The address's marker of a refused addition kept for one view (a draft: "utkast").
+REFUSED = "utkast"
 # What a mail program or a hand adds to the end of a link: a full stop, a bracket, a space. A
 # secret is URL-safe base64 and a reference has none of these, so they can go without a doubt.
 _TRAILING = re.compile(r"[^A-Za-z0-9_-]+$")
@@ -112,8 +116,9 @@ def _status_page(
         story=story_of(access.case) if access.case else None,
         form=form,
         errors=error_summary(form),
-        # Shown in answer to a post, the page says its own address (the one the resident came
-        # by), which the browser puts in place of the post's: a reload or bookmark opens it.
+        # Shown in answer to a post (only when the database is down: every other refusal is
+        # kept and shown after a redirect), the page says its own address, which the browser
+        # (with JavaScript) puts in place of the post's: a reload or bookmark opens it.
         page_address=_address(access) if request.method == "POST" else None,
         statement=current_statement(),
         language_post=_languages("feedback.show_case", access),
@@ -129,15 +134,22 @@ def _languages(endpoint: str, access: CaseAccess) -> PostedSwitch:
     return PostedSwitch(endpoint, {"reference": access.reference}, {"nyckel": access.secret})
 
 
-def _address(access: CaseAccess, **flags: str) -> str:
-    """Return the status page's own address, in this request's language, with any flags."""
-    url = url_for("feedback.case_status", locale=current_locale(), reference=access.reference)
-    return f"{url}?{urlencode({'nyckel': access.secret, **flags})}"
+def _address(access: CaseAccess, page: str = "feedback.case_status", **flags: str) -> str:
+    """Return the address of a case's page (its status), in this request's language, with flags."""
+    # url_for writes the values its rule has no place for as the query, in this order.
+    values: dict[str, Any] = {"nyckel": access.secret, **flags}
+    return url_for(page, locale=current_locale(), reference=access.reference, **values)
 
 
 def _back_to_status(access: CaseAccess, code: int = 303, **flags: str) -> BaseResponse:
     """Send the resident back to the status page after a change (post/redirect/get)."""
     return redirect(_address(access, **flags), code=code)
+
+
+def _to_question(access: CaseAccess) -> BaseResponse:
+    """Send the resident to the "are you sure?" page at an address that reloads and bookmarks."""
+    question = redirect(_address(access, "feedback.withdraw_question"), code=303)
+    return private_answers(make_response(question))
 
 
 @bp.get("/<locale:locale>/arende/<reference>")
@@ -151,9 +163,14 @@ def case_status(locale: str, reference: str) -> Response:
         _resident_case(tidy)
         return private_answers(make_response(_back_to_status(tidy, code=302)))
     case = _resident_case(link)
-    # The thanks after an addition shows once: its marker is gone once the page was shown.
+    access = replace(link, case=case)
+    # A refused addition, and the thanks after a stored one, show once: their markers are gone
+    # once the page was shown, so a reload or a bookmark shows the case as it is.
+    kept = take_refused(case, request.args.get(REFUSED, ""))
+    if kept is not None and case.is_open:
+        return _shown_again(access, kept)
     thanked = take_thanks(case, request.args.get("tillagt", ""))
-    return _status_page(replace(link, case=case), added=thanked)
+    return _status_page(access, added=thanked)
 
 
 @bp.post("/<locale:locale>/arende/<reference>/visa")
@@ -178,14 +195,12 @@ def add_information(locale: str, reference: str) -> BaseResponse:
         if not case.is_open:  # closed meanwhile: the page now says so instead of the form
             return _back_to_status(access)
         if not form.validate() or too_fast:
-            notice = str(TOO_FAST) if too_fast else None
-            form.started.data = issue_start_time(submission)
-            return _status_page(access, form=form, notice=notice)
+            return _refused(access, case, form, "too-fast" if too_fast else "invalid")
         if form.is_spam() or addition_stored(submission):
             # No new marker: a robot's page thanks no one; a resend finds the first one's.
             return _back_to_status(access, tillagt=thanks)
         if (retry_after := submissions_exhausted()) is not None:
-            return _not_sent_status(access, form, "limited", 429, retry_after)
+            return _refused(access, case, form, "limited", retry_after)
         store_addition(case, form.information.data, submission, thanks)
     except SQLAlchemyError:
         current_app.logger.error("an addition could not be stored: database unavailable")
@@ -193,6 +208,36 @@ def add_information(locale: str, reference: str) -> BaseResponse:
         # The link without its case: the page shows the text again, and nothing read from it.
         return _not_sent_status(link, form, "unavailable", 503, UNAVAILABLE_RETRY_SECONDS)
     return _back_to_status(access, tillagt=thanks)
+
+
+def _refused(
+    access: CaseAccess,
+    case: Case,
+    form: AddInformationForm,
+    why: str,
+    retry_after: int | None = None,
+) -> BaseResponse:
+    """Keep a refused addition for one view, and send the resident back to the status page."""
+    # Post/redirect/get: the address stays the status link, so a reload or a bookmark opens the
+    # page and sends nothing again. The text waits in the database, never in an address or log.
+    kept = {"information": form.information.data or "", "why": why, "started": form.started.data}
+    if retry_after is not None:
+        kept["retry_after"] = retry_after
+    back = redirect(_address(access, **{REFUSED: keep_refused(case, kept)}), code=303)
+    return private_answers(make_response(back))  # its Location holds the secret: no cache
+
+
+def _shown_again(access: CaseAccess, kept: dict[str, Any]) -> Response:
+    """Show a refused addition: its text, the field's errors, and why it was not received."""
+    form = AddInformationForm(formdata=MultiDict({"information": kept.get("information", "")}))
+    form.validate()  # the same errors as when it was sent: the text is the same
+    form.started.data = kept.get("started")
+    if kept.get("why") == "limited":
+        return _not_sent_status(access, form, "limited", 429, int(kept.get("retry_after", 60)))
+    # A new start time with the same submission key: a resend is still recognised.
+    form.started.data = issue_start_time(submission_key(form.started.data))
+    notice = str(TOO_FAST) if kept.get("why") == "too-fast" else None
+    return _status_page(access, form=form, notice=notice)
 
 
 def _not_sent_status(
@@ -220,9 +265,20 @@ def _withdraw_page(access: CaseAccess, status: int = 200, **context: object) -> 
     return private_answers(make_response(page, status))
 
 
+@bp.get("/<locale:locale>/arende/<reference>/aterkalla")
+def withdraw_question(locale: str, reference: str) -> BaseResponse:
+    """Ask "are you sure?" at the status link's address for it: a reload asks again, no more."""
+    link = _link(reference)
+    case = _resident_case(link)
+    access = replace(link, case=case)
+    if case.status == Status.CLOSED:  # Back, after the withdrawal: the page says so
+        return _back_to_status(access)
+    return _withdraw_page(access)
+
+
 @bp.post("/<locale:locale>/arende/<reference>/aterkalla")
 def withdraw_case(locale: str, reference: str) -> BaseResponse:
-    """Ask "are you sure?", then close the case and remove its personal data."""
+    """Ask "are you sure?" (on its own page), then close the case and remove its personal data."""
     link = _link(reference)
     form = WithdrawForm()
     try:
@@ -230,8 +286,8 @@ def withdraw_case(locale: str, reference: str) -> BaseResponse:
         access = replace(link, case=case)
         if case.status == Status.CLOSED:  # withdrawn or closed already: nothing left to do
             return _back_to_status(access)
-        if not form.is_confirmed():
-            return _withdraw_page(access)
+        if not form.is_confirmed():  # the button on the status page, or the language menu
+            return _to_question(access)
         withdraw(case)
     except SQLAlchemyError:
         current_app.logger.error("a withdrawal could not be stored: database unavailable")

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup, escape
 
-from ..models import Case, Status
+from ..models import Answer, Case, Status
 from ..workdays import local_date
 from .followup import was_withdrawn
 
@@ -26,6 +27,12 @@ RESIDENT_STATUSES = {
     Status.CLOSED: _l("Closed"),
 }
 ANSWERED = _l("Answered")
+# When and how we first answered, by the stored Answer value (staff have their own words).
+ANSWERED_HOW = {
+    Answer.EMAIL: _l("%(date)s, by email"),
+    Answer.PHONE: _l("%(date)s, by phone"),
+    Answer.LETTER: _l("%(date)s, in a letter"),
+}
 WITHDRAWN_BY_YOU = _l("Withdrawn by you")
 
 
@@ -40,6 +47,11 @@ class Story:
     reason: str | None  # why staff closed it (gone with the personal data)
     contact: bool  # whether we can answer the resident at all
     withdrawn: bool
+
+    def answered(self, on: Markup) -> Markup:
+        """Say when we answered (`on`, the date as shown) and how, if staff recorded how."""
+        how = ANSWERED_HOW.get(self.answered_by or "")
+        return escape(how) % {"date": on} if how else on
 
 
 def closing_reason(case: Case) -> str | None:

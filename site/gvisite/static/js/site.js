@@ -110,7 +110,7 @@
     });
   }
 
-  // A page shown in answer to a post (a form sent back with its errors) says its own address:
+  // A page shown in answer to a post (an addition the database could not take) says its own address:
   // put it in place of the post's, so a reload or a bookmark opens the page, not the form again.
   var own = document.querySelector("[data-page-address]");
   if (own && window.history.replaceState) {
