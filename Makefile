@@ -85,8 +85,10 @@ debian-test:
 debian-bench:
 	@scripts/ensure-debian-packages $(BENCH_DEBIAN)
 
+# No install scripts run: Ace's puppeteer would download a browser of its own; Ace runs in
+# Debian's Chromium instead (tests/formats/ace.py).
 node_modules/.installed: package.json package-lock.json
-	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	PUPPETEER_SKIP_DOWNLOAD=1 npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $@
 
 translations-compile: $(MO_FILES)

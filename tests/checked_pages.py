@@ -67,21 +67,21 @@ def page_key(run: str, path: str, answer: Answer) -> str:
     return digest.hexdigest()
 
 
-def load(key: str) -> dict[str, Any] | None:
+def load(key: str, folder: Path = FOLDER) -> dict[str, Any] | None:
     """Return a page's kept result, or None if it was never checked as it is now."""
     try:
-        found = json.loads((FOLDER / f"{key}.json").read_text(encoding="utf-8"))
+        found = json.loads((folder / f"{key}.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     return found if isinstance(found, dict) else None
 
 
-def keep(key: str, result: dict[str, Any]) -> None:
+def keep(key: str, result: dict[str, Any], folder: Path = FOLDER) -> None:
     """Keep a page's result under its key (written whole, then renamed into place)."""
-    FOLDER.mkdir(parents=True, exist_ok=True)
-    temporary = FOLDER / f".{key}.tmp"
+    folder.mkdir(parents=True, exist_ok=True)
+    temporary = folder / f".{key}.tmp"
     temporary.write_text(json.dumps(result, sort_keys=True), encoding="utf-8")
-    temporary.replace(FOLDER / f"{key}.json")
+    temporary.replace(folder / f"{key}.json")
 
 
 def as_json(value: Any) -> Any:

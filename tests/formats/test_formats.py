@@ -12,6 +12,7 @@ import math
 import re
 import shutil
 import subprocess
+import time
 import wave
 import xml.etree.ElementTree as ET
 import zipfile
@@ -49,6 +50,7 @@ from gvisite.i18n import LOCALES
 from gvisite.pages.model import Owner
 from tests.conftest import app_config, make_app
 from tests.fixtures_servers import BuiltFormats, BuiltLiveServer
+from tests.formats.ace import ace_failures, ace_version
 from tests.formats.test_formats_arabic import (
     LIBLOUIS_ESCAPE,
     lam_alef_words_lost,
@@ -706,6 +708,41 @@ def test_an_epub_keeps_the_language_of_each_part(built: Built, tmp_path: Path) -
     [swedish] = [e for e in root.iter(f"{XHTML}span") if e.get("lang") == "sv"]
     assert swedish.text == "Kriminalvården"
     assert root.get("lang") == "fi"
+
+
+def test_every_epub_passes_ace_by_daisy(built: Built, figures: list[str]) -> None:
+    need(built, "epub")
+    books = {built_file(built, *key, "epub"): key for key in sources(built)}
+    start = time.monotonic()
+    found = ace_failures(books)
+    seconds = time.monotonic() - start
+    failures = [f"{locale}/{name}: {failure}" for book, (locale, name) in books.items()
+                for failure in found[book]]  # fmt: skip
+    figures.append(
+        f"ace: {len(books)} EPUBs checked by Ace {ace_version()}, {len(failures)} failures,"
+        f" {seconds:.0f} s"
+    )
+    assert failures == [], f"Ace found {len(failures)} failure(s):\n" + "\n".join(failures)
+
+
+def test_ace_by_daisy_names_the_rule_an_epub_breaks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    require_tool(tool_versions().get("pandoc") is not None, "pandoc")
+    app = make_app(tmp_path / "instance", FORMATS_DIR=str(tmp_path / "formats"))
+    source = render_source(app, "ar", STATEMENT)
+    assert source is not None
+    good = tmp_path / "good.epub"
+    good.write_bytes(formats_epub.make_epub(formats_convert.prepare(app, source)))
+    # The package element as pandoc writes it, without the book's language (issue #25).
+    monkeypatch.setattr(formats_epub, "package_language", lambda opf, _locale: opf)
+    bad = tmp_path / "bad.epub"
+    bad.write_bytes(formats_epub.make_epub(formats_convert.prepare(app, source)))
+    found = ace_failures([good, bad])
+    assert found[good] == []
+    assert [(f.rule, f.impact, f.document) for f in found[bad]] == [
+        ("epub-lang", "serious", "EPUB/content.opf")
+    ]
 
 
 # --- In the browser -------------------------------------------------------------------------
