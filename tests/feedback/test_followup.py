@@ -139,6 +139,8 @@ def test_an_addition_reaches_staff_and_reopens_a_waiting_case(
     response = add(resident, "sv", case, TEXT)
     assert response.status_code == 303
     assert THANKED.match(response.headers["Location"].removeprefix(status_path("sv", case)))
+    # Its address holds the key: kept out of caches, as the page it leads to is.
+    assert response.headers["Cache-Control"] == "no-store"
     confirmed = parse(resident.get(response.headers["Location"]).data)
     assert confirmed.select_one("main [role=status]").get_text(strip=True) == translate(
         app, "sv", THANKS

@@ -9,6 +9,7 @@ A link that does not open a case gets a page that says where else to find it, ne
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, NoReturn
 
@@ -141,15 +142,17 @@ def _address(access: CaseAccess, page: str = "feedback.case_status", **flags: st
     return url_for(page, locale=current_locale(), reference=access.reference, **values)
 
 
-def _back_to_status(access: CaseAccess, code: int = 303, **flags: str) -> BaseResponse:
-    """Send the resident back to the status page after a change (post/redirect/get)."""
-    return redirect(_address(access, **flags), code=code)
-
-
-def _to_question(access: CaseAccess) -> BaseResponse:
-    """Send the resident to the "are you sure?" page at an address that reloads and bookmarks."""
-    question = redirect(_address(access, "feedback.withdraw_question"), code=303)
-    return private_answers(make_response(question))
+def _back_to_status(
+    access: CaseAccess,
+    flags: Mapping[str, str] | None = None,
+    *,
+    code: int = 303,
+    page: str = "feedback.case_status",
+) -> Response:
+    """Send the resident to a case's page (its status, after a change: post/redirect/get)."""
+    # The address holds the key: the redirect, too, stays out of caches and Referers.
+    address = _address(access, page, **(flags or {}))
+    return private_answers(make_response(redirect(address, code=code)))
 
 
 @bp.get("/<locale:locale>/arende/<reference>")
@@ -161,7 +164,7 @@ def case_status(locale: str, reference: str) -> Response:
         # A link that lost its end to a full stop or a space, or was typed in lower case: if
         # the tidy one opens the case, go there, so that a bookmark gets the right address.
         _resident_case(tidy)
-        return private_answers(make_response(_back_to_status(tidy, code=302)))
+        return _back_to_status(tidy, code=302)
     case = _resident_case(link)
     access = replace(link, case=case)
     # A refused addition, and the thanks after a stored one, show once: their markers are gone
@@ -198,7 +201,7 @@ def add_information(locale: str, reference: str) -> BaseResponse:
             return _refused(access, case, form, "too-fast" if too_fast else "invalid")
         if form.is_spam() or addition_stored(submission):
             # No new marker: a robot's page thanks no one; a resend finds the first one's.
-            return _back_to_status(access, tillagt=thanks)
+            return _back_to_status(access, {"tillagt": thanks})
         if (retry_after := submissions_exhausted()) is not None:
             return _refused(access, case, form, "limited", retry_after)
         store_addition(case, form.information.data, submission, thanks)
@@ -207,7 +210,7 @@ def add_information(locale: str, reference: str) -> BaseResponse:
         discard_session()
         # The link without its case: the page shows the text again, and nothing read from it.
         return _not_sent_status(link, form, "unavailable", 503, UNAVAILABLE_RETRY_SECONDS)
-    return _back_to_status(access, tillagt=thanks)
+    return _back_to_status(access, {"tillagt": thanks})
 
 
 def _refused(
@@ -223,8 +226,7 @@ def _refused(
     kept = {"information": form.information.data or "", "why": why, "started": form.started.data}
     if retry_after is not None:
         kept["retry_after"] = retry_after
-    back = redirect(_address(access, **{REFUSED: keep_refused(case, kept)}), code=303)
-    return private_answers(make_response(back))  # its Location holds the secret: no cache
+    return _back_to_status(access, {REFUSED: keep_refused(case, kept)})
 
 
 def _shown_again(access: CaseAccess, kept: dict[str, Any]) -> Response:
@@ -287,7 +289,7 @@ def withdraw_case(locale: str, reference: str) -> BaseResponse:
         if case.status == Status.CLOSED:  # withdrawn or closed already: nothing left to do
             return _back_to_status(access)
         if not form.is_confirmed():  # the button on the status page, or the language menu
-            return _to_question(access)
+            return _back_to_status(access, page="feedback.withdraw_question")
         withdraw(case)
     except SQLAlchemyError:
         current_app.logger.error("a withdrawal could not be stored: database unavailable")
