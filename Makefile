@@ -10,7 +10,7 @@ export HOST PORT
 
 # What the site itself needs from Debian (the other-format tools), and what the tests add.
 RUN_DEBIAN := bubblewrap espeak-ng liblouis-bin liblouis-data lame pandoc fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0
-TEST_DEBIAN := chromium default-jre-headless epubcheck postgresql nginx-light redis-server openssl poppler-utils
+TEST_DEBIAN := chromium-headless-shell default-jre-headless epubcheck postgresql nginx-light redis-server openssl poppler-utils
 # What `make bench` adds: the load generator, and nginx as the ceiling pages are measured against
 # (static files, and the nginx-fronted site over TLS).
 BENCH_DEBIAN := wrk nginx-light openssl

@@ -34,7 +34,12 @@ from tests.processes import free_port, stop_process, wait_until
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 # Screenshots the browser tests take, to be looked at (SCREENSHOTS moves them): never asserted on.
 SCREENSHOTS = Path(os.environ.get("SCREENSHOTS", "") or PROJECT_ROOT / "screenshots")
-CHROMIUM = "/usr/bin/chromium"
+# Chromium's headless shell (Debian's chromium-headless-shell): the same Blink, V8 and DevTools
+# protocol as the browser, without the browser's own layers (its GPU process, profile services).
+# A page check costs it less than half the processor time (0.09 s against 0.27 s of Chromium's
+# per page, measured over 60 pages). The real binary, not /usr/bin's shell wrapper, so a
+# signal to stop it reaches Chromium itself.
+CHROMIUM = "/usr/lib/chromium/chromium-headless-shell"
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -91,7 +96,7 @@ def require_tool(found: bool, what: str) -> None:
 
 
 def require_chromium() -> None:
-    """Require Debian's Chromium."""
+    """Require Chromium's headless shell from Debian."""
     require_tool(Path(CHROMIUM).exists(), f"Chromium ({CHROMIUM})")
 
 
