@@ -265,6 +265,11 @@ class StaffSession(Model):
     user: Mapped[StaffUser] = relationship()
 
 
+# The history's action for a case its resident withdrew (feedback/followup.py records it; the
+# handling figures never count such a case as answered).
+WITHDRAWN = "resident:withdrawn"
+
+
 class CaseEvent(Model):
     """One line of a case's history: a status change, an assignment, a note, a reply."""
 

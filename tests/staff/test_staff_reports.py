@@ -4,22 +4,23 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections import Counter
+from urllib.parse import parse_qs
 
 from bs4 import BeautifulSoup
 from flask.testing import FlaskClient
 from flask_babel import force_locale, format_decimal
 
-from gvisite.models import utcnow
+from gvisite.extensions import db
+from gvisite.models import WITHDRAWN, Case, CaseEvent, utcnow
 from tests.fixtures_staff import ACCOUNTS, StaffSite, audit_rows, post_action
 from tests.helpers import parse, translate
 
 T = dt.datetime
 
 
-def statistics(client: FlaskClient) -> BeautifulSoup:
-    """GET the statistics page and parse it."""
-    response = client.get("/staff/statistik")
+def statistics(client: FlaskClient, query: str = "") -> BeautifulSoup:
+    """GET the statistics page (with a query string) and parse it."""
+    response = client.get("/staff/statistik" + query)
     assert response.status_code == 200
     return parse(response.data)
 
@@ -32,21 +33,26 @@ def figures(soup: BeautifulSoup) -> dict[str, str]:
     }
 
 
-def month_table(soup: BeautifulSoup) -> list[tuple[str, int, int]]:
-    """Return the per-month table as (month, reports, format requests) rows."""
-    found = []
-    for tr in soup.select("main table tbody tr"):
-        month = tr.find("th")
-        if month is None:
-            continue
-        reports, formats = (int(td.get_text(strip=True)) for td in tr.find_all("td"))
-        found.append((month.get_text(strip=True), reports, formats))
-    return found
+def month_table(soup: BeautifulSoup, table: str = "received") -> dict[str, list[str]]:
+    """Return a per-month table as {month: [its cells]}."""
+    return {
+        tr.th.get_text(strip=True): [td.get_text(strip=True) for td in tr.find_all("td")]
+        for tr in soup.select(f"main table#{table} tbody tr")
+    }
+
+
+def withdraw(staff_site: StaffSite, case_id: int, at: dt.datetime) -> None:
+    """Record that a case's resident withdrew it, as the status page does."""
+    with staff_site.app.app_context():
+        case = db.session.get(Case, case_id)
+        db.session.add(CaseEvent(case=case, at=at, action=WITHDRAWN))
+        db.session.commit()
 
 
 def test_statistics_figures(staff_site: StaffSite, handler_client: FlaskClient) -> None:
+    """The suite's day is 9 December 2026: the page shows the 12 months up to it."""
     now = utcnow()
-    # Answered after 2 working days, on time.
+    # Answered after 2 working days, due on 8 September: on time.
     staff_site.case(
         created_at=T(2026, 9, 1, 9),
         first_reply_at=T(2026, 9, 3, 10),
@@ -57,45 +63,116 @@ def test_statistics_figures(staff_site: StaffSite, handler_client: FlaskClient) 
     staff_site.case(
         created_at=T(2026, 9, 15, 9), first_reply_at=T(2026, 9, 25, 14), status="pagaende"
     )
-    # Closed without a reply the next working day: answered on time after 1 working day.
+    # Closed without an answer the next working day: not answered, and late once due.
     staff_site.case(
         "format", created_at=T(2026, 10, 5, 9), status="avslutad", closed_at=T(2026, 10, 6, 9)
     )
-    # Not answered, due on 27 October: overdue.
+    # Not answered, due on 27 October: overdue, late.
     staff_site.case("format", created_at=T(2026, 10, 20, 9))
-    # Received now: open, not overdue.
+    # Withdrawn by its resident the next day: received, never answered, never judged.
+    withdrawn = staff_site.case(
+        created_at=T(2026, 11, 2, 9), status="avslutad", closed_at=T(2026, 11, 3, 9)
+    )
+    withdraw(staff_site, withdrawn.id, T(2026, 11, 3, 9))
+    # Received now: open, not overdue, not judged yet.
     staff_site.case(created_at=now)
     # Spam counts nowhere.
     staff_site.case(created_at=T(2026, 9, 10, 9), first_reply_at=T(2026, 9, 30, 9), spam=True)
 
     soup = statistics(handler_client)
     app = staff_site.app
-    answered = translate(app, "sv", "of %(count)s answered", count=3)
+
+    def words(message: str, **values: object) -> str:
+        return translate(app, "sv", message, **values)
+
+    assert soup.select_one("#period-heading").get_text() == words("The last 12 months")
+    judged = words("%(within)s of %(judged)s", within=1, judged=4)
     assert figures(soup) == {
-        translate(app, "sv", "Open now"): "3",
-        translate(app, "sv", "Overdue now"): "2",
-        translate(app, "sv", "Median time to first reply"): translate(
-            app, "sv", "%(days)s working days", days=2
-        ),
-        translate(app, "sv", "Answered within the target"): f"67 % ({answered})",
+        words("Open now"): "3",
+        words("Overdue now"): "2",
+        words("Reports received"): "4",
+        words("Format requests received"): "2",
+        words("Answered"): "2",
+        # 2 and 8 working days.
+        words("Median time to first answer"): words("%(days)s working days", days=5),
+        words("9 in 10 were answered within"): words("%(days)s working days", days=8),
+        # Judged: the two answered, and the two unanswered past due. The withdrawn case is
+        # not one of them (it once showed "100 %" after two replies and one withdrawal).
+        words("Answered within the target"): f"25 % ({judged})",
+        words("Problems published to the statement"): "0",
+        words("Problems fixed"): "0",
+        words("Median time from published to fixed"): "–",
     }
-    per_month: Counter[tuple[str, str]] = Counter(
-        {("2026-09", "report"): 2, ("2026-10", "format"): 2}
+    months = month_table(soup)
+    assert (min(months), max(months), len(months)) == ("2026-01", "2026-12", 12)
+    assert {month: cells for month, cells in months.items() if cells != ["0", "0"]} == {
+        "2026-09": ["2", "0"],
+        "2026-10": ["0", "2"],
+        "2026-11": ["1", "0"],
+        "2026-12": ["1", "0"],
+    }
+    assert month_table(soup, "days")["2026-09"] == ["2", "5", "8"]
+    assert month_table(soup, "target")["2026-09"] == ["50 %", "2"]
+    assert month_table(soup, "target")["2026-11"] == ["–", "0"]
+    digg = soup.select_one("textarea#digg").get_text()
+    assert f"{words('Answered within the target')}: 1 / 4 (25 %)" in digg
+    assert f"{words('Reports of accessibility problems received')}: 4" in digg
+
+
+def test_a_chosen_period_and_days_typed_wrong(
+    staff_site: StaffSite, handler_client: FlaskClient
+) -> None:
+    staff_site.case(created_at=T(2025, 11, 3, 9), first_reply_at=T(2025, 11, 4, 9))
+    staff_site.case(created_at=T(2026, 9, 1, 9), first_reply_at=T(2026, 9, 2, 9))
+    staff_site.case(created_at=T(2026, 10, 1, 9))
+    app = staff_site.app
+
+    def words(message: str, **values: object) -> str:
+        return translate(app, "sv", message, **values)
+
+    def received(query: str) -> str:
+        return figures(statistics(handler_client, query))[words("Reports received")]
+
+    # The list offers every month, quarter and year since the first case, newest first.
+    options = [o["value"] for o in statistics(handler_client).select("select#period option")]
+    assert options[:3] == ["12m", "2026-12", "2026-11"]
+    assert {"2025-11", "2025-q4", "2026-q4", "2025", "2026"} <= set(options)
+    assert "2025-10" not in options and "2025-q3" not in options
+    assert received("?period=2026-09") == "1"
+    assert received("?period=2026-q4") == "1"
+    assert received("?period=2025") == "1"
+    assert received("?period=12m") == "2"
+    assert received("?period=1999-01") == "2"  # not offered: the default period instead
+    soup = statistics(handler_client, "?start=2025-11-01&end=2026-09-30")
+    assert received("?start=2025-11-01&end=2026-09-30") == "2"
+    assert words("%(start)s to %(end)s", start="1 november 2025", end="30 september 2026") == (
+        soup.select_one("#period-heading").get_text()
     )
-    per_month[(now.strftime("%Y-%m"), "report")] += 1
-    months = sorted({month for month, _ in per_month}, reverse=True)
-    assert month_table(soup) == [
-        (month, per_month[(month, "report")], per_month[(month, "format")]) for month in months
-    ]
+    for query, field, message in [
+        ("?start=2026-10-01&end=2026-09-01", "end",
+         "The last day must be the same as the first, or later."),
+        ("?start=2026-13-01&end=2026-12-31", "start",
+         "Write the date as YYYY-MM-DD, like 2026-03-31."),
+        ("?start=2026-10-01", "end", "Write the last day too, or choose a period."),
+        ("?end=2026-10-01", "start", "Write the first day too, or choose a period instead."),
+    ]:  # fmt: skip
+        soup = statistics(handler_client, query)
+        assert soup.title.get_text().startswith(words("Error:")), query
+        summary = soup.select_one(".error-summary a")
+        assert summary["href"] == f"#{field}" and summary.get_text() == words(message), query
+        # What was typed stays, to be put right; the figures shown are the default period's.
+        for name, value in parse_qs(query[1:]).items():
+            assert soup.select_one(f"input#{name}")["value"] == value[0], query
+        assert figures(soup)[words("Reports received")] == "2", query
 
 
 def test_statistics_without_cases(staff_site: StaffSite, handler_client: FlaskClient) -> None:
     soup = statistics(handler_client)
     shown = figures(soup)
-    assert shown[translate(staff_site.app, "sv", "Median time to first reply")] == "–"
+    assert shown[translate(staff_site.app, "sv", "Median time to first answer")] == "–"
     assert shown[translate(staff_site.app, "sv", "Answered within the target")] == "–"
-    assert month_table(soup) == []
-    assert translate(staff_site.app, "sv", "No cases yet.") in soup.select_one("main table").text
+    assert set(map(tuple, month_table(soup).values())) == {("0", "0")}
+    assert len(month_table(soup)) == 12
 
 
 def test_median_is_written_the_swedish_way(
@@ -113,7 +190,7 @@ def test_median_is_written_the_swedish_way(
     with app.test_request_context("/staff/"), force_locale("sv"):
         two_and_a_half = format_decimal(2.5)
     shown = figures(statistics(handler_client))
-    assert shown[translate(app, "sv", "Median time to first reply")] == translate(
+    assert shown[translate(app, "sv", "Median time to first answer")] == translate(
         app, "sv", "%(days)s working days", days=two_and_a_half
     )
 

@@ -27,7 +27,7 @@ from ..cases import (
 from ..database import forget_old_versions
 from ..extensions import db
 from ..forms import BaseForm, PostedForm, Required
-from ..models import Case, CaseEvent, Receipt, Status, utcnow
+from ..models import WITHDRAWN, Case, CaseEvent, Receipt, Status, utcnow
 from ..outbox import forget_copies
 from .forms import kept_answers, too_long
 from .mail import compose_addition, compose_withdrawal
@@ -35,7 +35,6 @@ from .mail import compose_addition, compose_withdrawal
 ADDITION_MAX = 5000
 # The history's actions for what a resident did (the staff case page names them).
 ADDED = "resident:added"
-WITHDRAWN = "resident:withdrawn"
 REOPENED = f"status:{Status.IN_PROGRESS}"  # a status change, as staff record one
 # What the staff area audits of these (staff/audit.py): the public site cannot import it.
 RESIDENT_ACTIONS = frozenset({ADDED, WITHDRAWN, REOPENED})

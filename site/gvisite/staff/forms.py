@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from babel import Locale
 from flask_babel import LazyString, get_locale
 from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     Field,
@@ -224,3 +225,55 @@ class PublishForm(_Descriptions):
     def criteria_list(self) -> list[str]:
         """Return the criteria (once validated)."""
         return self.criteria.data.split(", ")
+
+
+class PeriodForm(FlaskForm):
+    """The statistics page's period: one from the list, or any days from one to another.
+
+    Sent with GET (it changes nothing, and the address can be bookmarked or shared), so it
+    has no CSRF token.
+    """
+
+    class Meta:
+        csrf = False
+
+    period = SelectField(_l("Period"), validate_choice=False)
+    # No Optional(): it would stop the check that a from-to pair has both of its days.
+    start = StringField(_l("From"), validators=[Length(max=10)])
+    end = StringField(_l("To"), validators=[Length(max=10)])
+
+    def validate_start(self, field: Any) -> None:
+        """Accept a date, and ask for it when only the end is given."""
+        _day(field, self.end.data, _l("Write the first day too, or choose a period instead."))
+
+    def validate_end(self, field: Any) -> None:
+        """Accept a date on or after the start, and ask for it when only the start is given."""
+        day = _day(field, self.start.data, _l("Write the last day too, or choose a period."))
+        start = self.day(self.start)
+        if day is not None and start is not None and day < start:
+            raise ValidationError(_l("The last day must be the same as the first, or later."))
+
+    @staticmethod
+    def day(field: Field) -> dt.date | None:
+        """Return a field's date, or None when it holds none (or no valid one)."""
+        try:
+            return dt.date.fromisoformat(field.data) if field.data else None
+        except ValueError:
+            return None
+
+    def days(self) -> tuple[dt.date, dt.date] | None:
+        """Return the days chosen (once validated), or None when a period was chosen instead."""
+        start, end = self.day(self.start), self.day(self.end)
+        return (start, end) if start is not None and end is not None else None
+
+
+def _day(field: Field, other: str | None, missing: LazyString) -> dt.date | None:
+    """Read a date field of a from-to pair; a pair needs both days."""
+    if not field.data:
+        if other:
+            raise ValidationError(missing)
+        return None
+    day = PeriodForm.day(field)
+    if day is None or not dt.date(2000, 1, 1) <= day <= dt.date(2999, 12, 31):
+        raise ValidationError(_l("Write the date as YYYY-MM-DD, like 2026-03-31."))
+    return day

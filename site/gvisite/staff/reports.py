@@ -6,8 +6,6 @@ import csv
 import datetime as dt
 import io
 import json
-import statistics as stats
-from collections import Counter
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, or_, select
@@ -15,9 +13,10 @@ from sqlalchemy import ColumnElement, Select, func, or_, select
 from ..cases import REFERENCE_LENGTH
 from ..extensions import db
 from ..forms import CONTROL
+from ..handling_figures import by_month, handling_figures, read_cases, read_problems
 from ..models import Case, StaffUser, Status, utcnow
 from ..progress import Track, unchanged
-from ..workdays import local_date, local_time, working_days_between
+from ..workdays import local_date
 
 PAGE_SIZE = 50
 EVERY_STATUS = "alla"  # the inbox's status filter that shows closed cases too
@@ -85,36 +84,21 @@ def counts(today: dt.date) -> dict[str, int]:
     return dict(zip(("open", "new", "overdue", "spam"), row, strict=True))
 
 
-def statistics(today: dt.date) -> dict[str, Any]:
-    """Figures a municipality reports to DIGG: per month and kind, reply times, on-time share."""
-    rows = db.session.execute(
-        select(Case.created_at, Case.kind, Case.first_reply_at, Case.closed_at, Case.due_on).where(
-            Case.spam.is_(False)
-        )
-    ).all()
-    per_month: Counter[tuple[str, str]] = Counter()
-    reply_days: list[int] = []
-    on_time = answered = 0
-    for created, kind, first_reply, closed, due in rows:
-        # Months and days are Stockholm's: a case sent at 00:30 on 1 May counts in May.
-        per_month[(local_time(created).strftime("%Y-%m"), kind)] += 1
-        answered_at = first_reply or closed
-        if answered_at is not None:
-            answered += 1
-            answered_on = local_date(answered_at)
-            reply_days.append(working_days_between(local_date(created), answered_on))
-            on_time += due is None or answered_on <= due
-    months = sorted({month for month, _ in per_month}, reverse=True)
+def statistics(start: dt.date, end: dt.date, today: dt.date) -> dict[str, Any]:
+    """Return a period's handling figures, each of its months, and the inbox's counts now."""
+    cases, problems = read_cases(), read_problems()
+    # Staff see every count: the rule against small counts protects residents in public.
     return {
-        "months": [
-            {"month": m, "report": per_month[(m, "report")], "format": per_month[(m, "format")]}
-            for m in months
-        ],
-        "median_reply_days": stats.median(reply_days) if reply_days else None,
-        "on_time_share": round(100 * on_time / answered) if answered else None,
-        "answered": answered,
+        "period": handling_figures(cases, problems, start, end, today, smallest=1),
+        "months": by_month(cases, problems, start, end, today, smallest=1),
         "counts": counts(today),
     }
+
+
+def first_case_day() -> dt.date | None:
+    """Return the Stockholm day the first case that is not spam arrived, if any."""
+    first = db.session.scalar(select(func.min(Case.created_at)).where(Case.spam.is_(False)))
+    return local_date(first) if first is not None else None
 
 
 EXPORT_FIELDS = (

@@ -27,6 +27,7 @@ from ..forms import choices, error_summary
 from ..i18n import DEFAULT_LOCALE
 from ..models import Case, OutboxMessage, PublishedProblem, StaffUser
 from ..wcag import CRITERIA
+from . import periods
 from .actions import action_words
 from .audit import audit, newest_first
 from .filters import register_filters
@@ -36,6 +37,7 @@ from .forms import (
     AnswerForm,
     AssignForm,
     NoteForm,
+    PeriodForm,
     PublishForm,
     ReplyForm,
     SimpleForm,
@@ -61,6 +63,7 @@ from .reports import (
     PAGE_SIZE,
     counts,
     export_rows,
+    first_case_day,
     inbox_query,
     render_export,
     search_term,
@@ -329,8 +332,20 @@ def resolve(reference: str, problem_id: int) -> BaseResponse:
 @bp.get("/statistik")
 @require(Permission.HANDLE)
 def statistics() -> str:
-    """Show the figures a municipality reports to DIGG."""
-    return render_template("staff/statistics.html", figures=figures(today()))
+    """Show how fast cases were answered in a period, month by month, and DIGG's figures."""
+    day, first = today(), first_case_day()
+    form = PeriodForm(formdata=request.args)
+    period = periods.chosen(request.args.get("period"), first, day)
+    if form.validate() and (days := form.days()):
+        period = periods.between(*days)
+    return render_template(
+        "staff/statistics.html",
+        form=form,
+        period=period,
+        choices=periods.choices(first, day),
+        figures=figures(period.start, period.end, day),
+        errors=error_summary(form),
+    )
 
 
 @bp.get("/export.<fmt>")
