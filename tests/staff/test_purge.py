@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from gvisite.extensions import db
 from gvisite.models import AuditEntry, Case, CaseEvent, OutboxMessage, utcnow
-from gvisite.staff.reports import export_rows, render_export
+from gvisite.staff.reports import EXPORT_FIELDS, export_rows, render_export
 from tests.fixtures_staff import ACCOUNTS, StaffSite, add_message, audit_rows, load_case
 from tests.helpers import force_terminal
 
@@ -204,10 +204,10 @@ def export(site: StaffSite, fmt: str) -> list[dict[str, object]]:
 
 
 def parse_export(body: str, fmt: str) -> list[dict[str, object]]:
-    """Read an export in either format."""
+    """Read an export in either format; the CSV as Swedish Excel does (BOM, then semicolons)."""
     if fmt == "json":
         return json.loads(body)
-    return list(csv.DictReader(io.StringIO(body)))
+    return list(csv.DictReader(io.StringIO(body.removeprefix("\ufeff")), delimiter=";"))
 
 
 @pytest.mark.parametrize("fmt", ["csv", "json"])
@@ -284,11 +284,93 @@ def test_admin_download_matches_the_command_and_is_audited(purge_site: StaffSite
 
 def test_csv_export_keeps_a_resident_formula_as_text(staff_site: StaffSite) -> None:
     """A spreadsheet must not run what a resident typed (CSV injection)."""
-    staff_site.case(name='=HYPERLINK("http://evil.example","klicka")', answers={"problem": "+1"})
+    formula = '=HYPERLINK("http://evil.example","klicka")'
+    # After a semicolon, the formula would start a cell of its own if the value were not quoted.
+    staff_site.case(name=formula, address=f"Storgatan 1;{formula}", answers={"problem": "+1"})
     with staff_site.app.app_context():
         body = render_export("csv", export_rows())
-    [row] = list(csv.DictReader(io.StringIO(body)))
+    [row] = parse_export(body, "csv")
     assert not str(row["name"]).startswith(("=", "+", "-", "@"))
+    assert row["address"] == f"Storgatan 1;{formula}"
+    assert None not in row  # no cell beyond the last heading
+
+
+# A name as residents write it (Swedish letters, an Arabic name) and text with a semicolon in it.
+NAME = "Måns Bäckström منصور"
+SEMICOLON_PROBLEM = "Menyn går inte att öppna; knappen har inget namn."
+
+
+def summer_and_winter(site: StaffSite) -> tuple[str, str]:
+    """Store a case from a winter day and one from a summer day; return their references."""
+    winter = site.case(
+        name=NAME,
+        created_at=dt.datetime(2026, 1, 15, 8, 30),  # UTC, as stored
+        first_reply_at=dt.datetime(2026, 1, 16, 7, 0),
+        due_on=dt.date(2026, 1, 29),
+        answers={"problem": SEMICOLON_PROBLEM},
+    )
+    summer = site.case(
+        name=NAME,
+        created_at=dt.datetime(2026, 7, 1, 8, 30),
+        status="avslutad",
+        closed_at=dt.datetime(2026, 7, 2, 13, 0),
+        due_on=dt.date(2026, 7, 15),
+    )
+    return winter.reference, summer.reference
+
+
+def csv_export_bytes(site: StaffSite, via: str) -> bytes:
+    """Return the CSV export as the command writes it or as an admin downloads it."""
+    if via == "command":
+        result = site.app.test_cli_runner().invoke(args=["cases", "export", "--format", "csv"])
+        assert result.exit_code == 0, result.output
+        return result.stdout_bytes
+    response = site.client("admin").get("/staff/export.csv")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
+    return response.data
+
+
+@pytest.mark.parametrize("via", ["command", "download"])
+def test_csv_export_opens_in_swedish_excel(staff_site: StaffSite, via: str) -> None:
+    winter, summer = summer_and_winter(staff_site)
+    data = csv_export_bytes(staff_site, via)
+    # Without the UTF-8 byte order mark first, Excel shows å/ä/ö and Arabic as mojibake.
+    assert data.startswith(b"\xef\xbb\xbf")
+    reader = csv.DictReader(io.StringIO(data.decode("utf-8-sig")), delimiter=";")
+    rows = {row["reference"]: row for row in reader}
+    # Excel splits on the semicolon: each heading and each value lands in its own column.
+    assert reader.fieldnames == list(EXPORT_FIELDS)
+    assert set(rows) == {winter, summer}
+    for row in rows.values():
+        assert None not in row, row  # nothing spilled past the last column
+        assert row["name"] == NAME
+        assert row["email"] == "asa.oberg@example.se"
+    assert json.loads(rows[winter]["answers"]) == {"problem": SEMICOLON_PROBLEM}
+    # Stockholm's clock with the offset the day had (CET in winter, CEST in summer); dates as is.
+    times = ("created_at", "first_reply_at", "closed_at", "due_on")
+    assert [rows[winter][field] for field in times] == [
+        "2026-01-15T09:30:00+01:00",
+        "2026-01-16T08:00:00+01:00",
+        "",
+        "2026-01-29",
+    ]
+    assert [rows[summer][field] for field in times] == [
+        "2026-07-01T10:30:00+02:00",
+        "",
+        "2026-07-02T15:00:00+02:00",
+        "2026-07-15",
+    ]
+
+
+def test_json_export_gives_the_same_local_times_as_the_csv(staff_site: StaffSite) -> None:
+    summer_and_winter(staff_site)
+    times = ("created_at", "first_reply_at", "closed_at", "purged_at", "due_on")
+    rows = {fmt: export(staff_site, fmt) for fmt in ("csv", "json")}
+    # The CSV writes a missing time as an empty cell, the JSON as null.
+    as_csv = [[row[field] or "" for field in times] for row in rows["json"]]
+    assert as_csv == [[row[field] for field in times] for row in rows["csv"]]
+    assert rows["json"][0]["created_at"] == "2026-01-15T09:30:00+01:00"
 
 
 def test_purge_also_removes_the_mail_files_the_file_backend_wrote(purge_site: StaffSite) -> None:

@@ -181,7 +181,8 @@ def export_command(fmt: str) -> None:
     """Write every case to standard output, without purged data."""
     audit("export", f"cli-{fmt}")
     db.session.commit()
-    click.echo(render_export(fmt, export_rows(progress)), nl=False)
+    # As UTF-8 bytes whatever the server's locale: the CSV's byte order mark promises UTF-8.
+    click.echo(render_export(fmt, export_rows(progress)).encode(), nl=False)
 
 
 def init_app(app: Flask) -> None:

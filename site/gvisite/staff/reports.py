@@ -107,6 +107,19 @@ EXPORT_FIELDS = (
     "address", "answers",
 )  # fmt: skip
 
+# What Swedish Excel needs to open the CSV by double-click: without the byte order mark it reads
+# the file as Windows-1252 (å/ä/ö and Arabic come out garbled), and it splits only on the list
+# separator of a Swedish Windows, the semicolon (the comma is the decimal separator there).
+CSV_BOM = "\ufeff"
+CSV_DELIMITER = ";"
+
+
+def _local_iso(utc: dt.datetime | None) -> str | None:
+    """Return a stored (naive UTC) time as Stockholm's ISO 8601 time with its offset, or None."""
+    # Seconds are enough for a person and keep every row the same width (isoformat drops
+    # microseconds only when they are 0); the offset keeps the hour unambiguous across DST.
+    return local_time(utc).isoformat(timespec="seconds") if utc is not None else None
+
 
 def export_rows(track: Track = unchanged) -> list[dict[str, Any]]:
     """Return one row per case; purged data is simply gone."""
@@ -121,11 +134,11 @@ def export_rows(track: Track = unchanged) -> list[dict[str, Any]]:
                 "page": case.page,
                 "status": case.status,
                 "spam": case.spam,
-                "created_at": case.created_at.isoformat(),
+                "created_at": _local_iso(case.created_at),
                 "due_on": case.due_on.isoformat() if case.due_on else None,
-                "first_reply_at": case.first_reply_at.isoformat() if case.first_reply_at else None,
-                "closed_at": case.closed_at.isoformat() if case.closed_at else None,
-                "purged_at": case.purged_at.isoformat() if case.purged_at else None,
+                "first_reply_at": _local_iso(case.first_reply_at),
+                "closed_at": _local_iso(case.closed_at),
+                "purged_at": _local_iso(case.purged_at),
                 "assignee": case.assignee.email if case.assignee else None,
                 "name": case.name,
                 "email": case.email,
@@ -138,11 +151,13 @@ def export_rows(track: Track = unchanged) -> list[dict[str, Any]]:
 
 
 def render_export(fmt: str, rows: list[dict[str, Any]]) -> str:
-    """Write the export rows as CSV or JSON text."""
+    """Write the export rows as JSON text, or as CSV text for Swedish Excel (BOM first)."""
     if fmt == "json":
-        return json.dumps(rows, ensure_ascii=False, indent=2)
+        return json.dumps(rows, ensure_ascii=False, indent=2)  # JSON takes no BOM (RFC 8259)
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS)
+    out.write(CSV_BOM)
+    # A value holding a semicolon is quoted, so it cannot spill into the next column.
+    writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS, delimiter=CSV_DELIMITER)
     writer.writeheader()
     for row in rows:
         row = {**row, "answers": json.dumps(row["answers"], ensure_ascii=False)}

@@ -357,8 +357,9 @@ def export(fmt: str) -> Response:
     audit("export", fmt, current_user)
     db.session.commit()
     body = render_export(fmt, export_rows())
-    mimetype = "text/csv" if fmt == "csv" else "application/json"
-    response = Response(body, mimetype=mimetype)
+    # The charset said outright: the CSV's byte order mark promises UTF-8, and so must HTTP.
+    content_type = "text/csv; charset=utf-8" if fmt == "csv" else "application/json"
+    response = Response(body, content_type=content_type)
     response.headers["Content-Disposition"] = f'attachment; filename="arenden.{fmt}"'
     return response
 
