@@ -210,9 +210,18 @@ def by_month(
     smallest: int = SMALLEST_SHOWN,
 ) -> list[HandlingFigures]:
     """Return the figures of every month from `first` to `last`, oldest first (cut to them)."""
+    # Each month looks only at its own cases: years of cases stay one pass, not one per month.
+    received: dict[dt.date, list[CaseDays]] = {}
+    for case in cases:
+        received.setdefault(case.received.replace(day=1), []).append(case)
     return [
         handling_figures(
-            cases, problems, max(month, first), min(month_end(month), last), today, smallest
+            received.get(month, []),
+            problems,
+            max(month, first),
+            min(month_end(month), last),
+            today,
+            smallest,
         )
         for month in month_starts(first, last)
     ]

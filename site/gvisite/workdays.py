@@ -66,8 +66,32 @@ def add_working_days(start: dt.date, days: int) -> dt.date:
 
 def working_days_between(start: dt.date, end: dt.date) -> int:
     """Count working days after `start` up to and including `end` (0 if end is not later)."""
-    count, day = 0, start
-    while day < end:
+    # The statistics count this for every case of several years: two look-ups, not a walk.
+    return max(_working_days_up_to(end) - _working_days_up_to(start), 0)
+
+
+_BASE_YEAR = 2000  # any year: only differences of the counts below are used
+
+
+@lru_cache(maxsize=64)
+def _year_counts(year: int) -> tuple[int, ...]:
+    """Return, for each day of a year, how many working days the year has up to it."""
+    counts, total, day = [], 0, dt.date(year, 1, 1)
+    while day.year == year:
+        total += is_working_day(day)
+        counts.append(total)
         day += dt.timedelta(days=1)
-        count += is_working_day(day)
-    return count
+    return tuple(counts)
+
+
+@lru_cache(maxsize=64)
+def _working_days_before(year: int) -> int:
+    """Return the working days from 1 January of the base year to the year's start."""
+    if year >= _BASE_YEAR:
+        return sum(_year_counts(y)[-1] for y in range(_BASE_YEAR, year))
+    return -sum(_year_counts(y)[-1] for y in range(year, _BASE_YEAR))
+
+
+def _working_days_up_to(day: dt.date) -> int:
+    """Return the working days from the base year's start up to and including `day`."""
+    return _working_days_before(day.year) + _year_counts(day.year)[day.timetuple().tm_yday - 1]

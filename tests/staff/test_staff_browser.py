@@ -127,6 +127,8 @@ STAFF_PAGES = [
     ("case page (report)", "handler", "/staff/cases/REPORT"),
     ("case page (format request)", "handler", "/staff/cases/FORMAT"),
     ("statistics", "admin", "/staff/statistik"),
+    ("statistics, a quarter", "handler", "/staff/statistik?period=2026-q4"),
+    ("statistics, days typed wrong", "handler", "/staff/statistik?start=2026-10-01&end=2026-09"),
     ("audit log", "admin", "/staff/logg"),
     ("session list", "handler", "/staff/sessioner"),
     ("security", "handler", "/staff/konto/sakerhet"),
