@@ -1,12 +1,12 @@
 """How fast a content page is served: the app against the ceilings of what serves it.
 
-Four servers answer `/sv/` with the same bytes, measured side by side in one run with wrk
-(2 threads, 50 connections, a fixed duration each): the full app under gunicorn; a one-route
-Flask app returning those bytes; a bare WSGI callable returning them (both under gunicorn with
-the same 2 sync workers); and nginx serving them as a static file (2 worker processes). The
-goal (issue #12): the app at 90 % or more of the one-route Flask app.
+Four servers answer `/sv/` (or the `--page` given) with the same bytes, measured side by side in
+one run with wrk (2 threads, 50 connections, a fixed duration each): the full app under
+gunicorn; a one-route Flask app returning those bytes; a bare WSGI callable returning them (both
+under gunicorn with the same 2 sync workers); and nginx serving them as a static file (2 worker
+processes). The goal (issue #12): the app at 90 % or more of the one-route Flask app.
 
-    python benchmarks/serving.py [--seconds 4] [--rounds 3]
+    python benchmarks/serving.py [--seconds 4] [--rounds 3] [--page /sv/tillganglighet]
 
 Gunicorn imports this file as the module `serving` for the two reference apps.
 """
@@ -34,7 +34,8 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent
-PAGE = "/sv/"
+PAGE_PATH_VARIABLE = "GVISITE_BENCH_PATH"  # which page: `--page` sets it for the servers too
+PAGE = os.environ.get(PAGE_PATH_VARIABLE, "/sv/")
 WORKERS = 2
 THREADS, CONNECTIONS = 2, 50
 GOAL = 0.90  # the app against the one-route Flask app
@@ -160,7 +161,7 @@ http {{
     server {{
         listen 127.0.0.1:{port};
         root {root}/www;
-        location / {{ index index.html; }}
+        location / {{ try_files $uri $uri/index.html =404; }}
     }}
 }}
 """
@@ -303,8 +304,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=4.0, help="wrk's time per turn")
     parser.add_argument("--rounds", type=int, default=3, help="turns per server (median kept)")
+    parser.add_argument("--page", default=PAGE, help="the page to serve, e.g. /sv/tillganglighet")
     # Run by benchmarks/run.py, whose own arguments (benchmark names) are left to it.
     args, _names = parser.parse_known_args()
+    global PAGE  # the module's one setting, which the reference apps read too
+    PAGE = os.environ[PAGE_PATH_VARIABLE] = args.page
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed: `make bench` installs it (Debian package wrk)")
     # A stop (timeout, kill) still stops the servers and removes the temporary folder.
