@@ -56,6 +56,7 @@ from .handling import (
 from .handling import assign as assign_case
 from .handling import reply as queue_reply
 from .handling import retry as retry_message
+from .month_charts import month_charts
 from .permissions import Permission, can, require
 from .publishing import criteria_shown, digest, personal_data, previews
 from .reports import (
@@ -343,7 +344,8 @@ def statistics() -> str:
         form=form,
         period=period,
         choices=periods.choices(first, day),
-        figures=figures(period.start, period.end, day),
+        figures=(shown := figures(period.start, period.end, day)),
+        charts=month_charts(shown["months"]),
         errors=error_summary(form),
     )
 
