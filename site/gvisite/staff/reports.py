@@ -16,7 +16,7 @@ from ..forms import CONTROL
 from ..handling_figures import by_month, handling_figures, read_cases, read_problems
 from ..models import Case, StaffUser, Status, utcnow
 from ..progress import Track, unchanged
-from ..workdays import local_date
+from ..workdays import local_date, local_time
 
 PAGE_SIZE = 50
 EVERY_STATUS = "alla"  # the inbox's status filter that shows closed cases too
