@@ -18,6 +18,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 from .cases import mailboxes_for
 from .extensions import db
+from .handling_snapshot import read_handling
 from .i18n import DEFAULT_LOCALE
 from .links import absolute_url
 from .models import PublishedProblem
@@ -225,6 +226,35 @@ def last_updated() -> dt.date:
     return max(d for d in dates if d is not None)
 
 
+def handling() -> dict[str, Any] | None:
+    """Return the published handling figures; without them, keep no page that shows none."""
+    snapshot = read_handling()
+    if snapshot is None:
+        dont_keep()  # a fresh site: the figures come within a minute, and the page with them
+    return snapshot
+
+
+def handling_periods(snapshot: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Return the two periods the statement shows, with their names and days as dates."""
+    if snapshot is None:
+        return []
+    today = dt.date.fromisoformat(snapshot["computed_on"])
+    names = {
+        "last_12_months": gettext("The last 12 months"),
+        "this_year": gettext("This year (%(year)s)", year=today.year),
+    }
+    return [
+        {
+            "key": key,
+            "name": name,
+            "start": dt.date.fromisoformat(snapshot[key]["from"]),
+            "end": dt.date.fromisoformat(snapshot[key]["to"]),
+            "figures": snapshot[key],
+        }
+        for key, name in names.items()
+    ]
+
+
 @bp.get("/<locale:locale>/tillganglighet")
 def statement(locale: str) -> str:
     """Show the accessibility statement."""
@@ -235,6 +265,8 @@ def statement(locale: str) -> str:
         known_problems=problems,
         updated_on=last_updated(),
         digg_url=DIGG_REPORT_URL,
+        handling=(snapshot := handling()),
+        handling_periods=handling_periods(snapshot),
     )
 
 
@@ -259,6 +291,15 @@ def standard_alternative(locale: str) -> dict[str, str]:
     with force_locale(locale):
         text = gettext(STANDARD_ALTERNATIVE, phone=phone)
     return {"text": text, "lang": locale}
+
+
+def handling_data() -> dict[str, Any] | None:
+    """Return the handling figures as the JSON has them, or None while there are none."""
+    snapshot = handling()
+    if snapshot is None:
+        return None
+    keys = ("last_12_months", "this_year", "fewer_than", "computed_on")
+    return {key: snapshot[key] for key in keys}
 
 
 def statement_data(locale: str) -> dict[str, Any]:
@@ -313,6 +354,8 @@ def statement_data(locale: str) -> dict[str, Any]:
         },
         "supervision": {"authority": "Myndigheten för digital förvaltning (DIGG)",
                         "report_url": DIGG_REPORT_URL},
+        # How fast we answer (null until first computed); small counts are null: README.
+        "handling": handling_data(),
     }  # fmt: skip
 
 
