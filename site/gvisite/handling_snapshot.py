@@ -3,8 +3,9 @@
 No request computes them. `recompute_handling()` reads every case and published problem,
 computes the figures as published (small counts and figures resting on few cases hidden), and
 writes them atomically to `FORMATS_DIR/handling-figures.json`, the folder every app server
-shares. It runs after a saved change to a case, its history or a published problem (the
-session watcher below: created, answered, closed, withdrawn, marked spam, purged), and when
+shares. It runs after a saved change to a case, its history or a published problem (the session
+watcher in statement.py: created, answered, closed, withdrawn, marked spam, purged), at start
+when the snapshot is missing or old, and when
 the day changes (`refresh_if_new_day()`, called by the formats refresher and the outbox
 worker, which already wake up regularly). Only when what is published changed does it send
 `public_pages_changed`, so a submission that changes no shown figure keeps every kept page.
@@ -25,10 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, current_app, has_app_context
-from sqlalchemy import event
+from flask import Flask, current_app
+from flask_babel import gettext
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 from .extensions import db
 from .handling_figures import (
@@ -43,7 +43,8 @@ from .handling_figures import (
     read_problems,
     shown,
 )
-from .models import Case, CaseEvent, PublishedProblem, utcnow
+from .models import utcnow
+from .prebuilt.stamp import dont_keep
 from .signals import public_pages_changed
 from .workdays import local_date
 
@@ -62,6 +63,7 @@ FIELDS = (
     "problems_fixed",
     "median_working_days_to_fix",
 )
+SNAPSHOT_KEYS = frozenset({"computed_on", "fewer_than", "last_12_months", "this_year", "months"})
 COUNTS = frozenset({"reports_received", "requests_received", "answered", "problems_published",
                     "problems_fixed"})  # fmt: skip
 
@@ -126,7 +128,8 @@ class Snapshots:
             data = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
-        return data if isinstance(data, dict) else None
+        # A file from another version, or torn by hand, counts as none: never a 500.
+        return data if isinstance(data, dict) and data.keys() >= SNAPSHOT_KEYS else None
 
     def write(self, data: dict[str, Any]) -> None:
         """Write the snapshot whole: a reader sees the old file or the new one, never half."""
@@ -160,13 +163,54 @@ def read_handling() -> dict[str, Any] | None:
     return store.read() if store is not None else None
 
 
+def published_handling() -> dict[str, Any] | None:
+    """Return the published handling figures; without them, keep no page that shows none."""
+    snapshot = read_handling()
+    if snapshot is None:
+        dont_keep()  # a fresh site: the figures come within a minute, and the page with them
+    return snapshot
+
+
+def handling_periods(snapshot: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Return the two periods the statement shows, with their names and days as dates."""
+    if snapshot is None:
+        return []
+    today = dt.date.fromisoformat(snapshot["computed_on"])
+    names = {
+        "last_12_months": gettext("The last 12 months"),
+        "this_year": gettext("This year (%(year)s)", year=today.year),
+    }
+    return [
+        {
+            "key": key,
+            "name": name,
+            "start": dt.date.fromisoformat(snapshot[key]["from"]),
+            "end": dt.date.fromisoformat(snapshot[key]["to"]),
+            "figures": snapshot[key],
+        }
+        for key, name in names.items()
+    ]
+
+
+def handling_data() -> dict[str, Any] | None:
+    """Return the handling figures as the JSON has them, or None while there are none."""
+    snapshot = published_handling()
+    if snapshot is None:
+        return None
+    keys = ("last_12_months", "this_year", "fewer_than", "computed_on")
+    return {key: snapshot[key] for key in keys}
+
+
 def today() -> dt.date:
     """Return today's date in Stockholm."""
     return local_date(utcnow())
 
 
-def recompute_handling(app: Flask | None = None) -> bool:
-    """Compute the published figures now; write them and say so if they changed."""
+def recompute_handling(app: Flask | None = None, *, announce: bool = True) -> bool:
+    """Compute the published figures now; write them, and say so, if they changed.
+
+    With `announce=False` the caller sends `public_pages_changed` itself (once per commit).
+    """
     app = app or current_app._get_current_object()  # type: ignore[attr-defined]  # a LocalProxy, typed as the app
     store = snapshots(app)
     if store is None:
@@ -181,11 +225,12 @@ def recompute_handling(app: Flask | None = None) -> bool:
             if data == store.read():
                 return False
             store.write(data)
-    except (SQLAlchemyError, OSError):
+    except (SQLAlchemyError, OSError) as exc:
         # The figures stay as they were; the next change or the next day tries again.
-        app.logger.exception("handling figures: cannot recompute")
+        app.logger.warning("handling figures: cannot recompute: %s", type(exc).__name__)
         return False
-    public_pages_changed.send(app)
+    if announce:
+        public_pages_changed.send(app)
     return True
 
 
@@ -201,52 +246,9 @@ def refresh_if_new_day(app: Flask) -> bool:
     return recompute_handling(app)
 
 
-# --- Watching the cases: every session's commits, whoever changes a case ---------------------
-
-WATCHED_MODELS = (Case, CaseEvent, PublishedProblem)
-WATCHED_TABLES = frozenset(model.__tablename__ for model in WATCHED_MODELS)
-_CHANGED = "gvisite.handling.changed"  # in a session's info: its transaction changed them
-
-
-def _flushed(session: Session, _context: UOWTransaction) -> None:
-    """Remember that a transaction changed a case, its history or a published problem."""
-    touched = (*session.new, *session.dirty, *session.deleted)
-    if any(isinstance(obj, WATCHED_MODELS) for obj in touched):
-        session.info[_CHANGED] = True
-
-
-def _executed(state: ORMExecuteState) -> None:
-    """Remember a bulk INSERT, UPDATE or DELETE of a watched table (they skip the flush)."""
-    if state.is_insert or state.is_update or state.is_delete:
-        table = getattr(state.statement, "table", None)
-        if getattr(table, "name", None) in WATCHED_TABLES:
-            state.session.info[_CHANGED] = True
-
-
-def _committed(session: Session) -> None:
-    """Once the change is saved, compute the figures again (a no-op if none changed)."""
-    if session.info.pop(_CHANGED, False) and has_app_context() and snapshots() is not None:
-        recompute_handling()
-
-
-def _rolled_back(session: Session) -> None:
-    """Forget a change that was not saved."""
-    session.info.pop(_CHANGED, None)
-
-
-def watch_cases() -> None:
-    """Listen once per process to every session's flushes and commits."""
-    for name, listener in (
-        ("after_flush", _flushed),
-        ("do_orm_execute", _executed),
-        ("after_commit", _committed),
-        ("after_rollback", _rolled_back),
-    ):
-        if not event.contains(db.session, name, listener):
-            event.listen(db.session, name, listener)
-
-
 def init_app(app: Flask, started: dt.date) -> None:
-    """Keep the app's snapshot in its formats folder, and watch for changes to the cases."""
+    """Keep the app's snapshot in its formats folder; make it now if it is missing or old."""
     app.extensions[EXTENSION] = Snapshots(Path(app.config["FORMATS_DIR"]), started)
-    watch_cases()
+    # A fresh site, or one started on another day: one query at start, not on a request.
+    # (Before `flask db upgrade` made the tables this fails, is logged, and waits.)
+    refresh_if_new_day(app)

@@ -17,7 +17,6 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response
 
-from . import handling_snapshot
 from .handling_snapshot import COUNTS, FIELDS, read_handling
 from .links import absolute_url
 from .prebuilt.stamp import dont_keep
@@ -116,8 +115,5 @@ def statistics_json(locale: str) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    """Keep the snapshot (from the day the statement was published) and serve the open data."""
-    with app.app_context():
-        started = current_statement().data["published_on"]
-    handling_snapshot.init_app(app, started)
+    """Serve the open data (the statement part keeps the snapshot it is read from)."""
     app.register_blueprint(bp)
