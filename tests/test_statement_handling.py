@@ -16,13 +16,14 @@ import pytest
 from bs4 import BeautifulSoup
 from flask import Flask
 from flask.testing import FlaskClient
-from flask_babel import force_locale, format_decimal
+from flask_babel import force_locale, format_decimal, format_percent
 from sqlalchemy import select
 
 from gvisite.extensions import db
 from gvisite.handling_snapshot import recompute_handling, refresh_if_new_day, snapshots
 from gvisite.i18n import LOCALES
 from gvisite.models import Case
+from gvisite.open_data import render_csv
 from gvisite.prebuilt.stamp import stamp_file
 from tests.feedback.test_faults import database_down
 from tests.fixtures_staff import StaffSite
@@ -96,6 +97,12 @@ def decimal(app: Flask, locale: str, value: float) -> str:
         return str(format_decimal(value))
 
 
+def percent(app: Flask, locale: str, value: int) -> str:
+    """Format a share as the page does in a locale ("70 %" in Swedish), spaces as the tests read."""
+    with app.test_request_context(f"/{locale}/"), force_locale(locale):
+        return " ".join(str(format_percent(value / 100)).split())
+
+
 def test_small_counts_are_fewer_than_5_on_the_page_in_the_json_and_in_the_csv(
     staff_site: StaffSite,
 ) -> None:
@@ -112,7 +119,7 @@ def test_small_counts_are_fewer_than_5_on_the_page_in_the_json_and_in_the_csv(
         assert table["reports_received"] == [fewer, fewer]
         assert table["requests_received"] == ["6", "6"]
         assert table["answered"] == ["9", "9"]
-        assert table["answered_within_target_percent"] == ["100 %", "100 %"]
+        assert table["answered_within_target_percent"] == [percent(app, locale, 100)] * 2
         assert table["problems_published"] == ["0", "0"]  # a zero points at no one
         assert table["median_working_days_to_fix"] == [not_shown, not_shown]
     handling = handling_json(client)
@@ -145,7 +152,7 @@ def test_the_page_shows_the_hand_worked_median_and_share(staff_site: StaffSite) 
         assert table["answered"] == ["8", "8"]
         assert table["median_working_days_to_first_answer"] == [decimal(app, locale, 2)] * 2
         assert table["p90_working_days_to_first_answer"] == ["8", "8"]
-        assert table["answered_within_target_percent"] == ["70 %", "70 %"]
+        assert table["answered_within_target_percent"] == [percent(app, locale, 70)] * 2
 
 
 def test_every_link_of_the_section_answers_without_a_cookie(staff_site: StaffSite) -> None:
@@ -296,3 +303,17 @@ def test_all_four_outputs_agree(staff_site: StaffSite, handler_client: FlaskClie
 def format_number(value: float) -> str:
     """Write a JSON number as the Swedish page and CSV do (2.0 is 2, 2.5 is 2,5)."""
     return f"{value:g}".replace(".", ",")
+
+
+def test_the_csv_writes_a_decimal_comma_and_hides_small_counts() -> None:
+    """As Swedish Excel reads it: 2,5 is a number, "<5" and an empty cell are not."""
+    month = {
+        "month": "2026-09", "from": "2026-09-01", "to": "2026-09-30",
+        "reports_received": None, "requests_received": 7, "answered": 6,
+        "median_working_days_to_first_answer": 2.5, "p90_working_days_to_first_answer": 4,
+        "answered_within_target_percent": 83, "problems_published": 0,
+        "problems_fixed": 0, "median_working_days_to_fix": None,
+    }  # fmt: skip
+    text = render_csv({"months": [month]})
+    assert text.startswith("\ufeffmånad;anmälda_brister;")
+    assert text.splitlines()[1] == "2026-09;<5;7;6;2,5;4;83;0;0;"

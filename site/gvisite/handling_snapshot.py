@@ -175,10 +175,9 @@ def handling_periods(snapshot: dict[str, Any] | None) -> list[dict[str, Any]]:
     """Return the two periods the statement shows, with their names and days as dates."""
     if snapshot is None:
         return []
-    today = dt.date.fromisoformat(snapshot["computed_on"])
     names = {
         "last_12_months": gettext("The last 12 months"),
-        "this_year": gettext("This year (%(year)s)", year=today.year),
+        "this_year": gettext("This year"),
     }
     return [
         {
