@@ -3,12 +3,13 @@
 No request computes them. `recompute_handling()` reads every case and published problem,
 computes the figures as published (small counts and figures resting on few cases hidden), and
 writes them atomically to `FORMATS_DIR/handling-figures.json`, the folder every app server
-shares. It runs after a saved change to a case, its history or a published problem (the session
-watcher in statement.py: created, answered, closed, withdrawn, marked spam, purged), at start
-when the snapshot is missing or old, and when
-the day changes (`refresh_if_new_day()`, called by the formats refresher and the outbox
-worker, which already wake up regularly). Only when what is published changed does it send
-`public_pages_changed`, so a submission that changes no shown figure keeps every kept page.
+shares, under a lock so that an older computation never overwrites a newer one. It runs
+after a saved change to a case, its history or a published problem (the session watcher in
+statement.py: created, answered, closed, withdrawn, marked spam, purged), at start when the
+snapshot is missing or from another day, and when the day changes (`refresh_if_new_day()`,
+called by the formats refresher and the outbox worker, which wake up regularly anyway).
+`public_pages_changed` is sent only when what is published changed, so a submission that
+changes no shown figure keeps every kept page.
 The statement, its JSON and the open data read the file; without it they say the figures are
 not available right now.
 """
