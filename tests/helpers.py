@@ -404,6 +404,7 @@ MEDIA_TYPES = {
     ".html": {"text/html"},
     ".atom": {"application/atom+xml"},
     ".json": {"application/json"},
+    ".csv": {"text/csv"},
     ".xml": {"application/xml", "text/xml"},
 }
 FORM_AREA = re.compile(

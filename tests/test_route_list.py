@@ -24,6 +24,8 @@ EXPECTED_ROUTES = sorted(
         "GET /<locale:locale>/tillganglighet/alternativt-format",
         "GET /<locale:locale>/tillganglighet/kvitto",
         "GET /<locale:locale>/tillganglighet/rapportera",
+        "GET /<locale:locale>/tillganglighet/statistik.csv",
+        "GET /<locale:locale>/tillganglighet/statistik.json",
         "GET /formats/<locale:locale>/<filename>",
         "GET /robots.txt",
         "GET /sitemap.xml",

@@ -24,6 +24,7 @@ from . import (
     errors,
     feedback,
     formats,
+    open_data,
     outbox,
     pages,
     prebuilt,
@@ -48,6 +49,7 @@ from .templating import init_templating
 PARTS = (
     pages,
     statement,
+    open_data,
     contact,
     search,
     feedback,

@@ -22,8 +22,9 @@ import statistics
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, Executable, select
 
 from .extensions import db
 from .models import WITHDRAWN, Case, CaseEvent, PublishedProblem
@@ -155,7 +156,15 @@ def handling_figures(
     )
 
 
-def read_cases(start: dt.date | None = None) -> list[CaseDays]:
+def _execute(query: Executable, connection: Connection | None) -> list[Any]:
+    """Return a query's rows, read in the app's session or on a connection of its own."""
+    # A connection of its own: the session's transaction may have just ended (after_commit).
+    return list(connection.execute(query) if connection else db.session.execute(query))
+
+
+def read_cases(
+    start: dt.date | None = None, connection: Connection | None = None
+) -> list[CaseDays]:
     """Read every case that is not spam (received on or after `start`) as plain days."""
     withdrawn = select(CaseEvent.case_id).where(CaseEvent.action == WITHDRAWN)
     query = select(
@@ -174,13 +183,14 @@ def read_cases(start: dt.date | None = None) -> list[CaseDays]:
             answered=local_date(reply) if reply is not None else None,
             withdrawn=bool(was_withdrawn),
         )
-        for kind, created, due, reply, was_withdrawn in db.session.execute(query)
+        for kind, created, due, reply, was_withdrawn in _execute(query, connection)
     ]
 
 
-def read_problems() -> list[ProblemDays]:
+def read_problems(connection: Connection | None = None) -> list[ProblemDays]:
     """Read every problem staff published to the statement as plain days."""
-    rows = db.session.execute(select(PublishedProblem.published_at, PublishedProblem.resolved_at))
+    query = select(PublishedProblem.published_at, PublishedProblem.resolved_at)
+    rows = _execute(query, connection)
     return [
         ProblemDays(local_date(published), local_date(fixed) if fixed else None)
         for published, fixed in rows

@@ -26,6 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from .config import OUTBOX_RETRY_MINUTES, minutes_list
 from .database import PRIVATE_FILE, changed_rows, discard_session, private_folder
 from .extensions import db
+from .handling_snapshot import refresh_if_new_day
 from .models import OutboxMessage, utcnow
 
 log = logging.getLogger(__name__)
@@ -293,6 +294,8 @@ def worker_command(interval: float, rounds: int) -> None:
         except Exception:  # a database hiccup must not end the worker
             db.session.rollback()
             log.exception("outbox round failed")
+        # It wakes every few seconds anyway: the public handling figures follow the day here.
+        refresh_if_new_day(current_app._get_current_object())  # type: ignore[attr-defined]  # a LocalProxy, typed as the app
         done += 1
         time.sleep(interval)
 

@@ -16,11 +16,18 @@ from sqlalchemy import event, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
+from . import handling_snapshot
 from .cases import mailboxes_for
 from .extensions import db
+from .handling_snapshot import (
+    handling_data,
+    handling_periods,
+    published_handling,
+    recompute_handling,
+)
 from .i18n import DEFAULT_LOCALE
 from .links import absolute_url
-from .models import PublishedProblem
+from .models import Case, CaseEvent, PublishedProblem
 from .pages.load import ContentError, current_site
 from .prebuilt.stamp import dont_keep
 from .signals import public_pages_changed
@@ -145,38 +152,58 @@ def read_published(read: Callable[[], T], fallback: T) -> T:
 # --- What staff published: read here, so the public site never needs the staff area ------
 
 WATCHED_MODELS = (PublishedProblem,)  # what the statement reads from the database
+# What the handling figures are computed from (handling_snapshot.py).
+FIGURE_MODELS = (Case, CaseEvent, PublishedProblem)
+FIGURE_TABLES = frozenset(model.__tablename__ for model in FIGURE_MODELS)
 _CHANGED = "gvisite.statement.changed"  # in a session's info: its transaction changed them
+_FIGURES = "gvisite.statement.figures"  # ... changed what the handling figures count
 
 
 def _flushed(session: Session, _context: UOWTransaction) -> None:
-    """Remember that a transaction changed what the statement shows."""
+    """Remember that a transaction changed what the statement shows, or its figures count."""
     touched = (*session.new, *session.dirty, *session.deleted)
     if any(isinstance(obj, WATCHED_MODELS) for obj in touched):
         session.info[_CHANGED] = True
+    if any(isinstance(obj, FIGURE_MODELS) for obj in touched):
+        session.info[_FIGURES] = True
 
 
 def _executed(state: ORMExecuteState) -> None:
-    """Remember a bulk UPDATE or DELETE of a watched table (they skip the flush)."""
+    """Remember a bulk UPDATE, DELETE or INSERT of a watched table (they skip the flush)."""
     if (state.is_update or state.is_delete) and any(
         mapper.class_ in WATCHED_MODELS for mapper in state.all_mappers
     ):
         state.session.info[_CHANGED] = True
+    if state.is_update or state.is_delete or state.is_insert:
+        table = getattr(state.statement, "table", None)  # a Core statement has no mapper
+        if getattr(table, "name", None) in FIGURE_TABLES:
+            state.session.info[_FIGURES] = True
 
 
 def _committed(session: Session) -> None:
     """Once the change is saved (not before: a rebuild would read the old rows), say so."""
-    if session.info.pop(_CHANGED, False) and has_app_context():
-        # The app itself, not the proxy: listeners subscribed for their own app.
-        public_pages_changed.send(current_app._get_current_object())  # type: ignore[attr-defined]  # a LocalProxy, typed as the app
+    changed = session.info.pop(_CHANGED, False)
+    figures = session.info.pop(_FIGURES, False)
+    if not has_app_context() or not (changed or figures):
+        return
+    # The app itself, not the proxy: listeners subscribed for their own app.
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # a LocalProxy, typed as the app
+    # A resident's submission changes the figures' inputs, rarely what they show: the pages
+    # are dropped only when the statement or a shown figure changed, and then once.
+    if figures and recompute_handling(app, announce=False):
+        changed = True
+    if changed:
+        public_pages_changed.send(app)
 
 
 def _rolled_back(session: Session) -> None:
     """Forget a change that was not saved."""
     session.info.pop(_CHANGED, None)
+    session.info.pop(_FIGURES, None)
 
 
 def watch_published() -> None:
-    """Listen once per process to every session's flushes and commits, whoever publishes."""
+    """Listen once per process to every session's flushes and commits, whoever changes."""
     for name, listener in (
         ("after_flush", _flushed),
         ("do_orm_execute", _executed),
@@ -235,6 +262,8 @@ def statement(locale: str) -> str:
         known_problems=problems,
         updated_on=last_updated(),
         digg_url=DIGG_REPORT_URL,
+        handling=(snapshot := published_handling()),
+        handling_periods=handling_periods(snapshot),
     )
 
 
@@ -313,6 +342,8 @@ def statement_data(locale: str) -> dict[str, Any]:
         },
         "supervision": {"authority": "Myndigheten för digital förvaltning (DIGG)",
                         "report_url": DIGG_REPORT_URL},
+        # How fast we answer (null until first computed); small counts are null: README.
+        "handling": handling_data(),
     }  # fmt: skip
 
 
@@ -326,5 +357,7 @@ def statement_json(locale: str) -> Response:
 def init_app(app: Flask) -> None:
     """Load the statement once (a broken file stops start-up), serve it, announce its changes."""
     app.extensions["gvisite.statement"] = load_statement(Path(app.config["CONTENT_DIR"]))
+    # The figures count from the day the statement was published (or an earlier first case).
+    handling_snapshot.init_app(app, app.extensions["gvisite.statement"].data["published_on"])
     watch_published()
     app.register_blueprint(bp)

@@ -20,6 +20,7 @@ from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from gvisite import create_app
 from gvisite.extensions import db
+from gvisite.handling_snapshot import recompute_handling
 from gvisite.i18n import LOCALES
 from gvisite.models import PublishedProblem
 from gvisite.pages.model import Site
@@ -291,6 +292,9 @@ def test_a_problem_published_through_one_app_is_on_the_statement_the_other_serve
     writer, reader = create_app(config), create_app(config)
     with writer.app_context():
         db.create_all()
+    # The tables came after the apps: make the handling figures now, as a first case or the
+    # next day would (until then no statement is kept: it shows no figures yet).
+    recompute_handling(writer)
     text = "Sökrutan saknar en synlig etikett."
     try:
         client = reader.test_client()

@@ -20,6 +20,7 @@ from typing import Any
 
 from flask import Flask
 
+from ..handling_snapshot import refresh_if_new_day
 from ..signals import public_pages_changed
 from .build import BuildBusy, build, build_lock
 from .catalogue import FORMATS
@@ -98,6 +99,9 @@ class Refresher:
             if self._stopping.is_set():
                 return
             try:
+                # Every server process runs this loop: the public handling figures follow the
+                # day here (a read of one small file when the day has not changed).
+                refresh_if_new_day(self.app)
                 busy = self.refresh()
             except Exception as exc:  # keep refreshing; the name alone holds no page text
                 self.app.logger.error("formats: refresh failed: %s", type(exc).__name__)

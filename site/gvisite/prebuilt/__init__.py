@@ -38,6 +38,10 @@ KEPT_ENDPOINTS = frozenset(
         # inputs). Never the search page: a query string is no part of a kept page.
         "contact.contact",
         "statement.statement_json",
+        # The open data on how fast we answer: read from the handling snapshot, which sends
+        # public_pages_changed whenever what it publishes changes.
+        "open_data.statistics_csv",
+        "open_data.statistics_json",
     }
 )
 
