@@ -2,9 +2,10 @@
 
 Starts a throw-away PostgreSQL cluster, stores 100 000 cases over three years (reports and
 requests, answered after 0 to 12 days or not at all, 1 % withdrawn, 2 % spam) and 200 published
-problems, then times what a change of a case makes the site do: read every case and problem,
-and compute the figures the statement and the open data show (the last 12 months, this year,
-and every month since the first case). The goal (issue #26): under a second.
+problems, then times what a change of a case makes the site do (`recompute_handling`): read
+every case and problem, compute the figures the statement and the open data show (the last
+12 months, this year, and every month since the first case), and compare them with the
+snapshot. The goal (issue #26): under a second.
 
     python benchmarks/handling.py [--cases 100000] [--rounds 5]
 """
@@ -23,18 +24,24 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from flask import Flask  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import insert, select  # noqa: E402
 
 from gvisite import create_app  # noqa: E402
 from gvisite.extensions import db  # noqa: E402
-from gvisite.handling_figures import by_month, handling_figures, read_cases, read_problems  # noqa: E402
+from gvisite.handling_snapshot import recompute_handling, snapshots  # noqa: E402
 from gvisite.models import WITHDRAWN, Case, CaseEvent, PublishedProblem  # noqa: E402
 from gvisite.workdays import add_working_days  # noqa: E402
 from tests.fixtures_servers import running_postgres  # noqa: E402
 
 GOAL_SECONDS = 1.0
-TODAY = dt.date(2026, 12, 9)
+
+
+def read_snapshot(app: Flask) -> dict | None:
+    """Return the snapshot the app wrote."""
+    store = snapshots(app)
+    return store.read() if store is not None else None
 
 
 def fill(cases: int) -> None:
@@ -83,13 +90,12 @@ def fill(cases: int) -> None:
     db.session.commit()
 
 
-def recompute() -> int:
-    """Do what a change of a case makes the site do; return the months computed."""
-    cases, problems = read_cases(), read_problems()
-    handling_figures(cases, problems, TODAY.replace(year=TODAY.year - 1), TODAY, TODAY)
-    handling_figures(cases, problems, TODAY.replace(month=1, day=1), TODAY, TODAY)
-    first = min(case.received for case in cases)
-    return len(by_month(cases, problems, first, TODAY, TODAY))
+def recompute(app: Flask) -> int:
+    """Do what a change of a case makes the site do; return the months in the snapshot."""
+    recompute_handling(app, announce=False)  # reads, computes, compares, writes if changed
+    snapshot = read_snapshot(app)
+    assert snapshot is not None, "no snapshot written"
+    return len(snapshot["months"])
 
 
 def main() -> None:
@@ -116,7 +122,7 @@ def main() -> None:
             times = []
             for _ in range(args.rounds):
                 started = time.perf_counter()
-                months = recompute()
+                months = recompute(app)
                 times.append(time.perf_counter() - started)
                 db.session.rollback()
             median = statistics.median(times)

@@ -159,7 +159,8 @@ def handling_figures(
 def _execute(query: Executable, connection: Connection | None) -> list[Any]:
     """Return a query's rows, read in the app's session or on a connection of its own."""
     # A connection of its own: the session's transaction may have just ended (after_commit).
-    return list(connection.execute(query) if connection else db.session.execute(query))
+    # All at once: iterating a result fetches row by row, which took half the time here.
+    return list((connection or db.session).execute(query).all())
 
 
 def read_cases(
