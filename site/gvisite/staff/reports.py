@@ -15,6 +15,9 @@ from ..extensions import db
 from ..forms import CONTROL
 from ..handling_figures import by_month, handling_figures, read_cases, read_problems
 from ..models import Case, StaffUser, Status, utcnow
+
+# Swedish Excel opens the CSV by double-click with these, as it does the public open data.
+from ..open_data import CSV_BOM, CSV_DELIMITER
 from ..progress import Track, unchanged
 from ..workdays import local_date, local_time
 
@@ -106,12 +109,6 @@ EXPORT_FIELDS = (
     "first_reply_at", "closed_at", "purged_at", "assignee", "name", "email", "phone",
     "address", "answers",
 )  # fmt: skip
-
-# What Swedish Excel needs to open the CSV by double-click: without the byte order mark it reads
-# the file as Windows-1252 (å/ä/ö and Arabic come out garbled), and it splits only on the list
-# separator of a Swedish Windows, the semicolon (the comma is the decimal separator there).
-CSV_BOM = "\ufeff"
-CSV_DELIMITER = ";"
 
 
 def _local_iso(utc: dt.datetime | None) -> str | None:
