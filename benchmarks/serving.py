@@ -301,13 +301,13 @@ def report(results: list[Result], size: int) -> None:
 
 def main() -> None:
     """Measure and print."""
+    global PAGE  # the module's one setting, which the reference apps read too
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=4.0, help="wrk's time per turn")
     parser.add_argument("--rounds", type=int, default=3, help="turns per server (median kept)")
     parser.add_argument("--page", default=PAGE, help="the page to serve, e.g. /sv/tillganglighet")
     # Run by benchmarks/run.py, whose own arguments (benchmark names) are left to it.
     args, _names = parser.parse_known_args()
-    global PAGE  # the module's one setting, which the reference apps read too
     PAGE = os.environ[PAGE_PATH_VARIABLE] = args.page
     if not shutil.which("wrk"):
         sys.exit("wrk is not installed: `make bench` installs it (Debian package wrk)")

@@ -22,6 +22,7 @@ from flask_babel import gettext
 
 from ..contact import ARTICLE as CONTACT_TEMPLATE
 from ..contact import contact_context
+from ..handling_snapshot import handling_periods, published_handling
 from ..i18n import LOCALES
 from ..links import route_path
 from ..pages.load import current_site
@@ -34,6 +35,7 @@ CONTACT = "contact"  # the contact page's
 ROUTE_SOURCES = {STATEMENT: "statement.statement", CONTACT: "contact.contact"}
 HOME = "index"  # the home page's name
 ARTICLE_TEMPLATE = "_article.html"  # the main text of a page or the statement
+HANDLING_TEMPLATE = "_handling.html"  # the statement's figures, after its text
 _NAME = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*(?:--[a-z0-9]+(?:-[a-z0-9]+)*)*$")
 
 
@@ -149,5 +151,15 @@ def _render_route(name: str, locale: str) -> tuple[str, dt.date, str]:
         known_problems=known_problems(),
         updated_on=updated,
         digg_url=DIGG_REPORT_URL,
+    )
+    # How fast we answer, as the page shows it: a reader of the braille or the recording gets
+    # the figures too (they change at most daily, and the statement's formats follow them).
+    snapshot = published_handling()
+    text += render_template(
+        HANDLING_TEMPLATE,
+        statement=current_statement(),
+        handling=snapshot,
+        handling_periods=handling_periods(snapshot),
+        in_formats=True,
     )
     return gettext("Accessibility statement"), updated, text
