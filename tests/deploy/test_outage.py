@@ -15,6 +15,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -36,7 +37,14 @@ from tests.deploy.fronted import (
 )
 from tests.deploy.test_nginx import assert_security_headers, built_files
 from tests.fixtures_servers import wait_until
-from tests.helpers import PROJECT_ROOT, parse, translate
+from tests.helpers import (
+    PROJECT_ROOT,
+    assert_no_axe_violations,
+    nu_errors,
+    parse,
+    translate,
+    watched_context,
+)
 
 EXTRA_PAGE = "sv/en-sida-som-tas-bort.md"  # added before the deploy, removed after it
 PAGE_TEXT = "Den här sidan finns bara en stund."
@@ -157,6 +165,26 @@ def test_a_search_while_the_app_is_down_says_so_and_leads_to_the_pages(
         for href in links:  # each leads to a page the copy has
             if href.startswith("/"):
                 assert client.get(href).status == 200, href
+        assert nu_errors({f"/{locale}/sok": answer.body}) == []
+    finally:
+        site.apps[0].start()
+
+
+def test_the_search_page_while_down_reads_well_in_a_browser(site: Fronted, browser: Any) -> None:
+    site.apps[0].stop()
+    try:
+        for locale, width in (("sv", 320), ("ar", 1280)):
+            with watched_context(
+                browser,
+                site.url,
+                ignore_https_errors=True,
+                viewport={"width": width, "height": 800},
+            ) as (context, log):
+                tab = context.new_page()
+                assert tab.goto(f"{site.url}/{locale}/sok?q=x").status == 503
+                assert tab.evaluate("document.documentElement.scrollWidth") <= width
+                assert_no_axe_violations(tab)
+                assert not log.foreign
     finally:
         site.apps[0].start()
 
