@@ -43,6 +43,7 @@ EXPECTED_SECONDS = {
     "tests.test_soak": 150,
     "tests.security.test_sandbox_formats": 120,
     "tests.formats.test_formats_refresh": 120,
+    "tests.deploy.test_outage": 120,  # nginx, gunicorn restarts and three deploys
     "tests.test_browser": 90,
     "tests.security.test_login_lockout": 60,
     "tests.staff.test_staff_browser": 40,

@@ -25,3 +25,9 @@ def test_the_inbox_benchmark_reaches_every_page_it_times(
     printed = capsys.readouterr().out
     for name in inbox["PAGES"]:
         assert f"\n{name} " in printed, f"{name} was not timed"
+
+
+@pytest.mark.parametrize("script", sorted(BENCHMARKS.glob("*.py")), ids=lambda p: p.name)
+def test_every_benchmark_compiles(script: Path) -> None:
+    """`make bench` runs them all: one that does not even compile stops it at that one."""
+    compile(script.read_text(encoding="utf-8"), str(script), "exec")

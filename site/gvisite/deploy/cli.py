@@ -8,6 +8,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from ..prebuilt.copy import copy_link
 from .nginx import Address, NginxSite, write_nginx
 
 deploy_cli = AppGroup("deploy", help="Write the configuration of the servers around the app.")
@@ -84,10 +85,16 @@ def nginx_command(
     """Write OUT/nginx.conf; run it with `nginx -c OUT/nginx.conf -p OUT -g 'daemon off;'`."""
     try:
         site = NginxSite(out.resolve(), server_name, https, http, upstreams, cert, key, user, group)
-        config = write_nginx(current_app._get_current_object(), site)  # type: ignore[attr-defined]  # a LocalProxy, typed as the app
+        config, copied = write_nginx(current_app._get_current_object(), site)  # type: ignore[attr-defined]  # a LocalProxy, typed as the app
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
     click.echo(f"wrote {config}")
+    click.echo(
+        f"copied {copied.pages} public pages for nginx to serve while no app server answers"
+        f" ({copied.seconds} s): {copy_link(current_app)}"
+    )
+    for path in copied.skipped:
+        click.echo(f"note: not copied (not a page the app answered 200): {path}", err=True)
     click.echo(f"check: nginx -t -c {config} -p {site.out}")
     click.echo(f"run:   nginx -c {config} -p {site.out} -g 'daemon off;'")
     public = site.public_url

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, url_for
+from flask import Flask, render_template, url_for
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, ServiceUnavailable
 
@@ -28,9 +28,11 @@ from ..formats.source import source_names, source_url
 from ..formats.views import download_name
 from ..i18n import DEFAULT_LOCALE, LOCALES
 from ..links import after_locale, folder_of, prefix_of, route_path
+from ..prebuilt.copy import TYPES as COPY_TYPES
+from ..prebuilt.copy import CopyReport, copy_link, write_copy
 from ..prebuilt.kept import CACHE_CONTROL
 from ..security import HEADERS, STRICT_TRANSPORT_SECURITY
-from ..sessions import STAFF_PATH, form_folders
+from ..sessions import FORM_ENDPOINTS, STAFF_PATH
 
 TEMPLATE = "nginx.conf"
 ERROR_PAGES = (ServiceUnavailable, RequestEntityTooLarge)  # the statuses nginx answers itself
@@ -208,6 +210,15 @@ def error_pages(app: Flask, folder: Path) -> list[str]:
             path = folder / f"{_code(error)}.{locale}.html"
             path.write_text(html, encoding="utf-8")
             written.append(path.name)
+    for locale in LOCALES:
+        # A search while no app server answers: its own page, which leads to the pages.
+        with app.app_context():
+            search = route_path("search.results", locale=locale)
+        with app.app_context(), app.test_request_context(search):
+            html = render_template("errors/search_unavailable.html")
+        path = folder / f"503.search.{locale}.html"
+        path.write_text(html, encoding="utf-8")
+        written.append(path.name)
     return written
 
 
@@ -269,6 +280,9 @@ def context(app: Flask, site: NginxSite) -> dict[str, Any]:
         "cache_seconds": int(config["NGINX_CACHE_SECONDS"]),
         "retry_after": RETRY_AFTER_SECONDS,
         "formats_dir": Path(config["FORMATS_DIR"]).resolve(),
+        "copy_dir": copy_link(app).absolute(),  # the link, not its target: a new copy replaces it
+        "copy_types": COPY_TYPES,
+        "copy_cache_control": CACHE_CONTROL,  # as the app sends a kept page
         "formats": format_locations(),
         "format_names": names,
         "static": static,
@@ -285,7 +299,9 @@ def route_paths(app: Flask) -> dict[str, str]:
     return {
         "root": root,
         "default_home": home,
-        "forms_folder": "|".join(re.escape(folder) for folder in form_folders(app)),
+        # The forms and their receipts themselves, not their folder: the statement's open data
+        # shares it (tillganglighet/statistik.csv) and is a public page like any other.
+        "form_paths": "|".join(re.escape(after_locale(app, e)) for e in FORM_ENDPOINTS),
         # The residents' status pages, /<locale>/arende/<reference>: a secret in every address.
         "status_folder": re.escape(folder_of(app, "feedback.case_status")),
         "search_path": re.escape(after_locale(app, "search.results")),
@@ -317,9 +333,10 @@ def environment() -> Environment:
     return env
 
 
-def write_nginx(app: Flask, site: NginxSite) -> Path:
-    """Write `nginx.conf`, the error pages and the working folders into `site.out`."""
+def write_nginx(app: Flask, site: NginxSite) -> tuple[Path, CopyReport]:
+    """Write `nginx.conf`, the error pages, the working folders and the copy of every page."""
     values = context(app, site)
+    copied = write_copy(app)  # before nginx can read the configuration that serves it
     text = environment().get_template(TEMPLATE).render(**values)
     site.out.mkdir(parents=True, exist_ok=True)
     for name in WORK_FOLDERS:
@@ -329,4 +346,4 @@ def write_nginx(app: Flask, site: NginxSite) -> Path:
     temporary = config.with_name(".nginx.conf.tmp")
     temporary.write_text(text, encoding="utf-8")
     temporary.replace(config)  # a reload never reads half a file
-    return config
+    return config, copied

@@ -21,6 +21,7 @@ from typing import Any
 from flask import Flask
 
 from ..handling_snapshot import refresh_if_new_day
+from ..prebuilt.copy import copy_key, current_key
 from ..signals import public_pages_changed
 from .build import BuildBusy, build, build_lock
 from .catalogue import FORMATS
@@ -35,6 +36,9 @@ NICENESS = 10  # the build and the tools it runs give way to the processes servi
 # The child imports the factory itself: this module importing the package would be a cycle.
 _CHILD = (
     "from gvisite import create_app; from gvisite.formats.refresh import child; child(create_app)"
+)
+_COPY_CHILD = (
+    "from gvisite import create_app; from gvisite.prebuilt.copy import child; child(create_app)"
 )
 
 
@@ -102,6 +106,9 @@ class Refresher:
                 # Every server process runs this loop: the public handling figures follow the
                 # day here (a read of one small file when the day has not changed).
                 refresh_if_new_day(self.app)
+                # First the copy nginx serves while no app server answers (seconds), then the
+                # formats (minutes, after a change): a change reaches the copy without waiting.
+                self.copy_pages()
                 busy = self.refresh()
             except Exception as exc:  # keep refreshing; the name alone holds no page text
                 self.app.logger.error("formats: refresh failed: %s", type(exc).__name__)
@@ -139,13 +146,37 @@ class Refresher:
 
     def _build_in_child(self) -> dict[str, Any] | None:
         """Run `build` in a child process with this app's config; return its report."""
+        outcome = self._in_child(_CHILD, "the build", "`flask formats build`")
+        if outcome is None:
+            return None
+        if outcome.get("built"):
+            self.app.logger.info("formats: built %d file(s) in %.1f s",
+                                 sum(outcome["built"].values()), outcome["seconds"])  # fmt: skip
+        for locale, name, key in outcome.get("failed", []):
+            where = f"{locale}/{name} {key or ''}".strip()
+            self.app.logger.warning(
+                "formats: could not build %s; `flask formats build` says why", where
+            )
+        return outcome
+
+    def copy_pages(self) -> None:
+        """Write nginx's copy of every public page again if what it shows changed."""
+        if current_key(self.app) == copy_key(self.app):
+            return  # the usual case: a few stat() calls
+        outcome = self._in_child(_COPY_CHILD, "the copy of the pages", "`flask deploy nginx`")
+        if outcome and outcome.get("pages"):
+            self.app.logger.info("pages: copied %d page(s) for nginx in %.1f s",
+                                 outcome["pages"], outcome["seconds"])  # fmt: skip
+
+    def _in_child(self, code: str, what: str, command: str) -> dict[str, Any] | None:
+        """Run `code` in a child process with this app's config; return what it printed."""
         config = {key: value for key, value in self.app.config.items() if _is_json(value)}
         config["FORMATS_REFRESH_SECONDS"] = 0
         logger = self.app.logger
         if self._stopping.is_set():
             return None
         self._child = subprocess.Popen(
-            [sys.executable, "-c", _CHILD],
+            [sys.executable, "-c", code],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,  # tools' messages may quote the page: not for the log
@@ -157,22 +188,18 @@ class Refresher:
         except subprocess.TimeoutExpired:
             self._child.kill()
             self._child.communicate()
-            logger.error("formats: the build took over %d s and was stopped", CHILD_TIMEOUT)
+            logger.error("formats: %s took over %d s and was stopped", what, CHILD_TIMEOUT)
             return None
         if self._child.returncode != 0 or not out.strip():
             if not self._stopping.is_set():
                 logger.error(
-                    "formats: the build exited with %s; run `flask formats build` to see why",
+                    "formats: %s exited with %s; run %s to see why",
+                    what,
                     self._child.returncode,
+                    command,
                 )
             return None
         outcome: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
-        if outcome.get("built"):
-            logger.info("formats: built %d file(s) in %.1f s",
-                        sum(outcome["built"].values()), outcome["seconds"])  # fmt: skip
-        for locale, name, key in outcome.get("failed", []):
-            where = f"{locale}/{name} {key or ''}".strip()
-            logger.warning("formats: could not build %s; `flask formats build` says why", where)
         return outcome
 
 
