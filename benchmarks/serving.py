@@ -236,7 +236,9 @@ def page_bytes(instance: Path) -> bytes:
     app = create_app(app_environment(instance))
     with app.app_context():
         upgrade()
-    return app.test_client().get(PAGE).data
+    # A fresh app, as a server starts after `flask db upgrade`: what it makes at start (the
+    # statement's handling figures) needs the tables.
+    return create_app(app_environment(instance)).test_client().get(PAGE).data
 
 
 def app_environment(instance: Path) -> dict[str, Any]:
