@@ -16,6 +16,7 @@ from gvisite.handling_figures import (
     ProblemDays,
     by_month,
     handling_figures,
+    last_12_months_start,
     nearest_rank,
     read_cases,
     read_problems,
@@ -181,3 +182,10 @@ def test_the_database_gives_stockholm_days_and_leaves_spam_out(staff_site: Staff
     assert (figures.answered, figures.median_days) == (1, 1)
     assert (figures.judged, figures.within_target) == (2, 1)
     assert figures.median_fix_days == 28
+
+
+def test_the_last_12_months_on_a_leap_day() -> None:
+    # 29 February has no day a year before it: the months are still March 2027 to today.
+    assert last_12_months_start(D(2028, 2, 29)) == D(2027, 3, 1)
+    assert last_12_months_start(D(2026, 12, 9)) == D(2026, 1, 1)
+    assert last_12_months_start(D(2026, 1, 31)) == D(2025, 2, 1)

@@ -207,6 +207,12 @@ def month_starts(first: dt.date, last: dt.date) -> list[dt.date]:
     return months
 
 
+def last_12_months_start(today: dt.date) -> dt.date:
+    """Return the first day of the month 11 months before today's (12 months with this one)."""
+    # From the first of the month: a year before 29 February is no day.
+    return month_starts(today.replace(year=today.year - 1, day=1), today)[1]
+
+
 def month_end(month: dt.date) -> dt.date:
     """Return the last day of a month."""
     return (month + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)

@@ -39,7 +39,7 @@ from .handling_figures import (
     ProblemDays,
     by_month,
     handling_figures,
-    month_starts,
+    last_12_months_start,
     read_cases,
     read_problems,
     shown,
@@ -85,11 +85,6 @@ def published(figures: HandlingFigures) -> dict[str, Any]:
         "problems_fixed": shown(figures.problems_fixed, smallest),
         "median_working_days_to_fix": figures.shown_fix_days(),
     }
-
-
-def last_12_months_start(today: dt.date) -> dt.date:
-    """Return the first day of the month 11 months before today's (12 months with this one)."""
-    return month_starts(today.replace(year=today.year - 1, day=1), today)[1]
 
 
 def compute(

@@ -6,12 +6,14 @@ import datetime as dt
 import re
 from urllib.parse import parse_qs
 
+import pytest
 from bs4 import BeautifulSoup
 from flask.testing import FlaskClient
 from flask_babel import force_locale, format_decimal
 
 from gvisite.extensions import db
 from gvisite.models import WITHDRAWN, Case, CaseEvent, utcnow
+from gvisite.workdays import CLOCK_SHIFT_VAR, system_time
 from tests.fixtures_staff import ACCOUNTS, StaffSite, audit_rows, post_action
 from tests.helpers import parse, translate
 
@@ -279,3 +281,15 @@ def test_audit_log_is_for_admins_only(staff_site: StaffSite) -> None:
     assert "/staff/logg" not in [a["href"] for a in nav]
     nav = parse(staff_site.client("admin").get("/staff/").data).select("nav a[href]")
     assert "/staff/logg" in [a["href"] for a in nav]
+
+
+def test_the_statistics_page_on_a_leap_day(
+    staff_site: StaffSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The site's clock seam: its time moved to a morning on 29 February 2028 (UTC), before
+    # logging in (a session from the suite's day would have run out by then).
+    monkeypatch.setenv(CLOCK_SHIFT_VAR, str((T(2028, 2, 29, 8) - system_time()).total_seconds()))
+    soup = statistics(staff_site.client("handler"))
+    assert soup.select_one("select#period option[selected]")["value"] == "12m"
+    months = month_table(soup)
+    assert (min(months), max(months), len(months)) == ("2027-03", "2028-02", 12)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from babel.dates import format_date
 from flask_babel import gettext as _
 
-from ..handling_figures import month_end, month_starts
+from ..handling_figures import last_12_months_start, month_end, month_starts
 from ..i18n import DEFAULT_LOCALE, long_date
 
 LAST_12_MONTHS = "12m"
@@ -26,8 +26,7 @@ class Period:
 
 def last_12_months(today: dt.date) -> Period:
     """Return this month and the 11 before it, up to today (the page's default)."""
-    start = month_starts(today.replace(year=today.year - 1), today)[1]
-    return Period(LAST_12_MONTHS, _("The last 12 months"), start, today)
+    return Period(LAST_12_MONTHS, _("The last 12 months"), last_12_months_start(today), today)
 
 
 def month(start: dt.date) -> Period:
