@@ -175,3 +175,18 @@ def test_time_filters_in_mail_text_and_on_resident_pages(staff_site: StaffSite) 
         assert template.render(at=T(2026, 12, 1, 23, 30)) == (
             "Mottaget: 2026-12-02 00:30, 2 december 2026"
         )
+
+
+def test_a_chosen_month_starts_at_midnight_in_stockholm(
+    staff_site: StaffSite, handler_client: FlaskClient
+) -> None:
+    """Midnight on 1 May is 22:00 UTC the day before (summer time): on each side of it."""
+    staff_site.case(created_at=T(2026, 4, 30, 21, 59))  # 23:59 on 30 April
+    staff_site.case(created_at=T(2026, 4, 30, 22, 0))  # 00:00 on 1 May
+    staff_site.case(created_at=T(2026, 5, 31, 21, 59))  # 23:59 on 31 May
+    staff_site.case(created_at=T(2026, 5, 31, 22, 0))  # 00:00 on 1 June
+    app = staff_site.app
+    may = get(handler_client, "/staff/statistik?period=2026-05")
+    assert text(fact(may, translate(app, "sv", "Reports received"))) == "2"
+    april = get(handler_client, "/staff/statistik?period=2026-04")
+    assert text(fact(april, translate(app, "sv", "Reports received"))) == "1"

@@ -89,7 +89,8 @@ def counts(today: dt.date) -> dict[str, int]:
 
 def statistics(start: dt.date, end: dt.date, today: dt.date) -> dict[str, Any]:
     """Return a period's handling figures, each of its months, and the inbox's counts now."""
-    cases, problems = read_cases(), read_problems()
+    # Only the period's cases: a year's page need not read every case since the site began.
+    cases, problems = read_cases(start), read_problems()
     # Staff see every count: the rule against small counts protects residents in public.
     return {
         "period": handling_figures(cases, problems, start, end, today, smallest=1),
