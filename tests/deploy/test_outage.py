@@ -23,7 +23,7 @@ from flask import Flask
 from gvisite.formats.catalogue import FORMATS
 from gvisite.formats.refresh import Refresher
 from gvisite.i18n import LOCALES
-from gvisite.prebuilt.copy import COPY_NAME, copy_link
+from gvisite.prebuilt.copy import COPY_NAME, copy_link, file_name
 from gvisite.prebuilt.kept import CACHE_CONTROL
 from gvisite.prebuilt.stamp import pages_changed
 from tests.conftest import close_database, make_app
@@ -276,3 +276,21 @@ def test_the_refresher_writes_the_copy_again_after_every_change(tmp_path: Path) 
     finally:
         refresher.stop()
         close_database(app)
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("/sv/", "sv/index.html"),
+        ("/sv/om-gvi", "sv/om-gvi.html"),
+        ("/sitemap.xml", "sitemap.xml.html"),
+        ("/sv/../x", None),
+        ("/sv/.hidden", None),
+        ("/sv//x", None),
+        ("/../etc/passwd", None),
+        ("sv/om-gvi", None),
+    ],
+)
+def test_a_copy_file_never_leaves_its_folder(path: str, expected: str | None) -> None:
+    assert file_name(path, "text/html; charset=utf-8") == expected
+    assert file_name("/sv/om-gvi", "application/octet-stream") is None  # no type nginx maps

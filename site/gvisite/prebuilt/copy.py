@@ -81,9 +81,9 @@ def public_urls(app: Flask) -> list[str]:
     """Return the path of every page the pre-built layer keeps, in every locale."""
     urls: set[str] = set()
     with app.test_request_context("/"):
-        urls.update(page.url for page in current_site().pages.values())
+        urls.update(page.url for page in current_site().pages.values())  # `pages.page`'s
         for rule in app.url_map.iter_rules():
-            if rule.endpoint not in KEPT_ENDPOINTS or rule.endpoint.startswith("pages.page"):
+            if rule.endpoint not in KEPT_ENDPOINTS:
                 continue
             if not rule.arguments:
                 urls.add(url_for(rule.endpoint))
@@ -95,7 +95,7 @@ def public_urls(app: Flask) -> list[str]:
 def file_name(path: str, content_type: str) -> str | None:
     """Return the copy's file for a page's path and type (None: not one nginx can serve)."""
     ending = ENDINGS.get(content_type)
-    if ending is None or not SAFE_PATH.match(path) or "/." in path:
+    if ending is None or not SAFE_PATH.match(path):  # no segment starts with a dot
         return None
     stem = path.strip("/") if not path.endswith("/") else path.strip("/") + "/index"
     return f"{stem or 'index'}.{ending}"
