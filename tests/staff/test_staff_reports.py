@@ -152,16 +152,20 @@ def test_a_chosen_period_and_days_typed_wrong(
     )
     for query, field, message in [
         ("?start=2026-10-01&end=2026-09-01", "end",
-         "The last day must be the same as the first, or later."),
+         words("The last day must be the same as the first, or later.")),
         ("?start=2026-13-01&end=2026-12-31", "start",
-         "Write the date as YYYY-MM-DD, like 2026-03-31."),
-        ("?start=2026-10-01", "end", "Write the last day too, or choose a period."),
-        ("?end=2026-10-01", "start", "Write the first day too, or choose a period instead."),
+         words("Write the date as YYYY-MM-DD, like 2026-03-31.")),
+        ("?start=2026-10-01", "end", words("Write the last day too, or choose a period.")),
+        ("?end=2026-10-01", "start",
+         words("Write the first day too, or choose a period instead.")),
+        # A handler's thousand years would be a 5 MB page of 12,000 months.
+        ("?start=2000-01-01&end=2999-12-31", "end",
+         words("Choose at most %(years)s years at a time.", years=10)),
     ]:  # fmt: skip
         soup = statistics(handler_client, query)
         assert soup.title.get_text().startswith(words("Error:")), query
         summary = soup.select_one(".error-summary a")
-        assert summary["href"] == f"#{field}" and summary.get_text() == words(message), query
+        assert summary["href"] == f"#{field}" and summary.get_text() == message, query
         # What was typed stays, to be put right; the figures shown are the default period's.
         for name, value in parse_qs(query[1:]).items():
             assert soup.select_one(f"input#{name}")["value"] == value[0], query

@@ -227,6 +227,9 @@ class PublishForm(_Descriptions):
         return self.criteria.data.split(", ")
 
 
+LONGEST_YEARS = 10  # the longest from-to period the statistics page shows, in calendar years
+
+
 class PeriodForm(FlaskForm):
     """The statistics page's period: one from the list, or any days from one to another.
 
@@ -252,6 +255,11 @@ class PeriodForm(FlaskForm):
         start = self.day(self.start)
         if day is not None and start is not None and day < start:
             raise ValidationError(_l("The last day must be the same as the first, or later."))
+        # A page of a thousand years' months (a chart of 12,000 bars, 5 MB) helps no one.
+        if day is not None and start is not None and day.year - start.year >= LONGEST_YEARS:
+            raise ValidationError(
+                _l("Choose at most %(years)s years at a time.", years=LONGEST_YEARS)
+            )
 
     @staticmethod
     def day(field: Field) -> dt.date | None:
