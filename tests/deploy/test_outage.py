@@ -135,6 +135,11 @@ def test_every_public_page_is_served_from_the_copy_while_the_app_is_down(
         for url, data in files:
             answer = client.get(url)
             assert (answer.status, answer.body) == (200, data), url
+        # The copy is nginx's alone: its own address gives the 503 page, never its files.
+        for path in ("/_gvisite_copy/sv/om-gvi", "/_gvisite_copy/sv/om-gvi.html"):
+            answer = client.get(path)
+            assert answer.status == 503, path
+            assert parse(answer.body).h1.get_text(strip=True) == "Tjänsten fungerar inte just nu"
         # Not a page: the 503 page in its language, as before.
         for path, locale in (("/fi/ei-sivua", "fi"), ("/ar/tillganglighet/rapportera", "ar")):
             answer = client.get(path)
