@@ -15,6 +15,7 @@ import io
 import struct
 import wave
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 from ..i18n import LOCALES
 from . import sandbox
@@ -37,6 +38,24 @@ SLOW_PAUSES_MS = {"none": 0, "title": 1200, "sentence": 900, "block": 1400,
 # The slow version runs espeak-ng once per sentence, and each run mostly waits while the program
 # starts (about 0.1 s, nearly none of it on the processor): several runs at once, in order.
 SLOW_READERS = 4
+
+
+@dataclass(frozen=True)
+class Cue:
+    """When one sentence is heard in a recording, and the id of its element on the page."""
+
+    element: str  # "s--title", "s--updated", or a sentence's span: "s--1a2b3c4d"
+    start: float  # seconds from the recording's start
+    end: float
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A recording with its sentence timings: the MP3, how long it plays, one cue a sentence."""
+
+    mp3: bytes
+    seconds: float
+    cues: tuple[Cue, ...]
 
 
 def with_real_length(wav: bytes) -> bytes:
