@@ -17,6 +17,7 @@ from markupsafe import Markup
 
 from .i18n import DEFAULT_LOCALE, current_locale, direction, long_date, number, waiting_time
 from .links import absolute_url
+from .pages import sentences
 from .pages.alternates import alternates, easy_to_read_at, easy_to_read_switch, language_links
 from .pages.load import current_site
 from .pages.model import Page, is_easy_to_read
@@ -143,6 +144,8 @@ def init_templating(app: Flask) -> None:
     app.add_template_filter(in_language(long_date), "long_date")
     app.add_template_filter(in_language(number), "number")
     app.add_template_filter(local_date)  # a stored UTC time as the date in Stockholm
+    # Every sentence of an article in a span of its own, for the read-along (pages/sentences.py).
+    app.add_template_filter(sentences.mark, "sentences")
     app.add_template_global(absolute_url)  # feeds and sitemaps give full addresses
 
     @app.context_processor

@@ -23,7 +23,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, ServiceUna
 
 from ..assets import fingerprints
 from ..errors import RETRY_AFTER_SECONDS, render_error
-from ..formats.catalogue import FORMATS
+from ..formats.catalogue import ALL_FILES, FORMATS
 from ..formats.source import source_names, source_url
 from ..formats.views import download_name
 from ..i18n import DEFAULT_LOCALE, LOCALES
@@ -128,7 +128,7 @@ def format_locations() -> list[dict[str, Any]]:
             "download_suffix": fmt.download_suffix,
             "cache_control": CACHE_CONTROL,  # as the app sends them (formats/views.py)
         }
-        for fmt in FORMATS.values()
+        for fmt in ALL_FILES.values()
     ]
 
 

@@ -29,7 +29,7 @@ from flask import Flask
 from ..i18n import LOCALES
 from ..pages import reading
 from ..progress import Track, unchanged
-from .catalogue import FORMATS
+from .catalogue import ALL_FILES, COMPANIONS, FORMATS
 from .convert import LARGE_PRINT_CSS, PACKAGE, Prepared, prepare, tool_versions
 from .sandbox import sandboxed_for
 from .source import ARTICLE_TEMPLATE, CONTACT_TEMPLATE, Source, render_source, source_names
@@ -183,15 +183,22 @@ def _build_locked(
         for key, fmt in FORMATS.items():
             if any(versions.get(tool) is None for tool in fmt.tools):
                 report.skipped[key] += 1
-                manifest.pop(key, None)
+                for gone in (key, *fmt.companions):
+                    manifest.pop(gone, None)
                 continue
             wanted = build_key(source, key, versions)
-            entry = manifest.get(key)
-            current = entry and entry.get("key") == wanted
-            if not force and current and files.file(locale, name, fmt).is_file():
+            made = [fmt, *(COMPANIONS[other] for other in fmt.companions)]
+            current = all(
+                (manifest.get(each.key) or {}).get("key") == wanted
+                and files.file(locale, name, each).is_file()
+                for each in made
+            )
+            if not force and current:
                 report.current[key] += 1
                 continue
             prepared = prepared or prepare(app, source, sandboxed=sandboxed)
+            if fmt.reads:
+                prepared.will_read(fmt.reads)
             tasks.append(_Task(prepared, key, wanted))
     _convert_all(files, tasks, manifests, report, jobs, track)
     for (locale, name), manifest in manifests.items():
@@ -214,32 +221,36 @@ def _convert_all(
 ) -> None:
     """Run the conversions: other programs' in threads, the PDFs meanwhile on this thread."""
 
-    def finish(task: _Task, convert: Callable[[], tuple[bytes, float]]) -> None:
+    def finish(task: _Task, convert: Callable[[], tuple[bytes | dict[str, bytes], float]]) -> None:
         source = task.prepared.source
         manifest = manifests[(source.locale, source.name)]
         try:
             data, seconds = convert()
         except Exception as exc:  # report every failure, build the rest
-            manifest.pop(task.key, None)
+            for gone in (task.key, *FORMATS[task.key].companions):
+                manifest.pop(gone, None)
             report.failed.append(Failure(source.locale, source.name, task.key, str(exc)))
             return
-        write_atomic(files.file(source.locale, source.name, FORMATS[task.key]), data)
-        manifest[task.key] = {
-            "key": task.build_key,
-            "content": source.digest,
-            "size": len(data),
-            "etag": hashlib.sha256(data).hexdigest()[:32],
-        }
+        made = data if isinstance(data, dict) else {task.key: data}
+        # The companions first: a recording is offered only once its timings are there too.
+        for key in sorted(made, key=lambda k: k == task.key):
+            write_atomic(files.file(source.locale, source.name, ALL_FILES[key]), made[key])
+            manifest[key] = {
+                "key": task.build_key,
+                "content": source.digest,
+                "size": len(made[key]),
+                "etag": hashlib.sha256(made[key]).hexdigest()[:32],
+            }
         report.built[task.key] += 1
         report.busy[task.key] += seconds
 
     workers = max(1, jobs or len(os.sched_getaffinity(0)))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="formats") as pool:
-        pending: list[tuple[_Task, Future[tuple[bytes, float]]]] = [
+        pending: list[tuple[_Task, Future[tuple[bytes | dict[str, bytes], float]]]] = [
             (task, pool.submit(_timed, task)) for task in tasks if FORMATS[task.key].in_thread
         ]
         # In the order they always finished: the PDFs here first, then the threads' results.
-        steps: list[tuple[_Task, Callable[[], tuple[bytes, float]]]] = [
+        steps: list[tuple[_Task, Callable[[], tuple[bytes | dict[str, bytes], float]]]] = [
             *((task, partial(_timed, task)) for task in tasks if not FORMATS[task.key].in_thread),
             *((task, future.result) for task, future in pending),
         ]
@@ -247,7 +258,7 @@ def _convert_all(
             finish(task, convert)
 
 
-def _timed(task: _Task) -> tuple[bytes, float]:
+def _timed(task: _Task) -> tuple[bytes | dict[str, bytes], float]:
     """Convert, and say how long it took (the benchmark's time per format)."""
     started = time.perf_counter()
     data = FORMATS[task.key].convert(task.prepared)
@@ -257,7 +268,7 @@ def _timed(task: _Task) -> tuple[bytes, float]:
 def _prune(files: Store, sources: set[tuple[str, str]]) -> None:
     """Delete the files of pages that no longer exist (and leftovers of stopped builds)."""
     # Longest first: "om-gvi.langsam.mp3" is om-gvi's slow recording, not a page "om-gvi.langsam".
-    suffixes = sorted((*(fmt.suffix for fmt in FORMATS.values()), ".json"), key=len, reverse=True)
+    suffixes = sorted((*(fmt.suffix for fmt in ALL_FILES.values()), ".json"), key=len, reverse=True)
     for folder in files.root.iterdir():
         if not folder.is_dir():
             continue

@@ -15,9 +15,11 @@ from __future__ import annotations
 import logging
 import mimetypes
 import shutil
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, render_template, url_for
 from flask_babel import gettext
@@ -39,6 +41,9 @@ from .text import (
     to_brf,
     to_text,
 )
+
+if TYPE_CHECKING:
+    from .speech import Reading
 
 PACKAGE = Path(__file__).parents[1]  # gvisite: its templates and static files
 LARGE_PRINT_CSS = PACKAGE / "static" / "css" / "largeprint.css"
@@ -119,6 +124,33 @@ class Prepared:
     accessibility_summary: str  # for the EPUB's metadata
     site_name: str
     year: str
+    # The recordings' text as the voice gets it: the page's words with the lexicon's
+    # pronunciations (lexicon.py), in the page's language.
+    pronounce: Callable[[str], str] = str
+    # Recordings made for the formats being built, each kept only until its last user has it
+    # (a site's worth of MP3s would not fit in memory): pace -> [users left, lock, reading].
+    _readings: dict[str, list[Any]] = field(default_factory=dict, repr=False)
+    _readings_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def will_read(self, pace: str) -> None:
+        """Note one more converter that will ask for the recording at `pace`."""
+        with self._readings_lock:
+            self._readings.setdefault(pace, [0, threading.Lock(), None])[0] += 1
+
+    def reading(self, pace: str = "normal") -> Reading:
+        """Return the page read aloud at a pace, made once for all who asked (MP3 and EPUB)."""
+        from .speech import read_page  # speech.py converts a Prepared: it imports this module
+
+        with self._readings_lock:
+            kept = self._readings.setdefault(pace, [0, threading.Lock(), None])
+        with kept[1]:
+            reading = kept[2] or read_page(self, pace)
+            kept[2] = reading
+        with self._readings_lock:
+            kept[0] -= 1
+            if kept[0] <= 0:
+                self._readings.pop(pace, None)
+        return reading
 
 
 def prepare(app: Flask, source: Source, *, sandboxed: bool = True) -> Prepared:

@@ -12,16 +12,16 @@ written into the sound itself is as long as asked, in every language.
 from __future__ import annotations
 
 import io
-import struct
+import json
 import wave
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..i18n import LOCALES
 from . import sandbox
 from .convert import Prepared
 from .sandbox import In, Out
-from .text import speak_ssml, to_sentences, to_ssml
+from .text import speak_ssml, to_sentences
 
 SPEECH_RATE = "160"  # words per minute; espeak-ng's default 175 is fast for listening to a page
 # The slow version's pace: 70 % of SPEECH_RATE (160 x 0.7 = 112). espeak-ng's -s is in words a
@@ -35,9 +35,6 @@ BITRATE_KBPS = 32
 # about twice the pauses of the normal version, so each sentence can be taken in on its own.
 SLOW_PAUSES_MS = {"none": 0, "title": 1200, "sentence": 900, "block": 1400,
                   "before_heading": 1800, "after_heading": 900}  # fmt: skip
-# The slow version runs espeak-ng once per sentence, and each run mostly waits while the program
-# starts (about 0.1 s, nearly none of it on the processor): several runs at once, in order.
-SLOW_READERS = 4
 
 
 @dataclass(frozen=True)
@@ -58,33 +55,43 @@ class Reading:
     cues: tuple[Cue, ...]
 
 
-def with_real_length(wav: bytes) -> bytes:
-    """Write a WAV's true sizes into its header.
-
-    espeak-ng writing to a pipe cannot go back to fill them in and leaves 0x7FFFFFFF, which lame
-    took for 13.5 hours of sound and wrote into the MP3's length tag (TLEN).
-    """
-    if wav[:4] != b"RIFF" or wav[8:12] != b"WAVE":
-        raise RuntimeError("espeak-ng did not write a WAV file")
-    fixed = bytearray(wav)
-    struct.pack_into("<I", fixed, 4, len(wav) - 8)
-    offset = 12
-    while offset + 8 <= len(wav):
-        chunk, size = wav[offset : offset + 4], struct.unpack_from("<I", wav, offset + 4)[0]
-        if chunk == b"data":
-            struct.pack_into("<I", fixed, offset + 4, len(wav) - offset - 8)
-            return bytes(fixed)
-        offset += 8 + size + size % 2  # chunks are padded to an even length
-    raise RuntimeError("espeak-ng wrote a WAV file without sound")
+READER = Path(__file__).with_name("espeak_reader.py")  # run in the sandbox, never imported
+# The normal recording's silences, in milliseconds, by what comes before the sentence: the
+# pauses its SSML script once asked for (each sentence also ends with the voice's own pause).
+NORMAL_PAUSES_MS = {"none": 0, "title": 600, "sentence": 0, "block": 300,
+                    "before_heading": 900, "after_heading": 400}  # fmt: skip
+PACES = {"normal": (SPEECH_RATE, NORMAL_PAUSES_MS), "slow": (SLOW_SPEECH_RATE, SLOW_PAUSES_MS)}
 
 
-def _speak(ssml: str, locale: str, rate: str, sandboxed: bool) -> bytes:
-    """Return espeak-ng's reading of an SSML script as a WAV file with its true length."""
+def _read_aloud(
+    sentences: list[str], locale: str, rate: str, sandboxed: bool
+) -> tuple[int, bytes, list[int]]:
+    """Return espeak-ng's reading of SSML sentences: sample rate, 16-bit PCM, samples of each."""
+    request = {"voice": LOCALES[locale].voice, "rate": int(rate), "sentences": sentences}
     command: list[str | In | Out] = [
-        "espeak-ng", "-v", LOCALES[locale].voice, "-s", rate, "-m", "--stdout"
-    ]  # fmt: skip
-    said = sandbox.run(command, stdin=ssml.encode("utf-8"), sandboxed=sandboxed)
-    return with_real_length(said.stdout)
+        "/usr/bin/python3",
+        "-I",
+        "-S",
+        In("reader.py"),
+        Out("said.pcm"),
+    ]
+    said = sandbox.run(
+        command,
+        stdin=json.dumps(request).encode("utf-8"),
+        files={"reader.py": READER.read_bytes()},
+        sandboxed=sandboxed,
+    )
+    lengths = json.loads(said.stdout)
+    return int(lengths["rate"]), said.files["said.pcm"], [int(n) for n in lengths["samples"]]
+
+
+def _wav(pcm: bytes, rate: int) -> bytes:
+    """Wrap 16-bit mono PCM in a WAV file."""
+    out = io.BytesIO()
+    with wave.open(out, "wb") as file:
+        file.setparams((1, 2, rate, 0, "NONE", "not compressed"))
+        file.writeframes(pcm)
+    return out.getvalue()
 
 
 def _encode(wav: bytes, page: Prepared) -> bytes:
@@ -105,35 +112,61 @@ def minutes(size: int) -> int:
     return max(1, round(size * 8 / (BITRATE_KBPS * 1000) / 60))
 
 
-def make_mp3(page: Prepared) -> bytes:
-    """The page read aloud by espeak-ng, as MP3 with title and language tags."""
+def read_page(page: Prepared, pace: str) -> Reading:
+    """The page read aloud at a pace, sentence by sentence, with each sentence's timing.
+
+    The silences between sentences are written into the sound, as long as asked in every
+    language (espeak-ng's SSML breaks are not: see the top of this module), and they put every
+    sentence where its cue says to the sample.
+    """
     locale = page.source.locale
-    ssml = to_ssml(page.source.title, page.doc, page.labels, locale)
-    return _encode(_speak(ssml, locale, SPEECH_RATE, page.sandboxed), page)
-
-
-def _read_slowly(text: str, locale: str, sandboxed: bool) -> bytes:
-    """Return one sentence read at the slow rate, as a WAV file."""
-    return _speak(speak_ssml([text], locale), locale, SLOW_SPEECH_RATE, sandboxed)
-
-
-def make_slow_mp3(page: Prepared) -> bytes:
-    """The page read aloud slowly, sentence by sentence, with longer silences between them."""
-    locale = page.source.locale
-    out, joined = io.BytesIO(), None
-    sentences = to_sentences(page.source.title, page.doc, page.labels)
-    with ThreadPoolExecutor(max_workers=SLOW_READERS, thread_name_prefix="espeak") as readers:
-        said = readers.map(lambda s: _read_slowly(s.text, locale, page.sandboxed), sentences)
-        for spoken, wav in zip(sentences, said, strict=True):
-            with wave.open(io.BytesIO(wav)) as sentence:
-                if joined is None:
-                    joined = wave.open(out, "wb")  # noqa: SIM115  (closed below, after the last)
-                    joined.setparams(sentence.getparams())
-                frames = sentence.getframerate() * SLOW_PAUSES_MS[spoken.pause] // 1000
-                silence = b"\0" * frames * sentence.getsampwidth() * sentence.getnchannels()
-                joined.writeframes(silence)
-                joined.writeframes(sentence.readframes(sentence.getnframes()))
-    if joined is None:
+    rate_wpm, pauses = PACES[pace]
+    spoken = to_sentences(page.source.title, page.doc, page.labels)
+    if not spoken:
         raise RuntimeError("the page has nothing to read aloud")
-    joined.close()
-    return _encode(out.getvalue(), page)
+    scripts = [speak_ssml([page.pronounce(s.text)], locale) for s in spoken]
+    rate, pcm, lengths = _read_aloud(scripts, locale, rate_wpm, page.sandboxed)
+    parts, starts, at, offset = [], [], 0, 0
+    for sentence, samples in zip(spoken, lengths, strict=True):
+        silence = rate * pauses[sentence.pause] // 1000
+        parts += [b"\0\0" * silence, pcm[offset * 2 : (offset + samples) * 2]]
+        at += silence
+        starts.append(at)
+        at, offset = at + samples, offset + samples
+    cues = tuple(
+        Cue(
+            sentence.element,
+            starts[i] / rate,
+            (starts[i + 1] if i + 1 < len(starts) else at) / rate,
+        )
+        for i, sentence in enumerate(spoken)
+        if sentence.element is not None
+    )
+    return Reading(_encode(_wav(b"".join(parts), rate), page), at / rate, cues)
+
+
+def _timestamp(seconds: float) -> str:
+    """Write a time as WebVTT does: 00:01:02.345."""
+    minutes, millis = divmod(round(seconds * 1000), 60_000)
+    return f"{minutes // 60:02d}:{minutes % 60:02d}:{millis // 1000:02d}.{millis % 1000:03d}"
+
+
+def to_webvtt(reading: Reading) -> bytes:
+    """Write a recording's timings as WebVTT metadata: one cue a sentence, its element's id."""
+    cues = [
+        f"{number}\n{_timestamp(cue.start)} --> {_timestamp(cue.end)}\n{cue.element}\n"
+        for number, cue in enumerate(reading.cues, 1)
+    ]
+    return "\n".join(["WEBVTT\n", *cues]).encode("utf-8")
+
+
+def make_mp3(page: Prepared) -> dict[str, bytes]:
+    """The page read aloud by espeak-ng, as MP3 with tags, and its sentences' timings."""
+    reading = page.reading("normal")
+    return {"mp3": reading.mp3, "vtt": to_webvtt(reading)}
+
+
+def make_slow_mp3(page: Prepared) -> dict[str, bytes]:
+    """The page read aloud slowly, with longer silences between sentences, and its timings."""
+    reading = page.reading("slow")
+    return {"mp3-slow": reading.mp3, "vtt-slow": to_webvtt(reading)}

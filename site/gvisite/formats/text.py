@@ -11,8 +11,10 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass, replace
+from itertools import pairwise
 
-from ..pages.reading import Document, read
+from ..pages.reading import Block, Document, read
+from ..pages.sentences import TITLE_ID, UPDATED_ID, sentence_starts
 
 # Characters that only steer how text is shown: bidi marks, embeddings and isolates (the
 # Arabic pages wrap numbers and Swedish names in them), the word joiner, the zero-width
@@ -139,16 +141,13 @@ def to_ssml(title: str, doc: Document, labels: Labels, lang: str) -> str:
     return speak_ssml(parts, lang)
 
 
-# Where a sentence may end: after . ! ? or the Arabic question mark, and a space.
-_SENTENCE_GAP = re.compile(r"(?<=[.!?؟])\s+")
-
-
 @dataclass(frozen=True)
 class Spoken:
-    """One sentence of the speech script, and the kind of pause before it."""
+    """One sentence of the speech script, the kind of pause before it, and where it is shown."""
 
     text: str
     pause: str  # "none" | "title" | "sentence" | "block" | "before_heading" | "after_heading"
+    element: str | None = None  # the id of its element on the page (pages/sentences.py)
 
 
 def sentences(text: str) -> list[str]:
@@ -158,29 +157,45 @@ def sentences(text: str) -> list[str]:
     has no case, so every full stop there ends one. A wrong split costs only an extra pause.
     """
     cleaned = _REFERENCE.sub("", plain(text)).strip()
-    found, start = [], 0
-    for gap in _SENTENCE_GAP.finditer(cleaned):
-        if gap.end() < len(cleaned) and not cleaned[gap.end()].islower():
-            found.append(cleaned[start : gap.start()])
-            start = gap.end()
-    found.append(cleaned[start:])
-    return [_sentence(part) for part in found if part.strip()]
+    edges = [0, *sentence_starts(cleaned), len(cleaned)]
+    found = [cleaned[a:b].strip() for a, b in pairwise(edges)]
+    return [_sentence(part) for part in found if part]
 
 
-def _spoken(text: str, pause: str) -> list[Spoken]:
-    """Return a block's sentences: the first after `pause`, the others after a sentence's."""
-    return [Spoken(s, pause if i == 0 else "sentence") for i, s in enumerate(sentences(text))]
+def _spoken(text: str, pause: str, element: str | None = None) -> list[Spoken]:
+    """Return a text's sentences: the first after `pause`, the others after a sentence's."""
+    return [
+        Spoken(s, pause if i == 0 else "sentence", element) for i, s in enumerate(sentences(text))
+    ]
+
+
+def _block_spoken(block: Block, pause: str, heading: str) -> list[Spoken]:
+    """Return a block's sentences: one for each marked sentence of the page, with its id."""
+    if not block.sentences:  # text without marks: split here, shown nowhere
+        return _spoken(
+            heading % {"text": block.text} if block.kind == "heading" else block.text, pause
+        )
+    spoken: list[Spoken] = []
+    for index, (element, text) in enumerate(block.sentences):
+        if block.kind == "heading" and index == 0:
+            text = heading % {"text": text}
+        cleaned = _REFERENCE.sub("", plain(text)).strip()
+        if cleaned:
+            spoken.append(Spoken(_sentence(cleaned), pause if not spoken else "sentence", element))
+    return spoken
 
 
 def to_sentences(title: str, doc: Document, labels: Labels) -> list[Spoken]:
-    """Write the speech script as sentences, with the words and in the order of `to_ssml`."""
-    spoken = [*_spoken(title, "none"), *_spoken(labels.last_updated, "title")]
+    """Write the speech script as sentences, in reading order, each with its element's id."""
+    spoken = [*_spoken(title, "none", TITLE_ID), *_spoken(labels.last_updated, "title", UPDATED_ID)]
     after_heading = False
     for block in doc.blocks:
         if block.kind == "heading":
-            spoken += _spoken(labels.heading % {"text": block.text}, "before_heading")
+            spoken += _block_spoken(block, "before_heading", labels.heading)
         else:
-            spoken += _spoken(block.text, "after_heading" if after_heading else "block")
+            spoken += _block_spoken(
+                block, "after_heading" if after_heading else "block", "%(text)s"
+            )
         after_heading = block.kind == "heading"
     return spoken
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, g, request, send_file, url_for
 from flask_babel import format_decimal, gettext
@@ -12,7 +13,7 @@ from ..i18n import DEFAULT_LOCALE, LOCALES
 from ..links import after_locale, route_path
 from ..pages.model import Page
 from ..prebuilt.kept import CACHE_CONTROL
-from .catalogue import FORMATS, Format
+from .catalogue import ALL_FILES, COMPANIONS, FORMATS, Format
 from .source import HOME, ROUTE_SOURCES, is_source, name_for, source_url
 from .speech import minutes
 from .store import available, store
@@ -33,6 +34,7 @@ class FormatLink:
     attachment: bool
     listen: str | None  # a recording's player label; None for files that are not played
     minutes: int  # how long a recording plays (0 for other files)
+    cues: str | None = None  # a recording's sentence timings (WebVTT), for the read-along
 
     @property
     def saved(self) -> bool:
@@ -116,6 +118,7 @@ def _offer(locale: str, name: str, page_url: str) -> Offer:
                 fmt.attachment,
                 str(fmt.listen) if fmt.listen is not None else None,
                 minutes(int(entry["size"])) if fmt.listen is not None else 0,
+                _companion_url(locale, name, fmt, entries),
             )
         )
     players = [link for link in links if link.listen is not None]
@@ -123,12 +126,21 @@ def _offer(locale: str, name: str, page_url: str) -> Offer:
     return Offer(links, players, request_url)
 
 
+def _companion_url(locale: str, name: str, fmt: Format, entries: dict[str, Any]) -> str | None:
+    """Return the address of a recording's timings, where they were built with it."""
+    for key in fmt.companions:
+        if key in entries:
+            filename = f"{name}{COMPANIONS[key].suffix}"
+            return url_for("formats.download", locale=locale, filename=filename)
+    return None
+
+
 # --- Serving --------------------------------------------------------------------------------
 
 
 def split_filename(filename: str) -> tuple[str, Format] | None:
     """Split `om-gvi.storstil.pdf` into the page name and the format; None if it is neither."""
-    for fmt in sorted(FORMATS.values(), key=lambda f: len(f.suffix), reverse=True):
+    for fmt in sorted(ALL_FILES.values(), key=lambda f: len(f.suffix), reverse=True):
         if filename.endswith(fmt.suffix):
             return filename[: -len(fmt.suffix)], fmt
     return None

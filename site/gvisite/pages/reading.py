@@ -19,6 +19,8 @@ from dataclasses import dataclass, field, replace
 from html.parser import HTMLParser
 from typing import NamedTuple
 
+from .sentences import CLASS as SENTENCE_CLASS
+
 # Tags that start and end a block of the formats (h1 is the title's alone: never in a body).
 BLOCK_TAGS = frozenset(
     {"p", "h2", "h3", "h4", "h5", "h6", "li", "dt", "dd", "blockquote", "pre", "tr", "div",
@@ -41,6 +43,9 @@ class Block:
     text: str
     level: int = 0  # heading level (2-6), or list depth (1 = top level)
     marker: str = ""  # "-" or "3." for list items
+    # Its sentences where the HTML marks them (pages/sentences.py): (the span's id, its text,
+    # references included); text outside the spans has no id. Empty where nothing is marked.
+    sentences: tuple[tuple[str | None, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -93,6 +98,9 @@ class _Reader(HTMLParser):
         self.passage: list[str] = []  # the passage being read: the text only
         self.link: tuple[str, list[str]] | None = None  # the link being read: href, its text
         self.heading: tuple[int, list[str]] | None = None  # where in `headings`, its text
+        self.spans: list[str | None] = []  # open spans: a sentence's id, or None for others
+        self.marks: list[tuple[int, int, str]] = []  # the block's sentences: start, end, id
+        self.opened: tuple[int, str] | None = None  # the sentence being read: start, id
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         """Open a block, a list, a link, a heading; read an image or a line break."""
@@ -123,6 +131,11 @@ class _Reader(HTMLParser):
         elif tag == "a":
             self.hrefs.append(attributes.get("href"))
             self.link = (attributes.get("href") or "", [])
+        elif tag == "span":
+            marked = attributes.get("class") == SENTENCE_CLASS and attributes.get("id")
+            self.spans.append(marked or None)
+            if marked:
+                self.opened = (len(self.parts), marked)
         elif tag == "br":
             self.parts.append("\n" if self.pre else " ")
         elif tag == "img":
@@ -133,6 +146,10 @@ class _Reader(HTMLParser):
 
     def handle_endtag(self, tag: str) -> None:
         """Close a link (numbering it), a heading, a block, a list."""
+        if tag == "span" and self.spans and self.spans.pop() and self.opened is not None:
+            start, marked = self.opened
+            self.marks.append((start, len(self.parts), marked))
+            self.opened = None
         if tag == "a" and self.link is not None:
             href, text = self.link
             self.doc.anchors.append(Link(href, " ".join("".join(text).split())))
@@ -186,8 +203,28 @@ class _Reader(HTMLParser):
         self.lists[-1][1] += 1
         return f"{self.lists[-1][1] - 1}."
 
+    def _sentences(self) -> tuple[tuple[str | None, str], ...]:
+        """Return the block's marked sentences, and any text between them, in order."""
+        found: list[tuple[str | None, str]] = []
+        at = 0
+        for start, end, marked in self.marks:
+            between = "".join(self.parts[at:start]).strip(" -\n\t")
+            if between.strip():
+                found.append((None, between))
+            found.append((marked, "".join(self.parts[start:end])))
+            at = end
+        after = "".join(self.parts[at:]).strip(" -\n\t")
+        if self.marks and after.strip():
+            found.append((None, after))
+        self.marks = []
+        return tuple((marked, _SPACE.sub(" ", text).strip()) for marked, text in found)
+
     def flush(self) -> None:
         """End the text collected so far as a block of the innermost open kind."""
+        if self.opened is not None:  # a block inside a sentence's span: the sentence ends here
+            self.marks.append((self.opened[0], len(self.parts), self.opened[1]))
+            self.opened = None
+        marked = self._sentences()
         raw = "".join(self.parts)
         self.parts = []
         kind, level, marker = self.kinds[-1] if self.kinds else ("paragraph", 0, "")
@@ -200,7 +237,7 @@ class _Reader(HTMLParser):
             self.kinds[-1] = (kind, level, "")
             if kind == "item" and not marker:
                 kind = "paragraph"
-        self.doc.blocks.append(Block(kind, text, level, marker))
+        self.doc.blocks.append(Block(kind, text, level, marker, marked))
 
 
 def read(html: str) -> Document:
