@@ -38,6 +38,7 @@ from . import (
 from .config import PROJECT_ROOT, configure
 from .database import init_database, private_folder
 from .extensions import babel, csrf, limiter
+from .formats.lexicon import check_lexicon
 from .forms import limit_bodies
 from .i18n import LocaleConverter, best_locale, check_locales
 from .pages.cli import make_content_cli
@@ -113,4 +114,5 @@ def middleware(app: Flask) -> list[Callable[[WSGIApp], WSGIApp]]:
 
 # `flask content check`, a `flask.commands` entry point (see pyproject.toml): it builds its own
 # app, so it still runs, and explains, when broken content would stop the normal app starting.
-content_cli = make_content_cli(create_app)
+# The pronunciation lexicon is content too; its check lives with the formats that read it.
+content_cli = make_content_cli(create_app, checks=(check_lexicon,))

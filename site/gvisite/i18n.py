@@ -59,6 +59,9 @@ class SiteLocale:
     # The CLDR locale its dates and numbers are written in, where the code alone would pick
     # another country's way: Babel's `en` is American ("December 6, 2026"). Empty: the code.
     cldr: str = ""
+    # A name's genitive, for the pronunciation lexicon (formats/lexicon.py): how its ending is
+    # written (a regular expression) and the espeak-ng phoneme it adds. Empty: none.
+    genitive: tuple[str, str] = ("", "")
 
 
 LOCALES: dict[str, SiteLocale] = {
@@ -67,14 +70,16 @@ LOCALES: dict[str, SiteLocale] = {
         SiteLocale("sv", "Svenska", "sv", "swe", "sv-g0.utb",
                    frozenset({"här", "klicka här", "läs mer", "mer", "länk"}), "swedish",
                    search_endings=("et", "en", "n"),
-                   easy_to_read=EasyToRead("lattlast", "Lättläst"), readability="lix"),
+                   easy_to_read=EasyToRead("lattlast", "Lättläst"), readability="lix",
+                   genitive=("s", "s")),
         SiteLocale("fi", "Suomi", "fi", "fin", "fi.utb",
                    frozenset({"tästä", "täällä", "klikkaa tästä", "lue lisää", "lisää",
                               "linkki"}), "finnish",
-                   easy_to_read=EasyToRead("selko", "Selkosuomi")),
+                   easy_to_read=EasyToRead("selko", "Selkosuomi"), genitive=("n", "n")),
         SiteLocale("en", "English", "en-gb", "eng", "en-ueb-g1.ctb",
                    frozenset({"here", "click here", "read more", "more", "link"}), "english",
-                   readability="ari", cldr="en_GB"),
+                   # Brå's: /z/ after the voiced end every name in the lexicon has.
+                   readability="ari", cldr="en_GB", genitive=("'s|s", "z")),
         # Arabic pages name Swedish places and agencies (Järfälla, Kriminalvården): the
         # Norwegian letter table adds å, ä, ö and é with the dots Swedish braille gives them.
         SiteLocale("ar", "العربية", "ar", "ara", "ar-ar-g1.utb,no-no-chardefs6.uti",

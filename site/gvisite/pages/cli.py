@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -10,15 +10,20 @@ import click
 from flask import Flask
 
 from ..progress import progress
-from .lint import check_site
+from .lint import Problem, check_site
 from .load import load_site
 from .model import Site
 from .readability import reading, summary
 from .views import route_exists
 
 
-def make_content_cli(create_app: Callable[[Mapping[str, Any]], Flask]) -> click.Group:
+def make_content_cli(
+    create_app: Callable[[Mapping[str, Any]], Flask],
+    checks: Sequence[Callable[[Flask], list[Problem]]] = (),
+) -> click.Group:
     """Return the `content` command group, which makes its own lenient app with `create_app`."""
+    # `checks`: the other parts' checks of content they read (the formats' lexicon). The pages
+    # import nothing of theirs, so the factory hands them in.
     # A plain group, registered as a `flask.commands` entry point: with an app of its own that
     # accepts broken pages, it can still start, and name every problem, where the site cannot.
     group = click.Group("content", help="Check the pages in content/.")
@@ -30,6 +35,7 @@ def make_content_cli(create_app: Callable[[Mapping[str, Any]], Flask]) -> click.
         with app.app_context():
             site, errors = load_site(Path(app.config["CONTENT_DIR"]))
             problems = check_site(site, errors, route_exists, progress)
+            problems += [problem for check in checks for problem in check(app)]
         for line in readability_lines(site):
             click.echo(line)
         for problem in problems:
