@@ -669,10 +669,12 @@ def assert_accessible_epub(app: Flask, epub: zipfile.ZipFile, locale: str, name:
     def values(prop: str) -> list[str]:
         return [(element.text or "").strip() for element in meta.get(f"schema:{prop}", [])]
 
-    assert values("accessMode") == ["textual"], where
-    assert values("accessModeSufficient") == ["textual"], where
+    # A talking book (#27): read as text, or listened to, the recording following the text.
+    assert values("accessMode") == ["textual", "auditory"], where
+    assert values("accessModeSufficient") == ["textual", "auditory"], where
     assert set(values("accessibilityFeature")) >= {
-        "structuralNavigation", "tableOfContents", "readingOrder"}, where  # fmt: skip
+        "structuralNavigation", "tableOfContents", "readingOrder", "synchronizedAudioText"
+    }, where  # fmt: skip
     assert values("accessibilityHazard") == ["none"], where
     [summary] = meta["schema:accessibilitySummary"]
     assert summary.get(XML_LANG) == locale, where

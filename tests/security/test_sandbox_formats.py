@@ -35,8 +35,9 @@ from gvisite.formats.catalogue import FORMATS
 from gvisite.formats.convert import make_pdf, prepare, static_fetcher
 from gvisite.formats.refresh import Refresher
 from gvisite.formats.source import render_source
+from gvisite.formats.speech import SPEECH_RATE, _read_aloud
 from gvisite.formats.store import Store
-from gvisite.formats.text import Labels, read_blocks, to_ssml
+from gvisite.formats.text import Labels, read_blocks, speak_ssml, to_sentences
 from gvisite.models import PublishedProblem
 from tests.conftest import app_config, close_database, markdown_page, migrate
 from tests.formats.test_formats_refresh import installed_formats, small_content
@@ -225,13 +226,10 @@ def test_speech_script_has_only_its_own_pauses_whatever_the_text_says() -> None:
     text = '&lt;break time="36000s"/&gt;&lt;audio src="/etc/passwd"/&gt; x'
     doc = read_blocks(f"<p>{text}</p><h2>&lt;break time=&quot;9s&quot;/&gt;</h2>", "http://x")
     labels = Labels("Uppdaterad", "Ägare", "Adress", "Länkar", "Rubrik: %(text)s")
-    ssml = to_ssml('<break time="99s"/>', doc, labels, "sv")
-    assert "<audio" not in ssml
-    assert [part.split('"')[1] for part in ssml.split("<break ")[1:]] == [
-        "600ms", "300ms", "900ms", "400ms"
-    ]  # fmt: skip
-    said = sandbox.run(["espeak-ng", "-v", "sv", "-m", "--stdout"], stdin=ssml.encode())
-    assert said.stdout[:4] == b"RIFF" and len(said.stdout) < 10_000_000
+    scripts = [speak_ssml([s.text], "sv") for s in to_sentences('<break time="99s"/>', doc, labels)]
+    assert len(scripts) == 5 and not [s for s in scripts if "<audio" in s or "<break" in s]
+    rate, _sound, samples = _read_aloud(scripts, "sv", SPEECH_RATE, sandboxed=True)
+    assert sum(samples) / rate < 60  # read as text: no 36,000 s silence, no sound file
 
 
 # --- The sandbox itself ----------------------------------------------------------------------

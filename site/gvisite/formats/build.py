@@ -31,6 +31,7 @@ from ..pages import reading
 from ..progress import Track, unchanged
 from .catalogue import ALL_FILES, COMPANIONS, FORMATS
 from .convert import LARGE_PRINT_CSS, PACKAGE, Prepared, prepare, tool_versions
+from .lexicon import Lexicon, app_lexicon
 from .sandbox import sandboxed_for
 from .source import ARTICLE_TEMPLATE, CONTACT_TEMPLATE, Source, render_source, source_names
 from .store import Store, store, write_atomic
@@ -61,10 +62,14 @@ def code_version() -> str:
     return digest.hexdigest()
 
 
-def build_key(source: Source, key: str, versions: dict[str, str | None]) -> str:
+def build_key(
+    source: Source, key: str, versions: dict[str, str | None], lexicon: Lexicon | None = None
+) -> str:
     """Return what a file must have been built from to be current."""
     tools = [versions[name] or "" for name in FORMATS[key].tools]
     parts = [source.digest, key, *tools, code_version()]
+    if "espeak-ng" in FORMATS[key].tools and lexicon is not None:  # what the voice is told
+        parts.append(lexicon.digest_for(source.locale))
     if key == "brf":
         parts.append(LOCALES[source.locale].braille_table)
     return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
@@ -167,6 +172,7 @@ def _build_locked(
     started = time.monotonic()
     report = Report()
     versions = tool_versions()
+    lexicon = app_lexicon(app)
     manifests: dict[tuple[str, str], dict[str, Any]] = {}
     tasks: list[_Task] = []
     for locale, name in track(source_names(app), "Reading the pages"):
@@ -186,7 +192,7 @@ def _build_locked(
                 for gone in (key, *fmt.companions):
                     manifest.pop(gone, None)
                 continue
-            wanted = build_key(source, key, versions)
+            wanted = build_key(source, key, versions, lexicon)
             made = [fmt, *(COMPANIONS[other] for other in fmt.companions)]
             current = all(
                 (manifest.get(each.key) or {}).get("key") == wanted

@@ -18,8 +18,9 @@ import shutil
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from flask import Flask, render_template, url_for
 from flask_babel import gettext
@@ -29,6 +30,7 @@ from markupsafe import Markup
 from ..i18n import LOCALES, long_date
 from ..pages.markdown import STATIC_PREFIX, static_image
 from . import sandbox
+from .lexicon import app_lexicon
 from .sandbox import In, Out
 from .source import Source, page_context
 from .text import (
@@ -42,9 +44,6 @@ from .text import (
     to_text,
 )
 
-if TYPE_CHECKING:
-    from .speech import Reading
-
 PACKAGE = Path(__file__).parents[1]  # gvisite: its templates and static files
 LARGE_PRINT_CSS = PACKAGE / "static" / "css" / "largeprint.css"
 # Output is North American ASCII braille, what .brf files, embossers and braille displays expect;
@@ -53,8 +52,9 @@ BRAILLE_DISPLAY = "en-us-brf.dis"
 # The EPUB's accessibility summary (schema:accessibilitySummary), in the page's language.
 SUMMARY = _l(
     "This e-book has the same text as the page on the website, with headings and a table of"
-    " contents, in the same reading order. It is not claimed to meet WCAG: the problems listed"
-    " in the website's accessibility statement apply to the book too."
+    " contents, in the same reading order. It is also a talking book: the page read aloud,"
+    " with each sentence highlighted as it is read. It is not claimed to meet WCAG: the problems"
+    " listed in the website's accessibility statement apply to the book too."
 )
 
 
@@ -127,8 +127,9 @@ class Prepared:
     # The recordings' text as the voice gets it: the page's words with the lexicon's
     # pronunciations (lexicon.py), in the page's language.
     pronounce: Callable[[str], str] = str
-    # Recordings made for the formats being built, each kept only until its last user has it
-    # (a site's worth of MP3s would not fit in memory): pace -> [users left, lock, reading].
+    # Recordings made for the formats being built (speech.reading), each kept only until its
+    # last user has it (a site's worth of MP3s would not fit in memory): pace -> [users left,
+    # lock, reading].
     _readings: dict[str, list[Any]] = field(default_factory=dict, repr=False)
     _readings_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -136,21 +137,6 @@ class Prepared:
         """Note one more converter that will ask for the recording at `pace`."""
         with self._readings_lock:
             self._readings.setdefault(pace, [0, threading.Lock(), None])[0] += 1
-
-    def reading(self, pace: str = "normal") -> Reading:
-        """Return the page read aloud at a pace, made once for all who asked (MP3 and EPUB)."""
-        from .speech import read_page  # speech.py converts a Prepared: it imports this module
-
-        with self._readings_lock:
-            kept = self._readings.setdefault(pace, [0, threading.Lock(), None])
-        with kept[1]:
-            reading = kept[2] or read_page(self, pace)
-            kept[2] = reading
-        with self._readings_lock:
-            kept[0] -= 1
-            if kept[0] <= 0:
-                self._readings.pop(pace, None)
-        return reading
 
 
 def prepare(app: Flask, source: Source, *, sandboxed: bool = True) -> Prepared:
@@ -186,6 +172,7 @@ def prepare(app: Flask, source: Source, *, sandboxed: bool = True) -> Prepared:
             accessibility_summary=str(SUMMARY),  # translated now, in the page's language
             site_name=site.text("site_name", source.locale),
             year=str(source.updated.year),
+            pronounce=partial(app_lexicon(app).apply, locale=source.locale),
         )
 
 

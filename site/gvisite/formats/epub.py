@@ -23,12 +23,12 @@ from ..pages.markdown import static_image
 from . import sandbox
 from .convert import Prepared
 from .sandbox import In, Out
-from .speech import Reading
+from .speech import Reading, reading
 
 
 def make_epub(page: Prepared) -> bytes:
-    """The page as an EPUB 3 book (`talking_book`), without its recording until pages have one."""
-    return talking_book(page, None)
+    """The page as an EPUB 3 talking book: its text with its recording, sentence by sentence."""
+    return talking_book(page, reading(page, "normal"))
 
 
 def talking_book(page: Prepared, reading: Reading | None) -> bytes:

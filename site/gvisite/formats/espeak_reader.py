@@ -30,13 +30,37 @@ CALLBACK = ctypes.CFUNCTYPE(
 )
 
 
+class Voice(ctypes.Structure):
+    """speak_lib.h's espeak_VOICE: a voice asked for by its properties."""
+
+    _fields_ = [
+        ("name", ctypes.c_char_p),
+        ("languages", ctypes.c_char_p),
+        ("identifier", ctypes.c_char_p),
+        ("gender", ctypes.c_ubyte),
+        ("age", ctypes.c_ubyte),
+        ("variant", ctypes.c_ubyte),
+        ("xx1", ctypes.c_ubyte),
+        ("score", ctypes.c_int),
+        ("spare", ctypes.c_void_p),
+    ]
+
+
+def _set_voice(library: Any, voice: str) -> bool:
+    """Choose the voice as `espeak-ng -v` does: by its name, else by its language ("en-gb")."""
+    if library.espeak_SetVoiceByName(voice.encode("utf-8")) == 0:
+        return True
+    wanted = Voice(languages=voice.encode("utf-8"))
+    return bool(library.espeak_SetVoiceByProperties(ctypes.byref(wanted)) == 0)
+
+
 def read(voice: str, rate: int, sentences: list[str], sound: str) -> dict[str, object]:
     """Write each sentence's sound to `sound`; return the sample rate and each one's length."""
     library = ctypes.CDLL("libespeak-ng.so.1")
     sample_rate = library.espeak_Initialize(AUDIO_OUTPUT_SYNCHRONOUS, 0, None, 0)
     if sample_rate <= 0:
         raise SystemExit("espeak-ng could not start")
-    if library.espeak_SetVoiceByName(voice.encode("utf-8")) != 0:
+    if not _set_voice(library, voice):
         raise SystemExit(f"espeak-ng has no voice {voice!r}")
     library.espeak_SetParameter(RATE, int(rate), 0)
     chunks: list[bytes] = []

@@ -106,39 +106,11 @@ def _sentence(text: str) -> str:
     return text if text.endswith(_SENTENCE_END) else f"{text}."
 
 
-@dataclass(frozen=True)
-class Pause:
-    """A silence in the speech script: written as SSML by this module, never from the text."""
-
-    ms: int
-
-
-# The speech script's pauses, in milliseconds; fixed here, so the text cannot ask for others.
-_TITLE_PAUSE, _BEFORE_HEADING, _AFTER_HEADING, _AFTER_BLOCK = (
-    Pause(600), Pause(900), Pause(400), Pause(300)
-)  # fmt: skip
-
-
-def speak_ssml(parts: list[str | Pause], lang: str) -> str:
-    """Write SSML: every text part escaped, every pause a break element of its own."""
-    body = "\n".join(
-        f'<break time="{part.ms}ms"/>' if isinstance(part, Pause)
-        else html.escape(plain(part), quote=False)
-        for part in parts
-    )  # fmt: skip
+def speak_ssml(parts: list[str], lang: str) -> str:
+    """Write SSML: every text part escaped, so the text can ask for no pause or sound of its
+    own (the silences are written into the sound itself: speech.py)."""
+    body = "\n".join(html.escape(plain(part), quote=False) for part in parts)
     return f'<speak version="1.0" xml:lang="{html.escape(lang)}">\n{body}\n</speak>\n'
-
-
-def to_ssml(title: str, doc: Document, labels: Labels, lang: str) -> str:
-    """Write the speech script as SSML: the title, then the text, headings announced as such."""
-    parts: list[str | Pause] = [_sentence(title), _TITLE_PAUSE, _sentence(labels.last_updated)]
-    for block in doc.blocks:
-        if block.kind == "heading":
-            spoken = labels.heading % {"text": block.text}
-            parts += [_BEFORE_HEADING, _sentence(spoken), _AFTER_HEADING]
-        else:
-            parts += [_sentence(block.text), _AFTER_BLOCK]
-    return speak_ssml(parts, lang)
 
 
 @dataclass(frozen=True)
