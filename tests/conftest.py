@@ -45,7 +45,7 @@ pytest_plugins = [
 
 REAL_CONTENT = PROJECT_ROOT / "content"
 # The data files a content folder needs besides its pages; sample trees copy the real ones.
-DATA_FILES = ("site.yaml", "tillganglighet.yaml")
+DATA_FILES = ("site.yaml", "tillganglighet.yaml", "uttal.yaml")
 HOME_PAGE = "---\ntitle: Hem\ndescription: Startsidan.\nupdated: 2026-01-01\n---\n\nVälkommen.\n"
 
 

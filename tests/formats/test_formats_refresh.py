@@ -282,3 +282,59 @@ def test_a_failing_tool_is_logged_by_page_and_format_without_the_page_text(
         assert refresher.refresh() is False and refresher.last is None
     finally:
         close_database(app)
+
+
+def test_a_change_to_one_page_rebuilds_its_formats_only_and_offers_them_within_a_minute(
+    tmp_path: Path,
+) -> None:
+    first = refreshing_app(tmp_path)
+    folder = tmp_path / "formats"
+    try:
+        assert first.test_client().get("/sv/").status_code == 200
+        wait_for(lambda: settled(first, folder), "the first build")
+    finally:
+        first.extensions["gvisite.formats_refresh"].stop()
+        close_database(first)
+    built = [path for locale in LOCALES for path in (folder / locale).iterdir()]
+    files = {path: path.stat().st_mtime_ns for path in built}
+    # An editor adds a sentence to the Swedish home page; the site is deployed and restarts.
+    home = tmp_path / "content" / "sv" / "index.md"
+    home.write_text(home.read_text(encoding="utf-8") + "\nVi har öppet i Jakobsberg.\n", "utf-8")
+    second = create_app(
+        app_config(
+            tmp_path / "instance",
+            CONTENT_DIR=str(tmp_path / "content"),
+            FORMATS_DIR=str(folder),
+            FORMATS_REFRESH_SECONDS=3600,
+        )
+    )
+    wanted = installed_formats()
+    try:
+        started = time.monotonic()
+        assert second.test_client().get("/sv/").status_code == 200  # serves at once, as before
+
+        def offered() -> bool:
+            page = parse(second.test_client().get("/sv/").data)
+            listed = {a["href"].rsplit("/", 1)[-1] for a in page.select(".other-formats-list a")}
+            return listed == {f"index{FORMATS[key].suffix}" for key in wanted}
+
+        wait_for(offered, "the changed page's formats")
+        seconds = time.monotonic() - started
+        page = parse(second.test_client().get("/sv/").data)
+        [sentence] = [s for s in page.select("span.s") if "Jakobsberg" in s.get_text()]
+        if "mp3" in wanted:  # its recording's timings name the new sentence
+            [track] = page.select("div.listen audio[src$='index.mp3'] track")
+            timings = second.test_client().get(track["src"]).get_data(as_text=True)
+            assert f"\n{sentence['id']}\n" in timings
+    finally:
+        second.extensions["gvisite.formats_refresh"].stop()
+        close_database(second)
+    assert seconds <= 60, f"offered {seconds:.1f} s after the site restarted"
+    changed = sorted(
+        path.relative_to(folder).as_posix()
+        for path, mtime in files.items()
+        if not path.exists() or path.stat().st_mtime_ns != mtime
+    )
+    # The Swedish home page's files (and its record of them), nothing else.
+    assert changed and all(name.startswith("sv/index.") for name in changed), changed
+    print(f"one page's formats offered {seconds:.1f} s after the restart: {len(changed)} files")
