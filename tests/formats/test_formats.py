@@ -37,6 +37,7 @@ from gvisite.formats import epub as formats_epub
 from gvisite.formats.build import Report, build, build_key
 from gvisite.formats.catalogue import FORMATS
 from gvisite.formats.convert import tool_versions
+from gvisite.formats.lexicon import app_lexicon
 from gvisite.formats.source import (
     CONTACT,
     STATEMENT,
@@ -216,7 +217,10 @@ def test_build_makes_every_format_of_every_page(built: Built) -> None:
             assert built_file(built, locale, name, key).stat().st_size > 0, (locale, name, key)
             made_from = Store(built.folder).manifest(locale, name)[key]["key"]
             source = render_source(built.app, locale, name)
-            assert source is not None and made_from == build_key(source, key, versions)
+            assert source is not None
+            assert made_from == build_key(source, key, versions, app_lexicon(built.app))
+            for companion in FORMATS[key].companions:  # the timings, made with the recording
+                assert Store(built.folder).manifest(locale, name)[companion]["key"] == made_from
 
 
 def test_building_twice_does_no_work_the_second_time(built: Built) -> None:

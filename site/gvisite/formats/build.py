@@ -27,13 +27,14 @@ from typing import Any
 from flask import Flask
 
 from ..i18n import LOCALES
-from ..pages import reading
+from ..pages import reading, sentences
 from ..progress import Track, unchanged
 from .catalogue import ALL_FILES, COMPANIONS, FORMATS
 from .convert import LARGE_PRINT_CSS, PACKAGE, Prepared, prepare, tool_versions
 from .lexicon import Lexicon, app_lexicon
 from .sandbox import sandboxed_for
 from .source import ARTICLE_TEMPLATE, CONTACT_TEMPLATE, Source, render_source, source_names
+from .speech import SPEECH_TOOLS
 from .store import Store, store, write_atomic
 
 HERE = Path(__file__).parent
@@ -51,6 +52,7 @@ def code_version() -> str:
     paths = [
         *sorted(HERE.glob("*.py")),
         Path(reading.__file__),
+        Path(sentences.__file__),  # the spans the recordings' timings and the book's text name
         *sorted((templates / "formats").glob("*")),
         templates / ARTICLE_TEMPLATE,
         templates / CONTACT_TEMPLATE,
@@ -66,9 +68,10 @@ def build_key(
     source: Source, key: str, versions: dict[str, str | None], lexicon: Lexicon | None = None
 ) -> str:
     """Return what a file must have been built from to be current."""
-    tools = [versions[name] or "" for name in FORMATS[key].tools]
+    fmt = FORMATS[key]
+    tools = [versions.get(name) or "" for name in (*fmt.tools, *fmt.optional_tools)]
     parts = [source.digest, key, *tools, code_version()]
-    if "espeak-ng" in FORMATS[key].tools and lexicon is not None:  # what the voice is told
+    if "espeak-ng" in (*fmt.tools, *fmt.optional_tools) and lexicon is not None:  # its words
         parts.append(lexicon.digest_for(source.locale))
     if key == "brf":
         parts.append(LOCALES[source.locale].braille_table)
@@ -173,6 +176,7 @@ def _build_locked(
     report = Report()
     versions = tool_versions()
     lexicon = app_lexicon(app)
+    speaks = all(versions.get(tool) for tool in SPEECH_TOOLS)
     manifests: dict[tuple[str, str], dict[str, Any]] = {}
     tasks: list[_Task] = []
     for locale, name in track(source_names(app), "Reading the pages"):
@@ -202,8 +206,8 @@ def _build_locked(
             if not force and current:
                 report.current[key] += 1
                 continue
-            prepared = prepared or prepare(app, source, sandboxed=sandboxed)
-            if fmt.reads:
+            prepared = prepared or prepare(app, source, sandboxed=sandboxed, speaks=speaks)
+            if fmt.reads and prepared.speaks:
                 prepared.will_read(fmt.reads)
             tasks.append(_Task(prepared, key, wanted))
     _convert_all(files, tasks, manifests, report, jobs, track)

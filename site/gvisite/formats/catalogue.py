@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 
 from .convert import Prepared, make_brf, make_html, make_pdf, make_txt
 from .epub import make_epub
-from .speech import make_mp3, make_slow_mp3
+from .speech import SPEECH_TOOLS, make_mp3, make_slow_mp3
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,8 @@ class Format:
     convert: Callable[[Prepared], bytes | dict[str, bytes]]
     attachment: bool = False  # save rather than show (files browsers cannot show)
     tools: tuple[str, ...] = ()  # the programs it needs (convert.TOOLS); built only where all are
+    # Programs it uses where they are (their versions are in its build key): the EPUB's voice.
+    optional_tools: tuple[str, ...] = ()
     in_thread: bool = False  # waits on other programs: run in the pool, beside the PDFs
     listen: Any = None  # a recording's player label ("At normal speed"); None: no player
     reads: str | None = None  # the pace of the recording it is made from (Prepared.reading)
@@ -53,20 +55,21 @@ FORMATS: dict[str, Format] = {
         Format("pdf", ".storstil.pdf", "application/pdf", None, _l("Large print"), "PDF",
                "-storstil.pdf", make_pdf, tools=("weasyprint",)),
         Format("mp3", ".mp3", "audio/mpeg", None, _l("Audio"), "MP3", ".mp3", make_mp3,
-               tools=("espeak-ng", "lame"), in_thread=True, listen=_l("At normal speed"),
+               tools=SPEECH_TOOLS, in_thread=True, listen=_l("At normal speed"),
                reads="normal", companions=("vtt",)),
         # The same, read at 70 % of the pace with longer pauses (speech.py), right beside it.
         Format("mp3-slow", ".langsam.mp3", "audio/mpeg", None, _l("Audio, read slowly"), "MP3",
-               "-langsam.mp3", make_slow_mp3, tools=("espeak-ng", "lame"), in_thread=True,
+               "-langsam.mp3", make_slow_mp3, tools=SPEECH_TOOLS, in_thread=True,
                listen=_l("Slowly, with longer pauses"), reads="slow", companions=("vtt-slow",)),
         Format("txt", ".txt", "text/plain", "utf-8", _l("Plain text"), _l("text file"),
                ".txt", make_txt),
         Format("brf", ".brf", "text/plain", "us-ascii", _l("Braille"), "BRF", ".brf", make_brf,
                attachment=True, tools=("lou_translate",), in_thread=True),
-        # A talking book: the text with the normal recording, sentence by sentence (epub.py).
+        # A talking book: the text with the normal recording, sentence by sentence (epub.py);
+        # a book of text alone where the recordings' tools are missing.
         Format("epub", ".epub", "application/epub+zip", None, _l("E-book"), "EPUB", ".epub",
-               make_epub, attachment=True, tools=("pandoc", "espeak-ng", "lame"),
-               in_thread=True, reads="normal"),
+               make_epub, attachment=True, tools=("pandoc",), in_thread=True, reads="normal",
+               optional_tools=SPEECH_TOOLS),
     )
 }  # fmt: skip
 
@@ -82,9 +85,9 @@ COMPANIONS: dict[str, Format] = {
     f.key: f
     for f in (
         Format("vtt", ".vtt", "text/vtt", "utf-8", _l("Audio"), "WebVTT", ".vtt",
-               _made_with_its_recording, tools=("espeak-ng", "lame")),
+               _made_with_its_recording, tools=SPEECH_TOOLS),
         Format("vtt-slow", ".langsam.vtt", "text/vtt", "utf-8", _l("Audio, read slowly"),
-               "WebVTT", "-langsam.vtt", _made_with_its_recording, tools=("espeak-ng", "lame")),
+               "WebVTT", "-langsam.vtt", _made_with_its_recording, tools=SPEECH_TOOLS),
     )
 }  # fmt: skip
 # Every file a page has: what the build writes, the folder keeps and the server serves.

@@ -127,6 +127,7 @@ class Prepared:
     # The recordings' text as the voice gets it: the page's words with the lexicon's
     # pronunciations (lexicon.py), in the page's language.
     pronounce: Callable[[str], str] = str
+    speaks: bool = True  # whether espeak-ng and lame are here to read the page aloud
     # Recordings made for the formats being built (speech.reading), each kept only until its
     # last user has it (a site's worth of MP3s would not fit in memory): pace -> [users left,
     # lock, reading].
@@ -139,8 +140,11 @@ class Prepared:
             self._readings.setdefault(pace, [0, threading.Lock(), None])[0] += 1
 
 
-def prepare(app: Flask, source: Source, *, sandboxed: bool = True) -> Prepared:
-    """Render everything the converters need for a page, in the page's language."""
+def prepare(app: Flask, source: Source, *, sandboxed: bool = True, speaks: bool = True) -> Prepared:
+    """Render everything the converters need for a page, in the page's language.
+
+    `speaks`: whether the recordings' tools are here (the EPUB is a talking book only then).
+    """
     with page_context(app, source.url):
         site = app.extensions["gvisite.site"]
         labels = Labels(
@@ -153,6 +157,7 @@ def prepare(app: Flask, source: Source, *, sandboxed: bool = True) -> Prepared:
             heading=gettext("Heading: %(text)s"),
         )
         body = Markup(absolute_links(source.body, source.site_url))  # noqa: S704  (sanitized)
+        marked = Markup(absolute_links(source.marked, source.site_url))  # noqa: S704  (as above)
         context = {"source": source, "body": body, "labels": labels}
         # The web page links the site's own stylesheet and script (its quick exit); the PDF
         # gets the stylesheet from WeasyPrint directly, and has no script.
@@ -163,12 +168,15 @@ def prepare(app: Flask, source: Source, *, sandboxed: bool = True) -> Prepared:
         paper = {"stylesheet": None, "script": None}
         return Prepared(
             source=source,
-            doc=read_blocks(source.body, source.site_url),
+            # Sentences as the page marks them: the recordings' timings name its elements.
+            doc=read_blocks(source.marked, source.site_url),
             labels=labels,
             large_print=render_template("formats/largeprint.html", **web, **context),
             large_print_pdf=render_template("formats/largeprint.html", **paper, **context),
-            epub=render_template("formats/epub.html", **context),
+            # The talking book's text points its sentences at the same ids.
+            epub=render_template("formats/epub.html", **{**context, "body": marked}),
             sandboxed=sandboxed,
+            speaks=speaks,
             accessibility_summary=str(SUMMARY),  # translated now, in the page's language
             site_name=site.text("site_name", source.locale),
             year=str(source.updated.year),

@@ -27,8 +27,9 @@ from .speech import Reading, reading
 
 
 def make_epub(page: Prepared) -> bytes:
-    """The page as an EPUB 3 talking book: its text with its recording, sentence by sentence."""
-    return talking_book(page, reading(page, "normal"))
+    """The page as an EPUB 3 talking book: its text with its recording, sentence by sentence
+    (its text alone where espeak-ng or lame is missing)."""
+    return talking_book(page, reading(page, "normal") if page.speaks else None)
 
 
 def talking_book(page: Prepared, reading: Reading | None) -> bytes:

@@ -4,8 +4,8 @@ text and its facts.
 The main text is the shared article partial (`templates/_article.html`) that page.html and
 statement.html include (the contact page's: `_contact.html`), rendered here on its own: the
 formats say exactly what the page says, without its h1, its page facts and its "Other formats"
-block. Its sentences are marked as on the page (pages/sentences.py), so the recordings' timings
-name the page's elements.
+block. `Source.marked` has every sentence in a span, as the page shows it (pages/sentences.py):
+the recordings and the talking book are made from it, so their timings name the page's elements.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 
 from flask import Flask, g, render_template
 from flask_babel import gettext
@@ -69,6 +70,11 @@ class Source:
             self.site_url,
         ]
         return hashlib.sha256(json.dumps(facts).encode("utf-8")).hexdigest()
+
+    @cached_property
+    def marked(self) -> str:
+        """Return the main text with every sentence in a span of its own, as the page has it."""
+        return str(mark(self.body))
 
     @property
     def page_url(self) -> str:
@@ -133,7 +139,7 @@ def render_source(app: Flask, locale: str, name: str) -> Source | None:
     if page is None:
         return None
     with page_context(app, page.url):
-        body = mark(render_template(ARTICLE_TEMPLATE, page=page))
+        body = render_template(ARTICLE_TEMPLATE, page=page)
     return Source(
         locale, name, page.title, page.updated, body.strip(), page.url, page.owner, site_url
     )
@@ -143,29 +149,25 @@ def _render_route(name: str, locale: str) -> tuple[str, dt.date, str]:
     """Render the statement's or the contact page's text as its view does: title, date, text."""
     if name == CONTACT:
         # What the contact view (contact.contact) gives its template.
-        text = mark(render_template(CONTACT_TEMPLATE, **contact_context(locale)))
+        text = render_template(CONTACT_TEMPLATE, **contact_context(locale))
         return gettext("Contact"), current_site().facts["contact_updated"], text
     updated = last_updated()  # the data file's date, or staff's
     # What the statement view (statement.statement) gives its template.
-    text = mark(
-        render_template(
-            ARTICLE_TEMPLATE,
-            statement=current_statement(),
-            known_problems=known_problems(),
-            updated_on=updated,
-            digg_url=DIGG_REPORT_URL,
-        )
+    text = render_template(
+        ARTICLE_TEMPLATE,
+        statement=current_statement(),
+        known_problems=known_problems(),
+        updated_on=updated,
+        digg_url=DIGG_REPORT_URL,
     )
     # How fast we answer, as the page shows it: a reader of the braille or the recording gets
     # the figures too (they change at most daily, and the statement's formats follow them).
     snapshot = published_handling()
-    text += mark(
-        render_template(
-            HANDLING_TEMPLATE,
-            statement=current_statement(),
-            handling=snapshot,
-            handling_periods=handling_periods(snapshot),
-            in_formats=True,
-        )
+    text += render_template(
+        HANDLING_TEMPLATE,
+        statement=current_statement(),
+        handling=snapshot,
+        handling_periods=handling_periods(snapshot),
+        in_formats=True,
     )
     return gettext("Accessibility statement"), updated, text

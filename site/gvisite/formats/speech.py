@@ -24,6 +24,7 @@ from .convert import Prepared
 from .sandbox import In, Out
 from .text import speak_ssml, to_sentences
 
+SPEECH_TOOLS = ("espeak-ng", "lame")  # what reading a page aloud needs (convert.TOOLS)
 SPEECH_RATE = "160"  # words per minute; espeak-ng's default 175 is fast for listening to a page
 # The slow version's pace: 70 % of SPEECH_RATE (160 x 0.7 = 112). espeak-ng's -s is in words a
 # minute, so the ratio of the rates is the ratio of the speeds; 70 % is the pace asked for by
