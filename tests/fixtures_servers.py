@@ -495,12 +495,17 @@ def running_nginx(folder: Path, ports: tuple[int, ...]) -> Iterator[NginxServer]
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
-    """Debian's Chromium through Playwright, one instance for the whole session."""
+    """Debian's Chromium through Playwright, one instance for the whole session (a second sync
+    Playwright in the same worker cannot start). It may play sound without a click, silently:
+    the read-along tests start players by script (the site itself never plays on its own)."""
     require_chromium()
     from playwright.sync_api import sync_playwright
 
+    sound = ["--autoplay-policy=no-user-gesture-required", "--mute-audio"]
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *sound]
+        )
         try:
             yield chromium
         finally:

@@ -17,13 +17,10 @@ import pytest
 
 from tests.fixtures_servers import BuiltLiveServer
 from tests.helpers import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     SCREENSHOTS,
     RequestLog,
     assert_no_axe_violations,
     nu_errors,
-    require_chromium,
     translate,
     watched_context,
 )
@@ -54,25 +51,8 @@ PLAYERS = """() => [...document.querySelectorAll("audio")]
     .map((audio) => ({ paused: audio.paused, time: audio.currentTime }))"""
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    """Chromium that may play sound without a click first (the tests start players by script)."""
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[*CHROMIUM_ARGS, "--autoplay-policy=no-user-gesture-required", "--mute-audio"],
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
 @pytest.fixture
-def opened(chromium: Any, built_live_server: BuiltLiveServer) -> Iterator[Any]:
+def opened(browser: Any, built_live_server: BuiltLiveServer) -> Iterator[Any]:
     """Return a function that opens a page in a fresh tab (options: viewport, forced colours)."""
     logs: list[RequestLog] = []
     with ExitStack() as stack:
@@ -80,7 +60,7 @@ def opened(chromium: Any, built_live_server: BuiltLiveServer) -> Iterator[Any]:
         def open_page(path: str, **options: Any) -> Any:
             options.setdefault("viewport", {"width": 1280, "height": 800})
             context, log = stack.enter_context(
-                watched_context(chromium, built_live_server.url, **options)
+                watched_context(browser, built_live_server.url, **options)
             )
             logs.append(log)
             tab = context.new_page()
@@ -362,9 +342,9 @@ def test_arabic_reads_along_right_to_left(opened: Any) -> None:
 
 
 def test_without_javascript_the_players_are_the_browsers_own(
-    chromium: Any, built_live_server: BuiltLiveServer
+    browser: Any, built_live_server: BuiltLiveServer
 ) -> None:
-    with watched_context(chromium, built_live_server.url, java_script_enabled=False) as (
+    with watched_context(browser, built_live_server.url, java_script_enabled=False) as (
         context,
         _log,
     ):

@@ -10,7 +10,8 @@ stdin: JSON `{"voice": "sv", "rate": 160, "sentences": ["<speak ...>...</speak>"
 sentence an SSML document, read with the flags the espeak-ng command uses (`-m`): SSML,
 `[[...]]` phoneme input, and the pause at the end of a sentence.
 argv[1]: where to write the sound, 16-bit mono PCM, every sentence's one after the other.
-stdout: JSON `{"rate": <samples a second>, "samples": [<samples of each sentence>, ...]}`.
+argv[2]: where to write JSON `{"rate": <samples a second>, "samples": [<each sentence's>, ...]}`
+(not stdout: espeak-ng prints there itself, about some words, when its buffers are flushed).
 """
 
 from __future__ import annotations
@@ -89,10 +90,11 @@ def read(voice: str, rate: int, sentences: list[str], sound: str) -> dict[str, o
 
 
 def main() -> None:
-    """Read the request on stdin, write the sound, print the lengths."""
+    """Read the request on stdin, write the sound and the lengths."""
     request = json.load(sys.stdin)
     said = read(request["voice"], request["rate"], request["sentences"], sys.argv[1])
-    json.dump(said, sys.stdout)
+    with open(sys.argv[2], "w", encoding="utf-8") as lengths:
+        json.dump(said, lengths)
 
 
 if __name__ == "__main__":
