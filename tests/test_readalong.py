@@ -156,6 +156,30 @@ def test_the_sentence_being_heard_is_highlighted_and_only_it(
     assert in_view(tab, last["id"])
 
 
+# Seek, and look where the window is the moment the highlight moves (the observer runs right
+# after the script's own handler): a smooth scroll would still be near the top.
+JUMPED = """([index, time, id]) => new Promise((done) => {
+  const element = document.getElementById(id);
+  const watch = new MutationObserver(() => {
+    if (!element.classList.contains("reading")) return;
+    watch.disconnect();
+    const box = element.getBoundingClientRect();
+    done({ scrolled: window.scrollY, top: box.top, bottom: box.bottom, height: innerHeight });
+  });
+  watch.observe(element, { attributes: true, attributeFilter: ["class"] });
+  document.querySelectorAll("audio")[index].currentTime = time;
+})"""
+
+
+def test_with_reduced_motion_the_window_jumps_to_the_sentence_at_once(opened: Any) -> None:
+    tab = opened(PAGES["sv"], reduced_motion="reduce")
+    last = cues(tab, 0)[-1]
+    tab.evaluate(LOAD_METADATA, 0)
+    at = tab.evaluate(JUMPED, [0, (last["start"] + last["end"]) / 2, last["id"]])
+    # In view already as the highlight lands: no animation carries the page there.
+    assert at["scrolled"] > 0 and at["top"] >= 0 and at["bottom"] <= at["height"], at
+
+
 @pytest.mark.parametrize("locale", PAGES)
 def test_read_from_here_starts_the_player_at_the_blocks_first_sentence(
     opened: Any, built_live_server: BuiltLiveServer, locale: str
