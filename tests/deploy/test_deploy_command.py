@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from gvisite.formats.catalogue import FORMATS
+from gvisite.formats.catalogue import ALL_FILES
 from gvisite.i18n import LOCALES
 from gvisite.security import HEADERS
 from tests.helpers import nu_errors, parse, translate
@@ -44,7 +44,7 @@ def test_it_writes_the_config_and_a_503_and_413_page_per_locale(
     for value in HEADERS.values():
         assert f'"{value}"' in config
     assert f"client_max_body_size {app.config['MAX_CONTENT_LENGTH']};" in config
-    for fmt in FORMATS.values():
+    for fmt in ALL_FILES.values():
         assert f'default_type "{fmt.content_type}";' in config
     pages = {}
     for code_ in (503, 413):

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from gvisite.formats.catalogue import FORMATS
+from gvisite.formats.catalogue import ALL_FILES
 from gvisite.formats.store import current_digest, store
 from gvisite.forms import BODY_BYTES_CEILING
 from gvisite.security import HEADERS
@@ -282,7 +282,7 @@ def built_files(
         with app.test_request_context("/"):
             for locale, name in pages:
                 entries = {}
-                for fmt in FORMATS.values():
+                for fmt in ALL_FILES.values():  # the recordings' timings too
                     data = f"{fmt.key} of {locale}/{name}".encode()
                     target = store().file(locale, name, fmt)
                     target.parent.mkdir(parents=True, exist_ok=True)
@@ -326,6 +326,13 @@ def test_format_files_are_served_by_nginx_with_the_apps_names_and_types(site: Fr
     slow = client.get("/formats/sv/om-gvi.langsam.mp3")
     assert slow.headers["Content-Type"] == "audio/mpeg"
     assert slow.body == b"mp3-slow of sv/om-gvi"
+    # The recordings' timings, which the read-along loads: text/vtt, shown, each its own.
+    for suffix, key in ((".vtt", "vtt"), (".langsam.vtt", "vtt-slow")):
+        timings = client.get(f"/formats/sv/om-gvi{suffix}")
+        assert timings.headers["Content-Type"] == "text/vtt; charset=utf-8"
+        assert timings.body == f"{key} of sv/om-gvi".encode()
+        stem = suffix.replace(".langsam", "-langsam")
+        assert names[f"/formats/sv/om-gvi{suffix}"] == f"inline; filename=om-gvi{stem}"
 
 
 def test_a_format_file_nginx_does_not_know_goes_to_the_app(site: Fronted) -> None:
