@@ -27,6 +27,7 @@ from tests.helpers import (
 
 PAGES = {"sv": "/sv/om-gvi", "en": "/en/om-gvi", "fi": "/fi/om-gvi", "ar": "/ar/om-gvi"}
 EASY = "/sv/lattlast/om-gvi"
+SELKO = "/fi/selko/om-gvi"  # selkosuomi, the Finnish easy-to-read pages
 PACES = {"normal": 0, "slow": 1}  # index of the player near the top: normal pace, then slow
 SHOTS = SCREENSHOTS / "readalong"
 
@@ -275,7 +276,7 @@ def test_playing_moves_the_highlight_and_one_player_plays_at_a_time(opened: Any)
 # --- Accessibility while reading --------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", [*PAGES.values(), EASY])
+@pytest.mark.parametrize("path", [*PAGES.values(), EASY, SELKO])
 def test_the_page_passes_axe_and_nu_while_reading(opened: Any, path: str) -> None:
     tab = opened(path)
     cue = middle_cue(tab, 0)
