@@ -401,6 +401,7 @@ MEDIA_TYPES = {
     ".epub": {"application/epub+zip"},
     ".txt": {"text/plain"},
     ".brf": {"text/plain"},
+    ".vtt": {"text/vtt"},  # a recording's sentence timings (the read-along)
     ".html": {"text/html"},
     ".atom": {"application/atom+xml"},
     ".json": {"application/json"},
