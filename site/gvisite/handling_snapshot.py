@@ -29,6 +29,7 @@ from typing import Any
 
 from flask import Flask, current_app
 from flask_babel import gettext
+from sqlalchemy import inspect
 from sqlalchemy.exc import SQLAlchemyError
 
 from .extensions import db
@@ -44,7 +45,7 @@ from .handling_figures import (
     read_problems,
     shown,
 )
-from .models import utcnow
+from .models import Case, utcnow
 from .prebuilt.stamp import dont_keep
 from .signals import public_pages_changed
 from .workdays import local_date
@@ -245,5 +246,17 @@ def init_app(app: Flask, started: dt.date) -> None:
     """Keep the app's snapshot in its formats folder; make it now if it is missing or old."""
     app.extensions[EXTENSION] = Snapshots(Path(app.config["FORMATS_DIR"]), started)
     # A fresh site, or one started on another day: one query at start, not on a request.
-    # (Before `flask db upgrade` made the tables this fails, is logged, and waits.)
+    # Not before `flask db upgrade` made the tables (`make run` checks the content first): a
+    # newcomer would be warned of a failure that is no failure. A database that is down is.
+    if not _migrated(app):
+        return
     refresh_if_new_day(app)
+
+
+def _migrated(app: Flask) -> bool:
+    """Tell whether the cases' table exists; True where the database cannot say (it is down)."""
+    try:
+        with app.app_context():
+            return bool(inspect(db.engine).has_table(Case.__tablename__))
+    except SQLAlchemyError:
+        return True  # the recompute then fails and says so
