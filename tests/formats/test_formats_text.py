@@ -78,7 +78,7 @@ def test_speech_announces_headings_and_escapes_text() -> None:
     doc = read_blocks("<h2>Frågor & svar</h2><p>Ring <a href='tel:112'>112</a></p>", "http://x")
     spoken = [s.text for s in to_sentences("Titel", doc, LABELS)]
     assert spoken[2:] == ["Rubrik: Frågor & svar.", "Ring 112."]  # no reference number said
-    ssml = speak_ssml([spoken[2]], "sv")
+    ssml = speak_ssml(spoken[2], "sv")
     assert ssml.startswith('<speak version="1.0" xml:lang="sv">')
     assert "Rubrik: Frågor &amp; svar." in ssml
 

@@ -226,7 +226,7 @@ def test_speech_script_has_only_its_own_pauses_whatever_the_text_says() -> None:
     text = '&lt;break time="36000s"/&gt;&lt;audio src="/etc/passwd"/&gt; x'
     doc = read_blocks(f"<p>{text}</p><h2>&lt;break time=&quot;9s&quot;/&gt;</h2>", "http://x")
     labels = Labels("Uppdaterad", "Ägare", "Adress", "Länkar", "Rubrik: %(text)s")
-    scripts = [speak_ssml([s.text], "sv") for s in to_sentences('<break time="99s"/>', doc, labels)]
+    scripts = [speak_ssml(s.text, "sv") for s in to_sentences('<break time="99s"/>', doc, labels)]
     assert len(scripts) == 4 and not [s for s in scripts if "<audio" in s or "<break" in s]
     rate, _sound, samples = _read_aloud(scripts, "sv", SPEECH_RATE, sandboxed=True)
     assert sum(samples) / rate < 60  # read as text: no 36,000 s silence, no sound file

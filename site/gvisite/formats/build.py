@@ -71,7 +71,7 @@ def build_key(
     fmt = FORMATS[key]
     tools = [versions.get(name) or "" for name in (*fmt.tools, *fmt.optional_tools)]
     parts = [source.digest, key, *tools, code_version()]
-    if "espeak-ng" in (*fmt.tools, *fmt.optional_tools) and lexicon is not None:  # its words
+    if fmt.reads and lexicon is not None:  # made from a recording: what the voice is told
         parts.append(lexicon.digest_for(source.locale))
     if key == "brf":
         parts.append(LOCALES[source.locale].braille_table)

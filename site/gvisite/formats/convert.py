@@ -129,15 +129,29 @@ class Prepared:
     pronounce: Callable[[str], str] = str
     speaks: bool = True  # whether espeak-ng and lame are here to read the page aloud
     # Recordings made for the formats being built (speech.reading), each kept only until its
-    # last user has it (a site's worth of MP3s would not fit in memory): pace -> [users left,
-    # lock, reading].
-    _readings: dict[str, list[Any]] = field(default_factory=dict, repr=False)
+    # last user has it (a site's worth of MP3s would not fit in memory), by pace.
+    _readings: dict[str, KeptReading] = field(default_factory=dict, repr=False)
     _readings_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def kept_reading(self, pace: str) -> KeptReading:
+        """Return where the recording at `pace` is kept for its users (made empty if need be)."""
+        with self._readings_lock:
+            return self._readings.setdefault(pace, KeptReading())
 
     def will_read(self, pace: str) -> None:
         """Note one more converter that will ask for the recording at `pace`."""
+        kept = self.kept_reading(pace)
         with self._readings_lock:
-            self._readings.setdefault(pace, [0, threading.Lock(), None])[0] += 1
+            kept.users += 1
+
+
+@dataclass
+class KeptReading:
+    """A page's recording at one pace, while converters still need it."""
+
+    users: int = 0  # converters that will still ask for it
+    lock: threading.Lock = field(default_factory=threading.Lock)  # one makes it, the rest wait
+    reading: Any = None  # speech.Reading, once made
 
 
 def prepare(app: Flask, source: Source, *, sandboxed: bool = True, speaks: bool = True) -> Prepared:

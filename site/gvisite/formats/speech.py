@@ -1,9 +1,10 @@
 """The audio formats: the page read aloud by espeak-ng, at its normal pace and slowly.
 
-The normal version is one espeak-ng run over the page's SSML script. The slow one is read
-sentence by sentence and joined with silences of exact lengths: espeak-ng's SSML
-`<break time="..."/>` is no reliable pause at a slow rate. Measured with espeak-ng 1.51 at
-112 words a minute, three 700 ms breaks between four sentences lengthened the reading by
+Both are read sentence by sentence, by espeak-ng's library in one sandboxed process a page
+(espeak_reader.py), and joined with silences of exact lengths: so where each sentence is heard
+is known to the sample (the read-along's timings, the talking book), and espeak-ng's SSML
+`<break time="..."/>`, no reliable pause at a slow rate, is not needed. Measured with espeak-ng
+1.51 at 112 words a minute, three 700 ms breaks between four sentences lengthened the reading by
 0.01 s (sv, fi, en, ar alike): a break is scaled by the rate and merged with the pause the voice
 makes after a sentence anyway, so how long it lasts depends on the voice and the speed. Silence
 written into the sound itself is as long as asked, in every language.
@@ -14,7 +15,6 @@ from __future__ import annotations
 import array
 import io
 import json
-import threading
 import wave
 from dataclasses import dataclass
 from pathlib import Path
@@ -129,7 +129,7 @@ def read_page(page: Prepared, pace: str) -> Reading:
     spoken = to_sentences(page.source.title, page.doc, page.labels)
     if not spoken:
         raise RuntimeError("the page has nothing to read aloud")
-    scripts = [speak_ssml([page.pronounce(s.text)], locale) for s in spoken]
+    scripts = [speak_ssml(page.pronounce(s.text), locale) for s in spoken]
     rate, pcm, lengths = _read_aloud(scripts, locale, rate_wpm, page.sandboxed)
     parts, starts, at, offset = [], [], 0, 0
     for sentence, samples in zip(spoken, lengths, strict=True):
@@ -157,14 +157,13 @@ def reading(page: Prepared, pace: str = "normal") -> Reading:
     The build says beforehand how many will ask (Prepared.will_read); the last one to get it
     lets it go. Asked without that, it is made for the one who asks.
     """
+    kept = page.kept_reading(pace)
+    with kept.lock:
+        made: Reading = kept.reading or read_page(page, pace)
+        kept.reading = made
     with page._readings_lock:
-        kept = page._readings.setdefault(pace, [0, threading.Lock(), None])
-    with kept[1]:
-        made = kept[2] or read_page(page, pace)
-        kept[2] = made
-    with page._readings_lock:
-        kept[0] -= 1
-        if kept[0] <= 0:
+        kept.users -= 1
+        if kept.users <= 0:
             page._readings.pop(pace, None)
     return made
 

@@ -106,10 +106,10 @@ def _sentence(text: str) -> str:
     return text if text.endswith(_SENTENCE_END) else f"{text}."
 
 
-def speak_ssml(parts: list[str], lang: str) -> str:
-    """Write SSML: every text part escaped, so the text can ask for no pause or sound of its
+def speak_ssml(sentence: str, lang: str) -> str:
+    """Write one sentence as SSML, escaped, so the text can ask for no pause or sound of its
     own (the silences are written into the sound itself: speech.py)."""
-    body = "\n".join(html.escape(plain(part), quote=False) for part in parts)
+    body = html.escape(plain(sentence), quote=False)
     return f'<speak version="1.0" xml:lang="{html.escape(lang)}">\n{body}\n</speak>\n'
 
 
@@ -142,7 +142,8 @@ def _spoken(text: str, pause: str, element: str | None = None) -> list[Spoken]:
 
 
 def _block_spoken(block: Block, pause: str, heading: str) -> list[Spoken]:
-    """Return a block's sentences: one for each marked sentence of the page, with its id."""
+    """Return a block's sentences: one for each marked sentence of the page, with its id; a
+    heading's first one announced with `heading` ("Heading: %(text)s")."""
     if not block.sentences:  # text without marks: split here, shown nowhere
         return _spoken(
             heading % {"text": block.text} if block.kind == "heading" else block.text, pause
@@ -163,11 +164,10 @@ def to_sentences(title: str, doc: Document, labels: Labels) -> list[Spoken]:
     after_heading = False
     for block in doc.blocks:
         if block.kind == "heading":
-            spoken += _block_spoken(block, "before_heading", labels.heading)
+            pause = "before_heading"
         else:
-            spoken += _block_spoken(
-                block, "after_heading" if after_heading else "block", "%(text)s"
-            )
+            pause = "after_heading" if after_heading else "block"
+        spoken += _block_spoken(block, pause, labels.heading)
         after_heading = block.kind == "heading"
     return spoken
 
